@@ -1,0 +1,2 @@
+export { CodecError, isCodecError, type CodecErrorCode, type CodecErrorDetails } from './errors.js';
+export * from './bencode/index.js';
