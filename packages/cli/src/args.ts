@@ -1,0 +1,63 @@
+import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
+import type { ColourMode } from './colour.js';
+import { UsageError } from './exit-codes.js';
+import type { Io } from './io.js';
+
+/** Options every command has (CLI.md). */
+export interface CommonOptions {
+  readonly color: ColourMode;
+  readonly json: boolean;
+  readonly verbose: boolean;
+}
+
+/**
+ * Builds the command's yargs parser with the shared options and behaviour: strict flags, help and
+ * version to stdout, and every parse failure as a UsageError (exit 2) rather than yargs's own exit.
+ */
+export function commandParser(name: string, usage: string): Argv<CommonOptions> {
+  return yargs()
+    .scriptName(name)
+    .usage(usage)
+    .option('color', {
+      choices: ['auto', 'always', 'never'] as const,
+      default: 'auto' as ColourMode,
+      describe: 'colour output (NO_COLOR, FORCE_COLOR and TERM=dumb are honoured under auto)',
+    })
+    .option('json', { type: 'boolean', default: false, describe: 'machine-readable output on stdout' })
+    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'more detail, and the cause of errors' })
+    .strictOptions()
+    .help()
+    .alias('help', 'h')
+    .version('0.1.0')
+    .wrap(100)
+    .exitProcess(false)
+    .fail((msg: string | undefined, err: Error | undefined) => {
+      if (err instanceof UsageError) throw err;
+      throw new UsageError(msg ?? err?.message ?? 'bad arguments', `run ${name} --help for usage`);
+    }) as unknown as Argv<CommonOptions>;
+}
+
+/**
+ * Parses; returns undefined when --help or --version was shown (the command then exits 0).
+ * yargs reports help through its callback's output, which goes to stdout here.
+ */
+export async function parseCommand<T>(parser: Argv<T>, argv: readonly string[], io: Io): Promise<ArgumentsCamelCase<T> | undefined> {
+  let shown = false;
+  const parsed = await new Promise<ArgumentsCamelCase<T>>((resolve, reject) => {
+    void parser.parseAsync([...argv], {}, (err: Error | undefined, args: ArgumentsCamelCase<T>, output: string) => {
+      if (err) {
+        reject(err);
+        return;
+      }
+      if (output) {
+        io.stdout.write(`${output}\n`);
+        shown = true;
+      }
+      resolve(args);
+    });
+  }).catch((e: unknown) => {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(e instanceof Error ? e.message : String(e));
+  });
+  return shown ? undefined : parsed;
+}

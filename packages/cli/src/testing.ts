@@ -1,0 +1,21 @@
+import type { Io } from './io.js';
+
+export interface CapturedIo extends Io {
+  readonly out: () => string;
+  readonly err: () => string;
+}
+
+/** An Io whose streams are captured strings: for testing a command's `run` in-process. */
+export function captureIo(opts: { env?: Record<string, string>; cwd?: string; signal?: AbortSignal; tty?: boolean } = {}): CapturedIo {
+  let out = '';
+  let err = '';
+  return {
+    stdout: { write: (s: string) => (out += s), isTTY: opts.tty ?? false },
+    stderr: { write: (s: string) => (err += s), isTTY: opts.tty ?? false },
+    env: opts.env ?? {},
+    cwd: opts.cwd ?? process.cwd(),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    out: () => out,
+    err: () => err,
+  };
+}
