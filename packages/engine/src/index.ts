@@ -1,1 +1,23 @@
-export {};
+export { EngineError, EngineBug, isEngineError, type EngineErrorCode, type EngineErrorDetails } from './errors.js';
+export { ManualClock, systemClock, type Clock, type TimerHandle } from './clock.js';
+export {
+  BLOCK_BYTES,
+  blockCount,
+  blockSize,
+  fileSlices,
+  makeLayout,
+  pieceHash,
+  pieceSize,
+  type FileSlice,
+  type LayoutFile,
+  type TorrentLayout,
+} from './layout.js';
+export type { StorageFactory, TorrentStorage } from './storage/types.js';
+export { FsStorage, fsStorage, DEFAULT_MAX_OPEN_FILES, type FsStorageOptions } from './storage/fs.js';
+export { MemoryStorage, memoryStorage } from './storage/memory.js';
+export { PiecePicker, type BlockOutcome, type BlockRequest, type PieceSet, type PickerOptions } from './picker/picker.js';
+export { pipelineDepth, DEFAULT_REQQ, MAX_PIPELINE_BLOCKS, MIN_PIPELINE_BLOCKS } from './picker/pipeline.js';
+export { inlineVerifier, sha1, type Verifier } from './verify.js';
+export { peerScore, hashFailureVerdict, type PeerRecord } from './peer/scoring.js';
+export { backoffDelayMs } from './peer/backoff.js';
+export { RateMeter } from './peer/rate.js';

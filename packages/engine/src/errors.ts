@@ -1,0 +1,53 @@
+/** Every failure the engine reports, as a literal code that apps map to exit codes and messages. */
+export type EngineErrorCode =
+  | 'ENGINE_BAD_TORRENT'
+  | 'ENGINE_UNSAFE_PATH'
+  | 'ENGINE_DISK'
+  | 'ENGINE_HASH_MISMATCH'
+  | 'ENGINE_PEER_PROTOCOL'
+  | 'ENGINE_PEER_TIMEOUT'
+  | 'ENGINE_PEER_BANNED'
+  | 'ENGINE_NO_PEERS'
+  | 'ENGINE_CLOSED'
+  | 'ENGINE_DUPLICATE_TORRENT'
+  | 'ENGINE_ABORTED';
+
+export interface EngineErrorDetails {
+  readonly cause?: unknown;
+  /** File path (relative to the download folder) involved in a disk error. */
+  readonly path?: string;
+  readonly piece?: number;
+  /** `host:port` of the peer involved. */
+  readonly peer?: string;
+}
+
+/** The one error class of the engine package for expected failures (bad input, network, disk). */
+export class EngineError extends Error {
+  override readonly name = 'EngineError';
+  readonly code: EngineErrorCode;
+  readonly path: string | undefined;
+  readonly piece: number | undefined;
+  readonly peer: string | undefined;
+
+  constructor(code: EngineErrorCode, message: string, details: EngineErrorDetails = {}) {
+    super(message, details.cause !== undefined ? { cause: details.cause } : undefined);
+    this.code = code;
+    this.path = details.path;
+    this.piece = details.piece;
+    this.peer = details.peer;
+  }
+}
+
+export function isEngineError(e: unknown): e is EngineError {
+  return e instanceof EngineError;
+}
+
+/** A broken invariant inside the engine: a bug, never the user's or a remote's fault. */
+export class EngineBug extends Error {
+  override readonly name = 'EngineBug';
+}
+
+/** Throws an EngineBug when `cond` is false. */
+export function invariant(cond: unknown, message: string): asserts cond {
+  if (!cond) throw new EngineBug(message);
+}

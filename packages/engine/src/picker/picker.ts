@@ -1,0 +1,470 @@
+import { invariant } from '../errors.js';
+import type { TorrentLayout } from '../layout.js';
+import { BLOCK_BYTES, blockCount, blockSize } from '../layout.js';
+
+/** What the picker needs to know of a peer's pieces. */
+export interface PieceSet {
+  has(index: number): boolean;
+}
+
+/** A block to request: piece index, byte offset in the piece, length. */
+export interface BlockRequest {
+  readonly piece: number;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Pieces picked at random before rarest-first takes over, so a new peer soon has something to trade (BEP 3 practice). */
+export const RANDOM_FIRST_PIECES = 4;
+/** In endgame, at most this many peers are asked for the same block: more only wastes their upload. */
+export const ENDGAME_MAX_REQUESTERS = 3;
+
+const MISSING = 0;
+const REQUESTED = 1;
+const RECEIVED = 2;
+
+interface ActivePiece {
+  readonly index: number;
+  /** Per block: MISSING, REQUESTED or RECEIVED. */
+  readonly state: Uint8Array;
+  /** Per block: peers that have an outstanding request for it (non-empty iff REQUESTED). */
+  readonly requesters: (number[] | undefined)[];
+  /** Peers whose blocks were accepted into this piece: blamed together if it fails its hash. */
+  readonly senders: Set<number>;
+  missing: number;
+  received: number;
+  /** A peer on parole downloads a piece alone, so a failure can be pinned on it. */
+  exclusive: number | undefined;
+}
+
+export type BlockOutcome =
+  /** Accepted; `complete` says the piece now has every block and must be verified. */
+  | { kind: 'accepted'; complete: boolean; cancel: number[] }
+  /** Not requested from this peer, or already received: waste (RELIABILITY.md case 24). */
+  | { kind: 'unrequested' }
+  | { kind: 'duplicate' };
+
+export interface PickerOptions {
+  /** Uniform in [0, 1); injected for deterministic tests. */
+  readonly random?: () => number;
+  readonly randomFirstPieces?: number;
+}
+
+interface PeerEntry {
+  readonly pieces: PieceSet;
+  /** Outstanding requests, block key → time sent (ms). */
+  readonly requests: Map<number, number>;
+  parole: boolean;
+}
+
+/**
+ * Piece and block bookkeeping, and the policy of what to ask whom for: rarest-first with random
+ * tie-breaking, a few random first pieces, finish started pieces first, endgame. Pure: no I/O, no clock.
+ * Invariants are in ../../STATE.md.
+ */
+export class PiecePicker {
+  readonly pieceCount: number;
+  /** Number of connected peers that have each piece. */
+  readonly availability: Uint32Array;
+  /** 1 when the piece is verified and stored. */
+  private readonly have: Uint8Array;
+  /** 0 = not wanted (BEP-less file priorities, issue 6), otherwise wanted. */
+  private readonly priority: Uint8Array;
+  /** 1 while a complete piece is being hashed and written. */
+  private readonly verifying: Uint8Array;
+  private readonly active = new Map<number, ActivePiece>();
+  private readonly peers = new Map<number, PeerEntry>();
+  private readonly blocksPerPiece: number;
+  private readonly random: () => number;
+  private readonly randomFirst: number;
+  private haveCount = 0;
+  private wantedLeft: number;
+  /** Count of wanted pieces with no block requested or received (the "queued" state). */
+  private queued: number;
+
+  constructor(readonly layout: TorrentLayout, options: PickerOptions = {}) {
+    this.pieceCount = layout.pieceCount;
+    this.availability = new Uint32Array(this.pieceCount);
+    this.have = new Uint8Array(this.pieceCount);
+    this.priority = new Uint8Array(this.pieceCount).fill(1);
+    this.verifying = new Uint8Array(this.pieceCount);
+    this.blocksPerPiece = Math.ceil(layout.pieceLength / BLOCK_BYTES);
+    this.random = options.random ?? Math.random;
+    this.randomFirst = options.randomFirstPieces ?? RANDOM_FIRST_PIECES;
+    this.wantedLeft = this.pieceCount;
+    this.queued = this.pieceCount;
+  }
+
+  // ---- pieces we have and want ----
+
+  hasPiece(i: number): boolean {
+    return this.have[i] === 1;
+  }
+
+  get piecesHave(): number {
+    return this.haveCount;
+  }
+
+  /** True when every wanted piece is verified. */
+  get done(): boolean {
+    return this.wantedLeft === 0;
+  }
+
+  /** True when no wanted piece is left untouched: the last blocks go to several peers. */
+  get endgame(): boolean {
+    return this.queued === 0 && !this.done;
+  }
+
+  /** Marks a piece as already present (resume, recheck). */
+  markHave(i: number): void {
+    if (this.have[i] === 1) return;
+    const a = this.active.get(i);
+    if (a !== undefined) this.dropActive(a);
+    else if (this.priority[i] !== 0 && this.verifying[i] === 0) this.queued--;
+    this.verifying[i] = 0;
+    this.have[i] = 1;
+    this.haveCount++;
+    if (this.priority[i] !== 0) this.wantedLeft--;
+  }
+
+  /** Sets whether a piece is wanted (file priorities, issue 6). Pieces in flight stay in flight. */
+  setWanted(i: number, wanted: boolean): void {
+    const was = this.priority[i] !== 0;
+    if (was === wanted) return;
+    this.priority[i] = wanted ? 1 : 0;
+    if (this.have[i] === 1) return;
+    this.wantedLeft += wanted ? 1 : -1;
+    if (!this.active.has(i) && this.verifying[i] === 0) this.queued += wanted ? 1 : -1;
+  }
+
+  // ---- peers and availability ----
+
+  addPeer(id: number, pieces: PieceSet): void {
+    invariant(!this.peers.has(id), `peer ${id} added twice`);
+    this.peers.set(id, { pieces, requests: new Map(), parole: false });
+    for (let i = 0; i < this.pieceCount; i++) if (pieces.has(i)) this.availability[i]!++;
+  }
+
+  /** The peer announced a new piece (`have`, BEP 3). Call after its PieceSet includes it. */
+  peerHave(_id: number, i: number): void {
+    this.availability[i]!++;
+  }
+
+  /** Removes a peer; its outstanding requests go back to missing. */
+  removePeer(id: number): void {
+    const p = this.peers.get(id);
+    if (p === undefined) return;
+    this.releaseAll(id);
+    for (let i = 0; i < this.pieceCount; i++) if (p.pieces.has(i)) this.availability[i]!--;
+    this.peers.delete(id);
+  }
+
+  setParole(id: number, parole: boolean): void {
+    const p = this.peers.get(id);
+    if (p !== undefined) p.parole = parole;
+  }
+
+  /** True when the peer has any piece we still want. */
+  interesting(id: number): boolean {
+    const p = this.peers.get(id);
+    if (p === undefined) return false;
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (this.have[i] === 0 && this.priority[i] !== 0 && p.pieces.has(i)) return true;
+    }
+    return false;
+  }
+
+  /** True when the peer has piece `i` and we want it (used on `have`, cheaper than `interesting`). */
+  wants(i: number): boolean {
+    return this.have[i] === 0 && this.priority[i] !== 0;
+  }
+
+  outstanding(id: number): number {
+    return this.peers.get(id)?.requests.size ?? 0;
+  }
+
+  /** Outstanding requests of a peer with the time each was sent. */
+  requestsOf(id: number): ReadonlyMap<number, number> {
+    return this.peers.get(id)?.requests ?? new Map();
+  }
+
+  blockKey(piece: number, offset: number): number {
+    return piece * this.blocksPerPiece + offset / BLOCK_BYTES;
+  }
+
+  requestOfKey(key: number): BlockRequest {
+    const piece = Math.floor(key / this.blocksPerPiece);
+    const b = key - piece * this.blocksPerPiece;
+    return { piece, offset: b * BLOCK_BYTES, length: blockSize(this.layout, piece, b) };
+  }
+
+  // ---- picking ----
+
+  /**
+   * Picks up to `max` blocks to request from peer `id`, records them as requested at time `now`.
+   * `allowed` restricts the pieces (BEP 6 allowed-fast while choked).
+   */
+  pick(id: number, max: number, now: number, allowed?: PieceSet): BlockRequest[] {
+    const peer = this.peers.get(id);
+    if (peer === undefined || max <= 0) return [];
+    const out: BlockRequest[] = [];
+    const can = (i: number): boolean => peer.pieces.has(i) && (allowed === undefined || allowed.has(i));
+
+    // 1. Finish started pieces first (their buffers are already held in memory).
+    for (const a of this.active.values()) {
+      if (out.length >= max) return out;
+      if (a.missing === 0 || !can(a.index)) continue;
+      if (a.exclusive !== undefined && a.exclusive !== id) continue;
+      if (peer.parole && a.exclusive !== id) continue;
+      this.takeMissing(a, id, peer, max, now, out);
+    }
+    // 2. Start new pieces: a few random ones, then rarest first.
+    while (out.length < max && this.queued > 0) {
+      const i = this.haveCount < this.randomFirst ? this.randomPiece(can) : this.rarestPiece(can);
+      if (i < 0) break;
+      const a = this.activate(i);
+      if (peer.parole) a.exclusive = id;
+      this.takeMissing(a, id, peer, max, now, out);
+    }
+    // 3. Endgame: ask for blocks already requested from others, fewest requesters first.
+    if (out.length < max && this.queued === 0 && !peer.parole) this.pickEndgame(id, peer, max, now, out, can);
+    return out;
+  }
+
+  private takeMissing(a: ActivePiece, id: number, peer: PeerEntry, max: number, now: number, out: BlockRequest[]): void {
+    for (let b = 0; b < a.state.length && out.length < max && a.missing > 0; b++) {
+      if (a.state[b] !== MISSING) continue;
+      a.state[b] = REQUESTED;
+      a.requesters[b] = [id];
+      a.missing--;
+      const key = a.index * this.blocksPerPiece + b;
+      peer.requests.set(key, now);
+      out.push({ piece: a.index, offset: b * BLOCK_BYTES, length: blockSize(this.layout, a.index, b) });
+    }
+  }
+
+  private pickEndgame(id: number, peer: PeerEntry, max: number, now: number, out: BlockRequest[], can: (i: number) => boolean): void {
+    for (let round = 1; round < ENDGAME_MAX_REQUESTERS && out.length < max; round++) {
+      for (const a of this.active.values()) {
+        if (!can(a.index) || a.exclusive !== undefined) continue;
+        for (let b = 0; b < a.state.length && out.length < max; b++) {
+          const r = a.requesters[b];
+          if (a.state[b] !== REQUESTED || r === undefined || r.length !== round || r.includes(id)) continue;
+          r.push(id);
+          peer.requests.set(a.index * this.blocksPerPiece + b, now);
+          out.push({ piece: a.index, offset: b * BLOCK_BYTES, length: blockSize(this.layout, a.index, b) });
+        }
+        if (out.length >= max) return;
+      }
+    }
+  }
+
+  private randomPiece(can: (i: number) => boolean): number {
+    let chosen = -1;
+    let seen = 0;
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (!this.isQueued(i) || !can(i)) continue;
+      seen++;
+      if (this.random() * seen < 1) chosen = i; // reservoir sampling: uniform over candidates
+    }
+    return chosen;
+  }
+
+  private rarestPiece(can: (i: number) => boolean): number {
+    let best = -1;
+    let bestAvail = Infinity;
+    let ties = 0;
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (!this.isQueued(i) || !can(i)) continue;
+      const av = this.availability[i]!;
+      if (av < bestAvail) {
+        bestAvail = av;
+        best = i;
+        ties = 1;
+      } else if (av === bestAvail) {
+        ties++;
+        if (this.random() * ties < 1) best = i;
+      }
+    }
+    return best;
+  }
+
+  private isQueued(i: number): boolean {
+    return this.have[i] === 0 && this.priority[i] !== 0 && this.verifying[i] === 0 && !this.active.has(i);
+  }
+
+  private activate(i: number): ActivePiece {
+    const n = blockCount(this.layout, i);
+    const a: ActivePiece = {
+      index: i,
+      state: new Uint8Array(n),
+      requesters: new Array<number[] | undefined>(n).fill(undefined),
+      senders: new Set(),
+      missing: n,
+      received: 0,
+      exclusive: undefined,
+    };
+    this.active.set(i, a);
+    this.queued--;
+    return a;
+  }
+
+  private dropActive(a: ActivePiece): void {
+    for (let b = 0; b < a.state.length; b++) {
+      for (const pid of a.requesters[b] ?? []) this.peers.get(pid)?.requests.delete(a.index * this.blocksPerPiece + b);
+    }
+    this.active.delete(a.index);
+  }
+
+  // ---- events ----
+
+  /**
+   * A block arrived from peer `id`. Returns whether it is accepted, and the peers whose duplicate
+   * requests for it should now be cancelled (endgame).
+   */
+  onBlock(id: number, piece: number, offset: number, length: number): BlockOutcome {
+    const peer = this.peers.get(id);
+    const a = this.active.get(piece);
+    if (peer === undefined || a === undefined || offset % BLOCK_BYTES !== 0) return { kind: 'unrequested' };
+    const b = offset / BLOCK_BYTES;
+    const key = piece * this.blocksPerPiece + b;
+    if (b >= a.state.length || length !== blockSize(this.layout, piece, b)) return { kind: 'unrequested' };
+    const askedThis = peer.requests.delete(key);
+    if (a.state[b] === RECEIVED) return askedThis ? { kind: 'duplicate' } : { kind: 'unrequested' };
+    if (!askedThis) return { kind: 'unrequested' };
+    const others = (a.requesters[b] ?? []).filter((p) => p !== id);
+    for (const p of others) this.peers.get(p)?.requests.delete(key);
+    a.requesters[b] = undefined;
+    a.senders.add(id);
+    a.state[b] = RECEIVED;
+    a.received++;
+    const complete = a.received === a.state.length;
+    if (complete) {
+      this.active.delete(piece);
+      this.lastSenders.set(piece, a.senders);
+      this.verifying[piece] = 1;
+    }
+    return { kind: 'accepted', complete, cancel: others };
+  }
+
+  /** Peers that sent blocks of a complete piece being verified (call before passed/failed). */
+  sendersOf(piece: number): number[] {
+    return [...(this.lastSenders.get(piece) ?? [])];
+  }
+
+  /** Senders of pieces in the verifying state (they left `active` when complete). */
+  private readonly lastSenders = new Map<number, Set<number>>();
+
+  /** The piece hashed right and is stored. */
+  piecePassed(i: number): void {
+    invariant(this.verifying[i] === 1, `piece ${i} passed but was not verifying`);
+    this.lastSenders.delete(i);
+    this.verifying[i] = 0;
+    this.have[i] = 1;
+    this.haveCount++;
+    if (this.priority[i] !== 0) this.wantedLeft--;
+  }
+
+  /** The piece hashed wrong (or could not be stored): back to queued, to be downloaded again. */
+  pieceFailed(i: number): void {
+    invariant(this.verifying[i] === 1, `piece ${i} failed but was not verifying`);
+    this.lastSenders.delete(i);
+    this.verifying[i] = 0;
+    if (this.priority[i] !== 0) this.queued++;
+  }
+
+  /** A request timed out or was rejected (BEP 6): the block goes back to missing if nobody else asked. */
+  release(id: number, piece: number, offset: number): void {
+    const peer = this.peers.get(id);
+    const key = piece * this.blocksPerPiece + offset / BLOCK_BYTES;
+    if (peer === undefined || !peer.requests.delete(key)) return;
+    const a = this.active.get(piece);
+    if (a === undefined) return;
+    const b = offset / BLOCK_BYTES;
+    const r = a.requesters[b];
+    if (a.state[b] !== REQUESTED || r === undefined) return;
+    const left = r.filter((p) => p !== id);
+    if (left.length > 0) {
+      a.requesters[b] = left;
+      return;
+    }
+    a.requesters[b] = undefined;
+    a.state[b] = MISSING;
+    a.missing++;
+    this.maybeRequeue(a);
+  }
+
+  /** Releases every outstanding request of a peer (choke without fast extension, disconnect, snub). */
+  releaseAll(id: number): BlockRequest[] {
+    const peer = this.peers.get(id);
+    if (peer === undefined) return [];
+    const out: BlockRequest[] = [];
+    for (const key of [...peer.requests.keys()]) {
+      const r = this.requestOfKey(key);
+      out.push(r);
+      this.release(id, r.piece, r.offset);
+    }
+    for (const a of this.active.values()) if (a.exclusive === id) a.exclusive = undefined;
+    return out;
+  }
+
+  /** An active piece with nothing requested or received goes back to queued, so rarest-first can choose again. */
+  private maybeRequeue(a: ActivePiece): void {
+    if (a.missing === a.state.length && a.received === 0) {
+      this.active.delete(a.index);
+      if (this.priority[a.index] !== 0) this.queued++;
+    }
+  }
+
+  // ---- introspection for tests and STATE.md checks ----
+
+  /** The state of a piece, as named in STATE.md. */
+  pieceState(i: number): 'have' | 'verifying' | 'active' | 'queued' | 'skipped' {
+    if (this.have[i] === 1) return 'have';
+    if (this.verifying[i] === 1) return 'verifying';
+    if (this.active.has(i)) return 'active';
+    return this.priority[i] !== 0 ? 'queued' : 'skipped';
+  }
+
+  /** Checks the invariants of STATE.md; throws EngineBug when one is broken. O(pieces + requests). */
+  checkInvariants(): void {
+    let queued = 0;
+    let wantedLeft = 0;
+    let have = 0;
+    for (let i = 0; i < this.pieceCount; i++) {
+      const s = this.pieceState(i);
+      if (s === 'have') have++;
+      if (s === 'queued') queued++;
+      if (s !== 'have' && this.priority[i] !== 0) wantedLeft++;
+      invariant(!(this.have[i] === 1 && (this.verifying[i] === 1 || this.active.has(i))), `piece ${i} in two states`);
+      invariant(!(this.verifying[i] === 1 && this.active.has(i)), `piece ${i} verifying and active`);
+    }
+    invariant(queued === this.queued, `queued count ${this.queued} != ${queued}`);
+    invariant(wantedLeft === this.wantedLeft, `wanted count ${this.wantedLeft} != ${wantedLeft}`);
+    invariant(have === this.haveCount, `have count ${this.haveCount} != ${have}`);
+    const expected = new Map<number, Set<number>>();
+    for (const a of this.active.values()) {
+      let missing = 0;
+      let received = 0;
+      for (let b = 0; b < a.state.length; b++) {
+        const st = a.state[b];
+        const r = a.requesters[b];
+        if (st === MISSING) missing++;
+        if (st === RECEIVED) received++;
+        invariant((st === REQUESTED) === (r !== undefined && r.length > 0), `block ${a.index}/${b} requesters do not match state`);
+        for (const pid of r ?? []) {
+          let set = expected.get(pid);
+          if (set === undefined) expected.set(pid, (set = new Set()));
+          set.add(a.index * this.blocksPerPiece + b);
+        }
+      }
+      invariant(missing === a.missing && received === a.received, `piece ${a.index} counters wrong`);
+      invariant(a.received > 0 || a.missing < a.state.length, `piece ${a.index} active with nothing in flight`);
+    }
+    for (const [pid, p] of this.peers) {
+      const e = expected.get(pid) ?? new Set();
+      invariant(e.size === p.requests.size, `peer ${pid} has ${p.requests.size} requests, blocks say ${e.size}`);
+      for (const k of p.requests.keys()) invariant(e.has(k), `peer ${pid} request ${k} unknown to its block`);
+    }
+  }
+}

@@ -1,0 +1,253 @@
+import { constants } from 'node:fs';
+import { mkdir, open, realpath } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { dirname, relative, isAbsolute, sep } from 'node:path';
+import { EngineError } from '../errors.js';
+import type { TorrentLayout } from '../layout.js';
+import { fileSlices } from '../layout.js';
+import { containedJoin } from './safe-path.js';
+import type { StorageFactory, TorrentStorage } from './types.js';
+
+/** Open file handles kept per torrent: enough for sequential piece writes across small files, well under ulimit. */
+export const DEFAULT_MAX_OPEN_FILES = 32;
+
+export interface FsStorageOptions {
+  /** Download folder; every file lands under it. */
+  readonly dir: string;
+  readonly maxOpenFiles?: number;
+}
+
+interface CachedHandle {
+  fh: FileHandle;
+  users: number;
+  lastUse: number;
+}
+
+const DISK_CODES = new Set(['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EDQUOT', 'EIO', 'EISDIR', 'ENOTDIR', 'ELOOP', 'EEXIST', 'EFBIG', 'EMFILE', 'ENFILE']);
+
+function diskError(what: string, path: string, cause: unknown): EngineError {
+  const code = (cause as { code?: unknown } | null)?.code;
+  const why = typeof code === 'string' && DISK_CODES.has(code) ? code : String((cause as Error)?.message ?? cause);
+  return new EngineError('ENGINE_DISK', `${what} ${path}: ${why}`, { path, cause });
+}
+
+/**
+ * Files on disk: created lazily at their final size on first write, written and read by position
+ * through a bounded LRU of open handles. Padding files are never touched.
+ */
+export class FsStorage implements TorrentStorage {
+  private readonly handles = new Map<number, CachedHandle>();
+  private readonly opening = new Map<number, Promise<CachedHandle>>();
+  private readonly maxOpen: number;
+  private tick = 0;
+  private closed = false;
+  private rootReal: string | undefined;
+
+  constructor(
+    readonly layout: TorrentLayout,
+    readonly dir: string,
+    maxOpenFiles = DEFAULT_MAX_OPEN_FILES,
+  ) {
+    this.maxOpen = Math.max(1, maxOpenFiles);
+    // Check every path before anything is written (RELIABILITY.md case 1–2).
+    for (const f of layout.files) if (!f.padding) containedJoin(dir, f.path);
+  }
+
+  private relPath(file: number): string {
+    return this.layout.files[file]!.path.join('/');
+  }
+
+  private async root(): Promise<string> {
+    if (this.rootReal === undefined) {
+      try {
+        await mkdir(this.dir, { recursive: true });
+        this.rootReal = await realpath(this.dir);
+      } catch (e) {
+        throw diskError('cannot create folder', this.dir, e);
+      }
+    }
+    return this.rootReal;
+  }
+
+  private async openFile(file: number, create: boolean): Promise<FileHandle | undefined> {
+    const f = this.layout.files[file]!;
+    const root = await this.root();
+    const full = containedJoin(root, f.path);
+    const rel = this.relPath(file);
+    try {
+      if (create) await mkdir(dirname(full), { recursive: true });
+      // A symlinked folder inside the target could point outside it (RELIABILITY.md case 4).
+      const parentReal = await realpath(dirname(full));
+      const r = relative(root, parentReal);
+      if (r.startsWith('..' + sep) || r === '..' || isAbsolute(r)) {
+        throw new EngineError('ENGINE_UNSAFE_PATH', `folder of ${rel} resolves outside the download folder`, { path: rel });
+      }
+    } catch (e) {
+      if (e instanceof EngineError) throw e;
+      if (!create && (e as { code?: string }).code === 'ENOENT') return undefined;
+      throw diskError('cannot create folder for', rel, e);
+    }
+    let fh: FileHandle;
+    try {
+      const flags = constants.O_RDWR | constants.O_NOFOLLOW | (create ? constants.O_CREAT : 0);
+      fh = await open(full, flags, 0o644);
+    } catch (e) {
+      if (!create && (e as { code?: string }).code === 'ENOENT') return undefined;
+      throw diskError('cannot open', rel, e);
+    }
+    try {
+      const st = await fh.stat();
+      if (!st.isFile()) throw new Error('not a regular file');
+      if (create && st.size !== f.length) await fh.truncate(f.length);
+    } catch (e) {
+      await fh.close().catch(() => undefined);
+      throw diskError('cannot size', rel, e);
+    }
+    return fh;
+  }
+
+  private async acquire(file: number): Promise<CachedHandle> {
+    if (this.closed) throw new EngineError('ENGINE_CLOSED', 'storage closed');
+    const cached = this.handles.get(file);
+    if (cached !== undefined) {
+      cached.users++;
+      cached.lastUse = ++this.tick;
+      return cached;
+    }
+    let p = this.opening.get(file);
+    if (p === undefined) {
+      p = (async () => {
+        const fh = (await this.openFile(file, true))!;
+        const h: CachedHandle = { fh, users: 0, lastUse: ++this.tick };
+        this.handles.set(file, h);
+        await this.evict();
+        return h;
+      })();
+      this.opening.set(file, p);
+      p.finally(() => this.opening.delete(file)).catch(() => undefined);
+    }
+    const h = await p;
+    h.users++;
+    h.lastUse = ++this.tick;
+    return h;
+  }
+
+  private release(h: CachedHandle): void {
+    h.users--;
+  }
+
+  /** Closes least-recently-used idle handles beyond the cap. Busy handles are never closed. */
+  private async evict(): Promise<void> {
+    while (this.handles.size > this.maxOpen) {
+      let victim: [number, CachedHandle] | undefined;
+      for (const e of this.handles) {
+        if (e[1].users === 0 && (victim === undefined || e[1].lastUse < victim[1].lastUse)) victim = e;
+      }
+      if (victim === undefined) return;
+      this.handles.delete(victim[0]);
+      await victim[1].fh.close().catch(() => undefined);
+    }
+  }
+
+  async write(piece: number, offset: number, chunks: readonly Uint8Array[]): Promise<void> {
+    let length = 0;
+    for (const c of chunks) length += c.length;
+    const slices = fileSlices(this.layout, piece, offset, length);
+    // Walk the chunks alongside the slices, cutting views (no copies) at file boundaries.
+    let ci = 0;
+    let cOff = 0;
+    for (const s of slices) {
+      const parts: Uint8Array[] = [];
+      let need = s.length;
+      while (need > 0) {
+        const c = chunks[ci]!;
+        const take = Math.min(need, c.length - cOff);
+        parts.push(take === c.length && cOff === 0 ? c : c.subarray(cOff, cOff + take));
+        need -= take;
+        cOff += take;
+        if (cOff === c.length) {
+          ci++;
+          cOff = 0;
+        }
+      }
+      if (this.layout.files[s.file]!.padding) continue;
+      const h = await this.acquire(s.file);
+      try {
+        let pos = s.fileOffset;
+        let rest: Uint8Array[] = parts;
+        // writev may write less than asked (e.g. near a full disk): loop until done.
+        while (rest.length > 0) {
+          const r = await h.fh.writev(rest, pos);
+          pos += r.bytesWritten;
+          rest = skipBytes(rest, r.bytesWritten);
+          if (r.bytesWritten === 0 && rest.length > 0) throw Object.assign(new Error('short write'), { code: 'EIO' });
+        }
+      } catch (e) {
+        throw e instanceof EngineError ? e : diskError('cannot write', this.relPath(s.file), e);
+      } finally {
+        this.release(h);
+      }
+    }
+  }
+
+  async read(piece: number, offset: number, length: number): Promise<Buffer> {
+    const out = Buffer.alloc(length);
+    for (const s of fileSlices(this.layout, piece, offset, length)) {
+      if (this.layout.files[s.file]!.padding) continue;
+      let h: CachedHandle | undefined = this.handles.get(s.file);
+      let temp: FileHandle | undefined;
+      if (h !== undefined) h.users++;
+      else {
+        temp = await this.openFile(s.file, false);
+        if (temp === undefined) continue; // never written: zeros
+      }
+      try {
+        const fh = h?.fh ?? temp!;
+        let done = 0;
+        while (done < s.length) {
+          const r = await fh.read(out, s.rangeOffset + done, s.length - done, s.fileOffset + done);
+          if (r.bytesRead === 0) break; // past EOF: zeros
+          done += r.bytesRead;
+        }
+      } catch (e) {
+        throw diskError('cannot read', this.relPath(s.file), e);
+      } finally {
+        if (h !== undefined) this.release(h);
+        if (temp !== undefined) await temp.close().catch(() => undefined);
+      }
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.opening.values()]);
+    const all = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(all.map((h) => h.fh.close().catch(() => undefined)));
+  }
+
+  /** Number of handles currently open (for tests of the cache bound). */
+  get openHandles(): number {
+    return this.handles.size;
+  }
+}
+
+function skipBytes(parts: Uint8Array[], n: number): Uint8Array[] {
+  let i = 0;
+  while (i < parts.length && n >= parts[i]!.length) {
+    n -= parts[i]!.length;
+    i++;
+  }
+  if (i >= parts.length) return [];
+  const rest = parts.slice(i);
+  if (n > 0) rest[0] = rest[0]!.subarray(n);
+  return rest;
+}
+
+export function fsStorage(options: FsStorageOptions): StorageFactory {
+  return {
+    open: (layout) => Promise.resolve(new FsStorage(layout, options.dir, options.maxOpenFiles)),
+  };
+}

@@ -1,0 +1,127 @@
+import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '@tc/testkit/tmp';
+import { EngineError } from '../errors.js';
+import { makeLayout } from '../layout.js';
+import { FsStorage } from './fs.js';
+import { MemoryStorage } from './memory.js';
+import { containedJoin } from './safe-path.js';
+
+const layout = makeLayout({
+  pieceLength: 8,
+  files: [
+    { path: ['a.txt'], length: 5 },
+    { path: ['.pad', '3'], length: 3, padding: true },
+    { path: ['sub', 'b.bin'], length: 12 },
+    { path: ['empty'], length: 0 },
+    { path: ['c'], length: 1 },
+  ],
+  pieceHashes: new Uint8Array(20 * 3),
+});
+
+describe('containedJoin', () => {
+  it('refuses traversal and absolute components', () => {
+    for (const bad of [['..', 'x'], ['a', '..'], ['/etc'], ['a/b'], ['a\\b'], ['C:x'], [''], ['.'], ['a\0b']]) {
+      expect(() => containedJoin('/tmp/root', bad)).toThrow(EngineError);
+    }
+    expect(containedJoin('/tmp/root', ['a', 'b'])).toBe('/tmp/root/a/b');
+  });
+});
+
+describe('FsStorage', () => {
+  it('writes across files, skips padding, creates files lazily at final size', async () => {
+    const d = await tempDir();
+    const s = new FsStorage(layout, d.path, 1);
+    try {
+      expect(await readdir(d.path).catch(() => [])).toEqual([]);
+      // piece 0 = a.txt(5) + pad(3); piece 1 = b.bin[0..8); piece 2 = b.bin[8..12) + c(1)
+      await s.write(0, 0, [Buffer.from('hel'), Buffer.from('loXXX')]);
+      expect((await readdir(d.path)).sort()).toEqual(['a.txt']);
+      await s.write(2, 0, [Buffer.from('WXYZ!')]);
+      expect((await stat(join(d.path, 'sub', 'b.bin'))).size).toBe(12);
+      await s.write(1, 2, [Buffer.from('234567')]);
+      await s.write(1, 0, [Buffer.from('01')]);
+      expect(await readFile(join(d.path, 'a.txt'), 'latin1')).toBe('hello');
+      expect(await readFile(join(d.path, 'sub', 'b.bin'), 'latin1')).toBe('01234567WXYZ');
+      expect(await readFile(join(d.path, 'c'), 'latin1')).toBe('!');
+      expect(s.openHandles).toBeLessThanOrEqual(1);
+      expect((await s.read(0, 0, 8)).toString('latin1')).toBe('hello\0\0\0');
+      expect((await s.read(1, 4, 6)).toString('latin1')).toBe('4567WX');
+      await expect(stat(join(d.path, '.pad'))).rejects.toThrow();
+    } finally {
+      await s.close();
+      await d.cleanup();
+    }
+  });
+
+  it('reads unwritten files as zeros without creating them', async () => {
+    const d = await tempDir();
+    const s = new FsStorage(layout, d.path);
+    try {
+      expect((await s.read(2, 0, 5)).equals(Buffer.alloc(5))).toBe(true);
+      expect(await readdir(d.path)).toEqual([]);
+    } finally {
+      await s.close();
+      await d.cleanup();
+    }
+  });
+
+  it('refuses to write through a symlinked folder that leaves the target', async () => {
+    const d = await tempDir();
+    const out = await tempDir();
+    await symlink(out.path, join(d.path, 'sub'));
+    const s = new FsStorage(layout, d.path);
+    try {
+      await expect(s.write(1, 0, [Buffer.alloc(8)])).rejects.toMatchObject({ code: 'ENGINE_UNSAFE_PATH' });
+      expect(await readdir(out.path)).toEqual([]);
+    } finally {
+      await s.close();
+      await d.cleanup();
+      await out.cleanup();
+    }
+  });
+
+  it('refuses to follow a symlinked file', async () => {
+    const d = await tempDir();
+    const out = await tempDir();
+    await writeFile(join(out.path, 'target'), 'keep');
+    await symlink(join(out.path, 'target'), join(d.path, 'a.txt'));
+    const s = new FsStorage(layout, d.path);
+    try {
+      await expect(s.write(0, 0, [Buffer.from('hello')])).rejects.toMatchObject({ code: 'ENGINE_DISK' });
+      expect(await readFile(join(out.path, 'target'), 'latin1')).toBe('keep');
+    } finally {
+      await s.close();
+      await d.cleanup();
+      await out.cleanup();
+    }
+  });
+
+  it('reports an unwritable folder as a disk error', async () => {
+    const d = await tempDir();
+    await mkdir(join(d.path, 'ro'));
+    await writeFile(join(d.path, 'ro', 'sub'), 'a file where a folder should be');
+    const s = new FsStorage(layout, join(d.path, 'ro'));
+    try {
+      await expect(s.write(1, 0, [Buffer.alloc(8)])).rejects.toMatchObject({ code: 'ENGINE_DISK' });
+    } finally {
+      await s.close();
+      await d.cleanup();
+    }
+  });
+
+  it('rejects an escaping layout before anything is written', async () => {
+    const bad = makeLayout({ pieceLength: 4, files: [{ path: ['..', 'evil'], length: 4 }], pieceHashes: new Uint8Array(20) });
+    expect(() => new FsStorage(bad, '/nonexistent/tc')).toThrow(expect.objectContaining({ code: 'ENGINE_UNSAFE_PATH' }));
+  });
+});
+
+describe('MemoryStorage', () => {
+  it('round-trips', async () => {
+    const s = new MemoryStorage(layout);
+    await s.write(2, 1, [Buffer.from('ab')]);
+    expect((await s.read(2, 0, 4)).toString('latin1')).toBe('\0ab\0');
+    await expect(s.write(2, 4, [Buffer.from('ab')])).rejects.toThrow();
+  });
+});
