@@ -8,3 +8,5 @@ export { runMain } from './main.js';
 export { createProgress, type Progress, type ProgressMode } from './progress.js';
 export { sanitize } from './sanitize.js';
 export { captureIo, type CapturedIo } from './testing.js';
+export { worstExitCode } from './batch.js';
+export { readInputFile, writeFileAtomic } from './files.js';

@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { CommandError, ExitCode } from './exit-codes.js';
+
+/** Read size for input files: large enough that a 10 MB torrent takes few reads. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+function errnoOf(e: unknown): string | undefined {
+  const code = (e as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Reads a file the user named on the command line, refusing more than `maxBytes` before reading
+ * it all (a hostile or mistaken input must not fill memory). A missing file or a folder is a usage
+ * error (CLI.md: exit 2), too large is bad input (exit 3); other errnos keep their disk mapping.
+ */
+export async function readInputFile(path: string, opts: { maxBytes: number }): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (e) {
+    const code = errnoOf(e);
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new CommandError('no such file', ExitCode.USAGE, { hint: 'check the path', cause: e });
+    }
+    throw e;
+  }
+  try {
+    const st = await handle.stat();
+    if (st.isDirectory()) throw new CommandError('is a folder, not a file', ExitCode.USAGE);
+    if (st.size > opts.maxBytes) {
+      throw new CommandError(`is ${st.size} bytes, more than the ${opts.maxBytes}-byte limit`, ExitCode.BAD_INPUT);
+    }
+    // Read at most maxBytes + 1 whatever stat said: the file may grow, or be a pipe or device.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    for (;;) {
+      const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, opts.maxBytes + 1 - total), null);
+      if (bytesRead === 0) break;
+      chunks.push(Buffer.from(chunk.subarray(0, bytesRead)));
+      total += bytesRead;
+      if (total > opts.maxBytes) {
+        throw new CommandError(`is more than the ${opts.maxBytes}-byte limit`, ExitCode.BAD_INPUT);
+      }
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Writes a file so that readers see the old content or the new, never a mix (CLI.md "Files"):
+ * a temporary file in the same folder (same file system, so rename is atomic), fsync, rename,
+ * then fsync the folder so the rename itself survives a crash. The temp file is removed on failure.
+ */
+export async function writeFileAtomic(path: string, data: Uint8Array, opts: { mode?: number } = {}): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const handle = await open(tmp, 'wx', opts.mode ?? 0o644);
+  let renamed = false;
+  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+    renamed = true;
+  } finally {
+    if (!renamed) await unlink(tmp).catch(() => undefined);
+  }
+  // Best effort: some file systems refuse fsync on a directory (EINVAL/EISDIR); the data is already safe.
+  try {
+    const d = await open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  } catch {
+    /* not every platform can fsync a folder */
+  }
+}

@@ -1,0 +1,57 @@
+import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CommandError, ExitCode, exitCodeFor, readInputFile, worstExitCode, writeFileAtomic } from '../src/index.js';
+
+let dir = '';
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tc-cli-files-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('readInputFile', () => {
+  it('reads a file within the limit', async () => {
+    const p = join(dir, 'a.bin');
+    await writeFile(p, Buffer.alloc(3000, 7));
+    const b = await readInputFile(p, { maxBytes: 3000 });
+    expect(b.length).toBe(3000);
+    expect(b[2999]).toBe(7);
+  });
+
+  it('refuses a file over the limit as bad input, a missing file or a folder as usage', async () => {
+    const p = join(dir, 'big.bin');
+    await writeFile(p, Buffer.alloc(3001));
+    const big = await readInputFile(p, { maxBytes: 3000 }).catch((e: unknown) => e);
+    expect(big).toBeInstanceOf(CommandError);
+    expect(exitCodeFor(big)).toBe(ExitCode.BAD_INPUT);
+    const missing = await readInputFile(join(dir, 'nope'), { maxBytes: 10 }).catch((e: unknown) => e);
+    expect(exitCodeFor(missing)).toBe(ExitCode.USAGE);
+    await mkdir(join(dir, 'sub'));
+    const folder = await readInputFile(join(dir, 'sub'), { maxBytes: 10 }).catch((e: unknown) => e);
+    expect(exitCodeFor(folder)).toBe(ExitCode.USAGE);
+  });
+});
+
+describe('writeFileAtomic', () => {
+  it('replaces a file and leaves no temp file behind', async () => {
+    const p = join(dir, 'out.txt');
+    await writeFile(p, 'old');
+    await writeFileAtomic(p, Buffer.from('new'));
+    expect(await readFile(p, 'utf8')).toBe('new');
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('fails cleanly when the folder does not exist', async () => {
+    await expect(writeFileAtomic(join(dir, 'no', 'x'), Buffer.from('x'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('worstExitCode', () => {
+  it('is 0 for no failures and the highest code otherwise', () => {
+    expect(worstExitCode([])).toBe(0);
+    expect(worstExitCode([0, 3, 0, 6, 3])).toBe(6);
+  });
+});
