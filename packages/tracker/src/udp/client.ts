@@ -1,0 +1,240 @@
+import { createSocket } from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { systemClock, type Clock } from '../clock.js';
+import { TrackerError } from '../errors.js';
+import type { AnnounceRequest, AnnounceResult, ScrapeEntry, ScrapeResult } from '../types.js';
+import { buildAnnounceRequest, buildConnectRequest, buildScrapeRequest, type UdpReply } from './protocol.js';
+import { ConnectionIdCache, CONNECTION_ID_LIFETIME_MS, TransactionTable, endpointKey, type Endpoint } from './transactions.js';
+
+/** BEP 15: wait 15 · 2ⁿ seconds before retransmitting. */
+export const UDP_RETRANSMIT_BASE_MS = 15_000;
+/**
+ * Retransmissions after the first send. BEP 15 allows n up to 8 (over an hour); tc stops after
+ * 15 + 30 + 60 s so that tier fall-through happens in reasonable time, as libtorrent and others do.
+ */
+export const UDP_MAX_RETRANSMITS = 2;
+
+/** The part of a dgram socket the client uses; tests pass fakes. */
+export interface UdpSocketLike {
+  send(msg: Buffer, port: number, address: string, callback?: (err: Error | null) => void): void;
+  on(event: 'message', listener: (msg: Buffer, rinfo: { address: string; port: number }) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  close(callback?: () => void): void;
+}
+
+export type UdpSocketFactory = (family: 4 | 6) => UdpSocketLike;
+
+export type Lookup = (host: string) => Promise<{ address: string; family: 4 | 6 }[]>;
+
+export interface UdpTrackerClientOptions {
+  readonly socketFactory?: UdpSocketFactory;
+  readonly lookup?: Lookup;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly retransmitBaseMs?: number;
+  readonly maxRetransmits?: number;
+  readonly connectionIdLifetimeMs?: number;
+  /** Called for each datagram sent and received, for `--verbose` displays. */
+  readonly onPacket?: (p: { direction: 'sent' | 'received'; endpoint: Endpoint; bytes: Buffer }) => void;
+}
+
+export interface UdpRequestOptions {
+  readonly signal?: AbortSignal;
+}
+
+const defaultFactory: UdpSocketFactory = (family) => createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+
+const defaultLookup: Lookup = async (host) => {
+  const all = await dnsLookup(host, { all: true });
+  return all.map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));
+};
+
+/** Host and port of a `udp://host:port/…` URL. */
+export function parseUdpUrl(url: string): { host: string; port: number } {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch (e) {
+    throw new TrackerError('TRACKER_BAD_URL', `not a valid URL: ${url}`, { cause: e });
+  }
+  if (u.protocol !== 'udp:') throw new TrackerError('TRACKER_UNSUPPORTED', `not a UDP tracker: ${u.protocol}`, { url });
+  const port = Number(u.port);
+  if (!u.hostname || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new TrackerError('TRACKER_BAD_URL', 'UDP tracker URL needs a host and a port', { url });
+  }
+  const host = u.hostname.startsWith('[') ? u.hostname.slice(1, -1) : u.hostname;
+  return { host, port };
+}
+
+/**
+ * BEP 15 client. One socket per address family, shared by every tracker this client talks to;
+ * replies are routed by transaction id. Created lazily, closed by `close()`.
+ */
+export class UdpTrackerClient {
+  private readonly sockets = new Map<4 | 6, UdpSocketLike>();
+  private readonly table: TransactionTable;
+  private readonly ids: ConnectionIdCache;
+  private readonly clock: Clock;
+  private readonly factory: UdpSocketFactory;
+  private readonly lookup: Lookup;
+  private readonly base: number;
+  private readonly retransmits: number;
+  private closed = false;
+
+  constructor(private readonly opts: UdpTrackerClientOptions = {}) {
+    this.clock = opts.clock ?? systemClock;
+    this.table = new TransactionTable(opts.random ?? Math.random);
+    this.ids = new ConnectionIdCache(() => this.clock.now(), opts.connectionIdLifetimeMs ?? CONNECTION_ID_LIFETIME_MS);
+    this.factory = opts.socketFactory ?? defaultFactory;
+    this.lookup = opts.lookup ?? defaultLookup;
+    this.base = opts.retransmitBaseMs ?? UDP_RETRANSMIT_BASE_MS;
+    this.retransmits = opts.maxRetransmits ?? UDP_MAX_RETRANSMITS;
+  }
+
+  /** Replies dropped because their transaction id or sender matched nothing. */
+  get ignoredReplies(): number {
+    return this.table.ignored;
+  }
+
+  /** Resolves the tracker's host; the first address wins (the resolver's order). */
+  async resolve(url: string): Promise<Endpoint> {
+    const { host, port } = parseUdpUrl(url);
+    const fam = isIP(host);
+    if (fam === 4 || fam === 6) return { address: host, port, family: fam };
+    let addrs: { address: string; family: 4 | 6 }[];
+    try {
+      addrs = await this.lookup(host);
+    } catch (e) {
+      throw new TrackerError('TRACKER_DNS', `host ${host} did not resolve (${(e as { code?: string }).code ?? (e as Error).message})`, { url, cause: e });
+    }
+    const first = addrs[0];
+    if (first === undefined) throw new TrackerError('TRACKER_DNS', `host ${host} has no address`, { url });
+    return { address: first.address, port, family: first.family };
+  }
+
+  async announce(url: string, req: AnnounceRequest, o: UdpRequestOptions = {}): Promise<AnnounceResult> {
+    const to = await this.resolve(url);
+    const reply = await this.exchange(to, url, (cid, tid) => buildAnnounceRequest(cid, tid, req), o.signal);
+    if (reply.action !== 'announce') throw new TrackerError('TRACKER_BAD_RESPONSE', `expected an announce reply, got ${reply.action}`, { url });
+    return reply.result;
+  }
+
+  async scrape(url: string, infoHashes: readonly Buffer[], o: UdpRequestOptions = {}): Promise<ScrapeResult> {
+    const to = await this.resolve(url);
+    const reply = await this.exchange(to, url, (cid, tid) => buildScrapeRequest(cid, tid, infoHashes), o.signal);
+    if (reply.action !== 'scrape') throw new TrackerError('TRACKER_BAD_RESPONSE', `expected a scrape reply, got ${reply.action}`, { url });
+    const files = new Map<string, ScrapeEntry>();
+    // BEP 15: entries come in request order; a short reply covers only the first hashes.
+    reply.entries.forEach((e, i) => {
+      const h = infoHashes[i];
+      if (h !== undefined) files.set(h.toString('hex'), { infoHash: h, ...e });
+    });
+    return { files };
+  }
+
+  /** Rejects every pending request and closes the sockets. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.table.failAll(new TrackerError('TRACKER_ABORTED', 'UDP tracker client closed'));
+    const socks = [...this.sockets.values()];
+    this.sockets.clear();
+    await Promise.all(socks.map((s) => new Promise<void>((r) => s.close(() => r()))));
+  }
+
+  /**
+   * Connect (when no live connection id) then the action, both on the 15·2ⁿ schedule; n grows with
+   * each silence and is shared by the two steps, so a dead tracker costs the same bounded time.
+   */
+  private async exchange(
+    to: Endpoint,
+    url: string,
+    build: (connectionId: bigint, transactionId: number) => Buffer,
+    signal: AbortSignal | undefined,
+  ): Promise<Exclude<UdpReply, { action: 'connect' } | { action: 'error' }>> {
+    const key = endpointKey(to);
+    for (let n = 0; n <= this.retransmits; n++) {
+      const wait = this.base * 2 ** n;
+      let cid = this.ids.get(key);
+      if (cid === undefined) {
+        const r = await this.roundTrip(to, (tid) => buildConnectRequest(tid), wait, signal, url);
+        if (r === undefined) continue;
+        if (r.action !== 'connect') throw unexpected(r, 'connect', url);
+        this.ids.set(key, r.connectionId);
+        cid = r.connectionId;
+      }
+      const id = cid;
+      const r = await this.roundTrip(to, (tid) => build(id, tid), wait, signal, url);
+      if (r === undefined) continue;
+      if (r.action === 'connect' || r.action === 'error') throw unexpected(r, 'announce or scrape', url);
+      return r;
+    }
+    const total = Array.from({ length: this.retransmits + 1 }, (_, n) => this.base * 2 ** n).reduce((a, b) => a + b, 0);
+    throw new TrackerError('TRACKER_TIMEOUT', `no UDP reply after ${this.retransmits + 1} tries (${total} ms)`, { url });
+  }
+
+  /** One send and wait: the reply, or undefined on silence. */
+  private roundTrip(to: Endpoint, build: (tid: number) => Buffer, waitMs: number, signal: AbortSignal | undefined, url: string): Promise<UdpReply | undefined> {
+    if (this.closed) return Promise.reject(new TrackerError('TRACKER_ABORTED', 'UDP tracker client closed', { url }));
+    if (signal?.aborted) return Promise.reject(new TrackerError('TRACKER_ABORTED', 'aborted', { url }));
+    return new Promise((resolve, reject) => {
+      const tid = this.table.allocate();
+      let timer: unknown;
+      const done = (): void => {
+        this.clock.clearTimeout(timer);
+        this.table.cancel(tid);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        done();
+        reject(new TrackerError('TRACKER_ABORTED', 'aborted', { url }));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.table.register(tid, to, (reply) => {
+        done();
+        if (reply instanceof TrackerError) reject(new TrackerError(reply.code, reply.message, { url, cause: reply }));
+        else if (reply.action === 'error') {
+          reject(new TrackerError('TRACKER_FAILURE', `tracker said: ${reply.message}`, { url, trackerMessage: reply.message }));
+        } else resolve(reply);
+      });
+      timer = this.clock.setTimeout(() => {
+        done();
+        resolve(undefined);
+      }, waitMs);
+      let packet: Buffer;
+      try {
+        packet = build(tid);
+      } catch (e) {
+        done();
+        reject(e);
+        return;
+      }
+      this.opts.onPacket?.({ direction: 'sent', endpoint: to, bytes: packet });
+      this.socket(to.family).send(packet, to.port, to.address, (err) => {
+        if (!err) return;
+        done();
+        reject(new TrackerError('TRACKER_NETWORK', `UDP send failed (${(err as { code?: string }).code ?? err.message})`, { url, cause: err }));
+      });
+    });
+  }
+
+  private socket(family: 4 | 6): UdpSocketLike {
+    let s = this.sockets.get(family);
+    if (s !== undefined) return s;
+    s = this.factory(family);
+    s.on('message', (msg, rinfo) => {
+      const from: Endpoint = { address: rinfo.address, port: rinfo.port, family };
+      this.opts.onPacket?.({ direction: 'received', endpoint: from, bytes: msg });
+      this.table.route(msg, from);
+    });
+    // A socket error (ICMP noise on some systems) must not crash the process; waiters time out.
+    s.on('error', () => undefined);
+    this.sockets.set(family, s);
+    return s;
+  }
+}
+
+function unexpected(r: UdpReply, wanted: string, url: string): TrackerError {
+  return new TrackerError('TRACKER_BAD_RESPONSE', `expected a ${wanted} reply, got ${r.action}`, { url });
+}
