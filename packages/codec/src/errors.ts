@@ -16,10 +16,21 @@ export type CodecErrorCode =
   | 'CODEC_WRONG_TYPE'
   // metainfo
   | 'CODEC_BAD_METAINFO'
+  | 'CODEC_MISSING_FIELD'
+  | 'CODEC_BAD_PIECE_LENGTH'
+  | 'CODEC_BAD_PIECES'
+  | 'CODEC_BAD_LENGTH'
+  | 'CODEC_TOO_MANY_PIECES'
+  | 'CODEC_EMPTY_FILE_LIST'
+  | 'CODEC_PATH_TRAVERSAL'
   | 'CODEC_UNSAFE_PATH'
+  | 'CODEC_PATH_TOO_DEEP'
   | 'CODEC_DUPLICATE_PATH'
+  | 'CODEC_BAD_INFO_HASH'
   // magnet
-  | 'CODEC_BAD_MAGNET';
+  | 'CODEC_BAD_MAGNET'
+  // file I/O of createTorrent / verifyData
+  | 'CODEC_IO';
 
 export interface CodecErrorDetails {
   /** Byte offset in the input where the problem was found. */
@@ -27,7 +38,34 @@ export interface CodecErrorDetails {
   /** Dotted path of the metainfo field at fault, e.g. `info.files[3].path`. */
   readonly field?: string;
   readonly cause?: unknown;
+  /** Every hard problem found when a validator collected more than one (the first is this error). */
+  readonly problems?: readonly CodecProblem[];
 }
+
+/** One problem found by a validator: a hard error or a warning. */
+export interface CodecProblem {
+  readonly code: CodecErrorCode | CodecWarningCode;
+  readonly message: string;
+  /** Dotted path of the field at fault, e.g. `info.files[3].path`. */
+  readonly field: string;
+}
+
+/** Things a torrent may do that are legal but suspicious or non-canonical: reported, not fatal. */
+export type CodecWarningCode =
+  | 'WARN_UNSORTED_KEYS'
+  | 'WARN_UNKNOWN_KEY'
+  | 'WARN_NO_ANNOUNCE'
+  | 'WARN_FUTURE_CREATION_DATE'
+  | 'WARN_PIECE_LENGTH_NOT_POWER_OF_TWO'
+  | 'WARN_PIECE_LENGTH_SMALL'
+  | 'WARN_CASE_FOLDED_DUPLICATE'
+  | 'WARN_PATH_RENAMED'
+  | 'WARN_INVALID_UTF8'
+  | 'WARN_PRIVATE_OUTSIDE_INFO'
+  | 'WARN_BAD_TRACKER_URL'
+  | 'WARN_BAD_OPTIONAL_FIELD'
+  | 'WARN_MAGNET_CAPPED'
+  | 'WARN_MAGNET_UNKNOWN_PARAM';
 
 /** The one error class of the codec package: bad input, never a bug. */
 export class CodecError extends Error {
@@ -35,6 +73,7 @@ export class CodecError extends Error {
   readonly code: CodecErrorCode;
   readonly offset: number | undefined;
   readonly field: string | undefined;
+  readonly problems: readonly CodecProblem[];
 
   constructor(code: CodecErrorCode, message: string, details: CodecErrorDetails = {}) {
     super(
@@ -44,6 +83,7 @@ export class CodecError extends Error {
     this.code = code;
     this.offset = details.offset;
     this.field = details.field;
+    this.problems = details.problems ?? [{ code, message, field: details.field ?? '' }];
   }
 }
 

@@ -1,3 +1,38 @@
-export { CodecError, isCodecError, type CodecErrorCode, type CodecErrorDetails } from './errors.js';
+export {
+  CodecError,
+  isCodecError,
+  type CodecErrorCode,
+  type CodecErrorDetails,
+  type CodecProblem,
+  type CodecWarningCode,
+} from './errors.js';
 export * from './bencode/index.js';
+export { fromBase32, infoHashBase32, infoHashFromBytes, infoHashHex, INFO_HASH_BYTES, parseInfoHash, toBase32, type InfoHash } from './ids.js';
+export * from './metainfo/index.js';
 export { PUBLIC_TRACKERS } from './public-trackers.js';
+export {
+  formatMagnet,
+  MAX_MAGNET_CHARS,
+  MAX_MAGNET_PEERS,
+  MAX_MAGNET_TRACKERS,
+  MAX_MAGNET_WEB_SEEDS,
+  parseMagnet,
+  toMagnet,
+  type FileRange,
+  type Magnet,
+  type MagnetInput,
+  type MagnetPeer,
+  type ParsedMagnet,
+} from './magnet.js';
+// File I/O edges: the only codec modules that touch the disk.
+export { choosePieceLength, createTorrent, type CreateTorrentOptions } from './fs/create-torrent.js';
+export {
+  verifyData,
+  verifyPieces,
+  type FileResult,
+  type FileStatus,
+  type PieceResult,
+  type PieceStatus,
+  type VerifyOptions,
+  type VerifyReport,
+} from './fs/verify-data.js';

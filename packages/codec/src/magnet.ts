@@ -1,0 +1,261 @@
+import { CodecError, type CodecProblem } from './errors.js';
+import { infoHashBase32, infoHashHex, parseInfoHash, type InfoHash } from './ids.js';
+import type { Metainfo } from './metainfo/types.js';
+
+/** Longer magnet links are refused outright: real ones are well under 8 KiB (RELIABILITY #17). */
+export const MAX_MAGNET_CHARS = 64 * 1024;
+/** `tr=` kept; the rest are dropped with a warning (RELIABILITY #17: "hundreds of tr=", cap and warn). */
+export const MAX_MAGNET_TRACKERS = 64;
+/** `ws=` kept. */
+export const MAX_MAGNET_WEB_SEEDS = 64;
+/** `x.pe=` kept. */
+export const MAX_MAGNET_PEERS = 200;
+/** BEP 53 `so=` ranges kept. */
+export const MAX_MAGNET_SELECT_RANGES = 1000;
+/** BEP 53 file indices above this cannot name a file of a torrent within our 3M-token limit. */
+const MAX_FILE_INDEX = 3_000_000;
+
+/** A peer address from `x.pe` (BEP 9). */
+export interface MagnetPeer {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** An inclusive range of file indices from BEP 53 `so=`. */
+export interface FileRange {
+  readonly first: number;
+  readonly last: number;
+}
+
+export interface Magnet {
+  readonly infoHash: InfoHash;
+  readonly infoHashHex: string;
+  readonly infoHashBase32: string;
+  /** `dn`: display name, a hint only. */
+  readonly name: string | undefined;
+  /** `tr`, deduplicated, http(s)/udp/ws(s) only, in order. */
+  readonly trackers: readonly string[];
+  /** `ws`, http(s) only. */
+  readonly webSeeds: readonly string[];
+  /** `x.pe`. */
+  readonly peers: readonly MagnetPeer[];
+  /** BEP 53 `so`: files to download, as inclusive ranges (not expanded: `0-4294967295` stays small). */
+  readonly selectOnly: readonly FileRange[] | undefined;
+}
+
+export interface ParsedMagnet {
+  readonly magnet: Magnet;
+  readonly warnings: readonly CodecProblem[];
+}
+
+/** What formatMagnet accepts: an info-hash and any optional parts. */
+export interface MagnetInput {
+  readonly infoHash: InfoHash | Uint8Array;
+  readonly name?: string | undefined;
+  readonly trackers?: readonly string[] | undefined;
+  readonly webSeeds?: readonly string[] | undefined;
+  readonly peers?: readonly MagnetPeer[] | undefined;
+  readonly selectOnly?: readonly FileRange[] | undefined;
+}
+
+const TRACKER_PROTOCOLS = new Set(['http:', 'https:', 'udp:', 'ws:', 'wss:']);
+const WEB_SEED_PROTOCOLS = new Set(['http:', 'https:']);
+const KNOWN_PARAMS = new Set(['xt', 'dn', 'tr', 'ws', 'x.pe', 'so', 'xl', 'as', 'xs', 'kt', 'mt']);
+
+function bad(message: string): CodecError {
+  return new CodecError('CODEC_BAD_MAGNET', message, { field: 'magnet' });
+}
+
+function percentDecode(value: string, name: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch (cause) {
+    throw new CodecError('CODEC_BAD_MAGNET', `${name} has a malformed percent-encoding`, { field: name, cause });
+  }
+}
+
+/**
+ * Checks a URL with an ASCII host; internationalised hosts are refused, as libtorrent does with
+ * `allow_idna=false`, because look-alike names are a phishing tool (RELIABILITY #17).
+ */
+function checkUrl(raw: string, protocols: ReadonlySet<string>): { url?: string; why?: string } {
+  // WHATWG URL converts Unicode hosts to punycode, so look at the text as written too.
+  const host = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#:]*|\[[^\]]*\])/i.exec(raw)?.[1] ?? '';
+  // Anything outside printable ASCII in the written host is IDNA (or garbage); `xn--` is IDNA already encoded.
+  if (/[^\x21-\x7e]/.test(host) || /(^|\.)xn--/i.test(host)) return { why: 'has an internationalised (IDNA) host' };
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    return { why: 'is not a URL' };
+  }
+  if (!protocols.has(u.protocol)) return { why: `has the unsupported scheme ${u.protocol}` };
+  return { url: raw };
+}
+
+function parsePeer(value: string): MagnetPeer | undefined {
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(value) ?? /^([^:\s[\]]+):(\d{1,5})$/.exec(value);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return undefined;
+  return { host: m[1]!, port };
+}
+
+/** BEP 53: `so=0,2,4-6`: comma-separated indices and inclusive ranges. */
+function parseSelectOnly(value: string): FileRange[] {
+  const out: FileRange[] = [];
+  for (const part of value.split(',')) {
+    const m = /^(\d{1,7})(?:-(\d{1,7}))?$/.exec(part);
+    if (!m) throw bad(`so has a malformed item ${JSON.stringify(part.slice(0, 40))}`);
+    const first = Number(m[1]);
+    const last = m[2] === undefined ? first : Number(m[2]);
+    if (last < first || last > MAX_FILE_INDEX) throw bad(`so has a bad range ${JSON.stringify(part)}`);
+    if (out.length >= MAX_MAGNET_SELECT_RANGES) throw bad(`so has more than ${MAX_MAGNET_SELECT_RANGES} ranges`);
+    out.push({ first, last });
+  }
+  return out;
+}
+
+/**
+ * Parses a BEP 9 magnet link (`xt=urn:btih:` in hex or base32, `dn`, `tr`, `ws`, `x.pe`) with BEP 53
+ * `so`. Throws CODEC_BAD_MAGNET for a malformed link; over-long lists are capped with a warning.
+ */
+export function parseMagnet(uri: string): ParsedMagnet {
+  if (uri.length > MAX_MAGNET_CHARS) throw bad(`magnet link is ${uri.length} characters, more than ${MAX_MAGNET_CHARS}`);
+  const m = /^magnet:\?(.*)$/is.exec(uri.trim());
+  if (!m) throw bad("not a magnet link (must start with 'magnet:?')");
+  const warnings: CodecProblem[] = [];
+  const warnOnce = new Set<string>();
+  const warn = (code: CodecProblem['code'], message: string, field: string): void => {
+    if (warnings.length < 100) warnings.push({ code, message, field });
+  };
+  let hash: InfoHash | undefined;
+  let name: string | undefined;
+  const trackers: string[] = [];
+  const webSeeds: string[] = [];
+  const peers: MagnetPeer[] = [];
+  let selectOnly: FileRange[] | undefined;
+  let sawV2 = false;
+
+  for (const pair of m[1]!.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const rawKey = eq < 0 ? pair : pair.slice(0, eq);
+    const rawValue = eq < 0 ? '' : pair.slice(eq + 1);
+    // Multi-valued keys may be numbered: `tr.1=`, `xt.2=` (BEP 9 allows it for xt).
+    const key = percentDecode(rawKey, 'key').toLowerCase().replace(/^(xt|tr|ws|dn)\.\d+$/, '$1');
+    switch (key) {
+      case 'xt': {
+        const v = percentDecode(rawValue, 'xt');
+        const bt = /^urn:btih:(.*)$/i.exec(v);
+        if (bt) {
+          let h: InfoHash;
+          try {
+            h = parseInfoHash(bt[1]!);
+          } catch {
+            throw bad('xt=urn:btih: needs 40 hex or 32 base32 characters');
+          }
+          if (hash && !hash.equals(h)) throw bad('two different btih info-hashes');
+          hash = h;
+        } else if (/^urn:btmh:/i.test(v)) {
+          sawV2 = true; // BEP 52 v2 hash: we speak v1 only, but a hybrid link also has a btih
+        } else if (!warnOnce.has('xt')) {
+          warnOnce.add('xt');
+          warn('WARN_MAGNET_UNKNOWN_PARAM', 'xt with an unknown URN ignored', 'xt');
+        }
+        break;
+      }
+      case 'dn':
+        // `+` for space is common in dn (form encoding); a literal + is written %2B.
+        name = percentDecode(rawValue.replace(/\+/g, ' '), 'dn');
+        break;
+      case 'tr':
+      case 'ws': {
+        const isTr = key === 'tr';
+        const v = percentDecode(rawValue, key);
+        const { url, why } = checkUrl(v, isTr ? TRACKER_PROTOCOLS : WEB_SEED_PROTOCOLS);
+        if (url === undefined) {
+          warn('WARN_BAD_TRACKER_URL', `${key} ${why}; ignored`, key);
+          break;
+        }
+        const list = isTr ? trackers : webSeeds;
+        const cap = isTr ? MAX_MAGNET_TRACKERS : MAX_MAGNET_WEB_SEEDS;
+        if (list.includes(url)) break;
+        if (list.length >= cap) {
+          if (!warnOnce.has(key)) warn('WARN_MAGNET_CAPPED', `more than ${cap} ${key}= values; the rest ignored`, key);
+          warnOnce.add(key);
+          break;
+        }
+        list.push(url);
+        break;
+      }
+      case 'x.pe': {
+        const v = percentDecode(rawValue, 'x.pe');
+        const peer = parsePeer(v);
+        if (!peer) {
+          warn('WARN_MAGNET_UNKNOWN_PARAM', 'x.pe is not host:port; ignored', 'x.pe');
+          break;
+        }
+        if (peers.length >= MAX_MAGNET_PEERS) {
+          if (!warnOnce.has('x.pe')) warn('WARN_MAGNET_CAPPED', `more than ${MAX_MAGNET_PEERS} x.pe= values; the rest ignored`, 'x.pe');
+          warnOnce.add('x.pe');
+          break;
+        }
+        peers.push(peer);
+        break;
+      }
+      case 'so':
+        selectOnly = [...(selectOnly ?? []), ...parseSelectOnly(percentDecode(rawValue, 'so'))];
+        if (selectOnly.length > MAX_MAGNET_SELECT_RANGES) throw bad(`so has more than ${MAX_MAGNET_SELECT_RANGES} ranges`);
+        break;
+      default:
+        if (!KNOWN_PARAMS.has(key) && !warnOnce.has(key) && warnOnce.size < 20) {
+          warnOnce.add(key);
+          warn('WARN_MAGNET_UNKNOWN_PARAM', `unknown parameter ${JSON.stringify(key.slice(0, 40))} ignored`, key.slice(0, 40));
+        }
+    }
+  }
+  if (!hash) throw bad(sawV2 ? 'only a v2 (btmh) info-hash: tc needs a v1 btih' : 'no xt=urn:btih: info-hash');
+  return {
+    magnet: {
+      infoHash: hash,
+      infoHashHex: infoHashHex(hash),
+      infoHashBase32: infoHashBase32(hash),
+      name,
+      trackers,
+      webSeeds,
+      peers,
+      selectOnly,
+    },
+    warnings,
+  };
+}
+
+/** Percent-encodes all but RFC 3986 unreserved characters and `:` `/` (kept readable in URLs). */
+function enc(s: string): string {
+  return encodeURIComponent(s).replace(/%3A/gi, ':').replace(/%2F/gi, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** Formats a magnet link with a hex btih (the form every client reads). */
+export function formatMagnet(m: MagnetInput): string {
+  if (m.infoHash.length !== 20) throw new CodecError('CODEC_BAD_INFO_HASH', 'an info-hash is 20 bytes');
+  const parts = [`xt=urn:btih:${Buffer.from(m.infoHash).toString('hex')}`];
+  if (m.name !== undefined && m.name !== '') parts.push(`dn=${enc(m.name)}`);
+  for (const t of m.trackers ?? []) parts.push(`tr=${enc(t)}`);
+  for (const w of m.webSeeds ?? []) parts.push(`ws=${enc(w)}`);
+  for (const p of m.peers ?? []) parts.push(`x.pe=${enc(p.host.includes(':') ? `[${p.host}]:${p.port}` : `${p.host}:${p.port}`)}`);
+  if (m.selectOnly && m.selectOnly.length > 0) {
+    parts.push(`so=${m.selectOnly.map((r) => (r.first === r.last ? `${r.first}` : `${r.first}-${r.last}`)).join(',')}`);
+  }
+  return `magnet:?${parts.join('&')}`;
+}
+
+/** The magnet link of a parsed torrent: hash, name, every tracker in tier order, web seeds. */
+export function toMagnet(metainfo: Metainfo): string {
+  return formatMagnet({
+    infoHash: metainfo.infoHash,
+    name: metainfo.name,
+    trackers: metainfo.announceTiers.flat(),
+    webSeeds: metainfo.webSeeds,
+  });
+}
