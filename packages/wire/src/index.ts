@@ -68,3 +68,32 @@ export {
 } from './decoder.js';
 export { Bitfield, bitfieldBytes, checkWireBitfield } from './bitfield.js';
 export { allowedFastSet, DEFAULT_ALLOWED_FAST_COUNT } from './allowed-fast.js';
+export {
+  EXTENDED_HANDSHAKE_ID,
+  decodeExtendedHandshake,
+  encodeExtendedHandshake,
+  formatIp,
+  ipBytes,
+  type ExtendedHandshake,
+  type ExtendedHandshakeInit,
+} from './extended/handshake.js';
+export {
+  MAX_METADATA_BYTES,
+  METADATA_PIECE_BYTES,
+  MetadataAssembler,
+  decodeMetadataMessage,
+  encodeMetadataMessage,
+  metadataPieceCount,
+  metadataPieceLength,
+  type MetadataMessage,
+} from './extended/ut-metadata.js';
+export {
+  MAX_PEX_PEERS_PER_LIST,
+  PexFlags,
+  decodePex,
+  encodePex,
+  type PexAddress,
+  type PexMessage,
+  type PexPeer,
+} from './extended/ut-pex.js';
+export { DEFAULT_LOCAL_EXTENSIONS, ExtensionRouter, UT_METADATA, UT_PEX, type RoutedExtended } from './extended/router.js';
