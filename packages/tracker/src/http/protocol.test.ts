@@ -193,3 +193,13 @@ describe('scrape reply', () => {
     expect(codeOf(() => parseScrapeReply(encode({ x: 1 })))).toBe('TRACKER_BAD_RESPONSE');
   });
 });
+
+describe('scrape reply from the bittorrent-tracker npm server', () => {
+  it('recovers info-hash keys it UTF-8-encoded by mistake', () => {
+    const h = Buffer.from(Array.from({ length: 20 }, (_, i) => 0x70 + i * 7));
+    const mangled = Buffer.from(h.toString('latin1'), 'utf8');
+    expect(mangled.length).toBeGreaterThan(20);
+    const body = Buffer.concat([Buffer.from(`d5:filesd${mangled.length}:`), mangled, Buffer.from('d8:completei2eeee')]);
+    expect(parseScrapeReply(body).files.get(h.toString('hex'))?.complete).toBe(2);
+  });
+});

@@ -240,6 +240,18 @@ export function parseAnnounceReply(body: Uint8Array, maxPeers = MAX_PEERS_PER_RE
   };
 }
 
+/**
+ * A `files` key as a 20-byte info-hash. The bittorrent-tracker npm server writes the hash as a JS
+ * "binary string" that its encoder then UTF-8-encodes (bytes ≥ 0x80 become two); such a key is
+ * recovered when it decodes to exactly 20 code points below 0x100.
+ */
+function scrapeKey(key: string): Buffer | undefined {
+  if (key.length === 20) return Buffer.from(key, 'latin1');
+  const text = Buffer.from(key, 'latin1').toString('utf8');
+  if (text.length === 20 && [...text].every((c) => c.charCodeAt(0) < 0x100)) return Buffer.from(text, 'latin1');
+  return undefined;
+}
+
 /** Parses a scrape reply (BEP 48). Entries whose key is not 20 bytes or whose counts are wrong are skipped. */
 export function parseScrapeReply(body: Uint8Array): ScrapeResult {
   const d = decodeReply(body);
@@ -252,8 +264,8 @@ export function parseScrapeReply(body: Uint8Array): ScrapeResult {
   }
   const out = new Map<string, ScrapeEntry>();
   for (const [key, entry] of files.entries) {
-    const hash = Buffer.from(key, 'latin1');
-    if (hash.length !== 20 || !(entry.value instanceof BDict)) continue;
+    const hash = scrapeKey(key);
+    if (hash === undefined || !(entry.value instanceof BDict)) continue;
     const count = (k: string): number => {
       const v = entry.value instanceof BDict ? entry.value.get(k) : undefined;
       return typeof v === 'number' && v >= 0 ? v : 0;

@@ -1,0 +1,228 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { expandIpv6 } from '../src/compact-peers.js';
+import { TrackerError, UdpTrackerClient, type AnnounceRequest, type UdpSocketFactory } from '../src/index.js';
+
+/** A scripted BEP 15 tracker on loopback. `reply` decides what (if anything) to send back. */
+interface Received {
+  at: number;
+  action: number;
+  tid: number;
+  connectionId: bigint;
+  packet: Buffer;
+}
+type Script = (r: Received, send: (b: Buffer) => void) => void;
+
+const open: Socket[] = [];
+const clients: UdpTrackerClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await Promise.all(open.splice(0).map((s) => new Promise<void>((r) => s.close(() => r()))));
+});
+
+async function fakeTracker(script: Script, family: 4 | 6 = 4): Promise<{ url: string; received: Received[] }> {
+  const sock = createSocket(family === 6 ? 'udp6' : 'udp4');
+  open.push(sock);
+  const received: Received[] = [];
+  sock.on('message', (packet: Buffer, rinfo: RemoteInfo) => {
+    if (packet.length < 16) return;
+    const r: Received = {
+      at: performance.now(),
+      connectionId: packet.readBigUInt64BE(0),
+      action: packet.readUInt32BE(8),
+      tid: packet.readUInt32BE(12),
+      packet,
+    };
+    received.push(r);
+    script(r, (b) => sock.send(b, rinfo.port, rinfo.address));
+  });
+  const host = family === 6 ? '::1' : '127.0.0.1';
+  await new Promise<void>((r) => sock.bind(0, host, r));
+  const url = family === 6 ? `udp://[::1]:${sock.address().port}/announce` : `udp://127.0.0.1:${sock.address().port}/announce`;
+  return { url, received };
+}
+
+const CID = 0x0badc0ffee0ddf00n;
+
+function header(action: number, tid: number, extra = 0): Buffer {
+  const b = Buffer.alloc(8 + extra);
+  b.writeUInt32BE(action, 0);
+  b.writeUInt32BE(tid, 4);
+  return b;
+}
+function connectReply(tid: number, cid = CID): Buffer {
+  const b = header(0, tid, 8);
+  b.writeBigUInt64BE(cid, 8);
+  return b;
+}
+function announceReply(tid: number, peers: Buffer): Buffer {
+  const b = header(1, tid, 12);
+  b.writeUInt32BE(1800, 8);
+  b.writeUInt32BE(3, 12);
+  b.writeUInt32BE(4, 16);
+  return Buffer.concat([b, peers]);
+}
+
+/** A well-behaved tracker: connect, then announce/scrape only with the id it gave. */
+const wellBehaved =
+  (peers: Buffer): Script =>
+  (r, send) => {
+    if (r.action === 0) return send(connectReply(r.tid));
+    if (r.connectionId !== CID) return; // wrong id: ignored, as opentracker does
+    if (r.action === 1) return send(announceReply(r.tid, peers));
+    if (r.action === 2) {
+      const n = (r.packet.length - 16) / 20;
+      const b = header(2, r.tid, 12 * n);
+      for (let i = 0; i < n; i++) b.writeUInt32BE(i + 1, 8 + 12 * i);
+      send(b);
+    }
+  };
+
+const req: AnnounceRequest = {
+  infoHash: Buffer.alloc(20, 0xcd),
+  peerId: Buffer.from('-TC0001-abcdefghijkl'),
+  port: 6881,
+  uploaded: 0,
+  downloaded: 0,
+  left: 5,
+  event: 'started',
+  key: 7,
+};
+
+function client(opts: ConstructorParameters<typeof UdpTrackerClient>[0] = {}): UdpTrackerClient {
+  const c = new UdpTrackerClient({ retransmitBaseMs: 100, maxRetransmits: 2, ...opts });
+  clients.push(c);
+  return c;
+}
+
+async function errorOf(p: Promise<unknown>): Promise<TrackerError> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof TrackerError) return e;
+    throw e;
+  }
+  throw new Error('expected a TrackerError');
+}
+
+describe('UDP tracker client against fake trackers', () => {
+  it('connects, announces with the connection id, and parses IPv4 peers', async () => {
+    const t = await fakeTracker(wellBehaved(Buffer.from([10, 1, 2, 3, 0x1a, 0xe1])));
+    const r = await client().announce(t.url, req);
+    expect(r).toMatchObject({ interval: 1800, incomplete: 3, complete: 4, peers: [{ ip: '10.1.2.3', port: 6881, family: 4 }] });
+    expect(t.received.map((x) => x.action)).toEqual([0, 1]);
+    expect(t.received[0]?.connectionId).toBe(0x41727101980n);
+  });
+
+  it('parses 18-byte peers from a tracker reached over IPv6', async () => {
+    const t = await fakeTracker(wellBehaved(Buffer.concat([expandIpv6('fe80::2'), Buffer.from([0, 80])])), 6);
+    const r = await client().announce(t.url, req);
+    expect(r.peers).toEqual([{ ip: 'fe80::2', port: 80, family: 6 }]);
+  });
+
+  it('reuses the connection id for its lifetime and renews it after', async () => {
+    const t = await fakeTracker(wellBehaved(Buffer.alloc(0)));
+    const c = client({ connectionIdLifetimeMs: 300 });
+    await c.announce(t.url, req);
+    await c.scrape(t.url, [Buffer.alloc(20, 1), Buffer.alloc(20, 2)]);
+    expect(t.received.map((x) => x.action)).toEqual([0, 1, 2]);
+    await new Promise((r) => setTimeout(r, 350));
+    await c.announce(t.url, req);
+    expect(t.received.map((x) => x.action)).toEqual([0, 1, 2, 0, 1]);
+  });
+
+  it('scrapes several hashes in one packet and maps them in order', async () => {
+    const t = await fakeTracker(wellBehaved(Buffer.alloc(0)));
+    const h = [Buffer.alloc(20, 1), Buffer.alloc(20, 2), Buffer.alloc(20, 3)];
+    const r = await client().scrape(t.url, h);
+    expect([...r.files.values()].map((e) => [e.infoHash.toString('hex'), e.complete])).toEqual(h.map((x, i) => [x.toString('hex'), i + 1]));
+    expect(t.received[1]?.packet.length).toBe(16 + 60);
+  });
+
+  it('retransmits on the base·2ⁿ schedule, then times out', async () => {
+    const t = await fakeTracker(() => undefined);
+    const started = performance.now();
+    const e = await errorOf(client({ retransmitBaseMs: 100, maxRetransmits: 3 }).announce(t.url, req));
+    expect(e.code).toBe('TRACKER_TIMEOUT');
+    const at = t.received.map((x) => x.at - started);
+    expect(at.length).toBe(4);
+    const gaps = at.slice(1).map((x, i) => x - (at[i] ?? 0));
+    // 100, 200, 400 ms (timers fire late, never early)
+    gaps.forEach((g, i) => {
+      expect(g).toBeGreaterThanOrEqual(100 * 2 ** i - 5);
+      expect(g).toBeLessThan(100 * 2 ** i + 150);
+    });
+    expect(t.received.every((x) => x.action === 0)).toBe(true);
+  });
+
+  it('ignores replies with a wrong transaction id', async () => {
+    const t = await fakeTracker((r, send) => send(connectReply((r.tid + 1) >>> 0)));
+    const c = client({ retransmitBaseMs: 50, maxRetransmits: 1 });
+    expect((await errorOf(c.announce(t.url, req))).code).toBe('TRACKER_TIMEOUT');
+    expect(c.ignoredReplies).toBe(2);
+  });
+
+  it('accepts the right reply after a wrong one', async () => {
+    const t = await fakeTracker((r, send) => {
+      if (r.action === 0) {
+        send(connectReply((r.tid ^ 0xffff) >>> 0, 1n));
+        setTimeout(() => send(connectReply(r.tid)), 10);
+      } else send(announceReply(r.tid, Buffer.alloc(0)));
+    });
+    const c = client();
+    expect((await c.announce(t.url, req)).interval).toBe(1800);
+    expect(t.received[1]?.connectionId).toBe(CID);
+  });
+
+  it('rejects truncated and oversized replies with typed errors', async () => {
+    const short = await fakeTracker((r, send) => send(connectReply(r.tid).subarray(0, 12)));
+    expect((await errorOf(client().announce(short.url, req))).code).toBe('TRACKER_BAD_RESPONSE');
+    const shortAnnounce = await fakeTracker((r, send) => (r.action === 0 ? send(connectReply(r.tid)) : send(header(1, r.tid, 4))));
+    expect((await errorOf(client().announce(shortAnnounce.url, req))).code).toBe('TRACKER_BAD_RESPONSE');
+    const huge = await fakeTracker((r, send) =>
+      r.action === 0 ? send(connectReply(r.tid)) : send(announceReply(r.tid, Buffer.alloc(30_000, 1))),
+    );
+    expect((await errorOf(client().announce(huge.url, req))).code).toBe('TRACKER_TOO_LARGE');
+  });
+
+  it('turns an error action into TRACKER_FAILURE with the message', async () => {
+    const t = await fakeTracker((r, send) => send(Buffer.concat([header(3, r.tid), Buffer.from('info_hash not allowed')])));
+    const e = await errorOf(client().announce(t.url, req));
+    expect([e.code, e.trackerMessage]).toEqual(['TRACKER_FAILURE', 'info_hash not allowed']);
+  });
+
+  it('serves many trackers from one socket per family', async () => {
+    const a = await fakeTracker(wellBehaved(Buffer.from([1, 1, 1, 1, 0, 1])));
+    const b = await fakeTracker(wellBehaved(Buffer.from([2, 2, 2, 2, 0, 2])));
+    const c6 = await fakeTracker(wellBehaved(Buffer.alloc(0)), 6);
+    let made = 0;
+    const factory: UdpSocketFactory = (family) => {
+      made++;
+      return createSocket(family === 6 ? 'udp6' : 'udp4');
+    };
+    const c = client({ socketFactory: factory });
+    const [ra, rb] = await Promise.all([c.announce(a.url, req), c.announce(b.url, req), c.announce(c6.url, req)]);
+    expect(ra.peers[0]?.ip).toBe('1.1.1.1');
+    expect(rb.peers[0]?.ip).toBe('2.2.2.2');
+    expect(made).toBe(2);
+  });
+
+  it('aborts and closes cleanly', async () => {
+    const t = await fakeTracker(() => undefined);
+    const c = client({ retransmitBaseMs: 10_000 });
+    const ctl = new AbortController();
+    const p = c.announce(t.url, req, { signal: ctl.signal });
+    setTimeout(() => ctl.abort(), 20);
+    expect((await errorOf(p)).code).toBe('TRACKER_ABORTED');
+    const p2 = c.announce(t.url, req);
+    await new Promise((r) => setTimeout(r, 20));
+    await c.close();
+    expect((await errorOf(p2)).code).toBe('TRACKER_ABORTED');
+  });
+
+  it('reports a DNS failure from the injected resolver', async () => {
+    const c = client({ lookup: () => Promise.reject(Object.assign(new Error('nope'), { code: 'ENOTFOUND' })) });
+    expect((await errorOf(c.announce('udp://tracker.invalid:6969/announce', req))).code).toBe('TRACKER_DNS');
+  });
+});
