@@ -21,3 +21,18 @@ export { inlineVerifier, sha1, type Verifier } from './verify.js';
 export { peerScore, hashFailureVerdict, type PeerRecord } from './peer/scoring.js';
 export { backoffDelayMs } from './peer/backoff.js';
 export { RateMeter } from './peer/rate.js';
+export { Session, sourceFromMetainfo, MAX_PENDING_INCOMING, type AddOptions, type SessionEvents, type SessionOptions, type TorrentSource } from './session.js';
+export {
+  Torrent,
+  DEFAULT_MAX_PEERS,
+  CONNECT_TIMEOUT_MS,
+  SNUB_TIMEOUT_MS,
+  MAX_WRITE_BACKLOG_BYTES,
+  type PeerInfo,
+  type TorrentEvents,
+  type TorrentOptions,
+  type TorrentStats,
+} from './torrent/torrent.js';
+export { canTransition, type TorrentState, type TorrentStateKind } from './torrent/states.js';
+export { PeerConnection, addressKey, HANDSHAKE_TIMEOUT_MS, IDLE_TIMEOUT_MS, KEEPALIVE_INTERVAL_MS, type PeerAddress } from './peer/connection.js';
+export { CandidateList, MAX_CANDIDATES, type CandidateSource } from './peer/swarm.js';

@@ -1,0 +1,232 @@
+import type { Socket } from 'node:net';
+import {
+  encodeHandshake,
+  encodeMessage,
+  encodePieceHeader,
+  MessageDecoder,
+  MessageId,
+  WireError,
+  type Features,
+  type Handshake,
+  type Message,
+} from '@tc/wire';
+import { EngineError } from '../errors.js';
+
+/** Handshake must complete within this time (RELIABILITY.md case 26; libtorrent handshake_timeout 10 s). */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** A peer that sends nothing at all for this long is dropped (RELIABILITY.md case 26). */
+export const IDLE_TIMEOUT_MS = 120_000;
+/** We send a keep-alive after this long without sending anything (BEP 3 suggests every 2 minutes; peers time out at 120 s). */
+export const KEEPALIVE_INTERVAL_MS = 90_000;
+
+/** Bytes of one encoded request message (4 length + 1 id + 12 payload, BEP 3). */
+const REQUEST_BYTES = 17;
+
+export interface PeerAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export function addressKey(a: PeerAddress): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** What a connection reports to whoever owns it (the session before the handshake, a torrent after). */
+export interface ConnectionHandler {
+  /** The peer's handshake arrived. Return false to close (wrong torrent, self, banned). */
+  onHandshake(conn: PeerConnection, h: Handshake): boolean;
+  onMessage(conn: PeerConnection, m: Message): void;
+  /** Called once after the messages of one socket read, so work can be batched (refilling pipelines). */
+  onBatchEnd(conn: PeerConnection): void;
+  /** The connection closed; `reason` is undefined for a normal close. Called exactly once. */
+  onClose(conn: PeerConnection, reason: EngineError | undefined): void;
+}
+
+export interface ConnectionOptions {
+  readonly address: PeerAddress;
+  readonly outgoing: boolean;
+  readonly features: Features;
+  readonly now: number;
+  readonly pieceCount?: number;
+  readonly handshakeTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
+  readonly keepAliveMs?: number;
+}
+
+/**
+ * One peer connection: socket bytes ↔ wire messages, timeouts and keep-alives. It holds no torrent
+ * logic; the handler decides. Timers are driven by `tick(now)` from the owner's clock, so one interval
+ * serves every connection and tests use a manual clock.
+ */
+export class PeerConnection {
+  readonly address: PeerAddress;
+  readonly key: string;
+  readonly outgoing: boolean;
+  private readonly decoder: MessageDecoder;
+  private handshakeDone = false;
+  private sentHandshake = false;
+  private closed = false;
+  private lastReceived: number;
+  private lastSent: number;
+  private readonly openedAt: number;
+  private readonly handshakeTimeoutMs: number;
+  private readonly idleTimeoutMs: number;
+  private readonly keepAliveMs: number;
+  /** The peer's handshake, once read. */
+  remote: Handshake | undefined;
+  /** Bytes read from and written to the socket (all messages, for statistics). */
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(
+    private readonly socket: Socket,
+    public handler: ConnectionHandler,
+    opts: ConnectionOptions,
+  ) {
+    this.address = opts.address;
+    this.key = addressKey(opts.address);
+    this.outgoing = opts.outgoing;
+    this.openedAt = opts.now;
+    this.lastNow = opts.now;
+    this.lastReceived = opts.now;
+    this.lastSent = opts.now;
+    this.handshakeTimeoutMs = opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS;
+    this.idleTimeoutMs = opts.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    this.keepAliveMs = opts.keepAliveMs ?? KEEPALIVE_INTERVAL_MS;
+    this.decoder = new MessageDecoder({
+      features: opts.features,
+      ...(opts.pieceCount !== undefined ? { pieceCount: opts.pieceCount } : {}),
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (e) => this.close(new EngineError('ENGINE_PEER_PROTOCOL', `socket error: ${e.message}`, { peer: this.key, cause: e })));
+    socket.on('close', () => this.close(undefined));
+    socket.on('end', () => this.close(undefined));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Negotiated BEP 6 / BEP 10 features (after the handshake). */
+  get features(): Required<Features> {
+    return this.decoder.features ?? { extended: false, fast: false, dht: false };
+  }
+
+  setPieceCount(n: number): void {
+    this.decoder.setPieceCount(n);
+  }
+
+  sendHandshake(infoHash: Uint8Array, peerId: Uint8Array, features: Features): void {
+    if (this.sentHandshake) return;
+    this.sentHandshake = true;
+    this.write(encodeHandshake({ infoHash, peerId, features }));
+  }
+
+  send(m: Message): void {
+    this.write(encodeMessage(m));
+  }
+
+  /** Several requests in one buffer and one write: the hot path of downloading. */
+  sendRequests(reqs: readonly { piece: number; offset: number; length: number }[], id: number = MessageId.request): void {
+    if (reqs.length === 0) return;
+    const b = Buffer.allocUnsafe(REQUEST_BYTES * reqs.length);
+    let o = 0;
+    for (const r of reqs) {
+      b.writeUInt32BE(13, o);
+      b[o + 4] = id;
+      b.writeUInt32BE(r.piece, o + 5);
+      b.writeUInt32BE(r.offset, o + 9);
+      b.writeUInt32BE(r.length, o + 13);
+      o += REQUEST_BYTES;
+    }
+    this.write(b);
+  }
+
+  sendCancels(reqs: readonly { piece: number; offset: number; length: number }[]): void {
+    this.sendRequests(reqs, MessageId.cancel);
+  }
+
+  /** A piece message without copying the block: header and block written back to back. */
+  sendPiece(index: number, begin: number, block: Uint8Array): boolean {
+    if (this.closed) return false;
+    this.socket.cork();
+    this.socket.write(encodePieceHeader(index, begin, block.length));
+    const ok = this.socket.write(block);
+    this.socket.uncork();
+    this.bytesOut += 13 + block.length;
+    return ok;
+  }
+
+  /** True when the socket's send buffer is full: stop queueing until it drains. */
+  get congested(): boolean {
+    return this.socket.writableNeedDrain;
+  }
+
+  private write(b: Buffer): void {
+    if (this.closed) return;
+    this.bytesOut += b.length;
+    this.lastSent = this.lastNow;
+    this.socket.write(b);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.bytesIn += chunk.length;
+    this.lastReceived = this.now();
+    let msgs;
+    try {
+      msgs = this.decoder.push(chunk);
+    } catch (e) {
+      const code = e instanceof WireError ? e.code : 'unknown';
+      this.close(new EngineError('ENGINE_PEER_PROTOCOL', `protocol error (${code}): ${(e as Error).message}`, { peer: this.key, cause: e }));
+      return;
+    }
+    for (const m of msgs) {
+      if (this.closed) return;
+      if (m.type === 'handshake') {
+        this.remote = m;
+        this.handshakeDone = true;
+        if (!this.handler.onHandshake(this, m)) {
+          this.close(undefined);
+          return;
+        }
+        continue;
+      }
+      this.handler.onMessage(this, m);
+    }
+    if (!this.closed) this.handler.onBatchEnd(this);
+  }
+
+  /** The owner's clock reading at the last tick; data handlers use it to avoid a clock call per chunk. */
+  private lastNow: number;
+  private now(): number {
+    return this.lastNow;
+  }
+
+  /** Drives timeouts and keep-alives. Call about once a second. */
+  tick(now: number): void {
+    if (this.closed) return;
+    this.lastNow = now;
+    if (!this.handshakeDone && now - this.openedAt > this.handshakeTimeoutMs) {
+      this.close(new EngineError('ENGINE_PEER_TIMEOUT', 'handshake timed out', { peer: this.key }));
+      return;
+    }
+    if (this.lastReceived < this.openedAt) this.lastReceived = this.openedAt;
+    if (now - this.lastReceived > this.idleTimeoutMs) {
+      this.close(new EngineError('ENGINE_PEER_TIMEOUT', 'peer sent nothing for too long', { peer: this.key }));
+      return;
+    }
+    if (this.handshakeDone && now - this.lastSent > this.keepAliveMs) {
+      this.lastSent = now;
+      this.write(Buffer.alloc(4));
+    }
+  }
+
+  close(reason: EngineError | undefined): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    this.handler.onClose(this, reason);
+  }
+}

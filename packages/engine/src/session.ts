@@ -1,0 +1,308 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import type { Metainfo } from '@tc/codec';
+import { TrackerClient, TrackerSet, type TrackerTransport } from '@tc/tracker';
+import { generatePeerId, type Handshake, type Message } from '@tc/wire';
+import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { EngineError } from './errors.js';
+import { makeLayout, type TorrentLayout } from './layout.js';
+import { PeerConnection, type ConnectionHandler, type PeerAddress } from './peer/connection.js';
+import { fsStorage } from './storage/fs.js';
+import type { StorageFactory } from './storage/types.js';
+import { Torrent, type TorrentOptions } from './torrent/torrent.js';
+import type { Verifier } from './verify.js';
+
+/** Incoming connections waiting for their handshake, at most: bounds what a port scan or flood can hold. */
+export const MAX_PENDING_INCOMING = 200;
+
+export interface SessionOptions {
+  /** TCP port to listen on; 0 picks a free one. Default 0. */
+  readonly port?: number;
+  /** IPv4 listen address; default 0.0.0.0. `null` disables IPv4. */
+  readonly listenHost4?: string | null;
+  /** IPv6 listen address; default `::`. `null` disables IPv6. A failure to bind IPv6 is a warning. */
+  readonly listenHost6?: string | null;
+  /** Set false for a session that only dials out (no listening socket). */
+  readonly listen?: boolean;
+  readonly peerId?: Buffer;
+  readonly clock?: Clock;
+  /** Tracker transport (HTTP/UDP); default a TrackerClient owned and closed by the session. */
+  readonly trackerTransport?: TrackerTransport;
+  readonly random?: () => number;
+  readonly verifier?: Verifier;
+  /** Per-torrent timeouts, for tests. */
+  readonly timeouts?: Pick<TorrentOptions, 'connectTimeoutMs' | 'snubTimeoutMs' | 'handshakeTimeoutMs' | 'idleTimeoutMs'>;
+  /** Tracker re-announce floor in seconds (tests lower it). */
+  readonly trackerMinIntervalS?: number;
+}
+
+/** What `add` needs: a parsed metainfo, or the same fields from a test. */
+export interface TorrentSource {
+  readonly infoHash: Buffer;
+  readonly name: string;
+  readonly layout: TorrentLayout;
+  readonly announceTiers: readonly (readonly string[])[];
+}
+
+export interface AddOptions {
+  /** Download folder (files land under it). Ignored when `storage` is given. */
+  readonly dir?: string;
+  readonly storage?: StorageFactory;
+  readonly maxPeers?: number;
+  /** Peers to dial besides the trackers' (`--peer`). */
+  readonly peers?: readonly PeerAddress[];
+  /** Skip trackers (tests, private swarms reached with `peers`). */
+  readonly noTrackers?: boolean;
+  /** Pieces already verified (resume, issue 6). */
+  readonly have?: Iterable<number>;
+}
+
+export interface SessionEvents {
+  torrent: [Torrent];
+  warning: [{ message: string; cause?: unknown }];
+}
+
+/** The engine's view of a codec Metainfo: geometry with the safe on-disk paths. */
+export function sourceFromMetainfo(m: Metainfo): TorrentSource {
+  return {
+    infoHash: m.infoHash,
+    name: m.name,
+    announceTiers: m.announceTiers,
+    layout: makeLayout({
+      pieceLength: m.pieceLength,
+      pieceHashes: m.pieces,
+      files: m.files.map((f) => ({ path: f.safePath, length: f.length, padding: f.padding })),
+    }),
+  };
+}
+
+function isLocalHost(host: string, locals: ReadonlySet<string>): boolean {
+  const h = host.toLowerCase().replace(/^::ffff:/, '');
+  return h.startsWith('127.') || h === '::1' || h === '0.0.0.0' || h === '::' || h === 'localhost' || locals.has(h);
+}
+
+/**
+ * Owns the listening sockets, the tracker transport and the torrents. Routes incoming connections
+ * to torrents by info-hash. `close()` resolves when no socket, timer or file handle is left.
+ */
+export class Session extends EventEmitter<SessionEvents> implements ConnectionHandler {
+  readonly peerId: Buffer;
+  private readonly clock: Clock;
+  private readonly servers: Server[] = [];
+  private readonly torrents = new Map<string, Torrent>();
+  private readonly incoming = new Set<PeerConnection>();
+  private readonly localAddresses: ReadonlySet<string>;
+  private transport: TrackerTransport | undefined;
+  private ownsTransport = false;
+  private timer: TimerHandle | undefined;
+  private portValue = 0;
+  private closed = false;
+
+  private constructor(private readonly opts: SessionOptions) {
+    super();
+    this.peerId = opts.peerId ?? generatePeerId();
+    this.clock = opts.clock ?? systemClock;
+    const locals = new Set<string>();
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) locals.add(a.address.toLowerCase());
+    this.localAddresses = locals;
+  }
+
+  /** Creates a session and starts listening. */
+  static async create(opts: SessionOptions = {}): Promise<Session> {
+    const s = new Session(opts);
+    try {
+      if (opts.listen !== false) await s.listen();
+    } catch (e) {
+      await s.close();
+      throw e;
+    }
+    s.timer = s.clock.setInterval(() => {
+      const now = s.clock.now();
+      for (const c of [...s.incoming]) c.tick(now);
+    }, 1_000);
+    return s;
+  }
+
+  /** The TCP port we listen on (0 when not listening). */
+  get port(): number {
+    return this.portValue;
+  }
+
+  private async listen(): Promise<void> {
+    const host4 = this.opts.listenHost4 === undefined ? '0.0.0.0' : this.opts.listenHost4;
+    const host6 = this.opts.listenHost6 === undefined ? '::' : this.opts.listenHost6;
+    let port = this.opts.port ?? 0;
+    if (host4 !== null) {
+      port = await this.bind(host4, port, false);
+    }
+    if (host6 !== null) {
+      try {
+        port = await this.bind(host6, port, true);
+      } catch (e) {
+        if (host4 === null) throw e;
+        this.emit('warning', { message: `not listening on IPv6 (${host6}): ${(e as Error).message}`, cause: e });
+      }
+    }
+    this.portValue = port;
+  }
+
+  private bind(host: string, port: number, ipv6Only: boolean): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const server = createServer({ noDelay: true }, (socket) => this.accept(socket));
+      const onError = (e: Error): void => {
+        server.close();
+        reject(new EngineError('ENGINE_DISK', `cannot listen on ${host}:${port}: ${e.message}`, { cause: e }));
+      };
+      server.once('error', onError);
+      server.listen({ host, port, ipv6Only }, () => {
+        server.removeListener('error', onError);
+        server.on('error', (e) => this.emit('warning', { message: `listener: ${e.message}`, cause: e }));
+        this.servers.push(server);
+        const addr = server.address();
+        resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
+      });
+    });
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closed || this.incoming.size >= MAX_PENDING_INCOMING) {
+      socket.destroy();
+      return;
+    }
+    const host = socket.remoteAddress;
+    const port = socket.remotePort;
+    if (host === undefined || port === undefined) {
+      socket.destroy();
+      return;
+    }
+    const conn = new PeerConnection(socket, this, {
+      address: { host: host.replace(/^::ffff:/, ''), port },
+      outgoing: false,
+      features: { fast: true, extended: true },
+      now: this.clock.now(),
+      ...(this.opts.timeouts?.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.timeouts.handshakeTimeoutMs } : {}),
+    });
+    this.incoming.add(conn);
+  }
+
+  // ConnectionHandler for incoming connections before they belong to a torrent.
+  onHandshake(conn: PeerConnection, h: Handshake): boolean {
+    this.incoming.delete(conn);
+    if (h.peerId.equals(this.peerId)) return false;
+    const t = this.torrents.get(h.infoHash.toString('hex'));
+    if (t === undefined) return false;
+    return t.adopt(conn, h);
+  }
+
+  onMessage(_conn: PeerConnection, _m: Message): void {
+    // Nothing reaches here: a connection belongs to a torrent once its handshake is read.
+  }
+
+  onBatchEnd(_conn: PeerConnection): void {}
+
+  onClose(conn: PeerConnection): void {
+    this.incoming.delete(conn);
+  }
+
+  isSelf(a: PeerAddress): boolean {
+    return this.portValue !== 0 && a.port === this.portValue && isLocalHost(a.host, this.localAddresses);
+  }
+
+  /** Adds a torrent and starts it. Adding the same info-hash again returns the existing torrent. */
+  async add(source: TorrentSource | Metainfo, options: AddOptions = {}): Promise<Torrent> {
+    if (this.closed) throw new EngineError('ENGINE_CLOSED', 'session closed');
+    const src: TorrentSource = 'layout' in source ? source : sourceFromMetainfo(source);
+    const hex = src.infoHash.toString('hex');
+    const existing = this.torrents.get(hex);
+    if (existing !== undefined) {
+      if (options.peers !== undefined) existing.addPeers(options.peers, 'manual');
+      return existing;
+    }
+    const factory = options.storage ?? fsStorage({ dir: options.dir ?? process.cwd() });
+    const storage = await factory.open(src.layout);
+    let torrent: Torrent | undefined;
+    let trackers: TrackerSet | undefined;
+    const tiers = src.announceTiers.filter((t) => t.length > 0);
+    if (options.noTrackers !== true && tiers.length > 0 && this.portValue > 0) {
+      trackers = new TrackerSet({
+        tiers,
+        infoHash: src.infoHash,
+        peerId: this.peerId,
+        port: this.portValue,
+        transport: this.trackerTransport(),
+        selfAddresses: [...this.localAddresses, '127.0.0.1', '::1'],
+        stats: () => {
+          const s = torrent?.stats();
+          return { uploaded: s?.uploaded ?? 0, downloaded: s?.downloaded ?? 0, left: s?.left ?? src.layout.totalLength };
+        },
+        numwant: 200,
+        ...(this.opts.random !== undefined ? { random: this.opts.random } : {}),
+        ...(this.opts.trackerMinIntervalS !== undefined ? { minIntervalS: this.opts.trackerMinIntervalS } : {}),
+      });
+    }
+    torrent = new Torrent({
+      infoHash: src.infoHash,
+      name: src.name,
+      layout: src.layout,
+      storage,
+      peerId: this.peerId,
+      clock: this.clock,
+      listenPort: this.portValue,
+      isSelf: (a) => this.isSelf(a),
+      ...(options.maxPeers !== undefined ? { maxPeers: options.maxPeers } : {}),
+      ...(this.opts.verifier !== undefined ? { verifier: this.opts.verifier } : {}),
+      ...(this.opts.random !== undefined ? { random: this.opts.random } : {}),
+      ...(trackers !== undefined ? { trackers } : {}),
+      ...(options.have !== undefined ? { have: options.have } : {}),
+      ...this.opts.timeouts,
+    });
+    this.torrents.set(hex, torrent);
+    this.emit('torrent', torrent);
+    torrent.start();
+    if (options.peers !== undefined && options.peers.length > 0) torrent.addPeers(options.peers, 'manual');
+    return torrent;
+  }
+
+  private trackerTransport(): TrackerTransport {
+    if (this.transport === undefined) {
+      if (this.opts.trackerTransport !== undefined) this.transport = this.opts.trackerTransport;
+      else {
+        this.transport = new TrackerClient();
+        this.ownsTransport = true;
+      }
+    }
+    return this.transport;
+  }
+
+  get(infoHash: Buffer | string): Torrent | undefined {
+    return this.torrents.get(typeof infoHash === 'string' ? infoHash.toLowerCase() : infoHash.toString('hex'));
+  }
+
+  list(): Torrent[] {
+    return [...this.torrents.values()];
+  }
+
+  /** Removes a torrent: closes its peers and storage (its files stay on disk). */
+  async remove(infoHash: Buffer | string): Promise<void> {
+    const t = this.get(infoHash);
+    if (t === undefined) return;
+    this.torrents.delete(t.infoHash.toString('hex'));
+    await t.close();
+  }
+
+  /** Closes every torrent (bounded `stopped` announces), listener and connection. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.timer?.cancel();
+    for (const c of [...this.incoming]) c.close(undefined);
+    await Promise.all([...this.torrents.values()].map((t) => t.close()));
+    this.torrents.clear();
+    await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    this.servers.length = 0;
+    if (this.ownsTransport) await this.transport?.close();
+  }
+}
+
+

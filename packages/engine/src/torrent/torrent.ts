@@ -1,0 +1,846 @@
+import { EventEmitter } from 'node:events';
+import { connect as netConnect, type Socket } from 'node:net';
+import { asDict, decode, encode, type BDict } from '@tc/codec';
+import { Bitfield, EXTENDED_CLIENT_NAME, type Features, type Handshake, type Message } from '@tc/wire';
+import type { Peer as TrackerPeer, TrackerSet, TrackerStatus } from '@tc/tracker';
+import type { Clock, TimerHandle } from '../clock.js';
+import { EngineError, invariant } from '../errors.js';
+import { BLOCK_BYTES, blockCount, pieceHash, pieceSize, type TorrentLayout } from '../layout.js';
+import { PiecePicker, type BlockRequest } from '../picker/picker.js';
+import { DEFAULT_REQQ, pipelineDepth } from '../picker/pipeline.js';
+import { PeerConnection, type ConnectionHandler, type PeerAddress } from '../peer/connection.js';
+import { RateMeter } from '../peer/rate.js';
+import { hashFailureVerdict, peerScore } from '../peer/scoring.js';
+import { CandidateList, type CandidateSource } from '../peer/swarm.js';
+import type { TorrentStorage } from '../storage/types.js';
+import { inlineVerifier, type Verifier } from '../verify.js';
+import { transition, type TorrentState } from './states.js';
+
+/** Peers per torrent unless configured (issue 5). */
+export const DEFAULT_MAX_PEERS = 50;
+/** A dial that has not connected by then is abandoned (loopback refuses at once; remote SYNs may hang). */
+export const CONNECT_TIMEOUT_MS = 10_000;
+/** A peer with requests outstanding and no block for this long is snubbed (issue 5; libtorrent request_timeout 60 s). */
+export const SNUB_TIMEOUT_MS = 60_000;
+/**
+ * Bytes of verified pieces waiting for the disk before we stop asking peers for more: bounds the
+ * write path's memory whatever the torrent size (STATE.md, Memory).
+ */
+export const MAX_WRITE_BACKLOG_BYTES = 64 * 1024 * 1024;
+/** Peers unchoked at once while serving (a fixed number until issue 6's choker). */
+export const UPLOAD_SLOTS = 8;
+/** Queued incoming requests per peer (RELIABILITY.md case 23: libtorrent max_allowed_in_request_queue). */
+export const MAX_QUEUED_PEER_REQUESTS = 2_000;
+/** Bad requests (out of range, unowned piece, while choked) after which a peer is dropped (RELIABILITY.md case 23). */
+export const MAX_BAD_REQUESTS = 300;
+/** Unrequested or wrong blocks tolerated before a peer is dropped (RELIABILITY.md case 24), beyond normal endgame waste. */
+export const MAX_WASTE_BLOCKS = 256;
+/** The reqq we advertise (BEP 10): how many requests we queue from one peer. */
+export const OUR_REQQ = 500;
+/** How often the torrent re-checks timeouts, dials, refills: one timer for all peers. */
+export const TICK_MS = 1_000;
+/** Interval between attempts to replace the weakest peer when better candidates wait. */
+const REPLACE_EVERY_MS = 30_000;
+/** A peer is not judged for replacement before it has had this long to show its rate. */
+const REPLACE_GRACE_MS = 60_000;
+
+export interface TorrentStats {
+  readonly state: TorrentState['kind'];
+  readonly pieceCount: number;
+  readonly piecesHave: number;
+  readonly totalBytes: number;
+  /** Verified bytes we hold (wanted or not). */
+  readonly haveBytes: number;
+  /** Payload bytes received in accepted blocks. */
+  readonly downloaded: number;
+  readonly uploaded: number;
+  readonly left: number;
+  readonly downRateBps: number;
+  readonly upRateBps: number;
+  readonly peers: number;
+  /** Distinct peers that sent us at least one accepted block. */
+  readonly peersUsed: number;
+  readonly candidates: number;
+  readonly hashFailures: number;
+  readonly wasteBytes: number;
+  readonly endgame: boolean;
+}
+
+export interface PeerInfo {
+  readonly address: string;
+  readonly client: string | undefined;
+  readonly downRateBps: number;
+  readonly score: number;
+}
+
+export interface TorrentEvents {
+  state: [TorrentState];
+  'peer-connected': [{ address: string; incoming: boolean }];
+  'peer-disconnected': [{ address: string; reason: EngineError | undefined }];
+  'peer-banned': [{ address: string; reason: string }];
+  'piece-verified': [{ index: number }];
+  'hash-failure': [{ index: number; peers: string[] }];
+  warning: [{ message: string; peer?: string; cause?: unknown }];
+  'tracker-status': [TrackerStatus];
+  progress: [TorrentStats];
+  done: [];
+  error: [EngineError];
+}
+
+export interface TorrentOptions {
+  readonly infoHash: Buffer;
+  readonly name: string;
+  readonly layout: TorrentLayout;
+  readonly storage: TorrentStorage;
+  readonly peerId: Buffer;
+  readonly clock: Clock;
+  /** Our listen port (announced, and how we recognise ourselves). */
+  readonly listenPort: number;
+  readonly isSelf: (a: PeerAddress) => boolean;
+  readonly maxPeers?: number;
+  readonly verifier?: Verifier;
+  readonly random?: () => number;
+  readonly trackers?: TrackerSet;
+  /** Dials a peer (injected for tests). */
+  readonly connect?: (a: PeerAddress) => Socket;
+  readonly connectTimeoutMs?: number;
+  readonly snubTimeoutMs?: number;
+  readonly handshakeTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
+  /** Pieces already verified (resume, issue 6). */
+  readonly have?: Iterable<number>;
+}
+
+/** Per-connection download/upload state. */
+class PeerState {
+  readonly bitfield: Bitfield;
+  amChoked = true;
+  amInterested = false;
+  peerChoked = true;
+  peerInterested = false;
+  reqq = DEFAULT_REQQ;
+  readonly allowedFast = new Set<number>();
+  readonly rate: RateMeter;
+  readonly upRate: RateMeter;
+  /** Last time the peer made progress on our requests (a block, or requests going from none to some). */
+  lastProgress: number;
+  snubbed = false;
+  parole = false;
+  hashFailures = 0;
+  faults = 0;
+  blocks = 0;
+  waste = 0;
+  badRequests = 0;
+  responseMs: number | undefined;
+  client: string | undefined;
+  /** Incoming requests not yet served, `index:begin:length`. */
+  readonly served = new Set<string>();
+  readonly connectedAt: number;
+
+  constructor(
+    readonly id: number,
+    readonly conn: PeerConnection,
+    pieceCount: number,
+    now: number,
+  ) {
+    this.bitfield = new Bitfield(pieceCount);
+    this.rate = new RateMeter(now);
+    this.upRate = new RateMeter(now);
+    this.lastProgress = now;
+    this.connectedAt = now;
+  }
+}
+
+const FEATURES: Features = { fast: true, extended: true };
+
+/**
+ * One torrent: its peers, picker, storage and trackers. Everything time-related runs off one
+ * interval on the injected clock; sockets come from `connect` or are handed over by the session.
+ */
+export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHandler {
+  readonly infoHash: Buffer;
+  readonly name: string;
+  readonly layout: TorrentLayout;
+  readonly picker: PiecePicker;
+  /** Resolves when every wanted piece is verified and written; rejects on a fatal error. */
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private rejectDone!: (e: EngineError) => void;
+  private stateValue: TorrentState = { kind: 'starting' };
+  private readonly storage: TorrentStorage;
+  private readonly clock: Clock;
+  private readonly verifier: Verifier;
+  private readonly candidates: CandidateList;
+  private readonly peers = new Map<PeerConnection, PeerState>();
+  private readonly byId = new Map<number, PeerState>();
+  private readonly dialing = new Map<string, { socket: Socket; timer: TimerHandle }>();
+  /** Connected sockets whose handshake has not arrived yet. */
+  private readonly handshaking = new Set<PeerConnection>();
+  private readonly pieceBufs = new Map<number, (Buffer | undefined)[]>();
+  private readonly opts: TorrentOptions;
+  private readonly maxPeers: number;
+  private readonly peersUsed = new Set<string>();
+  private nextPeerId = 1;
+  private timer: TimerHandle | undefined;
+  private writeBacklog = 0;
+  private pendingIo = new Set<Promise<unknown>>();
+  private downloaded = 0;
+  private uploaded = 0;
+  private hashFailures = 0;
+  private wasteBytes = 0;
+  private readonly downRate: RateMeter;
+  private readonly upRate: RateMeter;
+  private lastReplaceAt: number;
+
+  constructor(opts: TorrentOptions) {
+    super();
+    this.opts = opts;
+    this.infoHash = opts.infoHash;
+    this.name = opts.name;
+    this.layout = opts.layout;
+    this.storage = opts.storage;
+    this.clock = opts.clock;
+    this.verifier = opts.verifier ?? inlineVerifier;
+    this.maxPeers = Math.max(1, opts.maxPeers ?? DEFAULT_MAX_PEERS);
+    this.picker = new PiecePicker(opts.layout, opts.random !== undefined ? { random: opts.random } : {});
+    this.candidates = new CandidateList(opts.isSelf, opts.random);
+    const now = this.clock.now();
+    this.downRate = new RateMeter(now);
+    this.upRate = new RateMeter(now);
+    this.lastReplaceAt = now;
+    this.done = new Promise<void>((res, rej) => {
+      this.resolveDone = res;
+      this.rejectDone = rej;
+    });
+    // A caller that only listens to events must not get an unhandled rejection.
+    this.done.catch(() => undefined);
+    for (const i of opts.have ?? []) this.picker.markHave(i);
+    if (opts.trackers !== undefined) {
+      const t = opts.trackers;
+      t.on('peers', ({ peers }) => this.addPeers(peers.map((p: TrackerPeer) => ({ host: p.ip, port: p.port })), 'tracker'));
+      t.on('status', (s) => this.emit('tracker-status', s));
+      t.on('warning', ({ url, message }) => this.emit('warning', { message: `tracker ${url}: ${message}` }));
+    }
+  }
+
+  get state(): TorrentState {
+    return this.stateValue;
+  }
+
+  private setState(s: TorrentState): void {
+    this.stateValue = transition(this.stateValue, s);
+    this.emit('state', s);
+  }
+
+  /** Starts downloading (or seeding when everything is present): announces, dials, ticks. */
+  start(): void {
+    if (this.stateValue.kind !== 'starting') return;
+    if (this.picker.done) {
+      this.setState({ kind: 'seeding' });
+      this.resolveDone();
+    } else this.setState({ kind: 'downloading' });
+    this.timer = this.clock.setInterval(() => this.tick(), TICK_MS);
+    this.opts.trackers?.start().catch((e: unknown) => this.emit('warning', { message: `tracker: ${(e as Error).message}`, cause: e }));
+    this.connectMore();
+  }
+
+  /** Stops requesting and dialing; keeps connections (issue 6 may keep serving). */
+  pause(): void {
+    const k = this.stateValue.kind;
+    if (k !== 'downloading' && k !== 'seeding') return;
+    this.setState({ kind: 'paused', wasDone: k === 'seeding' });
+    for (const p of this.peers.values()) p.conn.close(undefined);
+  }
+
+  resume(): void {
+    if (this.stateValue.kind !== 'paused') return;
+    this.setState(this.stateValue.wasDone ? { kind: 'seeding' } : { kind: 'downloading' });
+    this.candidates.resetBackoff();
+    this.connectMore();
+  }
+
+  /** Adds peers to dial (trackers, `--peer`, later DHT and PEX). */
+  addPeers(addresses: readonly PeerAddress[], source: CandidateSource): void {
+    if (this.candidates.add(addresses, source) > 0) this.connectMore();
+  }
+
+  /** Tracker states for error messages ("no peers: tracker X failed because Y"). */
+  trackerStatus(): TrackerStatus[] {
+    return this.opts.trackers?.status() ?? [];
+  }
+
+  stats(): TorrentStats {
+    const now = this.clock.now();
+    let haveBytes = 0;
+    let left = 0;
+    for (let i = 0; i < this.layout.pieceCount; i++) {
+      const s = this.picker.pieceState(i);
+      if (s === 'have') haveBytes += pieceSize(this.layout, i);
+      else if (s !== 'skipped') left += pieceSize(this.layout, i);
+    }
+    return {
+      state: this.stateValue.kind,
+      pieceCount: this.layout.pieceCount,
+      piecesHave: this.picker.piecesHave,
+      totalBytes: this.layout.totalLength,
+      haveBytes,
+      downloaded: this.downloaded,
+      uploaded: this.uploaded,
+      left,
+      downRateBps: this.downRate.rate(now),
+      upRateBps: this.upRate.rate(now),
+      peers: this.peers.size,
+      peersUsed: this.peersUsed.size,
+      candidates: this.candidates.size,
+      hashFailures: this.hashFailures,
+      wasteBytes: this.wasteBytes,
+      endgame: this.picker.endgame,
+    };
+  }
+
+  peerList(): PeerInfo[] {
+    const now = this.clock.now();
+    return [...this.peers.values()].map((p) => ({
+      address: p.conn.key,
+      client: p.client,
+      downRateBps: p.rate.rate(now),
+      score: this.score(p, now),
+    }));
+  }
+
+  private score(p: PeerState, now: number): number {
+    return peerScore({ rateBps: p.rate.rate(now), responseMs: p.responseMs, hashFailures: p.hashFailures, faults: p.faults, blocks: p.blocks });
+  }
+
+  // ---- dialing and accepting ----
+
+  private get active(): boolean {
+    const k = this.stateValue.kind;
+    return k === 'downloading' || k === 'seeding';
+  }
+
+  private connectMore(): void {
+    if (!this.active || this.stateValue.kind === 'seeding') return;
+    const room = this.maxPeers - this.peers.size - this.dialing.size - this.handshaking.size;
+    if (room <= 0) return;
+    for (const a of this.candidates.take(room, this.clock.now())) this.dial(a);
+  }
+
+  private dial(a: PeerAddress): void {
+    const connect = this.opts.connect ?? ((x: PeerAddress) => netConnect({ host: x.host, port: x.port }));
+    let socket: Socket;
+    try {
+      socket = connect(a);
+    } catch (e) {
+      this.candidates.disconnected(a, true, this.clock.now());
+      this.emit('warning', { message: `cannot dial: ${(e as Error).message}`, peer: `${a.host}:${a.port}` });
+      return;
+    }
+    const key = `${a.host}:${a.port}`;
+    const fail = (): void => {
+      const d = this.dialing.get(key);
+      if (d === undefined) return;
+      d.timer.cancel();
+      this.dialing.delete(key);
+      socket.destroy();
+      this.candidates.disconnected(a, true, this.clock.now());
+    };
+    const timer = this.clock.setTimeout(fail, this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
+    this.dialing.set(key, { socket, timer });
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      const d = this.dialing.get(key);
+      if (d === undefined) return;
+      d.timer.cancel();
+      this.dialing.delete(key);
+      socket.removeListener('error', fail);
+      if (!this.active) {
+        socket.destroy();
+        this.candidates.disconnected(a, false, this.clock.now());
+        return;
+      }
+      const conn = new PeerConnection(socket, this, {
+        address: a,
+        outgoing: true,
+        features: FEATURES,
+        now: this.clock.now(),
+        pieceCount: this.layout.pieceCount,
+        ...this.timeouts(),
+      });
+      this.handshaking.add(conn);
+      conn.sendHandshake(this.infoHash, this.opts.peerId, FEATURES);
+    });
+  }
+
+  private timeouts(): { handshakeTimeoutMs?: number; idleTimeoutMs?: number } {
+    return {
+      ...(this.opts.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.handshakeTimeoutMs } : {}),
+      ...(this.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}),
+    };
+  }
+
+  /**
+   * An incoming connection whose handshake named this torrent (the session routed it). Returns false
+   * when refused (full, banned, not running); the session then closes it.
+   */
+  adopt(conn: PeerConnection, h: Handshake): boolean {
+    if (!this.active || this.peers.size >= this.maxPeers) return false;
+    if (!this.candidates.markConnected(conn.address)) return false;
+    conn.handler = this;
+    conn.setPieceCount(this.layout.pieceCount);
+    conn.sendHandshake(this.infoHash, this.opts.peerId, FEATURES);
+    if (!this.onHandshake(conn, h)) {
+      this.candidates.disconnected(conn.address, false, this.clock.now());
+      return false;
+    }
+    return true;
+  }
+
+  // ---- ConnectionHandler ----
+
+  onHandshake(conn: PeerConnection, h: Handshake): boolean {
+    this.handshaking.delete(conn);
+    if (!h.infoHash.equals(this.infoHash)) return false;
+    if (h.peerId.equals(this.opts.peerId)) {
+      // We dialled ourselves (RELIABILITY.md case 21): never again.
+      this.candidates.ban(conn.address);
+      return false;
+    }
+    for (const p of this.peers.values()) {
+      if (p.conn.remote?.peerId.equals(h.peerId) === true) return false; // duplicate peer (case 21)
+    }
+    const now = this.clock.now();
+    const p = new PeerState(this.nextPeerId++, conn, this.layout.pieceCount, now);
+    this.peers.set(conn, p);
+    this.byId.set(p.id, p);
+    this.picker.addPeer(p.id, p.bitfield);
+    const f = conn.features;
+    if (f.extended) {
+      conn.send({ type: 'extended', id: 0, payload: encode({ m: new Map(), v: EXTENDED_CLIENT_NAME, reqq: OUR_REQQ, p: this.opts.listenPort }) });
+    }
+    if (this.picker.piecesHave === this.layout.pieceCount && f.fast) conn.send({ type: 'have-all' });
+    else if (this.picker.piecesHave > 0) conn.send({ type: 'bitfield', bytes: this.haveBitfield() });
+    else if (f.fast) conn.send({ type: 'have-none' });
+    this.emit('peer-connected', { address: conn.key, incoming: !conn.outgoing });
+    return true;
+  }
+
+  private haveBitfield(): Buffer {
+    const bf = new Bitfield(this.layout.pieceCount);
+    for (let i = 0; i < this.layout.pieceCount; i++) if (this.picker.hasPiece(i)) bf.set(i);
+    return bf.toBuffer();
+  }
+
+  onMessage(conn: PeerConnection, m: Message): void {
+    const p = this.peers.get(conn);
+    if (p === undefined) return;
+    try {
+      this.handle(p, m);
+    } catch (e) {
+      if (e instanceof EngineError) conn.close(e);
+      else if ((e as { name?: string }).name === 'WireError') {
+        conn.close(new EngineError('ENGINE_PEER_PROTOCOL', (e as Error).message, { peer: conn.key, cause: e }));
+      } else throw e;
+    }
+  }
+
+  private protocolError(p: PeerState, message: string): EngineError {
+    return new EngineError('ENGINE_PEER_PROTOCOL', message, { peer: p.conn.key });
+  }
+
+  private handle(p: PeerState, m: Message): void {
+    switch (m.type) {
+      case 'piece':
+        this.onPiece(p, m.index, m.begin, m.block);
+        return;
+      case 'have':
+        if (p.bitfield.set(m.index)) {
+          this.picker.peerHave(p.id, m.index);
+          if (!p.amInterested && this.picker.wants(m.index)) this.setInterested(p, true);
+        }
+        return;
+      case 'bitfield': {
+        const bf = Bitfield.fromWire(m.bytes, this.layout.pieceCount);
+        for (const i of bf.indices()) if (p.bitfield.set(i)) this.picker.peerHave(p.id, i);
+        this.updateInterest(p);
+        return;
+      }
+      case 'have-all':
+        for (let i = 0; i < this.layout.pieceCount; i++) if (p.bitfield.set(i)) this.picker.peerHave(p.id, i);
+        this.updateInterest(p);
+        return;
+      case 'have-none':
+        return;
+      case 'choke':
+        p.amChoked = true;
+        // Without BEP 6 a choke discards every pending request; with it the peer rejects them one by one.
+        if (!p.conn.features.fast) this.picker.releaseAll(p.id);
+        return;
+      case 'unchoke':
+        p.amChoked = false;
+        p.lastProgress = this.clock.now();
+        return;
+      case 'interested':
+        p.peerInterested = true;
+        this.maybeUnchoke(p);
+        return;
+      case 'not-interested':
+        p.peerInterested = false;
+        return;
+      case 'request':
+        this.onRequest(p, m.index, m.begin, m.length);
+        return;
+      case 'cancel':
+        p.served.delete(`${m.index}:${m.begin}:${m.length}`);
+        return;
+      case 'reject': {
+        const had = this.picker.requestsOf(p.id).has(this.picker.blockKey(m.index, m.begin - (m.begin % BLOCK_BYTES)));
+        if (had && m.begin % BLOCK_BYTES === 0) this.picker.release(p.id, m.index, m.begin);
+        else p.faults++;
+        return;
+      }
+      case 'allowed-fast':
+        if (m.index < this.layout.pieceCount && p.allowedFast.size < 64) p.allowedFast.add(m.index);
+        return;
+      case 'extended':
+        if (m.id === 0) this.onExtendedHandshake(p, m.payload);
+        return;
+      case 'suggest':
+      case 'port':
+      case 'keep-alive':
+      case 'unknown':
+        return;
+    }
+  }
+
+  private onExtendedHandshake(p: PeerState, payload: Buffer): void {
+    let d: BDict;
+    try {
+      d = asDict(decode(payload, { mode: 'lenient', maxDepth: 16, maxTokens: 10_000 }), 'extended handshake');
+    } catch {
+      p.faults++;
+      return;
+    }
+    const reqq = d.get('reqq');
+    if (typeof reqq === 'number' && reqq > 0) p.reqq = Math.min(reqq, 10_000);
+    const v = d.get('v');
+    if (Buffer.isBuffer(v) && v.length <= 100) p.client = v.toString('utf8');
+  }
+
+  private updateInterest(p: PeerState): void {
+    const want = this.picker.interesting(p.id);
+    if (want !== p.amInterested) this.setInterested(p, want);
+  }
+
+  private setInterested(p: PeerState, on: boolean): void {
+    p.amInterested = on;
+    p.conn.send({ type: on ? 'interested' : 'not-interested' });
+  }
+
+  onBatchEnd(conn: PeerConnection): void {
+    const p = this.peers.get(conn);
+    if (p !== undefined) this.fill(p);
+  }
+
+  onClose(conn: PeerConnection, reason: EngineError | undefined): void {
+    const p = this.peers.get(conn);
+    const now = this.clock.now();
+    this.handshaking.delete(conn);
+    if (p === undefined) {
+      this.candidates.disconnected(conn.address, reason !== undefined, now);
+      return;
+    }
+    this.peers.delete(conn);
+    this.byId.delete(p.id);
+    this.picker.removePeer(p.id);
+    // A peer that gave us blocks is not a failed candidate even if it dropped.
+    this.candidates.disconnected(conn.address, reason !== undefined && p.blocks === 0, now);
+    this.emit('peer-disconnected', { address: conn.key, reason });
+    if (this.active) {
+      this.connectMore();
+      for (const q of this.peers.values()) this.fill(q);
+    }
+  }
+
+  // ---- downloading ----
+
+  private fill(p: PeerState): void {
+    if (this.stateValue.kind !== 'downloading' || !p.amInterested) return;
+    if (p.amChoked && (!p.conn.features.fast || p.allowedFast.size === 0)) return;
+    if (this.writeBacklog > MAX_WRITE_BACKLOG_BYTES) return;
+    const now = this.clock.now();
+    const depth = pipelineDepth(p.rate.rate(now), p.reqq, p.snubbed);
+    const outstanding = this.picker.outstanding(p.id);
+    const room = depth - outstanding;
+    // Refill in batches (an eighth of the pipeline) to keep requests per write high on fast links.
+    if (room <= 0 || (outstanding > 0 && room < Math.max(1, depth >> 3))) return;
+    const reqs = this.picker.pick(p.id, room, now, p.amChoked ? p.allowedFast : undefined);
+    if (reqs.length === 0) {
+      if (outstanding === 0 && !this.picker.interesting(p.id)) this.setInterested(p, false);
+      return;
+    }
+    if (outstanding === 0) p.lastProgress = now;
+    p.conn.sendRequests(reqs);
+  }
+
+  private onPiece(p: PeerState, index: number, begin: number, block: Buffer): void {
+    const now = this.clock.now();
+    const len = block.length;
+    if (index >= this.layout.pieceCount) throw this.protocolError(p, `block of piece ${index} outside the torrent`);
+    const key = this.picker.blockKey(index, begin - (begin % BLOCK_BYTES));
+    const sentAt = begin % BLOCK_BYTES === 0 ? this.picker.requestsOf(p.id).get(key) : undefined;
+    const o = this.picker.onBlock(p.id, index, begin, len);
+    if (o.kind !== 'accepted') {
+      if (sentAt !== undefined && o.kind === 'unrequested') {
+        // It answers our request with a block of the wrong size: a protocol violation (case 24).
+        throw this.protocolError(p, `block ${index}:${begin} has ${len} bytes, not what was requested`);
+      }
+      this.wasteBytes += len;
+      p.waste++;
+      if (p.waste > MAX_WASTE_BLOCKS && p.waste > p.blocks) throw this.protocolError(p, `too many unrequested blocks (${p.waste})`);
+      return;
+    }
+    if (sentAt !== undefined) {
+      const rt = now - sentAt;
+      p.responseMs = p.responseMs === undefined ? rt : p.responseMs * 0.9 + rt * 0.1;
+    }
+    p.rate.add(len, now);
+    this.downRate.add(len, now);
+    p.blocks++;
+    p.lastProgress = now;
+    if (p.snubbed) p.snubbed = false;
+    this.downloaded += len;
+    this.peersUsed.add(p.conn.key);
+    let bufs = this.pieceBufs.get(index);
+    if (bufs === undefined) {
+      bufs = new Array<Buffer | undefined>(blockCount(this.layout, index)).fill(undefined);
+      this.pieceBufs.set(index, bufs);
+    }
+    bufs[begin / BLOCK_BYTES] = block;
+    for (const pid of o.cancel) {
+      const q = this.byId.get(pid);
+      q?.conn.sendCancels([{ piece: index, offset: begin, length: len }]);
+    }
+    if (o.complete) this.completePiece(index);
+  }
+
+  private completePiece(index: number): void {
+    const bufs = this.pieceBufs.get(index);
+    this.pieceBufs.delete(index);
+    invariant(bufs !== undefined && bufs.every((b) => b !== undefined), `piece ${index} complete without all blocks`);
+    const chunks = bufs as Buffer[];
+    const size = pieceSize(this.layout, index);
+    this.writeBacklog += size;
+    const work = (async () => {
+      let ok: boolean;
+      try {
+        ok = await this.verifier.verify(chunks, pieceHash(this.layout, index));
+      } catch (e) {
+        ok = false;
+        this.emit('warning', { message: `verifying piece ${index} failed: ${(e as Error).message}`, cause: e });
+      }
+      if (!ok) {
+        this.writeBacklog -= size;
+        this.onHashFailure(index);
+        return;
+      }
+      try {
+        await this.storage.write(index, 0, chunks);
+      } catch (e) {
+        this.writeBacklog -= size;
+        if (this.picker.pieceState(index) === 'verifying') this.picker.pieceFailed(index);
+        this.fail(e instanceof EngineError ? e : new EngineError('ENGINE_DISK', `cannot write piece ${index}: ${(e as Error).message}`, { cause: e, piece: index }));
+        return;
+      }
+      this.writeBacklog -= size;
+      this.onPiecePassed(index);
+    })();
+    this.track(work);
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.pendingIo.add(p);
+    p.finally(() => this.pendingIo.delete(p)).catch(() => undefined);
+  }
+
+  private onPiecePassed(index: number): void {
+    if (this.picker.pieceState(index) !== 'verifying') return; // torrent closed meanwhile
+    const senders = this.picker.sendersOf(index);
+    this.picker.piecePassed(index);
+    if (senders.length === 1) {
+      const s = this.byId.get(senders[0]!);
+      if (s !== undefined && s.parole) {
+        // It delivered a whole piece alone and it was good: trust it again.
+        s.parole = false;
+        this.picker.setParole(s.id, false);
+      }
+    }
+    for (const q of this.peers.values()) {
+      q.conn.send({ type: 'have', index });
+      if (q.amInterested && q.bitfield.has(index) && !this.picker.interesting(q.id)) this.setInterested(q, false);
+    }
+    this.emit('piece-verified', { index });
+    if (this.picker.done && this.stateValue.kind === 'downloading') {
+      this.setState({ kind: 'seeding' });
+      this.opts.trackers?.completed().catch(() => undefined);
+      this.emit('done');
+      this.resolveDone();
+    } else {
+      for (const q of this.peers.values()) this.fill(q);
+    }
+  }
+
+  private onHashFailure(index: number): void {
+    if (this.picker.pieceState(index) !== 'verifying') return;
+    const senders = this.picker.sendersOf(index);
+    this.picker.pieceFailed(index);
+    this.hashFailures++;
+    const names: string[] = [];
+    for (const id of senders) {
+      const s = this.byId.get(id);
+      if (s === undefined) continue;
+      names.push(s.conn.key);
+      s.hashFailures++;
+      const verdict = hashFailureVerdict(s.hashFailures, senders.length === 1, s.parole);
+      if (verdict === 'ban') this.ban(s, `sent data for ${s.hashFailures} piece(s) that failed the hash check`);
+      else {
+        s.parole = true;
+        this.picker.setParole(s.id, true);
+      }
+    }
+    this.emit('hash-failure', { index, peers: names });
+    for (const q of this.peers.values()) this.fill(q);
+  }
+
+  private ban(p: PeerState, reason: string): void {
+    this.candidates.ban(p.conn.address);
+    this.emit('peer-banned', { address: p.conn.key, reason });
+    p.conn.close(new EngineError('ENGINE_PEER_BANNED', reason, { peer: p.conn.key }));
+  }
+
+  // ---- serving (minimal until issue 6's choker, resume and rate limits) ----
+
+  private maybeUnchoke(p: PeerState): void {
+    if (!p.peerChoked || this.picker.piecesHave === 0) return;
+    let unchoked = 0;
+    for (const q of this.peers.values()) if (!q.peerChoked) unchoked++;
+    if (unchoked >= UPLOAD_SLOTS) return;
+    p.peerChoked = false;
+    p.conn.send({ type: 'unchoke' });
+  }
+
+  private onRequest(p: PeerState, index: number, begin: number, length: number): void {
+    const bad =
+      p.peerChoked ||
+      index >= this.layout.pieceCount ||
+      !this.picker.hasPiece(index) ||
+      length === 0 ||
+      length > BLOCK_BYTES ||
+      begin + length > pieceSize(this.layout, index) ||
+      p.served.size >= MAX_QUEUED_PEER_REQUESTS;
+    if (bad) {
+      p.badRequests++;
+      if (p.conn.features.fast) p.conn.send({ type: 'reject', index, begin, length });
+      if (p.badRequests > MAX_BAD_REQUESTS) p.conn.close(this.protocolError(p, 'too many invalid requests'));
+      return;
+    }
+    const key = `${index}:${begin}:${length}`;
+    p.served.add(key);
+    const work = this.storage.read(index, begin, length).then(
+      (block) => {
+        if (!p.served.delete(key) || p.conn.isClosed) return;
+        p.conn.sendPiece(index, begin, block);
+        const now = this.clock.now();
+        this.uploaded += length;
+        p.upRate.add(length, now);
+        this.upRate.add(length, now);
+      },
+      (e: unknown) => {
+        p.served.delete(key);
+        this.emit('warning', { message: `cannot read piece ${index}: ${(e as Error).message}`, cause: e });
+      },
+    );
+    this.track(work);
+  }
+
+  // ---- time ----
+
+  private tick(): void {
+    const now = this.clock.now();
+    for (const p of [...this.peers.values()]) {
+      p.conn.tick(now);
+      if (p.conn.isClosed) continue;
+      const outstanding = this.picker.outstanding(p.id);
+      const snubMs = this.opts.snubTimeoutMs ?? SNUB_TIMEOUT_MS;
+      if (outstanding > 0 && !p.snubbed && now - p.lastProgress > snubMs) {
+        // Snubbed (issue 5): its requests go to others; it keeps one request to prove itself.
+        p.snubbed = true;
+        p.faults++;
+        const released = this.picker.releaseAll(p.id);
+        p.conn.sendCancels(released);
+        this.emit('warning', { message: 'peer snubbed us: no block in time', peer: p.conn.key });
+        for (const q of this.peers.values()) if (q !== p) this.fill(q);
+      } else if (p.snubbed && outstanding > 0 && now - p.lastProgress > 2 * snubMs) {
+        p.conn.close(new EngineError('ENGINE_PEER_TIMEOUT', 'peer never answered our requests', { peer: p.conn.key }));
+        continue;
+      }
+      this.fill(p);
+    }
+    for (const c of [...this.handshaking]) c.tick(now);
+    this.replaceWeakest(now);
+    this.connectMore();
+    this.emit('progress', this.stats());
+  }
+
+  /** When the pool is full and candidates wait, drop the lowest-scoring peer that has had its chance. */
+  private replaceWeakest(now: number): void {
+    if (now - this.lastReplaceAt < REPLACE_EVERY_MS) return;
+    this.lastReplaceAt = now;
+    if (this.stateValue.kind !== 'downloading' || this.peers.size < this.maxPeers || this.candidates.waiting(now) === 0) return;
+    let worst: PeerState | undefined;
+    let worstScore = Infinity;
+    for (const p of this.peers.values()) {
+      if (now - p.connectedAt < REPLACE_GRACE_MS) continue;
+      const s = this.score(p, now);
+      if (s < worstScore) {
+        worst = p;
+        worstScore = s;
+      }
+    }
+    if (worst !== undefined) worst.conn.close(undefined);
+  }
+
+  private fail(e: EngineError): void {
+    if (this.stateValue.kind === 'error' || this.stateValue.kind === 'closed') return;
+    this.setState({ kind: 'error', error: e });
+    for (const p of this.peers.values()) this.picker.releaseAll(p.id);
+    this.emit('error', e);
+    this.rejectDone(e);
+  }
+
+  /**
+   * Stops everything: sends `stopped` (bounded), closes peers and dials, waits for pending disk
+   * work, closes storage. Leaves no socket, timer or file handle behind.
+   */
+  async close(): Promise<void> {
+    if (this.stateValue.kind === 'closed') return;
+    const wasDone = this.picker.done;
+    this.stateValue = { kind: 'closed' };
+    this.emit('state', this.stateValue);
+    this.timer?.cancel();
+    this.timer = undefined;
+    for (const d of this.dialing.values()) {
+      d.timer.cancel();
+      d.socket.destroy();
+    }
+    this.dialing.clear();
+    for (const c of [...this.handshaking]) c.close(undefined);
+    for (const p of [...this.peers.values()]) p.conn.close(undefined);
+    const stop = this.opts.trackers?.stop().catch(() => undefined);
+    while (this.pendingIo.size > 0) await Promise.allSettled([...this.pendingIo]);
+    this.pieceBufs.clear();
+    await this.storage.close();
+    await stop;
+    if (!wasDone) this.rejectDone(new EngineError('ENGINE_CLOSED', 'torrent closed before it finished'));
+  }
+}

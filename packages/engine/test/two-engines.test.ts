@@ -1,0 +1,91 @@
+import { readFile } from 'node:fs/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestTorrent } from '@tc/testkit/swarm-fixture';
+import { tempDir } from '@tc/testkit/tmp';
+import { memoryStorage, MemoryStorage } from '../src/storage/memory.js';
+import type { Session } from '../src/session.js';
+import { filledStorage, loopbackSession, memoryContents, range, sourceOf } from './helpers.js';
+
+const sessions: Session[] = [];
+afterEach(async () => {
+  await Promise.all(sessions.splice(0).map((s) => s.close()));
+});
+
+async function session(): Promise<Session> {
+  const s = await loopbackSession();
+  sessions.push(s);
+  return s;
+}
+
+describe('engine against engine on 127.0.0.1', () => {
+  it('downloads a multi-file torrent to disk, byte for byte', async () => {
+    const t = createTestTorrent({
+      pieceLength: 64 * 1024,
+      files: [
+        { path: ['small.txt'], length: 1000 },
+        { path: ['dir', 'big.bin'], length: 900_000 },
+        { path: ['dir', 'tiny'], length: 7 },
+        { path: ['last.bin'], length: 33_333 },
+      ],
+    });
+    const src = sourceOf(t);
+    const seeder = await session();
+    await seeder.add(src, { storage: filledStorage(t, src), have: range(src.layout.pieceCount), noTrackers: true });
+    const leecher = await session();
+    const d = await tempDir();
+    try {
+      const tor = await leecher.add(src, { dir: d.path, noTrackers: true, peers: [{ host: '127.0.0.1', port: seeder.port }] });
+      const verified: number[] = [];
+      tor.on('piece-verified', ({ index }) => verified.push(index));
+      await tor.done;
+      expect(verified.sort((a, b) => a - b)).toEqual(range(src.layout.pieceCount));
+      const st = tor.stats();
+      expect(st.left).toBe(0);
+      expect(st.hashFailures).toBe(0);
+      await leecher.close();
+      let off = 0;
+      for (const f of t.files) {
+        const got = await readFile(t.pathOf(d.path, f));
+        expect(got.equals(t.data.subarray(off, off + f.length))).toBe(true);
+        off += f.length;
+      }
+    } finally {
+      await d.cleanup();
+    }
+  });
+
+  it('downloads from two seeders that each hold half of the pieces', async () => {
+    const t = createTestTorrent({ pieceLength: 32 * 1024, length: 40 * 32 * 1024 - 5 });
+    const src = sourceOf(t);
+    const n = src.layout.pieceCount;
+    const a = await session();
+    const b = await session();
+    await a.add(src, { storage: filledStorage(t, src, (i) => i % 2 === 0), have: range(n).filter((i) => i % 2 === 0), noTrackers: true });
+    await b.add(src, { storage: filledStorage(t, src, (i) => i % 2 === 1), have: range(n).filter((i) => i % 2 === 1), noTrackers: true });
+    const leecher = await session();
+    const store = memoryStorage();
+    const tor = await leecher.add(src, {
+      storage: store,
+      noTrackers: true,
+      peers: [
+        { host: '127.0.0.1', port: a.port },
+        { host: '127.0.0.1', port: b.port },
+      ],
+    });
+    await tor.done;
+    expect(tor.stats().peersUsed).toBe(2);
+    expect(memoryContents(store.last as MemoryStorage).equals(t.data)).toBe(true);
+  });
+
+  it('returns the same torrent when added twice and closes cleanly', async () => {
+    const t = createTestTorrent({ length: 10_000 });
+    const src = sourceOf(t);
+    const s = await session();
+    const x = await s.add(src, { storage: memoryStorage(), noTrackers: true });
+    const y = await s.add(src, { storage: memoryStorage(), noTrackers: true });
+    expect(x).toBe(y);
+    await s.close();
+    expect(x.state.kind).toBe('closed');
+    await expect(x.done).rejects.toMatchObject({ code: 'ENGINE_CLOSED' });
+  });
+});
