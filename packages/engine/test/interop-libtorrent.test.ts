@@ -1,0 +1,80 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLibtorrent, hasLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
+import { startOpentracker, type Opentracker } from '@tc/testkit/opentracker';
+import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
+import { tempDir } from '@tc/testkit/tmp';
+import type { Session } from '../src/session.js';
+import { loopbackSession, sourceOf } from './helpers.js';
+
+/** Multi-file: files smaller than a piece, one spanning many pieces, a short last piece. */
+function multiFileTorrent(announce: string[]): TestTorrent {
+  return createTestTorrent({
+    name: 'interop',
+    pieceLength: 64 * 1024,
+    announce,
+    seed: 7,
+    files: [
+      { path: ['a.txt'], length: 1_234 },
+      { path: ['sub', 'big.bin'], length: 3 * 1024 * 1024 + 17 },
+      { path: ['sub', 'small.bin'], length: 40_000 },
+      { path: ['z.dat'], length: 9_999 },
+    ],
+  });
+}
+
+async function expectSameFiles(t: TestTorrent, dir: string): Promise<void> {
+  let off = 0;
+  for (const f of t.files) {
+    const got = await readFile(t.pathOf(dir, f));
+    expect(got.length).toBe(f.length);
+    expect(got.equals(t.data.subarray(off, off + f.length))).toBe(true);
+    off += f.length;
+  }
+}
+
+describe('download from a libtorrent seeder found through opentracker', () => {
+  let tracker: Opentracker;
+  let seeder: LibtorrentPeer;
+  let session: Session;
+  let t: TestTorrent;
+  const dirs: { cleanup: () => Promise<void> }[] = [];
+
+  beforeAll(async () => {
+    expect(hasLibtorrent(), 'python3-libtorrent is needed (apt-get install python3-libtorrent)').toBe(true);
+    tracker = await startOpentracker([]);
+    t = multiFileTorrent([tracker.httpUrl]);
+    await tracker.allow([t.infoHash]);
+    const seedDir = await tempDir();
+    dirs.push(seedDir);
+    await t.writeTo(seedDir.path);
+    const torrentPath = join(seedDir.path, 'x.torrent');
+    await writeFile(torrentPath, t.torrent);
+    seeder = await startLibtorrent({ torrentPath, savePath: seedDir.path, seed: true });
+    await seeder.waitFor('finished', undefined, 20_000);
+    session = await loopbackSession({ trackerMinIntervalS: 1 });
+  });
+
+  afterAll(async () => {
+    await session?.close();
+    await seeder?.stop();
+    await tracker?.stop();
+    for (const d of dirs) await d.cleanup();
+  });
+
+  it('gets every byte and announces itself', async () => {
+    const d = await tempDir();
+    dirs.push(d);
+    const tor = await session.add(sourceOf(t), { dir: d.path });
+    await tor.done;
+    const st = tor.stats();
+    expect(st.hashFailures).toBe(0);
+    expect(st.peersUsed).toBeGreaterThanOrEqual(1);
+    await session.remove(t.infoHash);
+    await expectSameFiles(t, d.path);
+    const peers = await seeder.peers();
+    // libtorrent recognises tc's peer id (identity module) — or the peer already left.
+    for (const p of peers) expect(p.client).not.toMatch(/TorrentStorm/);
+  }, 60_000);
+});
