@@ -1,2 +1,5 @@
-process.stderr.write('error: tc-netcheck is not implemented yet\n');
-process.exitCode = 1;
+import { runMain } from '@tc/cli';
+import { realDeps } from './deps.js';
+import { run } from './run.js';
+
+runMain((argv, io) => run(argv, io, { deps: (o) => realDeps(o) }));

@@ -1,0 +1,190 @@
+import {
+  colours,
+  commandParser,
+  CommandError,
+  ExitCode,
+  parseCommand,
+  readInputFile,
+  reportError,
+  UsageError,
+  type Io,
+} from '@tc/cli';
+import { MAX_TORRENT_BYTES, parseMagnet, parseMetainfo, PUBLIC_TRACKERS } from '@tc/codec';
+import { DEFAULT_LISTEN_PORT } from './checks/listen.js';
+import { DEFAULT_PEERS_TRIED, MAX_PEERS_TRIED } from './checks/peers.js';
+import { CHECK_IDS, type CheckId } from './checks/types.js';
+import { runNetcheck, type NetcheckDeps, type NetcheckPlan } from './netcheck.js';
+import { renderChecklist, renderJson, type Heading } from './render.js';
+
+/** Default overall bound: long enough for slow trackers, short enough for a user waiting at a prompt. */
+export const DEFAULT_TIMEOUT_S = 30;
+/** Bound on each single probe (a DNS lookup, a tracker request, a handshake), milliseconds. */
+export const DEFAULT_PROBE_TIMEOUT_MS = 5_000;
+/** --timeout above this is a typo, not a wish. */
+const MAX_TIMEOUT_S = 600;
+
+const USAGE = `$0 [torrent-or-magnet] [options]
+
+Checks what a download needs from the network, and says what to do about what fails:
+addresses, listening ports, DNS, trackers, peers (with a torrent), inbound reachability, environment.
+Exit status: 0 when everything a download needs works, 1 when something essential fails, 2 on bad usage.`;
+
+/** Names accepted by --only, with friendly aliases. */
+const ONLY_ALIASES: Readonly<Record<string, CheckId>> = {
+  addresses: 'addresses',
+  address: 'addresses',
+  interfaces: 'addresses',
+  listen: 'listen',
+  ports: 'listen',
+  port: 'listen',
+  dns: 'dns',
+  trackers: 'trackers',
+  tracker: 'trackers',
+  peers: 'peers',
+  peer: 'peers',
+  inbound: 'inbound',
+  nat: 'inbound',
+  env: 'env',
+  environment: 'env',
+};
+
+export function parseOnly(text: string | undefined): Set<CheckId> {
+  if (text === undefined || text.trim() === '') return new Set(CHECK_IDS);
+  const out = new Set<CheckId>();
+  for (const raw of text.split(',')) {
+    const name = raw.trim().toLowerCase();
+    if (name === '') continue;
+    const id = ONLY_ALIASES[name];
+    if (id === undefined) throw new UsageError(`--only: unknown check ${JSON.stringify(raw.trim())}`, `choose from ${CHECK_IDS.join(', ')}`);
+    out.add(id);
+  }
+  if (out.size === 0) throw new UsageError('--only: no check named', `choose from ${CHECK_IDS.join(', ')}`);
+  return out;
+}
+
+function portFrom(value: unknown, what: string): number {
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${what}: ${String(value)} is not a port (1-65535)`);
+  return n;
+}
+
+/** `127.0.0.1:5353`, `[::1]:53` or a bare address: what `Resolver#setServers` accepts. */
+export function checkDnsServer(s: string): string {
+  if (!/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\]|[0-9a-f:]+)(:\d{1,5})?$/i.test(s)) {
+    throw new UsageError(`--dns-server: ${JSON.stringify(s)} is not an IP address with an optional port`);
+  }
+  return s;
+}
+
+interface Target {
+  readonly tiers: string[][];
+  readonly source: string;
+  readonly torrent?: { infoHash: Buffer; infoHashHex: string; name?: string; left: number };
+}
+
+/** Left to download, for the announce: a magnet's size is unknown, so claim one 16 KiB block (as a leecher). */
+const UNKNOWN_LEFT_BYTES = 16 * 1024;
+
+async function loadTarget(input: string | undefined, extra: readonly string[], io: Io): Promise<Target> {
+  const extraTiers = extra.map((u) => [u]);
+  if (input === undefined) {
+    if (extraTiers.length > 0) return { tiers: extraTiers, source: '--tracker' };
+    return { tiers: PUBLIC_TRACKERS.map((u) => [u]), source: 'the built-in public list' };
+  }
+  if (input.startsWith('magnet:')) {
+    let m;
+    try {
+      m = parseMagnet(input).magnet;
+    } catch (e) {
+      throw new CommandError(`cannot read the magnet link: ${(e as Error).message}`, ExitCode.USAGE, { cause: e });
+    }
+    return {
+      tiers: [...m.trackers.map((u) => [u]), ...extraTiers],
+      source: extraTiers.length > 0 ? 'the magnet link and --tracker' : 'the magnet link',
+      torrent: { infoHash: Buffer.from(m.infoHash), infoHashHex: m.infoHashHex, ...(m.name !== undefined ? { name: m.name } : {}), left: UNKNOWN_LEFT_BYTES },
+    };
+  }
+  const path = input.startsWith('/') ? input : `${io.cwd}/${input}`;
+  const bytes = await readInputFile(path, { maxBytes: MAX_TORRENT_BYTES }).catch((e: unknown) => {
+    throw new CommandError(`${input}: ${(e as Error).message}`, ExitCode.USAGE, { cause: e });
+  });
+  let meta;
+  try {
+    meta = parseMetainfo(bytes).metainfo;
+  } catch (e) {
+    throw new CommandError(`${input}: not a usable torrent: ${(e as Error).message}`, ExitCode.USAGE, { cause: e });
+  }
+  return {
+    tiers: [...meta.announceTiers.map((t) => [...t]), ...extraTiers],
+    source: extraTiers.length > 0 ? 'the torrent and --tracker' : 'the torrent',
+    torrent: { infoHash: Buffer.from(meta.infoHash), infoHashHex: meta.infoHashHex, name: meta.name, left: meta.totalLength },
+  };
+}
+
+export interface RunOverrides {
+  /** Builds the dependencies (the real ones in bin.ts, fakes in tests) once options are known. */
+  readonly deps: (opts: { dnsServers: readonly string[]; probeTimeoutMs: number; io: Io }) => NetcheckDeps;
+}
+
+/** The command: parses arguments, runs the checks, prints the checklist or JSON, returns the exit code. */
+export async function run(argv: readonly string[], io: Io, o: RunOverrides): Promise<number> {
+  let verbose = argv.includes('--verbose') || argv.includes('-v');
+  try {
+    const parser = commandParser('tc-netcheck', USAGE)
+      .positional('torrent', { type: 'string', describe: '.torrent file or magnet link (enables the peer check)' })
+      .option('port', { alias: 'p', type: 'number', describe: `listen port to check (default ${DEFAULT_LISTEN_PORT}, or TC_PORT)` })
+      .option('tracker', { alias: 't', type: 'string', array: true, describe: 'tracker URL to check (repeatable); added to the torrent\'s' })
+      .option('only', { type: 'string', describe: `checks to run, comma-separated: ${CHECK_IDS.join(',')}` })
+      .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_S, describe: 'overall time limit, seconds' })
+      .option('peers', { type: 'number', default: DEFAULT_PEERS_TRIED, describe: `peers to handshake with at most (1-${MAX_PEERS_TRIED})` })
+      .option('dns-server', { type: 'string', array: true, hidden: true, describe: 'resolver address(es), ip[:port], instead of the system ones' })
+      .option('probe-timeout', { type: 'number', hidden: true, describe: 'time limit of each probe, milliseconds' });
+    const args = await parseCommand(parser, argv, io);
+    if (args === undefined) return ExitCode.OK;
+    verbose = args.verbose;
+    const positional = (args._ ?? []).map(String);
+    if (positional.length > 1) throw new UsageError(`expected at most one torrent or magnet, got ${positional.length}`);
+    const envPort = io.env.TC_PORT;
+    const port = args.port !== undefined ? portFrom(args.port, '--port') : envPort !== undefined && envPort !== '' ? portFrom(envPort, 'TC_PORT') : DEFAULT_LISTEN_PORT;
+    const only = parseOnly(args.only);
+    const timeout = args.timeout;
+    if (!Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT_S) throw new UsageError(`--timeout: ${timeout} is not between 0 and ${MAX_TIMEOUT_S} seconds`);
+    const peers = args.peers;
+    if (!Number.isInteger(peers) || peers < 1 || peers > MAX_PEERS_TRIED) throw new UsageError(`--peers: ${peers} is not between 1 and ${MAX_PEERS_TRIED}`);
+    const timeoutMs = Math.round(timeout * 1000);
+    const probeArg = args.probeTimeout;
+    if (probeArg !== undefined && (!Number.isFinite(probeArg) || probeArg <= 0)) throw new UsageError('--probe-timeout must be a positive number of milliseconds');
+    const probeTimeoutMs = Math.min(probeArg ?? DEFAULT_PROBE_TIMEOUT_MS, timeoutMs);
+    const dnsServers = (args.dnsServer ?? []).map(String).map(checkDnsServer);
+    const trackers = (args.tracker ?? []).map(String);
+    for (const t of trackers) {
+      if (!/^(https?|udp):\/\//i.test(t)) throw new UsageError(`--tracker: ${JSON.stringify(t)} is not an http(s):// or udp:// URL`);
+    }
+    const target = await loadTarget(positional[0], trackers, io);
+    const plan: NetcheckPlan = {
+      only,
+      port,
+      tiers: target.tiers,
+      trackerSource: target.source,
+      ...(target.torrent ? { torrent: target.torrent } : {}),
+      peers,
+      timeoutMs,
+      probeTimeoutMs,
+    };
+    const report = await runNetcheck(plan, o.deps({ dnsServers, probeTimeoutMs, io }));
+    const code = report.ok ? ExitCode.OK : ExitCode.FAILURE;
+    const heading: Heading = {
+      trackerSource: target.source,
+      trackerCount: new Set(target.tiers.flat()).size,
+      port,
+      ...(target.torrent ? { torrent: { infoHashHex: target.torrent.infoHashHex, ...(target.torrent.name !== undefined ? { name: target.torrent.name } : {}) } } : {}),
+    };
+    if (args.json) renderJson(io, report, heading, code);
+    else io.stdout.write(renderChecklist(report, heading, colours(args.color, io)));
+    return code;
+  } catch (e) {
+    // The issue's contract: 2 for anything wrong with how the command was called or what it was given.
+    const code = reportError(io, e, { what: 'tc-netcheck', verbose });
+    return code === ExitCode.INTERRUPTED ? code : e instanceof UsageError || e instanceof CommandError ? ExitCode.USAGE : code;
+  }
+}
