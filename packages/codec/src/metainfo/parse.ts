@@ -233,16 +233,21 @@ interface InfoResult {
   source: string | undefined;
 }
 
-function parseFiles(info: BDict, name: string, problems: Problems, opts: ParseMetainfoOptions): MetainfoFile[] | undefined {
+/** The files list, and the total length when every length could be read (else undefined). */
+function parseFiles(info: BDict, name: string, problems: Problems, opts: ParseMetainfoOptions): { files: MetainfoFile[]; total: number | undefined } | undefined {
   const list = problems.attempt(() => reqList(info.get('files'), 'info.files'));
   if (list === undefined) return undefined;
   if (list.length === 0) problems.fatal('CODEC_EMPTY_FILE_LIST', 'info.files is empty', 'info.files');
   const files: MetainfoFile[] = [];
   let offset = 0;
+  let lengthsKnown = true;
   for (let i = 0; i < list.length; i++) {
     const field = `info.files[${i}]`;
     const d = problems.attempt(() => reqDict(list[i], field));
-    if (d === undefined) continue;
+    if (d === undefined) {
+      lengthsKnown = false;
+      continue;
+    }
     warnUnknownKeys(d, FILE_KEYS, `${field}.`, problems);
     const length = problems.attempt(() => reqLength(d.get('length'), `${field}.length`));
     const attrRaw = d.get('attr');
@@ -255,7 +260,16 @@ function parseFiles(info: BDict, name: string, problems: Problems, opts: ParseMe
       if (alt) display = alt;
       else problems.warn('WARN_BAD_OPTIONAL_FIELD', `${field}.path.utf-8 is unusable; using path`, `${field}.path.utf-8`);
     }
-    if (raw === undefined || display === undefined || length === undefined) continue;
+    if (length === undefined) {
+      lengthsKnown = false;
+      continue;
+    }
+    const fileOffset = offset;
+    offset += length;
+    if (!Number.isSafeInteger(offset)) {
+      problems.fatal('CODEC_BAD_LENGTH', 'the total length of the files is beyond 2^53', 'info.files');
+    }
+    if (raw === undefined || display === undefined) continue;
     let ok = checkComponents(raw, `${field}.path`, problems, opts);
     if (display !== raw) ok = checkComponents(display, `${field}.path.utf-8`, problems, opts) && ok;
     if (!ok) continue;
@@ -266,16 +280,12 @@ function parseFiles(info: BDict, name: string, problems: Problems, opts: ParseMe
       safePath: toSafePath(shown).path,
       rawPath: raw,
       length,
-      offset,
+      offset: fileOffset,
       padding: attr.includes('p'),
       attr,
     });
-    offset += length;
-    if (!Number.isSafeInteger(offset)) {
-      problems.fatal('CODEC_BAD_LENGTH', 'the total length of the files is beyond 2^53', 'info.files');
-    }
   }
-  return files;
+  return { files, total: lengthsKnown ? offset : undefined };
 }
 
 /** Duplicate paths are hard errors, case-folded ones warnings (RELIABILITY #5); a file may not also be a folder. */
@@ -348,12 +358,15 @@ function parseInfo(info: BDict, problems: Problems, opts: ParseMetainfoOptions):
   });
 
   let files: MetainfoFile[] | undefined;
+  let totalLength: number | undefined;
   const multiFile = info.has('files');
   if (multiFile && info.has('length')) {
     problems.error('CODEC_BAD_METAINFO', 'info has both length and files', 'info');
   }
   if (multiFile) {
-    files = parseFiles(info, name, problems, opts);
+    const parsed = parseFiles(info, name, problems, opts);
+    files = parsed?.files;
+    totalLength = parsed?.total;
     if (files) checkDuplicates(files, problems);
   } else if (!info.has('length')) {
     problems.error('CODEC_MISSING_FIELD', 'info has neither length nor files', 'info.length');
@@ -364,15 +377,14 @@ function parseInfo(info: BDict, problems: Problems, opts: ParseMetainfoOptions):
       const attr = Buffer.isBuffer(attrRaw) ? attrRaw.toString('latin1') : '';
       files = [{ index: 0, path: [name], safePath: [safeFileName(name)], rawPath: [rawName], length, offset: 0, padding: false, attr }];
     }
+    totalLength = length;
   }
 
-  let totalLength = 0;
-  for (const f of files ?? []) totalLength += f.length;
-  if (files && totalLength === 0) problems.error('CODEC_BAD_LENGTH', 'the torrent holds no data (total length 0)', multiFile ? 'info.files' : 'info.length');
+  if (totalLength === 0) problems.error('CODEC_BAD_LENGTH', 'the torrent holds no data (total length 0)', multiFile ? 'info.files' : 'info.length');
   let pieceCount = 0;
   if (pieces) {
     pieceCount = pieces.length / PIECE_HASH_BYTES;
-    if (files && pieceLength !== undefined && totalLength > 0) {
+    if (totalLength !== undefined && pieceLength !== undefined && totalLength > 0) {
       const expected = Math.ceil(totalLength / pieceLength);
       if (expected !== pieceCount) {
         problems.error('CODEC_BAD_PIECES', `info.pieces holds ${pieceCount} hashes but ${totalLength} bytes in pieces of ${pieceLength} need ${expected}`, 'info.pieces');
@@ -401,7 +413,7 @@ function parseInfo(info: BDict, problems: Problems, opts: ParseMetainfoOptions):
     pieceLength: pieceLength!,
     pieces: pieces!,
     pieceCount,
-    totalLength,
+    totalLength: totalLength!,
     multiFile,
     files: files!,
     private: isPrivate,
