@@ -10,3 +10,4 @@ export { sanitize } from './sanitize.js';
 export { captureIo, type CapturedIo } from './testing.js';
 export { worstExitCode } from './batch.js';
 export { readInputFile, writeFileAtomic } from './files.js';
+export { formatProblem, problemJson, type ProblemLike } from './problems.js';

@@ -55,3 +55,13 @@ describe('worstExitCode', () => {
     expect(worstExitCode([0, 3, 0, 6, 3])).toBe(6);
   });
 });
+
+describe('formatProblem', () => {
+  it('names the field once and sanitizes', async () => {
+    const { formatProblem, problemJson } = await import('../src/index.js');
+    expect(formatProblem({ code: 'X', message: 'unknown key "a\x1b"', field: 'info.a' })).toBe('info.a: unknown key "a\\x1b"');
+    expect(formatProblem({ code: 'X', message: 'info.name is missing', field: 'info.name' })).toBe('info.name is missing');
+    expect(formatProblem({ code: 'X', message: 'no field', field: '' })).toBe('no field');
+    expect(problemJson({ code: 'X', message: 'm', field: 'f', extra: 1 } as never)).toEqual({ code: 'X', message: 'm', field: 'f' });
+  });
+});

@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+
+export interface BinResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** How long one command run in a test may take before it is killed (and the test fails). */
+const RUN_BIN_TIMEOUT_MS = 30_000;
+
+/**
+ * Runs a built `tc-*` launcher as a user would (`node apps/x/bin/tc-x.js …`): no colour, UTC, no
+ * inherited TC_* settings, stdin closed. Resolves with the exit code and both streams.
+ */
+export function runBin(
+  launcher: string,
+  args: readonly string[],
+  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<BinResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [launcher, ...args], {
+      cwd: opts.cwd ?? process.cwd(),
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TZ: 'UTC', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? RUN_BIN_TIMEOUT_MS);
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
