@@ -22,6 +22,8 @@ export {
   httpAnnounce,
   httpScrape,
   httpGet,
+  createTrackerAgent,
+  type HttpDispatcher,
   HTTP_TIMEOUT_MS,
   MAX_HTTP_BODY_BYTES,
   MAX_REDIRECTS,

@@ -1,5 +1,5 @@
 import { gunzipSync, inflateSync } from 'node:zlib';
-import { request, type Dispatcher } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import { isPrivateHost } from '../address.js';
 import { TrackerError, withUrl } from '../errors.js';
 import type { AnnounceRequest, AnnounceResult, ScrapeResult } from '../types.js';
@@ -11,6 +11,17 @@ export const MAX_HTTP_BODY_BYTES = 1024 * 1024;
 export const HTTP_TIMEOUT_MS = 10_000;
 /** Redirects followed before giving up; real trackers use one at most (http → https, a moved host). */
 export const MAX_REDIRECTS = 5;
+
+/** The undici dispatcher type, re-exported so callers need no direct undici dependency. */
+export type HttpDispatcher = Dispatcher;
+
+/**
+ * A connection pool for tracker requests that the caller owns and closes (`close()`), so no
+ * keep-alive socket outlives a command. `connectTimeoutMs` bounds the TCP/TLS connect.
+ */
+export function createTrackerAgent(opts: { connectTimeoutMs?: number; keepAliveMs?: number } = {}): Dispatcher {
+  return new Agent({ connect: { timeout: opts.connectTimeoutMs ?? HTTP_TIMEOUT_MS }, keepAliveTimeout: opts.keepAliveMs ?? 4_000 });
+}
 
 export interface HttpTrackerOptions {
   /** undici dispatcher (an Agent, a MockAgent in tests); undici's global one when absent. */

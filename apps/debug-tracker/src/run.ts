@@ -1,0 +1,157 @@
+import { randomInt } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
+import {
+  colours,
+  commandParser,
+  CommandError,
+  ExitCode,
+  parseCommand,
+  readInputFile,
+  reportWarning,
+  UsageError,
+  writeJson,
+  type Io,
+} from '@tc/cli';
+import { MAX_TORRENT_BYTES, parseInfoHash, parseMagnet, parseMetainfo } from '@tc/codec';
+import { createTrackerAgent, httpGet, UdpTrackerClient } from '@tc/tracker';
+import { generatePeerId, USER_AGENT } from '@tc/wire';
+import { probeTracker, type ProbeContext, type TrackerProbe } from './probe.js';
+import { renderReport, reportJson, type Report } from './render.js';
+
+const USAGE = `$0 TORRENT|MAGNET|URL [--tracker URL]...
+
+Checks every tracker of a torrent (a .torrent file, a magnet link, or an http(s) URL of a .torrent),
+or only the ones given with --tracker: resolves the host, times the connect, announces (peers,
+interval, seeders, leechers, warnings), scrapes, and says what failed and the likely cause.
+Trackers are probed in parallel within one time limit.`;
+
+const EPILOGUE = `Exit codes: 0 at least one tracker answered the announce · 2 usage · 3 invalid torrent or
+magnet · 4 no tracker answered · 130 interrupted.`;
+
+/** The total time limit by default: long enough for a slow tracker, short enough for a person waiting. */
+const DEFAULT_TIMEOUT_S = 15;
+const MAX_TIMEOUT_S = 300;
+/** Peers dialled per tracker at most with --handshake. */
+const MAX_HANDSHAKES = 50;
+/**
+ * UDP retransmission base for a probe: BEP 15's 15 s would spend the whole time limit on one
+ * silence; 2 s then 4 s, 8 s still tells a slow tracker from a dead one.
+ */
+const PROBE_UDP_BASE_MS = 2_000;
+const PROBE_UDP_RETRANSMITS = 2;
+/**
+ * The port we announce is a random one from the dynamic range (RFC 6335): we do not listen on it,
+ * the probe announces `stopped` right after, and it must not look like a real local client's port.
+ */
+const PROBE_PORT_MIN = 49152;
+const PROBE_PORT_MAX = 65535;
+
+interface Target {
+  readonly infoHash: Buffer;
+  readonly name: string | undefined;
+  readonly tiers: readonly (readonly string[])[];
+}
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const parser = commandParser('tc-debug-tracker', USAGE)
+    .option('tracker', { type: 'string', array: true, describe: 'probe this tracker URL instead of the torrent’s (repeatable)' })
+    .option('info-hash', { type: 'string', describe: 'info-hash (hex or base32) to announce when no torrent is given' })
+    .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_S, describe: 'total time limit in seconds' })
+    .option('handshake', { type: 'number', default: 0, describe: 'connect to up to N returned peers per tracker and check their BitTorrent handshake' })
+    .example('$0 ubuntu.torrent', 'probe every tracker of a torrent')
+    .example('$0 "magnet:?xt=urn:btih:…" --json', 'probe a magnet’s trackers, JSON output')
+    .example('$0 a.torrent --tracker udp://tracker.example:6969/announce --handshake 5', 'probe one tracker and dial 5 peers')
+    .epilogue(EPILOGUE);
+  const args = await parseCommand(parser, argv, io);
+  if (!args) return ExitCode.OK;
+  if (!Number.isFinite(args.timeout) || args.timeout <= 0 || args.timeout > MAX_TIMEOUT_S) {
+    throw new UsageError(`--timeout must be a number of seconds in (0, ${MAX_TIMEOUT_S}]`);
+  }
+  if (!Number.isInteger(args.handshake) || args.handshake < 0 || args.handshake > MAX_HANDSHAKES) {
+    throw new UsageError(`--handshake must be an integer from 0 to ${MAX_HANDSHAKES}`);
+  }
+  const inputs = args._.map(String);
+  if (inputs.length > 1) throw new UsageError('give one torrent, magnet or URL', 'run tc-debug-tracker --help for usage');
+  const timeoutMs = args.timeout * 1000;
+  const target = await loadTarget(inputs[0], args['info-hash'], args.tracker, io, timeoutMs);
+  if (target.tiers.length === 0) throw new CommandError('the torrent has no tracker', ExitCode.BAD_INPUT, { hint: 'name one with --tracker URL' });
+
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), timeoutMs);
+  const onInterrupt = (): void => deadline.abort();
+  io.signal?.addEventListener('abort', onInterrupt, { once: true });
+  const dispatcher = createTrackerAgent({ connectTimeoutMs: timeoutMs, keepAliveMs: 1_000 });
+  const udpPackets: ProbeContext['udpPackets'] = new Map();
+  const udp = new UdpTrackerClient({
+    retransmitBaseMs: PROBE_UDP_BASE_MS,
+    maxRetransmits: PROBE_UDP_RETRANSMITS,
+    onPacket: ({ direction, endpoint, bytes }) => {
+      const key = endpoint.family === 6 ? `[${endpoint.address}]:${endpoint.port}` : `${endpoint.address}:${endpoint.port}`;
+      const list = udpPackets.get(key) ?? [];
+      if (list.length < 32) list.push({ direction, bytes: Buffer.from(bytes), at: performance.now() });
+      udpPackets.set(key, list);
+    },
+  });
+  const ctx: ProbeContext = {
+    infoHash: target.infoHash,
+    peerId: generatePeerId(),
+    port: randomInt(PROBE_PORT_MIN, PROBE_PORT_MAX + 1),
+    selfAddresses: new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address))),
+    key: randomInt(0, 0xffffffff),
+    userAgent: USER_AGENT,
+    dispatcher,
+    udp,
+    udpPackets,
+    signal: deadline.signal,
+    totalTimeoutMs: timeoutMs,
+    handshakes: args.handshake,
+    verbose: args.verbose,
+  };
+  let probes: TrackerProbe[];
+  const started = performance.now();
+  try {
+    probes = await Promise.all(target.tiers.flatMap((tier, i) => tier.map((url) => probeTracker(url, i + 1, ctx))));
+  } finally {
+    clearTimeout(timer);
+    io.signal?.removeEventListener('abort', onInterrupt);
+    await udp.close();
+    await dispatcher.close();
+  }
+  if (io.signal?.aborted) return ExitCode.INTERRUPTED;
+  const report: Report = {
+    infoHash: target.infoHash,
+    name: target.name,
+    trackers: probes,
+    ms: Math.round(performance.now() - started),
+  };
+  if (args.json) writeJson(io, reportJson(report, args.verbose));
+  else io.stdout.write(renderReport(report, { chalk: colours(args.color, io, io.stdout), verbose: args.verbose }));
+  const answered = probes.filter((p) => p.announce !== undefined && 'result' in p.announce).length;
+  return answered > 0 ? ExitCode.OK : ExitCode.NETWORK;
+}
+
+async function loadTarget(input: string | undefined, infoHashText: string | undefined, trackers: string[] | undefined, io: Io, timeoutMs: number): Promise<Target> {
+  const override = trackers && trackers.length > 0 ? trackers.map((t) => [t]) : undefined;
+  if (input === undefined) {
+    if (override === undefined || infoHashText === undefined) {
+      throw new UsageError('give a torrent, magnet or URL (or --tracker with --info-hash)', 'run tc-debug-tracker --help for usage');
+    }
+    return { infoHash: parseInfoHash(infoHashText), name: undefined, tiers: override };
+  }
+  if (/^magnet:/i.test(input)) {
+    const { magnet, warnings } = parseMagnet(input);
+    for (const w of warnings) reportWarning(io, w.message);
+    // A magnet has no tiers (BEP 9): each `tr` is probed, numbered in order.
+    return { infoHash: magnet.infoHash, name: magnet.name, tiers: override ?? magnet.trackers.map((t) => [t]) };
+  }
+  let bytes: Buffer;
+  if (/^https?:\/\//i.test(input)) {
+    const res = await httpGet(input, { timeoutMs, maxBodyBytes: MAX_TORRENT_BYTES, userAgent: USER_AGENT, ...(io.signal ? { signal: io.signal } : {}) });
+    if (res.status !== 200) throw new CommandError(`${input}: the server answered HTTP ${res.status}`, ExitCode.NETWORK);
+    bytes = res.body;
+  } else {
+    bytes = await readInputFile(input, { maxBytes: MAX_TORRENT_BYTES });
+  }
+  const { metainfo } = parseMetainfo(bytes, { mode: 'lenient' });
+  return { infoHash: metainfo.infoHash, name: metainfo.name, tiers: override ?? metainfo.announceTiers };
+}
