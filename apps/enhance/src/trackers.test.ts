@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '@tc/cli';
+import { checkTrackerUrl, mergeTiers, parseTrackerList } from './trackers.js';
+
+describe('mergeTiers', () => {
+  it('keeps the original tiers first and drops duplicates by normalized URL', () => {
+    const r = mergeTiers(
+      [['udp://a.example:1/announce', 'http://b.example/announce']],
+      [['HTTP://B.EXAMPLE:80/announce'], ['udp://c.example:2/announce', 'udp://a.example:1/announce'], ['udp://c.example:2/announce']],
+    );
+    expect(r.tiers).toEqual([['udp://a.example:1/announce', 'http://b.example/announce'], ['udp://c.example:2/announce']]);
+    expect(r.added).toEqual(['udp://c.example:2/announce']);
+    expect(r.duplicates).toEqual(['HTTP://B.EXAMPLE:80/announce', 'udp://a.example:1/announce', 'udp://c.example:2/announce']);
+  });
+});
+
+describe('parseTrackerList', () => {
+  it('splits tiers on blank lines and ignores comments and CRLF', () => {
+    expect(parseTrackerList('# c\r\nudp://a.example:1\r\nudp://b.example:1 # x\r\n\r\n\r\nhttps://c.example/a\r\n', 'f')).toEqual([
+      ['udp://a.example:1', 'udp://b.example:1'],
+      ['https://c.example/a'],
+    ]);
+    expect(parseTrackerList('', 'f')).toEqual([]);
+  });
+
+  it('names the line of a bad URL', () => {
+    expect(() => parseTrackerList('udp://a.example:1\nmailto:x@y\n', 'list.txt')).toThrow(/list\.txt:2/);
+  });
+});
+
+describe('checkTrackerUrl', () => {
+  it('accepts http, https, udp and wss, and rejects the rest as usage errors', () => {
+    for (const u of ['http://a.example/x', 'https://a.example/x', 'udp://a.example:1', 'wss://a.example/x']) expect(checkTrackerUrl(u, 'w')).toBe(u);
+    for (const u of ['ftp://a.example/', 'ws://a.example/', 'file:///etc/passwd', 'a.example', `http://a.example/${'x'.repeat(3000)}`]) {
+      expect(() => checkTrackerUrl(u, 'w')).toThrow(UsageError);
+    }
+  });
+});
