@@ -181,7 +181,8 @@ export async function runNetcheck(plan: NetcheckPlan, deps: NetcheckDeps): Promi
         const ref = skewFromDateHeader(o.url, o.date.header, o.date.seenAtMs);
         if (ref) refs.push(ref);
       }
-      results.set('env', checkEnvironment(deps.env, urls, refs, clock, started));
+      const dead = new Set(outcomes.filter((o) => o.state === 'dead').map((o) => o.url));
+      results.set('env', checkEnvironment(deps.env, urls, refs, clock, started, dead));
     }
     if (listening) results.set('listen', await listening);
   } finally {

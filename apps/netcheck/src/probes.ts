@@ -163,7 +163,7 @@ export async function probeTracker(ctx: ProbeContext, url: string, signal: Abort
     return { url, state: 'unsupported', ms: 0, message: `${scheme || 'unknown'}: trackers are not spoken by tc` };
   }
   if (fromBook(ctx.book, host).length === 0) {
-    return { url, state: 'dead', ms: 0, code: 'TRACKER_DNS', message: 'host did not resolve' };
+    return { url, state: 'dead', ms: 0, code: 'TRACKER_DNS', message: 'not probed: its host did not resolve (see DNS)' };
   }
   let date: TrackerProbeOutcome['date'];
   const onExchange = (x: HttpExchange): void => {

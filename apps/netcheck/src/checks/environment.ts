@@ -81,8 +81,16 @@ function formatSkew(ms: number): string {
 }
 
 /**
- * Check 7: proxy variables that will change how HTTP(S) tracker requests go out (and a reminder that
- * UDP trackers and peers bypass them), and a clock far off the trackers' `Date`.
+ * Whether tc's tracker client sends HTTP(S) tracker requests through HTTP(S)_PROXY. It does not
+ * (the tracker package uses undici's plain dispatcher), so the check says what that means rather
+ * than pretending the proxy is used; flip this when the client learns proxies.
+ */
+export const CLIENT_USES_HTTP_PROXY = false;
+
+/**
+ * Check 7: proxy variables and what they mean for HTTP(S) tracker requests (UDP trackers and peers
+ * never go through them), and a clock far off the trackers' `Date`. `deadUrls` are the trackers
+ * the tracker check found dead: with a proxy set, they may be what a proxy-only network blocks.
  */
 export function checkEnvironment(
   env: Readonly<Record<string, string | undefined>>,
@@ -90,6 +98,7 @@ export function checkEnvironment(
   clockRefs: readonly ClockReference[],
   clock: Clock,
   started: number,
+  deadUrls: ReadonlySet<string> = new Set(),
 ): CheckResult {
   const p = proxySettings(env);
   const detail: string[] = [];
@@ -105,32 +114,42 @@ export function checkEnvironment(
       ok = false;
     }
     detail.push(`${name}=${value}${ok ? '' : ' (not a valid http(s) URL)'}`);
-    if (!ok) {
+    if (!ok && CLIENT_USES_HTTP_PROXY) {
       problems.push(`${name} is not a valid proxy URL`);
       advice ??= `fix or unset ${name}: tracker requests over HTTP would fail`;
     }
   }
   if (p.noProxy.length > 0) detail.push(`NO_PROXY=${p.noProxy.join(',')}`);
-  const proxied = trackerUrls.filter((u) => proxyFor(u, p) !== undefined);
+  // The trackers the proxy variables would cover (by scheme and NO_PROXY), whether or not tc uses them.
+  const covered = trackerUrls.filter((u) => proxyFor(u, p) !== undefined);
   const udp = trackerUrls.filter((u) => u.startsWith('udp:'));
   if (p.http !== undefined || p.https !== undefined) {
-    detail.push(`${proxied.length} of ${trackerUrls.length} tracker URL(s) go through a proxy`);
+    if (CLIENT_USES_HTTP_PROXY) {
+      detail.push(`${covered.length} of ${trackerUrls.length} tracker URL(s) go through a proxy`);
+    } else {
+      detail.push(`tc does not use HTTP(S)_PROXY: ${covered.length} of ${trackerUrls.length} tracker URL(s) it would cover are contacted directly`);
+    }
     if (udp.length > 0) detail.push(`${udp.length} UDP tracker(s) and all peer connections bypass HTTP proxies`);
-    if (proxied.length > 0) {
-      problems.push(`${proxied.length} tracker(s) are reached through a proxy`);
+    const deadCovered = covered.filter((u) => deadUrls.has(u));
+    if (!CLIENT_USES_HTTP_PROXY && deadCovered.length > 0) {
+      problems.push(`a proxy is set, and ${deadCovered.length} tracker(s) it would cover are unreachable directly`);
+      advice ??= 'if this network lets traffic out only through the proxy, trackers and peers cannot work from here; use a network with direct access';
+    }
+    if (CLIENT_USES_HTTP_PROXY && covered.length > 0) {
+      problems.push(`${covered.length} tracker(s) are reached through a proxy`);
       advice ??= 'if HTTP trackers fail above, check the proxy, or list the tracker hosts in NO_PROXY';
     }
   } else {
     detail.push('no HTTP(S)_PROXY set: trackers are contacted directly');
   }
-  const data: Record<string, unknown> = { proxy: p, proxiedTrackers: proxied, clock: clockRefs };
+  const data: Record<string, unknown> = { proxy: p, clientUsesProxy: CLIENT_USES_HTTP_PROXY, proxyCovers: covered, clock: clockRefs };
   if (clockRefs.length === 0) {
     detail.push('clock: no tracker sent a Date header to compare with');
   } else {
     const sorted = [...clockRefs].sort((a, b) => a.skewMs - b.skewMs);
     const median = sorted[Math.floor(sorted.length / 2)]!;
     data.clockSkewMs = median.skewMs;
-    detail.push(`clock: ${formatSkew(median.skewMs)} of ${median.source}`);
+    detail.push(`clock: ours is ${formatSkew(median.skewMs)} the Date of ${median.source}`);
     if (Math.abs(median.skewMs) > MAX_CLOCK_SKEW_MS) {
       problems.push(`the clock is ${formatSkew(median.skewMs)}`);
       advice ??= 'set the system clock (enable NTP time sync): HTTPS trackers reject a clock this far off';
