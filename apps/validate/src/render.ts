@@ -1,0 +1,143 @@
+import type { ChalkInstance } from 'chalk';
+import { formatBytes, formatProblem, problemJson, sanitize } from '@tc/cli';
+import type { CodecProblem, FileResult, Metainfo, VerifyReport } from '@tc/codec';
+
+/** The outcome for one .torrent: its validation, and the data check when `--data` was given. */
+export interface ValidateResult {
+  readonly source: string;
+  readonly metainfo: Metainfo | undefined;
+  readonly errors: readonly CodecProblem[];
+  readonly warnings: readonly CodecProblem[];
+  /** The file could not be read, or the data check failed to run (not a bad piece: an error). */
+  readonly failure: string | undefined;
+  readonly data: VerifyReport | undefined;
+  readonly exitCode: number;
+}
+
+/** Files listed one by one by default; above this only the incomplete ones are (all with -v). */
+const MAX_FILES_SHOWN = 20;
+
+/** `12.3%`, rounded down so that an incomplete file never shows 100.0%. */
+export function percent(done: number, total: number): string {
+  if (total === 0) return '100.0%';
+  return `${(Math.floor((1000 * done) / total) / 10).toFixed(1)}%`;
+}
+
+function fileStatus(f: FileResult, c: ChalkInstance): string {
+  switch (f.status) {
+    case 'complete':
+      return c.green('complete');
+    case 'partial':
+      return c.yellow(`partial ${percent(f.piecesOk, f.piecesTotal)}`);
+    case 'missing':
+      return c.red('missing');
+    case 'wrong-size':
+      return c.red('wrong size');
+  }
+}
+
+function fileDetail(f: FileResult): string {
+  if (f.status === 'wrong-size') return `${formatBytes(f.actualLength ?? 0)} on disk, expected ${formatBytes(f.expectedLength)}`;
+  if (f.status === 'missing' && f.problem !== undefined) return `${formatBytes(f.expectedLength)}, ${sanitize(f.problem)}`;
+  return formatBytes(f.expectedLength);
+}
+
+/** The human block for one torrent (stdout). */
+export function renderResult(r: ValidateResult, opts: { chalk: ChalkInstance; verbose: boolean }): string {
+  const c = opts.chalk;
+  const m = r.metainfo;
+  const lines: string[] = [];
+  const head = `${sanitize(r.source)}: `;
+  if (r.errors.length > 0 || (m === undefined && r.failure !== undefined)) {
+    const n = r.errors.length;
+    lines.push(`${head}${c.red('invalid')}${n > 0 ? ` (${n} error${n === 1 ? '' : 's'})` : ''}`);
+    for (const p of r.errors) lines.push(`  ${c.red('error')}    ${formatProblem(p)}`);
+    if (r.failure !== undefined) lines.push(`  ${c.red('error')}    ${sanitize(r.failure)}`);
+  } else if (m) {
+    const w = r.warnings.length;
+    const data = r.data;
+    let verdict = c.green('valid');
+    if (data) {
+      verdict += data.piecesOk === data.pieceCount
+        ? `, data ${c.green('verified')} (${data.pieceCount}/${data.pieceCount} pieces)`
+        : `, data ${c.red('incomplete')} (${data.piecesOk}/${data.pieceCount} pieces, ${percent(data.piecesOk, data.pieceCount)})`;
+    }
+    if (r.failure !== undefined) verdict += `, data ${c.red('not checked')}: ${sanitize(r.failure)}`;
+    lines.push(`${head}${verdict}${w > 0 ? `, ${w} warning${w === 1 ? '' : 's'}` : ''}`);
+    lines.push(`  ${m.infoHashHex}  ${sanitize(m.name)}  ${formatBytes(m.totalLength)}`);
+  }
+  if (opts.verbose || r.errors.length > 0) for (const p of r.warnings) lines.push(`  ${c.yellow('warning')}  ${formatProblem(p)}`);
+  if (r.data) {
+    const files = r.data.files;
+    const all = opts.verbose || files.length <= MAX_FILES_SHOWN;
+    const shown = all ? files : files.filter((f) => f.status !== 'complete');
+    const width = Math.max(...shown.map((f) => fileStatus(f, c).length), 0);
+    for (const f of shown) lines.push(`  ${fileStatus(f, c).padEnd(width)}  ${sanitize(f.path.join('/'))}  ${fileDetail(f)}`);
+    if (!all && shown.length < files.length) lines.push(`  … and ${files.length - shown.length} complete files (-v lists them)`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export interface Summary {
+  readonly torrents: number;
+  readonly valid: number;
+  readonly invalid: number;
+  /** Only with --data: torrents whose every piece verified, and those that did not. */
+  readonly verified: number | undefined;
+  readonly unverified: number | undefined;
+}
+
+export function summarize(results: readonly ValidateResult[], withData: boolean): Summary {
+  const valid = results.filter((r) => r.metainfo !== undefined && r.errors.length === 0).length;
+  const verified = results.filter((r) => r.data !== undefined && r.data.piecesOk === r.data.pieceCount).length;
+  return {
+    torrents: results.length,
+    valid,
+    invalid: results.length - valid,
+    verified: withData ? verified : undefined,
+    unverified: withData ? valid - verified : undefined,
+  };
+}
+
+export function renderSummary(s: Summary, c: ChalkInstance): string {
+  const parts = [`${s.torrents} torrent${s.torrents === 1 ? '' : 's'}: ${s.valid} valid, ${s.invalid > 0 ? c.red(`${s.invalid} invalid`) : '0 invalid'}`];
+  if (s.verified !== undefined && s.unverified !== undefined) {
+    parts.push(`data: ${s.verified} verified, ${s.unverified > 0 ? c.red(`${s.unverified} not verified`) : '0 not verified'}`);
+  }
+  return `${parts.join('; ')}\n`;
+}
+
+/** The `--json` shape of one torrent (schema 1). */
+export function resultJson(r: ValidateResult): Record<string, unknown> {
+  const m = r.metainfo;
+  const d = r.data;
+  return {
+    source: r.source,
+    valid: m !== undefined && r.errors.length === 0,
+    exitCode: r.exitCode,
+    infoHash: m?.infoHashHex ?? null,
+    name: m?.name ?? null,
+    totalLength: m?.totalLength ?? null,
+    errors: r.errors.map(problemJson),
+    warnings: r.warnings.map(problemJson),
+    failure: r.failure ?? null,
+    data: d
+      ? {
+          verified: d.piecesOk === d.pieceCount,
+          pieceCount: d.pieceCount,
+          piecesOk: d.piecesOk,
+          bytesOk: d.bytesOk,
+          files: d.files.map((f) => ({
+            path: f.path,
+            status: f.status,
+            percent: f.piecesTotal === 0 ? 100 : Math.floor((1000 * f.piecesOk) / f.piecesTotal) / 10,
+            expectedLength: f.expectedLength,
+            actualLength: f.actualLength ?? null,
+            piecesOk: f.piecesOk,
+            piecesTotal: f.piecesTotal,
+            ...(f.problem !== undefined ? { problem: f.problem } : {}),
+          })),
+        }
+      : null,
+  };
+}
