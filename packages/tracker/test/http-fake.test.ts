@@ -1,3 +1,4 @@
+import { rejection } from '@tc/testkit/tracker-errors';
 import { encode } from '@tc/codec';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { gzipSync } from 'node:zlib';
@@ -47,15 +48,7 @@ const req = (over: Partial<AnnounceRequest> = {}): AnnounceRequest => ({
   ...over,
 });
 
-async function errorOf(p: Promise<unknown>): Promise<TrackerError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TrackerError) return e;
-    throw e;
-  }
-  throw new Error('expected a TrackerError');
-}
+const errorOf = (p: Promise<unknown>): Promise<TrackerError> => rejection(TrackerError, p);
 
 function rawQueryBytes(url: string, key: string): Buffer[] {
   const q = url.split('?')[1] ?? '';

@@ -1,3 +1,4 @@
+import { rejection } from '@tc/testkit/tracker-errors';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expandIpv6 } from '../src/compact-peers.js';
@@ -96,15 +97,7 @@ function client(opts: ConstructorParameters<typeof UdpTrackerClient>[0] = {}): U
   return c;
 }
 
-async function errorOf(p: Promise<unknown>): Promise<TrackerError> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof TrackerError) return e;
-    throw e;
-  }
-  throw new Error('expected a TrackerError');
-}
+const errorOf = (p: Promise<unknown>): Promise<TrackerError> => rejection(TrackerError, p);
 
 describe('UDP tracker client against fake trackers', () => {
   it('connects, announces with the connection id, and parses IPv4 peers', async () => {
@@ -190,6 +183,21 @@ describe('UDP tracker client against fake trackers', () => {
     const t = await fakeTracker((r, send) => send(Buffer.concat([header(3, r.tid), Buffer.from('info_hash not allowed')])));
     const e = await errorOf(client().announce(t.url, req));
     expect([e.code, e.trackerMessage]).toEqual(['TRACKER_FAILURE', 'info_hash not allowed']);
+  });
+
+  it('forgets the connection id after an error reply, and connects again', async () => {
+    let failed = false;
+    const t = await fakeTracker((r, send) => {
+      if (r.action === 1 && !failed) {
+        failed = true;
+        return send(Buffer.concat([header(3, r.tid), Buffer.from('connection id expired')]));
+      }
+      wellBehaved(Buffer.alloc(0))(r, send);
+    });
+    const c = client();
+    expect((await errorOf(c.announce(t.url, req))).trackerMessage).toBe('connection id expired');
+    await c.announce(t.url, req);
+    expect(t.received.map((x) => x.action)).toEqual([0, 1, 0, 1]);
   });
 
   it('serves many trackers from one socket per family', async () => {

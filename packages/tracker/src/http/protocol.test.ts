@@ -1,3 +1,4 @@
+import { thrownCode } from '@tc/testkit/tracker-errors';
 import { encode } from '@tc/codec';
 import { describe, expect, it } from 'vitest';
 import { TrackerError } from '../errors.js';
@@ -17,15 +18,7 @@ const req = (over: Partial<AnnounceRequest> = {}): AnnounceRequest => ({
   ...over,
 });
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TrackerError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown): string | undefined => thrownCode(TrackerError, fn);
 
 /** Decodes %XX escapes back to bytes (the tracker's view of the query). */
 function unescapeBytes(s: string): Buffer {

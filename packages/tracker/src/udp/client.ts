@@ -165,7 +165,14 @@ export class UdpTrackerClient {
         cid = r.connectionId;
       }
       const id = cid;
-      const r = await this.roundTrip(to, (tid) => build(id, tid), wait, signal, url);
+      let r: UdpReply | undefined;
+      try {
+        r = await this.roundTrip(to, (tid) => build(id, tid), wait, signal, url);
+      } catch (e) {
+        // An error reply may mean the tracker no longer accepts this connection id: get a new one next time.
+        if (e instanceof TrackerError && e.code === 'TRACKER_FAILURE') this.ids.delete(key);
+        throw e;
+      }
       if (r === undefined) continue;
       if (r.action === 'connect' || r.action === 'error') throw unexpected(r, 'announce or scrape', url);
       return r;

@@ -1,17 +1,10 @@
+import { thrownCode } from '@tc/testkit/tracker-errors';
 import { describe, expect, it } from 'vitest';
 import { TrackerError } from '../errors.js';
 import { expandIpv6 } from '../compact-peers.js';
 import { buildAnnounceRequest, buildConnectRequest, buildScrapeRequest, MAX_UDP_REPLY_BYTES, parseUdpReply } from './protocol.js';
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof TrackerError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+const codeOf = (fn: () => unknown): string | undefined => thrownCode(TrackerError, fn);
 
 describe('BEP 15 packets', () => {
   it('builds a connect request (golden bytes)', () => {
