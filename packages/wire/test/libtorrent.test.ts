@@ -1,8 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { BDict, decode } from '@tc/codec';
-import { createTorrentWithLibtorrent, hasLibtorrent, startLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
+import { createHash } from 'node:crypto';
+import { hasLibtorrent, startLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
 import { tempDir } from '@tc/testkit/tmp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,6 +15,7 @@ import {
   UT_METADATA,
   type Extended,
 } from '../src/index.js';
+import { makePayloadTorrent } from './payload-torrent.js';
 import { is, PeerConn } from './peer-conn.js';
 
 const PIECE_LENGTH = 32 * 1024;
@@ -35,21 +33,10 @@ describe('live: a python3-libtorrent seeder on loopback', () => {
   beforeAll(async () => {
     expect(hasLibtorrent()).toBe(true);
     dir = await tempDir('tc-wire-lt-');
-    await mkdir(join(dir.path, 'data'));
-    data = randomBytes(FILE_BYTES);
-    await writeFile(join(dir.path, 'data', 'payload.bin'), data);
-    const torrentPath = join(dir.path, 'payload.torrent');
-    const created = await createTorrentWithLibtorrent({ dataPath: join(dir.path, 'data', 'payload.bin'), torrentPath, pieceLength: PIECE_LENGTH });
-    const torrent = await readFile(torrentPath);
-    const top = decode(torrent, { mode: 'lenient' }) as BDict;
-    const span = top.span('info')!;
-    info = torrent.subarray(span.start, span.end);
-    infoHash = createHash('sha1').update(info).digest();
-    // Our hash over the raw info bytes equals libtorrent's.
-    expect(infoHash.toString('hex')).toBe(created.infoHash);
-    pieceCount = created.pieces;
+    const t = await makePayloadTorrent(dir.path, FILE_BYTES, PIECE_LENGTH);
+    ({ data, info, infoHash, pieceCount } = t);
     expect(pieceCount).toBe(6);
-    seeder = await startLibtorrent({ torrentPath, savePath: join(dir.path, 'data'), seed: true });
+    seeder = await startLibtorrent({ torrentPath: t.torrentPath, savePath: t.dataDir, seed: true });
     await seeder.waitFor('finished'); // checked and seeding
   });
 

@@ -1,8 +1,4 @@
-import { randomBytes, createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BDict, decode } from '@tc/codec';
-import { createTorrentWithLibtorrent } from '@tc/testkit/libtorrent';
 import { tempDir } from '@tc/testkit/tmp';
 import { startTransmissionSeeder, type TransmissionSeeder } from '@tc/testkit/transmission';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +13,7 @@ import {
   type Extended,
   type Incoming,
 } from '../src/index.js';
+import { makePayloadTorrent } from './payload-torrent.js';
 import { is, PeerConn } from './peer-conn.js';
 
 const PIECE_LENGTH = 32 * 1024;
@@ -32,16 +29,9 @@ describe('live: a transmission-cli 3.00 seeder on loopback', () => {
 
   beforeAll(async () => {
     dir = await tempDir('tc-wire-tr-');
-    await mkdir(join(dir.path, 'data'));
-    data = randomBytes(FILE_BYTES);
-    await writeFile(join(dir.path, 'data', 'payload.bin'), data);
-    const torrentPath = join(dir.path, 'payload.torrent');
-    const created = await createTorrentWithLibtorrent({ dataPath: join(dir.path, 'data', 'payload.bin'), torrentPath, pieceLength: PIECE_LENGTH });
-    const torrent = await readFile(torrentPath);
-    const span = (decode(torrent, { mode: 'lenient' }) as BDict).span('info')!;
-    infoHash = createHash('sha1').update(torrent.subarray(span.start, span.end)).digest();
-    pieceCount = created.pieces;
-    seeder = await startTransmissionSeeder({ torrentPath, dataDir: join(dir.path, 'data'), configDir: join(dir.path, 'tr-config') });
+    const t = await makePayloadTorrent(dir.path, FILE_BYTES, PIECE_LENGTH);
+    ({ data, infoHash, pieceCount } = t);
+    seeder = await startTransmissionSeeder({ torrentPath: t.torrentPath, dataDir: t.dataDir, configDir: join(dir.path, 'tr-config') });
   });
 
   afterAll(async () => {

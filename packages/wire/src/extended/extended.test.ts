@@ -193,3 +193,36 @@ describe('ExtensionRouter', () => {
     expect(() => new ExtensionRouter({ a: 1, b: 1 })).toThrow();
   });
 });
+
+describe('extension parsers on random input', () => {
+  it('throw nothing but WireError', () => {
+    let s = 99;
+    const next = (): number => {
+      s = (s * 1103515245 + 12345) >>> 0;
+      return s >>> 8;
+    };
+    // Bencode-ish alphabet, so that the parsers get past the first byte often.
+    const alphabet = Buffer.from('de0123456789:ilx-e');
+    const seeds = [
+      encodeExtendedHandshake({ m: { ut_pex: 1 }, metadataSize: 100, yourip: '1.2.3.4' }),
+      encodePex({ added: [{ ip: '1.2.3.4', port: 5, flags: 1 }], dropped: [] }),
+      encodeMetadataMessage({ type: 'data', piece: 0, totalSize: 10, data: Buffer.alloc(10) }),
+    ];
+    for (let round = 0; round < 5000; round++) {
+      const base = seeds[round % seeds.length]!;
+      const input = Buffer.from(base);
+      const edits = 1 + (next() % 4);
+      for (let e = 0; e < edits; e++) {
+        input[next() % input.length] = round % 2 === 0 ? alphabet[next() % alphabet.length]! : next() & 0xff;
+      }
+      const cut = input.subarray(0, next() % (input.length + 1));
+      for (const parse of [decodeExtendedHandshake, decodePex, (b: Buffer) => decodeMetadataMessage(b, 10)]) {
+        try {
+          parse(cut);
+        } catch (err) {
+          expect(err).toMatchObject({ name: 'WireError' });
+        }
+      }
+    }
+  });
+});
