@@ -244,3 +244,23 @@ export function staleFiles(resume: ResumeData, expect: ResumeExpect, onDisk: rea
   }
   return out;
 }
+
+/**
+ * The claimed pieces that lie wholly in unchanged files: `have` minus every piece that touches a
+ * file in `stale`. For an engine that re-checks only the changed files after a 'stale-files'
+ * rejection (a crash mid-download changes exactly the files written since the last save). Those
+ * pieces are as trustworthy as a resume whose files all matched; RELIABILITY #31's default is still
+ * a full re-check, so using this is the engine's choice.
+ */
+export function trustablePieces(resume: ResumeData, expect: ResumeExpect, stale: readonly number[]): Bitfield {
+  const bitfield = Bitfield.fromWire(resume.have, resume.pieceCount);
+  const offsets = fileOffsets(expect.files);
+  for (const i of stale) {
+    const f = expect.files[i];
+    if (f === undefined || f.length === 0) continue;
+    const first = Math.floor(offsets[i]! / resume.pieceLength);
+    const last = Math.floor((offsets[i]! + f.length - 1) / resume.pieceLength);
+    for (let p = first; p <= last; p++) bitfield.clear(p);
+  }
+  return bitfield;
+}

@@ -6,7 +6,7 @@ import { encode } from '@tc/codec';
 import { tempDir } from '@tc/testkit/tmp';
 import { Bitfield } from '@tc/wire';
 import { EngineError } from '../errors.js';
-import { decodeResume, encodeResume, MAX_RESUME_BYTES, staleFiles, type ResumeData, type ResumeExpect } from './format.js';
+import { decodeResume, encodeResume, MAX_RESUME_BYTES, staleFiles, trustablePieces, type ResumeData, type ResumeExpect } from './format.js';
 import { readResume, resumePath, ResumeStore, stampFiles, TEMP_SUFFIX, writeDurably } from './store.js';
 
 // Piece length 16. Files: a [0,40) pad [40,48) b [48,100) c [100,100) (empty) → 7 pieces.
@@ -148,6 +148,23 @@ describe('resume format', () => {
     // Piece 2 = bytes 32..47 spans a and the padding: claiming it ties a; b is unclaimed and may change.
     const d2 = sample({ have: haveOf([2]) });
     expect(staleFiles(d2, expectT, [same[0], undefined, { size: 1, mtimeMs: 1 }, undefined])).toEqual([]);
+  });
+
+  it('trustablePieces drops every claimed piece that touches a stale file, boundary pieces included', () => {
+    // Pieces: 0,1 in a; 2 = a + padding; 3 = b (48..63); 4,5 in b; 6 = b's tail (96..99).
+    const d = sample({ have: haveOf([0, 1, 2, 3, 4, 6]) });
+    const keep = (stale: number[]): number[] => {
+      const bf = trustablePieces(d, expectT, stale);
+      return [0, 1, 2, 3, 4, 5, 6].filter((p) => bf.has(p));
+    };
+    expect(keep([])).toEqual([0, 1, 2, 3, 4, 6]);
+    expect(keep([0])).toEqual([3, 4, 6]);
+    expect(keep([2])).toEqual([0, 1, 2]);
+    expect(keep([0, 2])).toEqual([]);
+    // A piece shared by two files goes when either is stale.
+    const shared = { infoHash, pieceLength: 16, files: [{ length: 20 }, { length: 20 }] };
+    const d2 = sample({ pieceCount: 3, have: haveOf([0, 1, 2], 3), files: [{ size: 20, mtimeMs: 1 }, { size: 20, mtimeMs: 1 }] });
+    expect([0, 1, 2].filter((p) => trustablePieces(d2, shared, [1]).has(p))).toEqual([0]);
   });
 });
 

@@ -38,6 +38,8 @@ describe('glob', () => {
     expect(globMatch(glob('a/**/b'), 'a/b')).toBe(true);
     expect(globMatch(glob('a/**/b'), 'a/x/y/b')).toBe(true);
     expect(globMatch(glob('a/**/b'), 'ab')).toBe(false);
+    expect(globMatch(glob('a/***/b'), 'a/x/b')).toBe(true);
+    expect(globMatch(glob('***.txt'), 'x/y.txt')).toBe(true);
   });
 
   it('question mark, classes and escapes', () => {
