@@ -5,7 +5,8 @@ Started by packages/testkit/src/libtorrent.ts. Configuration is one JSON object 
   {"mode": "create", "dataPath": ..., "torrentPath": ..., "pieceLength": N, "hybrid": bool}
       make a .torrent with lt.create_torrent, print {"event":"created",...}, exit.
   {"mode": "peer", "torrentPath": ..., "savePath": ..., "seed": bool, "seedMode": bool,
-   "port": N (0 = free), "connectTo": [{"ip":..,"port":..}], "statusIntervalMs": N}
+   "port": N (0 = free), "connectTo": [{"ip":..,"port":..}], "statusIntervalMs": N,
+   "settings": {libtorrent settings_pack name: value}}
       seed or download one torrent; print JSON lines on stdout.
 Commands arrive as JSON lines on stdin: {"cmd":"connect","ip":..,"port":..}, {"cmd":"peers"},
 {"cmd":"status"}, {"cmd":"quit"}. The process exits when stdin closes, so it never outlives
@@ -50,7 +51,7 @@ def create(cfg):
           "pieceLength": ti.piece_length(), "totalSize": ti.total_size()})
 
 
-def settings(port):
+def settings(port, extra):
     s = lt.high_performance_seed()
     s.update({
         "listen_interfaces": "127.0.0.1:%d" % port,
@@ -69,6 +70,8 @@ def settings(port):
         "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.error_notification
         | lt.alert.category_t.peer_notification | lt.alert.category_t.storage_notification,
     })
+    # Overrides from the caller (e.g. rate limits, peer_fingerprint for a benchmark).
+    s.update(extra)
     return s
 
 
@@ -102,7 +105,7 @@ def stdin_reader(q):
 
 
 def peer(cfg):
-    ses = lt.session(settings(int(cfg.get("port", 0))))
+    ses = lt.session(settings(int(cfg.get("port", 0)), cfg.get("settings", {})))
     atp = lt.add_torrent_params()
     atp.ti = lt.torrent_info(cfg["torrentPath"])
     atp.save_path = cfg["savePath"]

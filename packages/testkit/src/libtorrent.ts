@@ -60,6 +60,8 @@ export interface LibtorrentOptions {
   readonly connectTo?: readonly { readonly ip: string; readonly port: number }[];
   /** Emit a `status` event this often (0 = never). */
   readonly statusIntervalMs?: number;
+  /** libtorrent settings_pack overrides by name, applied last (e.g. `{ upload_rate_limit: 1000000 }`). */
+  readonly settings?: Readonly<Record<string, string | number | boolean>>;
 }
 
 export interface LibtorrentPeer {
@@ -157,6 +159,7 @@ export async function startLibtorrent(opts: LibtorrentOptions): Promise<Libtorre
     port: opts.port ?? 0,
     connectTo: opts.connectTo ?? [],
     statusIntervalMs: opts.statusIntervalMs ?? 0,
+    settings: opts.settings ?? {},
   });
   const waitFor = waiter(child, events, listeners, stderr);
   const send = (cmd: object): void => {

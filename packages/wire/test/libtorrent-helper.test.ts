@@ -28,11 +28,14 @@ describe('testkit libtorrent helper as seeder and downloader', () => {
       torrentPath: t.torrentPath,
       savePath: into,
       connectTo: [{ ip: '127.0.0.1', port: seeder.port }],
+      settings: { connections_limit: 20 },
+      statusIntervalMs: 200,
     });
     started.push(leecher);
     expect(leecher.infoHash).toBe(t.infoHash.toString('hex'));
     await leecher.waitFor('finished', undefined, 60_000);
     expect((await readFile(join(into, 'payload.bin'))).equals(t.data)).toBe(true);
+    expect(leecher.events.some((e) => e.event === 'status')).toBe(true);
     const status = await leecher.status();
     expect(status.progress).toBe(1);
     expect(status.totalDownload).toBeGreaterThanOrEqual(t.data.length);
