@@ -143,8 +143,10 @@ export async function runNetcheck(plan: NetcheckPlan, deps: NetcheckDeps): Promi
       const peerId = deps.peerId();
       const base = { infoHash: plan.torrent.infoHash, peerId, port: plan.port, uploaded: 0, downloaded: 0, left: plan.torrent.left, key: deps.announceKey() };
       announces.push(...(await Promise.all(targets.map((u) => net.announce(u, { ...base, event: 'started', numwant: ANNOUNCE_NUMWANT }, signal)))));
-      const all = pickPeers(announces, Number.MAX_SAFE_INTEGER);
-      const chosen = pickPeers(announces, plan.peers);
+      const mine = new Set(localAddresses(ifaces).map((a) => a.address));
+      const isSelf = (p: { ip: string; port: number }): boolean => p.port === plan.port && mine.has(p.ip);
+      const all = pickPeers(announces, Number.MAX_SAFE_INTEGER, isSelf);
+      const chosen = pickPeers(announces, plan.peers, isSelf);
       probes.push(...(await Promise.all(chosen.map((p) => net.handshake(p, plan.torrent!.infoHash, peerId, signal)))));
       // Leave the swarm as a client would on exit: a `stopped` announce, bounded, errors ignored.
       const stop = AbortSignal.timeout(STOP_ANNOUNCE_TIMEOUT_MS);

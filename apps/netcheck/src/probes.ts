@@ -292,11 +292,12 @@ export function handshakePeer(
       resolve({ ip: peer.ip, port: peer.port, ...o });
     };
     const handshaken = (extra: { yourip?: string; v?: string } = {}): void => {
-      const name = [client, extra.v !== undefined && extra.v !== client ? `"${extra.v}"` : undefined].filter((x) => x !== undefined).join(' ');
+      // The peer id names the client by convention (BEP 20); the BEP 10 `v` string stands in when it does not.
+      const name = client ?? (extra.v !== undefined ? `"${extra.v}"` : undefined);
       finish({
         state: 'ok',
         ms: handshakeMs ?? ms(),
-        ...(name ? { client: name } : {}),
+        ...(name !== undefined ? { client: name } : {}),
         ...(extra.yourip !== undefined ? { yourip: extra.yourip } : {}),
       });
     };

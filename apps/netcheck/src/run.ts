@@ -172,7 +172,8 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
       probeTimeoutMs,
     };
     const report = await runNetcheck(plan, o.deps({ dnsServers, probeTimeoutMs, io }));
-    const code = report.ok ? ExitCode.OK : ExitCode.FAILURE;
+    // Ctrl-C stops the probes early; what was found is still printed, with the interrupted status.
+    const code = io.signal?.aborted ? ExitCode.INTERRUPTED : report.ok ? ExitCode.OK : ExitCode.FAILURE;
     const heading: Heading = {
       trackerSource: target.source,
       trackerCount: new Set(target.tiers.flat()).size,

@@ -169,6 +169,8 @@ describe('tc-netcheck on loopback', () => {
     const answered = (peers.data.peers as { port: number; state: string; client?: string }[]).find((p) => p.port === seeder.port);
     expect(answered).toMatchObject({ state: 'ok' });
     expect(answered!.client).toMatch(/libtorrent/i);
+    // Our own announce comes back from the tracker; we never dial ourselves.
+    expect((peers.data.peers as { port: number }[]).every((p) => p.port !== freePort)).toBe(true);
 
     const inbound = check(doc, 'inbound');
     expect(inbound.status).toBe('ok');

@@ -185,6 +185,7 @@ describe('trackers, peers, inbound', () => {
     const a = { url: 'u', ok: true, ms: 1, peers: [{ ip: '1.1.1.1', port: 1 }, { ip: '1.1.1.1', port: 1 }, { ip: '2.2.2.2', port: 2 }] };
     expect(pickPeers([a, a], 5)).toEqual([{ ip: '1.1.1.1', port: 1 }, { ip: '2.2.2.2', port: 2 }]);
     expect(pickPeers([a], 1)).toHaveLength(1);
+    expect(pickPeers([a], 5, (p) => p.port === 1)).toEqual([{ ip: '2.2.2.2', port: 2 }]);
     const r = peersResult(
       [a],
       [

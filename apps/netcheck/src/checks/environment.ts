@@ -149,7 +149,7 @@ export function checkEnvironment(
     const sorted = [...clockRefs].sort((a, b) => a.skewMs - b.skewMs);
     const median = sorted[Math.floor(sorted.length / 2)]!;
     data.clockSkewMs = median.skewMs;
-    detail.push(`clock: ours is ${formatSkew(median.skewMs)} the Date of ${median.source}`);
+    detail.push(`clock: ${formatSkew(median.skewMs)} (against the Date header of ${median.source})`);
     if (Math.abs(median.skewMs) > MAX_CLOCK_SKEW_MS) {
       problems.push(`the clock is ${formatSkew(median.skewMs)}`);
       advice ??= 'set the system clock (enable NTP time sync): HTTPS trackers reject a clock this far off';

@@ -33,14 +33,21 @@ export interface PeerProbeOutcome {
 export const MAX_PEERS_TRIED = 50;
 export const DEFAULT_PEERS_TRIED = 10;
 
-/** Unique peers from all announces, in the order they came, at most `n`. */
-export function pickPeers(announces: readonly AnnounceOutcome[], n: number): { ip: string; port: number }[] {
+/**
+ * Unique peers from all announces, in the order they came, at most `n`, leaving out ourselves
+ * (trackers hand us our own address back: one of our addresses with our listen port).
+ */
+export function pickPeers(
+  announces: readonly AnnounceOutcome[],
+  n: number,
+  isSelf: (p: { ip: string; port: number }) => boolean = () => false,
+): { ip: string; port: number }[] {
   const seen = new Set<string>();
   const out: { ip: string; port: number }[] = [];
   for (const a of announces) {
     for (const p of a.peers) {
       const key = `${p.ip}|${p.port}`;
-      if (seen.has(key)) continue;
+      if (seen.has(key) || isSelf(p)) continue;
       seen.add(key);
       if (out.length < n) out.push({ ip: p.ip, port: p.port });
     }

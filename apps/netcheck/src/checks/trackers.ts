@@ -52,7 +52,8 @@ function line(o: TrackerProbeOutcome): string {
     case 'answered':
       return `~ ${o.url}: up, but refused: ${o.message ?? o.code ?? '?'} (${t})`;
     case 'dead':
-      return `✗ ${o.url}: ${o.message ?? o.code ?? 'no answer'} (${o.ms} ms)`;
+      // Some messages already carry their own timing ("no UDP reply after 2 tries (1500 ms)").
+      return `✗ ${o.url}: ${o.message ?? o.code ?? 'no answer'}${/ ms\)$/.test(o.message ?? '') ? '' : ` (${o.ms} ms)`}`;
     case 'unsupported':
       return `- ${o.url}: not probed (${o.message ?? 'unsupported scheme'})`;
   }
