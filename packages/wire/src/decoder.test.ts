@@ -180,3 +180,14 @@ describe('MessageDecoder', () => {
     expect(errors).toBeGreaterThan(100);
   });
 });
+
+describe('MessageDecoder unknown ids', () => {
+  it('yields them by default and rejects them before buffering when asked', () => {
+    const msg = encodeMessage({ type: 'unknown', id: 42, payload: Buffer.alloc(3) });
+    expect(new MessageDecoder({ handshake: false }).push(msg)).toEqual([{ type: 'unknown', id: 42, payload: Buffer.alloc(3) }]);
+    const strict = new MessageDecoder({ handshake: false, unknownIds: 'reject' });
+    expect(() => strict.push(msg.subarray(0, 5))).toThrow(expect.objectContaining({ code: 'WIRE_UNKNOWN_MESSAGE', messageId: 42 }));
+    expect(strict.buffered).toBe(0);
+    expect(new MessageDecoder({ handshake: false, unknownIds: 'reject' }).push(encodeMessage({ type: 'have-none' }))).toHaveLength(1);
+  });
+});

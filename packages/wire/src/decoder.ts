@@ -38,6 +38,11 @@ export interface DecoderOptions {
    * are accepted only if both sides set the bit (BEP 6, BEP 10). Without it nothing is enforced.
    */
   readonly features?: Features;
+  /**
+   * Ids no BEP we speak defines: `yield` them as `{ type: 'unknown' }` (default; webtorrent
+   * ignores them), or `reject` with WIRE_UNKNOWN_MESSAGE before buffering (libtorrent disconnects).
+   */
+  readonly unknownIds?: 'yield' | 'reject';
 }
 
 export interface HandshakeEvent extends Handshake {
@@ -63,6 +68,7 @@ export class MessageDecoder {
   private readonly maxBlockBytes: number;
   private readonly maxExtendedBytes: number;
   private readonly localFeatures: Features | undefined;
+  private readonly rejectUnknown: boolean;
   private negotiated: Required<Features> | undefined;
   private inHandshake: boolean;
   private readonly hs = Buffer.alloc(HANDSHAKE_BYTES);
@@ -87,6 +93,7 @@ export class MessageDecoder {
     this.maxBlockBytes = maxBlock;
     this.maxExtendedBytes = maxExt;
     this.localFeatures = opts.features;
+    this.rejectUnknown = opts.unknownIds === 'reject';
     this.inHandshake = opts.handshake ?? true;
     if (!this.inHandshake && this.localFeatures !== undefined) this.negotiated = negotiate(this.localFeatures, this.localFeatures);
     if (opts.pieceCount !== undefined) this.setPieceCount(opts.pieceCount);
@@ -140,6 +147,9 @@ export class MessageDecoder {
       }
     }
     let limit: number;
+    if (this.rejectUnknown && fixed === undefined && id !== MessageId.piece && id !== MessageId.bitfield && id !== MessageId.extended) {
+      throw new WireError('WIRE_UNKNOWN_MESSAGE', `message id ${id} is not defined by BEP 3, 6 or 10`, { messageId: id });
+    }
     if (id === MessageId.piece) limit = 1 + 8 + this.maxBlockBytes;
     else if (id === MessageId.bitfield) {
       if (this.pieceCount !== undefined && payload !== bitfieldBytes(this.pieceCount)) {
