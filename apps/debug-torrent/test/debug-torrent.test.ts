@@ -223,6 +223,27 @@ describe('tc-debug-torrent', () => {
     expect(r.stdout.match(/^Source /gm)).toHaveLength(3);
   });
 
+  it('colours only when asked or allowed: --color, NO_COLOR, FORCE_COLOR, non-TTY stdout', async () => {
+    const args = ['real/numbers.torrent'];
+    const always = await runBin(BIN, [...args, '--color', 'always'], { cwd: FIXTURES });
+    expect(always.stdout).toContain('\x1b[1mName');
+    const pipe = await runBin(BIN, args, { cwd: FIXTURES, env: { NO_COLOR: '' } });
+    expect(pipe.stdout).not.toContain('\x1b');
+    const forced = await runBin(BIN, args, { cwd: FIXTURES, env: { NO_COLOR: '', FORCE_COLOR: '1' } });
+    expect(forced.stdout).toContain('\x1b[');
+    const noColor = await runBin(BIN, args, { cwd: FIXTURES, env: { NO_COLOR: '1', FORCE_COLOR: '1' } });
+    expect(noColor.stdout).not.toContain('\x1b');
+  });
+
+  it('shows an invalid UTF-8 name with U+FFFD and renamed paths as warnings', async () => {
+    const r = await debug(['--files', 'list', 'hostile/invalid-utf8-name.torrent', 'hostile/windows-names.torrent'], FIXTURES);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('\ufffd');
+    expect(r.stdout).toContain('will be stored as');
+    // eslint-disable-next-line no-control-regex
+    expect(r.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
+  });
+
   it('handles usage: --help, no input, unknown flag, missing file', async () => {
     const help = await debug(['--help']);
     expect(help.code).toBe(0);

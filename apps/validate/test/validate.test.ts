@@ -1,7 +1,8 @@
 import { copyFile, mkdir, symlink, truncate, writeFile, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTorrent, parseMetainfo } from '@tc/codec';
+import { spawn } from 'node:child_process';
+import { createTorrent, encode, parseMetainfo } from '@tc/codec';
 import { runBin } from '@tc/testkit/run-bin';
 import { tempDir } from '@tc/testkit/tmp';
 
@@ -165,6 +166,34 @@ describe('tc-validate', () => {
     const r = await validate([join(FIXTURES, 'real/corrupt.torrent'), 'torrents/set.torrent', '--data', 'bad', '--progress', 'none']);
     expect(r.code).toBe(6);
     expect(r.stdout).toContain('2 torrents: 1 valid, 1 invalid; data: 0 verified, 1 not verified');
+  });
+
+  it('stops on SIGINT with exit 130 and no stack trace', async () => {
+    // 4 GiB of sparse zeros against made-up hashes: long enough to interrupt, cheap to create.
+    const GIB = 1024 ** 3;
+    await mkdir(join(dir, 'sparse'), { recursive: true });
+    await writeFile(join(dir, 'sparse', 'big.bin'), '');
+    await truncate(join(dir, 'sparse', 'big.bin'), 4 * GIB);
+    const pieceLength = 1024 * 1024;
+    const torrent = encode({ info: { length: 4 * GIB, name: 'big.bin', 'piece length': pieceLength, pieces: Buffer.alloc((4 * GIB / pieceLength) * 20) } });
+    await writeFile(join(dir, 'big.torrent'), torrent);
+    const child = spawn(process.execPath, [BIN, 'big.torrent', '--data', 'sparse', '--progress', 'plain'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const closed = new Promise<number | null>((r) => child.on('close', r));
+    await new Promise<void>((r) => {
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+        if (stderr.includes('verifying big.bin')) r();
+      });
+    });
+    child.kill('SIGINT');
+    const code = await closed;
+    expect(code).toBe(130);
+    expect(stderr).not.toMatch(/\n\s+at /);
   });
 
   it('handles usage: --help, no input, missing data folder, empty folder, missing file', async () => {
