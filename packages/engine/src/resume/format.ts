@@ -1,4 +1,4 @@
-import { asBytes, asDict, asInt, asList, asText, decode, encode, isCodecError } from '@tc/codec';
+import { asBytes, asDict, asInt, asList, asText, decode, encode, fileToPieces, isCodecError, type Layout } from '@tc/codec';
 import { Bitfield, isWireError } from '@tc/wire';
 
 /**
@@ -57,11 +57,9 @@ export interface ResumeData {
   readonly savedAt: number;
 }
 
-/** What the torrent says the resume data must match. codec's Metainfo and the engine's layout fit it. */
-export interface ResumeExpect {
+/** What the torrent says the resume data must match: codec's Metainfo fits, so does the engine's layout plus the info-hash. */
+export interface ResumeExpect extends Layout {
   readonly infoHash: Uint8Array;
-  readonly pieceLength: number;
-  readonly files: readonly { readonly length: number; readonly padding?: boolean }[];
 }
 
 export type ResumeRejectReason =
@@ -114,17 +112,6 @@ export function encodeResume(d: ResumeData): Buffer {
   });
 }
 
-/** Byte offsets of each file in the torrent's stream. */
-function fileOffsets(files: ResumeExpect['files']): number[] {
-  const out: number[] = [];
-  let off = 0;
-  for (const f of files) {
-    out.push(off);
-    off += f.length;
-  }
-  return out;
-}
-
 /**
  * Parses and checks resume bytes against the torrent (everything but the files on disk: see
  * `staleFiles`). Never throws for bad input: every problem is a rejection with a reason.
@@ -147,8 +134,7 @@ export function decodeResume(bytes: Uint8Array, expect: ResumeExpect): ResumeLoa
     if (infoHash.length !== INFO_HASH_BYTES) return reject('corrupt', `info-hash is ${infoHash.length} bytes`);
     if (!infoHash.equals(expect.infoHash)) return reject('wrong-torrent', 'resume file belongs to another torrent (info-hash differs)');
 
-    const total = expect.files.reduce((a, f) => a + f.length, 0);
-    const wantPieces = Math.ceil(total / expect.pieceLength);
+    const wantPieces = expect.pieceCount;
     const pieceLength = asInt(top.get('piece-length'), 'piece-length', 1);
     const pieceCount = asInt(top.get('pieces'), 'pieces', 0);
     if (pieceLength !== expect.pieceLength || pieceCount !== wantPieces) {
@@ -193,15 +179,13 @@ export function decodeResume(bytes: Uint8Array, expect: ResumeExpect): ResumeLoa
     }
 
     // Every claimed piece must lie in files that existed and were long enough when it was saved.
-    const offsets = fileOffsets(expect.files);
     for (let i = 0; i < expect.files.length; i++) {
       const f = expect.files[i]!;
-      if (f.padding === true || f.length === 0) continue;
+      const range = fileToPieces(expect, i);
+      if (f.padding === true || range === undefined) continue;
       const stamp = files[i];
       if (stamp !== undefined && stamp.size >= f.length) continue;
-      const first = Math.floor(offsets[i]! / pieceLength);
-      const last = Math.floor((offsets[i]! + f.length - 1) / pieceLength);
-      for (let p = first; p <= last; p++) {
+      for (let p = range.first; p <= range.last; p++) {
         if (bitfield.has(p)) {
           return reject('inconsistent', `piece ${p} is claimed but file ${i} was ${stamp === undefined ? 'missing' : `only ${stamp.size} bytes`}`);
         }
@@ -226,15 +210,12 @@ export function decodeResume(bytes: Uint8Array, expect: ResumeExpect): ResumeLoa
  */
 export function staleFiles(resume: ResumeData, expect: ResumeExpect, onDisk: readonly (FileStamp | undefined)[]): number[] {
   const bitfield = Bitfield.fromWire(resume.have, resume.pieceCount);
-  const offsets = fileOffsets(expect.files);
   const out: number[] = [];
   for (let i = 0; i < expect.files.length; i++) {
-    const f = expect.files[i]!;
-    if (f.padding === true || f.length === 0) continue;
-    const first = Math.floor(offsets[i]! / resume.pieceLength);
-    const last = Math.floor((offsets[i]! + f.length - 1) / resume.pieceLength);
+    const range = fileToPieces(expect, i);
+    if (expect.files[i]!.padding === true || range === undefined) continue;
     let claimed = false;
-    for (let p = first; p <= last && !claimed; p++) claimed = bitfield.has(p);
+    for (let p = range.first; p <= range.last && !claimed; p++) claimed = bitfield.has(p);
     if (!claimed) continue;
     const saved = resume.files[i];
     const now = onDisk[i];
@@ -254,13 +235,10 @@ export function staleFiles(resume: ResumeData, expect: ResumeExpect, onDisk: rea
  */
 export function trustablePieces(resume: ResumeData, expect: ResumeExpect, stale: readonly number[]): Bitfield {
   const bitfield = Bitfield.fromWire(resume.have, resume.pieceCount);
-  const offsets = fileOffsets(expect.files);
   for (const i of stale) {
-    const f = expect.files[i];
-    if (f === undefined || f.length === 0) continue;
-    const first = Math.floor(offsets[i]! / resume.pieceLength);
-    const last = Math.floor((offsets[i]! + f.length - 1) / resume.pieceLength);
-    for (let p = first; p <= last; p++) bitfield.clear(p);
+    const range = fileToPieces(expect, i);
+    if (range === undefined) continue;
+    for (let p = range.first; p <= range.last; p++) bitfield.clear(p);
   }
   return bitfield;
 }

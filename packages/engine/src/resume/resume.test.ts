@@ -14,7 +14,14 @@ const infoHash = Buffer.alloc(20, 0xab);
 const expectT: ResumeExpect = {
   infoHash,
   pieceLength: 16,
-  files: [{ length: 40 }, { length: 8, padding: true }, { length: 52 }, { length: 0 }],
+  pieceCount: 7,
+  totalLength: 100,
+  files: [
+    { offset: 0, length: 40 },
+    { offset: 40, length: 8, padding: true },
+    { offset: 48, length: 52 },
+    { offset: 100, length: 0 },
+  ],
 };
 const names = ['a', undefined, 'b', 'c'];
 
@@ -123,7 +130,8 @@ describe('resume format', () => {
     expect(reason(encodeResume(sample({ have: Buffer.alloc(2) })))).toBe('wrong-geometry');
     // Spare bits past the last piece set.
     expect(reason(encodeResume(sample({ have: Buffer.from([0xff]) })))).toBe('wrong-geometry');
-    expect(reason(encodeResume(sample()), { ...expectT, files: [...expectT.files, { length: 1 }] })).toBe('wrong-geometry');
+    expect(reason(encodeResume(sample()), { ...expectT, files: [...expectT.files, { offset: 100, length: 0 }] })).toBe('wrong-geometry');
+    expect(reason(encodeResume(sample()), { ...expectT, pieceCount: 8, totalLength: 113 })).toBe('wrong-geometry');
   });
 
   it('claims in files it says were missing or short are inconsistent', () => {
@@ -162,7 +170,7 @@ describe('resume format', () => {
     expect(keep([2])).toEqual([0, 1, 2]);
     expect(keep([0, 2])).toEqual([]);
     // A piece shared by two files goes when either is stale.
-    const shared = { infoHash, pieceLength: 16, files: [{ length: 20 }, { length: 20 }] };
+    const shared = { infoHash, pieceLength: 16, pieceCount: 3, totalLength: 40, files: [{ offset: 0, length: 20 }, { offset: 20, length: 20 }] };
     const d2 = sample({ pieceCount: 3, have: haveOf([0, 1, 2], 3), files: [{ size: 20, mtimeMs: 1 }, { size: 20, mtimeMs: 1 }] });
     expect([0, 1, 2].filter((p) => trustablePieces(d2, shared, [1]).has(p))).toEqual([0]);
   });

@@ -1,6 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import type { Layout } from '@tc/codec';
 import { globMatch, parseGlob, type Glob } from './glob.js';
 import { parseSelection, planPieces, SelectionError, type SelectableFile } from './selection.js';
+
+/** A codec Layout from piece length and file lengths (negative length, -0 included: a padding file of that size). */
+function layoutOf(pieceLength: number, lengths: readonly number[]): Layout {
+  let offset = 0;
+  const files = lengths.map((l) => {
+    const f = { offset, length: Math.abs(l), padding: l < 0 || Object.is(l, -0) };
+    offset += Math.abs(l);
+    return f;
+  });
+  return { pieceLength, pieceCount: Math.ceil(offset / pieceLength), totalLength: offset, files };
+}
 
 function glob(p: string): Glob {
   const g = parseGlob(p);
@@ -122,10 +134,7 @@ describe('parseSelection', () => {
 
 describe('planPieces', () => {
   // Piece length 10. Files: A [0,25) B [25,30) C [30,55) D [55,55) (empty) E [55,72) → 8 pieces.
-  const geo = {
-    pieceLength: 10,
-    files: [{ length: 25 }, { length: 5 }, { length: 25 }, { length: 0 }, { length: 17 }],
-  };
+  const geo = layoutOf(10, [25, 5, 25, 0, 17]);
 
   it('everything when nothing is selected explicitly', () => {
     const p = planPieces(geo);
@@ -169,7 +178,7 @@ describe('planPieces', () => {
   });
 
   it('padding files are never created and never pull pieces in', () => {
-    const padded = { pieceLength: 10, files: [{ length: 5 }, { length: 5, padding: true }, { length: 10 }] };
+    const padded = layoutOf(10, [5, -5, 10]);
     expect([...planPieces(padded, [1]).wanted]).toEqual([0, 0]);
     const p = planPieces(padded, [0]);
     expect([...p.wanted]).toEqual([1, 0]);
@@ -178,7 +187,7 @@ describe('planPieces', () => {
 
   it('rejects bad input', () => {
     expect(() => planPieces(geo, [5])).toThrow(RangeError);
-    expect(() => planPieces({ pieceLength: 0, files: [] })).toThrow(RangeError);
+    expect(() => planPieces(geo, [-1])).toThrow(RangeError);
   });
 
   it('agrees with a brute-force byte walk on random layouts', () => {
@@ -191,7 +200,7 @@ describe('planPieces', () => {
       const pieceLength = 1 + rnd(16);
       const fs = Array.from({ length: 1 + rnd(6) }, () => ({ length: rnd(40), padding: rnd(8) === 0 }));
       const sel = fs.map((_, i) => i).filter(() => rnd(2) === 0);
-      const p = planPieces({ pieceLength, files: fs }, sel);
+      const p = planPieces(layoutOf(pieceLength, fs.map((f) => (f.padding ? -f.length : f.length))), sel);
       const owner: number[] = [];
       fs.forEach((f, i) => {
         for (let b = 0; b < f.length; b++) owner.push(i);

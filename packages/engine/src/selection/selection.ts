@@ -1,9 +1,10 @@
+import { fileToPieces, pieceSize, type Layout } from '@tc/codec';
 import { globMatch, parseGlob } from './glob.js';
 
 /**
  * Selective download (issue 6): which files the user wants, and from that which pieces to fetch.
- * Pure: plain arrays in, plain arrays out, so it depends on neither codec's metainfo nor the
- * engine's layout type (both fit `SelectableFile` / `PieceGeometry` structurally).
+ * Pure: plain arrays in, plain arrays out. Geometry is codec's structural `Layout`, which codec's
+ * `Metainfo` and the engine's `TorrentLayout` both satisfy.
  */
 
 export type SelectionErrorCode = 'SELECT_BAD_SPEC' | 'SELECT_OUT_OF_RANGE' | 'SELECT_NO_MATCH';
@@ -116,12 +117,6 @@ function matchTargets(path: readonly string[]): string[] {
   return path.length > 1 ? [full, path.slice(1).join('/')] : [full];
 }
 
-/** The geometry selection needs: codec's `Metainfo` and the engine's `TorrentLayout` both fit. */
-export interface PieceGeometry {
-  readonly pieceLength: number;
-  readonly files: readonly { readonly length: number; readonly padding?: boolean }[];
-}
-
 export interface PiecePlan {
   readonly pieceCount: number;
   /** One byte per piece: 1 when the piece must be fetched. */
@@ -140,12 +135,6 @@ export interface PiecePlan {
   readonly covered: readonly { readonly start: number; readonly end: number }[];
 }
 
-/** Each file's first and last piece, or undefined for an empty file. */
-export function filePieceRange(pieceLength: number, offset: number, length: number): { first: number; last: number } | undefined {
-  if (length === 0) return undefined;
-  return { first: Math.floor(offset / pieceLength), last: Math.floor((offset + length - 1) / pieceLength) };
-}
-
 /**
  * The pieces to fetch for a selection (BEP 3 pieces span file boundaries): every piece that holds a
  * byte of a selected file, so the pieces at a selected file's ends, shared with its unselected
@@ -153,9 +142,8 @@ export function filePieceRange(pieceLength: number, offset: number, length: numb
  * those boundary pieces write into must then exist; all other unselected files are never created.
  * `selected` undefined means every file.
  */
-export function planPieces(geometry: PieceGeometry, selected?: Iterable<number>): PiecePlan {
-  const { pieceLength, files } = geometry;
-  if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) throw new RangeError(`bad piece length ${pieceLength}`);
+export function planPieces(layout: Layout, selected?: Iterable<number>): PiecePlan {
+  const { pieceLength, pieceCount, files } = layout;
   const sel = new Array<boolean>(files.length).fill(selected === undefined);
   if (selected !== undefined) {
     for (const i of selected) {
@@ -163,18 +151,10 @@ export function planPieces(geometry: PieceGeometry, selected?: Iterable<number>)
       sel[i] = true;
     }
   }
-  const offsets: number[] = [];
-  let total = 0;
-  for (const f of files) {
-    if (!Number.isSafeInteger(f.length) || f.length < 0) throw new RangeError(`bad file length ${f.length}`);
-    offsets.push(total);
-    total += f.length;
-  }
-  const pieceCount = Math.ceil(total / pieceLength);
   const wanted = new Uint8Array(pieceCount);
   files.forEach((f, i) => {
     if (!sel[i] || f.padding === true) return;
-    const r = filePieceRange(pieceLength, offsets[i]!, f.length);
+    const r = fileToPieces(layout, i);
     if (r) wanted.fill(1, r.first, r.last + 1);
   });
   let wantedCount = 0;
@@ -182,25 +162,24 @@ export function planPieces(geometry: PieceGeometry, selected?: Iterable<number>)
   for (let p = 0; p < pieceCount; p++) {
     if (!wanted[p]) continue;
     wantedCount++;
-    wantedBytes += Math.min(pieceLength, total - p * pieceLength);
+    wantedBytes += pieceSize(layout, p);
   }
   const create: boolean[] = [];
   const covered: { start: number; end: number }[] = [];
   files.forEach((f, i) => {
-    const off = offsets[i]!;
-    const r = filePieceRange(pieceLength, off, f.length);
+    const r = fileToPieces(layout, i);
     let start = 0;
     let end = 0;
     if (r && f.padding !== true) {
       // Only the file's first and last pieces can be wanted without the file being selected,
-      // so scanning from both ends finds the covered span without walking every piece.
+      // so the covered span runs from the first wanted piece to the last one.
       let a = r.first;
       while (a <= r.last && !wanted[a]) a++;
       if (a <= r.last) {
         let b = r.last;
         while (!wanted[b]) b--;
-        start = Math.max(0, a * pieceLength - off);
-        end = Math.min(f.length, (b + 1) * pieceLength - off);
+        start = Math.max(0, a * pieceLength - f.offset);
+        end = Math.min(f.length, (b + 1) * pieceLength - f.offset);
       }
     }
     covered.push({ start, end });
