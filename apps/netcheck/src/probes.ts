@@ -16,6 +16,7 @@ import {
   encodeExtendedHandshake,
   encodeHandshake,
   encodeMessage,
+  formatIp,
   EXTENDED_HANDSHAKE_ID,
   MessageDecoder,
   USER_AGENT,
@@ -212,13 +213,7 @@ export function externalIpOf(body: Buffer): string | undefined {
     const v = decode(body, { mode: 'lenient', maxDepth: 8, maxTokens: 100_000 });
     if (!(v instanceof BDict)) return undefined;
     const ip = v.get('external ip');
-    if (!Buffer.isBuffer(ip)) return undefined;
-    if (ip.length === 4) return [...ip].join('.');
-    if (ip.length === 16) {
-      const groups: string[] = [];
-      for (let i = 0; i < 16; i += 2) groups.push(ip.readUInt16BE(i).toString(16));
-      return groups.join(':').replace(/(^|:)0(:0)+(:|$)/, '::');
-    }
+    return Buffer.isBuffer(ip) ? formatIp(ip) : undefined;
   } catch {
     // A body that does not decode is the announce's problem, reported there.
   }
@@ -307,6 +302,7 @@ export function handshakePeer(
     }, timeoutMs);
     const onAbort = (): void => finish({ state: 'timeout', ms: ms(), message: 'stopped by the overall --timeout' });
     signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) return onAbort();
     const decoder = new MessageDecoder({ features: LOCAL_FEATURES });
     let bytes = 0;
     let messages = 0;
