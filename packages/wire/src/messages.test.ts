@@ -41,6 +41,7 @@ describe('messages', () => {
     expect(() => encodeMessage({ type: 'port', port: 70000 })).toThrow(WireError);
     expect(() => encodeMessage({ type: 'extended', id: 256, payload: Buffer.alloc(0) })).toThrow(WireError);
     expect(() => encodePieceHeader(0, 0, 1.5)).toThrow(WireError);
+    expect(() => encodeMessage({ type: 'unknown', id: 300, payload: Buffer.alloc(0) })).toThrow(WireError);
   });
 });
 

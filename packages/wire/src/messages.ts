@@ -206,6 +206,9 @@ export function encodeMessage(m: Message): Buffer {
       return b;
     }
     case 'unknown': {
+      if (!Number.isInteger(m.id) || m.id < 0 || m.id > 255) {
+        throw new WireError('WIRE_BAD_ARGUMENT', `message id must be in 0..255, got ${m.id}`, { value: m.id });
+      }
       const b = frame(m.id, m.payload.length);
       m.payload.copy(b, 5);
       return b;
