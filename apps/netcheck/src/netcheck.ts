@@ -190,6 +190,7 @@ export async function runNetcheck(plan: NetcheckPlan, deps: NetcheckDeps): Promi
   } finally {
     clearTimeout(timer);
     deps.signal?.removeEventListener('abort', onOuter);
+    deps.resolver.cancel?.();
     await network?.close();
   }
   const checks = CHECK_IDS.filter((id) => results.has(id)).map((id) => results.get(id)!);

@@ -35,13 +35,16 @@ import type { Clock } from './checks/types.js';
  * and built on the tracker and wire packages, so a pass here means the client's code paths work.
  */
 
-/** Binds `port` for TCP (all interfaces, as the client listens) or UDP, then releases it at once. */
+/**
+ * Binds `port` then releases it at once: TCP on 0.0.0.0, as the engine's Session listens (its IPv6
+ * listener is optional), and UDP on 0.0.0.0 for uTP and the DHT.
+ */
 export function bindProbe(transport: Transport, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     if (transport === 'tcp') {
       const s = createServer();
       s.once('error', reject);
-      s.listen({ port, exclusive: true }, () => s.close(() => resolve()));
+      s.listen({ port, host: '0.0.0.0', exclusive: true }, () => s.close(() => resolve()));
     } else {
       const u = createSocket('udp4');
       u.once('error', (e) => {

@@ -5,6 +5,8 @@ import { type CheckResult, type Clock, result } from './types.js';
 export interface DnsResolver {
   resolve4(host: string): Promise<string[]>;
   resolve6(host: string): Promise<string[]>;
+  /** Drops queries still in flight (ours are bounded by a timer; c-ares would keep retrying). */
+  cancel?(): void;
 }
 
 export interface DnsDeps {
