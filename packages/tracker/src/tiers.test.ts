@@ -58,7 +58,7 @@ describe('TrackerSet (BEP 12)', () => {
 
   it('falls through a dead tier, moves the answering tracker to the front, and emits peers', async () => {
     const { set, transport } = setup([['a1', 'a2'], ['b1', 'b2']]);
-    transport.behaviour.set('b2', ok([{ ip: '10.0.0.1', port: 1, family: 4 }]));
+    transport.behaviour.set('b2', ok([{ ip: '1.0.0.1', port: 1, family: 4 }]));
     const peers: Peer[][] = [];
     set.on('peers', (e) => peers.push(e.peers));
     const out = await set.start();
@@ -66,7 +66,7 @@ describe('TrackerSet (BEP 12)', () => {
     expect(transport.calls.map((c) => c.url)).toEqual(['a1', 'a2', 'b1', 'b2']);
     expect(transport.calls.every((c) => c.event === 'started')).toBe(true);
     expect(set.status().map((s) => s.url)).toEqual(['a1', 'a2', 'b2', 'b1']);
-    expect(peers).toEqual([[{ ip: '10.0.0.1', port: 1, family: 4 }]]);
+    expect(peers).toEqual([[{ ip: '1.0.0.1', port: 1, family: 4 }]]);
     await set.stop();
   });
 
@@ -154,9 +154,9 @@ describe('TrackerSet (BEP 12)', () => {
   });
 
   it('filters our own address and peer id, and duplicates', async () => {
-    const { set, transport } = setup([['a']], { selfAddresses: ['127.0.0.1'] });
+    const { set, transport } = setup([['udp://127.0.0.1:1']], { selfAddresses: ['127.0.0.1'] });
     transport.behaviour.set(
-      'a',
+      'udp://127.0.0.1:1',
       ok([
         { ip: '127.0.0.1', port: 6881, family: 4 },
         { ip: '127.0.0.1', port: 6882, family: 4 },
@@ -169,6 +169,30 @@ describe('TrackerSet (BEP 12)', () => {
     await set.start();
     expect(got).toEqual([{ ip: '127.0.0.1', port: 6882, family: 4 }]);
     await set.stop();
+  });
+
+  it('drops loopback and LAN peers from a public tracker, keeps them from a local one', async () => {
+    const peers: Peer[] = [
+      { ip: '127.0.0.1', port: 7000, family: 4 },
+      { ip: '192.168.1.5', port: 7001, family: 4 },
+      { ip: '::1', port: 7002, family: 6 },
+      { ip: '8.8.4.4', port: 7003, family: 4 },
+    ];
+    const pub = setup([['http://tracker.example/announce']]);
+    pub.transport.behaviour.set('http://tracker.example/announce', ok(peers));
+    const gotPub: Peer[] = [];
+    pub.set.on('peers', (e) => gotPub.push(...e.peers));
+    await pub.set.start();
+    expect(gotPub.map((p) => p.port)).toEqual([7003]);
+    await pub.set.stop();
+
+    const local = setup([['udp://127.0.0.1:6969']]);
+    local.transport.behaviour.set('udp://127.0.0.1:6969', ok(peers));
+    const gotLocal: Peer[] = [];
+    local.set.on('peers', (e) => gotLocal.push(...e.peers));
+    await local.set.start();
+    expect(gotLocal.map((p) => p.port)).toEqual([7000, 7001, 7002, 7003]);
+    await local.set.stop();
   });
 
   it('bounds the stopped announce and aborts a hanging one on stop', async () => {

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { isPrivateHost } from './address.js';
 import { systemClock, type Clock } from './clock.js';
 import { TrackerError } from './errors.js';
 import type { TrackerTransport } from './transport.js';
@@ -288,7 +289,7 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
     this.lastSuccess = { tracker: t, at: now };
     this.emit('status', this.snapshot(t));
     if (result.warning !== undefined) this.emit('warning', { url: t.url, message: result.warning });
-    const peers = this.filterPeers(result.peers);
+    const peers = this.filterPeers(result.peers, t.url);
     if (peers.length > 0) this.emit('peers', { url: t.url, peers });
     if (this.running) {
       const intervalS = Math.max(result.interval, this.opts.minIntervalS ?? MIN_ANNOUNCE_INTERVAL_S);
@@ -296,13 +297,19 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
     }
   }
 
-  private filterPeers(peers: readonly Peer[]): Peer[] {
+  /**
+   * Drops us, duplicates, and (RELIABILITY #29, libtorrent `ssrf_mitigation`) loopback or private
+   * peers handed out by a public tracker: those would make us probe the user's own network.
+   */
+  private filterPeers(peers: readonly Peer[], trackerUrl: string): Peer[] {
     const self = new Set((this.opts.selfAddresses ?? []).map((a) => `${a.toLowerCase()}|${this.opts.port}`));
+    const trackerIsPrivate = isPrivateHost(hostOf(trackerUrl));
     const seen = new Set<string>();
     const out: Peer[] = [];
     for (const p of peers) {
       const k = `${p.ip.toLowerCase()}|${p.port}`;
       if (self.has(k) || seen.has(k)) continue;
+      if (!trackerIsPrivate && isPrivateHost(p.ip)) continue;
       if (p.peerId !== undefined && p.peerId.equals(this.opts.peerId)) continue;
       seen.add(k);
       out.push(p);
@@ -355,6 +362,14 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
           }
         : {}),
     };
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return '';
   }
 }
 

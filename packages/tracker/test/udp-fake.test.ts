@@ -2,7 +2,7 @@ import { rejection } from '@tc/testkit/tracker-errors';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expandIpv6 } from '../src/compact-peers.js';
-import { TrackerError, UdpTrackerClient, type AnnounceRequest, type UdpSocketFactory } from '../src/index.js';
+import { TrackerError, UdpTrackerClient, type AnnounceRequest, type Clock, type UdpSocketFactory } from '../src/index.js';
 
 /** A scripted BEP 15 tracker on loopback. `reply` decides what (if anything) to send back. */
 interface Received {
@@ -144,7 +144,8 @@ describe('UDP tracker client against fake trackers', () => {
     // 100, 200, 400 ms (timers fire late, never early)
     gaps.forEach((g, i) => {
       expect(g).toBeGreaterThanOrEqual(100 * 2 ** i - 5);
-      expect(g).toBeLessThan(100 * 2 ** i + 150);
+      // Generous upper bound: CI machines are busy; the lower bound is the protocol's point.
+      expect(g).toBeLessThan(100 * 2 ** i + 400);
     });
     expect(t.received.every((x) => x.action === 0)).toBe(true);
   });
@@ -214,6 +215,42 @@ describe('UDP tracker client against fake trackers', () => {
     expect(ra.peers[0]?.ip).toBe('1.1.1.1');
     expect(rb.peers[0]?.ip).toBe('2.2.2.2');
     expect(made).toBe(2);
+  });
+
+  it('leaves no socket or timer behind after close', async () => {
+    const t = await fakeTracker(wellBehaved(Buffer.alloc(0)));
+    const sockets: { closed: boolean }[] = [];
+    const factory: UdpSocketFactory = (family) => {
+      const s = createSocket(family === 6 ? 'udp6' : 'udp4');
+      const rec = { closed: false };
+      s.on('close', () => (rec.closed = true));
+      sockets.push(rec);
+      return s;
+    };
+    const live = new Set<unknown>();
+    const clock: Clock = {
+      now: () => performance.now(),
+      setTimeout: (fn, ms) => {
+        const h = setTimeout(() => {
+          live.delete(h);
+          fn();
+        }, ms);
+        live.add(h);
+        return h;
+      },
+      clearTimeout: (h) => {
+        live.delete(h);
+        clearTimeout(h as NodeJS.Timeout);
+      },
+    };
+    const c = new UdpTrackerClient({ retransmitBaseMs: 5_000, socketFactory: factory, clock });
+    await c.announce(t.url, req);
+    const pending = c.announce(t.url, { ...req, infoHash: Buffer.alloc(20, 1) }).catch((e: unknown) => e);
+    await c.close();
+    expect(((await pending) as TrackerError).code).toBe('TRACKER_ABORTED');
+    expect(sockets.length).toBe(1);
+    expect(sockets.every((x) => x.closed)).toBe(true);
+    expect(live.size).toBe(0);
   });
 
   it('aborts and closes cleanly', async () => {
