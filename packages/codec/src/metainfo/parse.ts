@@ -307,7 +307,12 @@ function checkDuplicates(files: readonly MetainfoFile[], problems: Problems): vo
     if (prevFold !== undefined) {
       problems.warn('WARN_CASE_FOLDED_DUPLICATE', `info.files[${f.index}] differs from info.files[${prevFold}] only by case: ${key}`, `info.files[${f.index}].path`);
     } else folded.set(fold, f.index);
-    for (let j = 1; j < f.safePath.length; j++) folders.add(f.safePath.slice(0, j).join('/'));
+    // Longest prefix first: once one is known, all shorter ones are too (keeps this linear in practice).
+    for (let j = f.safePath.length - 1; j >= 1; j--) {
+      const folder = f.safePath.slice(0, j).join('/');
+      if (folders.has(folder)) break;
+      folders.add(folder);
+    }
   }
   for (const f of files) {
     if (!f.padding && folders.has(f.safePath.join('/'))) {

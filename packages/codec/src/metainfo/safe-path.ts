@@ -30,6 +30,8 @@ const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\
 /** Characters Windows forbids in names, plus the C0 controls and DEL, which break terminals and tools. */
 // Control characters are matched on purpose.
 const UNPORTABLE_CHARS = /[\u0000-\u001f\u007f<>:"|?*\\/]/g;
+/** Anything safeFileName would change, apart from reserved names and length (checked separately). */
+const NEEDS_WORK = /[\u0000-\u001f\u007f<>:"|?*\\/]|[. ]$|^$|^\.\.?$/;
 
 /**
  * Checks one raw path component. `windowsReserved` also rejects CON, NUL, COM1… instead of leaving
@@ -77,6 +79,8 @@ export function truncateUtf8(text: string, maxBytes: number): string {
  * bytes, cut on a character boundary and keeping a short extension. The same on every platform.
  */
 export function safeFileName(name: string): string {
+  // Fast path: almost every real name is already portable.
+  if (!NEEDS_WORK.test(name) && !WINDOWS_RESERVED.test(name) && name.length <= MAX_NAME_BYTES / 4) return name;
   let s = name.replace(UNPORTABLE_CHARS, '_');
   // Windows silently drops trailing dots and spaces, so `a.` and `a` would collide there.
   s = s.replace(/[. ]+$/, (m) => '_'.repeat(m.length));
