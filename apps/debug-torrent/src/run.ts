@@ -22,9 +22,13 @@ Shows everything about .torrent files (read from disk, or fetched over http(s)):
 (hex and base32), magnet link, sizes, pieces, private flag, files, trackers by tier, web seeds,
 creator, date, comment, and every validation error and warning.`;
 
-const EPILOGUE = `Exit codes: 0 every torrent is valid (warnings allowed) · 2 usage (bad flag, missing file) ·
-3 invalid or hostile torrent, or a download over ${MAX_TORRENT_BYTES} bytes · 4 URL fetch failed (HTTP error,
-timeout, redirect loop) · 5 disk error. With several inputs each is shown and the highest code wins.`;
+const EPILOGUE = `Exit codes:
+  0  every torrent is valid (warnings allowed)
+  2  usage: a bad flag, a missing file
+  3  invalid or hostile torrent, or a download over ${MAX_TORRENT_BYTES} bytes
+  4  URL fetch failed: HTTP error, timeout, redirect loop
+  5  disk error
+With several inputs each is shown and the highest code wins.`;
 
 /** Longest --timeout accepted: a person waiting for one .torrent does not wait longer. */
 const MAX_TIMEOUT_S = 300;
@@ -42,7 +46,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       describe: 'seconds allowed to fetch a URL',
     })
     .example('$0 ubuntu.torrent', 'show one torrent')
-    .example('$0 --json https://example.org/a.torrent', 'fetch one and print JSON')
+    .example('$0 --json http://host/a.torrent', 'fetch one and print JSON')
     .example('$0 -v a.torrent', 'also dump the raw keys (and padding files)')
     .epilogue(EPILOGUE);
   const args = await parseCommand(parser, argv, io);

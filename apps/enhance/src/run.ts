@@ -27,10 +27,13 @@ file gives one URL a line with a blank line between tiers (# starts a comment), 
 tc's built-in list of well-known public trackers, one a tier. With none of these, --public is
 assumed. URLs already present are skipped.`;
 
-const EPILOGUE = `OUT is written atomically (a temporary file in the same folder, fsync, rename). OUT may not be
-FILE unless --in-place is given: overwriting the only copy should be a decision, not a typo.
-Exit codes: 0 written · 2 usage (bad flag or tracker URL, missing file, OUT = FILE, a private torrent
-without --force) · 3 invalid or hostile torrent · 5 disk error.`;
+const EPILOGUE = `OUT is written atomically (a temporary file in the same folder, fsync, rename).
+OUT may not be FILE unless --in-place is given: replacing the only copy should be a decision.
+Exit codes:
+  0  written (or, with --magnet alone, printed)
+  2  usage: a bad flag or tracker URL, a missing file, OUT = FILE, a private torrent without --force
+  3  invalid or hostile torrent
+  5  disk error`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const parser = commandParser('tc-enhance', USAGE)
@@ -42,7 +45,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('force', { type: 'boolean', default: false, describe: 'add trackers to a private torrent anyway' })
     .option('in-place', { type: 'boolean', default: false, describe: 'allow OUT to be FILE (without -o: write back to FILE)' })
     .example('$0 a.torrent -o b.torrent', 'add the built-in public trackers')
-    .example('$0 a.torrent -o b.torrent -t udp://tracker.example.org:1337/announce', 'add one tracker')
+    .example('$0 a.torrent -o b.torrent -t URL', 'add one tracker')
     .example('$0 a.torrent --list trackers.txt --magnet', 'print a magnet link with more trackers')
     .epilogue(EPILOGUE);
   const args = await parseCommand(parser, argv, io);

@@ -27,9 +27,13 @@ pieces: DIR is the folder the torrents were downloaded into (a multi-file torren
 under DIR/<name>/, a single file is DIR/<name>), and each file is reported complete, partial
 (with the share of its pieces that verified), missing, or wrong size.`;
 
-const EPILOGUE = `Exit codes: 0 every torrent is valid (and, with --data, every piece verified) · 2 usage (bad flag,
-missing PATH or DIR, no .torrent found) · 3 some torrent is invalid or hostile (or has warnings, with
---strict) · 5 disk error while reading · 6 some data did not verify · 130 interrupted.
+const EPILOGUE = `Exit codes:
+  0    every torrent is valid (and, with --data, every piece verified)
+  2    usage: a bad flag, a missing PATH or DIR, a folder without .torrent files
+  3    some torrent is invalid or hostile (or has warnings, with --strict)
+  5    disk error while reading the data
+  6    some data did not verify
+  130  interrupted
 With several torrents the highest code wins, so 6 outranks 3.`;
 
 /** .torrent files taken from one folder: a bound on work for a folder full of junk. */
@@ -56,6 +60,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (args.data !== undefined) {
     dataDir = resolve(io.cwd, args.data);
     const st = await stat(dataDir).catch(() => undefined);
+    if (st?.isFile()) {
+      throw new UsageError(`--data ${args.data} is a file`, 'give the folder the torrent was downloaded into (the one holding it)');
+    }
     if (!st?.isDirectory()) throw new UsageError(`--data ${args.data}: no such folder`);
   }
   const sources = await expand(paths, io);
