@@ -1,2 +1,4 @@
-process.stderr.write('error: tc-download is not implemented yet\n');
-process.exitCode = 1;
+import { runMain } from '@tc/cli';
+import { run } from './run.js';
+
+runMain(run);

@@ -51,7 +51,16 @@ export interface ConnectionOptions {
   readonly handshakeTimeoutMs?: number;
   readonly idleTimeoutMs?: number;
   readonly keepAliveMs?: number;
+  /**
+   * The socket was created with `onread` (a reused read buffer, no allocation per read): its
+   * callback calls `feed`, and no 'data' listener is attached. Messages, piece blocks included,
+   * are then views of that buffer valid only during the handler calls, so handlers copy what they keep.
+   */
+  readonly externalReads?: boolean;
 }
+
+/** Size of the reused read buffer of an outgoing connection: several 16 KiB blocks per read, so few are split. */
+export const READ_BUFFER_BYTES = 256 * 1024;
 
 /**
  * One peer connection: socket bytes ↔ wire messages, timeouts and keep-alives. It holds no torrent
@@ -98,7 +107,7 @@ export class PeerConnection {
       ...(opts.pieceCount !== undefined ? { pieceCount: opts.pieceCount } : {}),
     });
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (opts.externalReads !== true) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (e) => this.close(new EngineError('ENGINE_PEER_PROTOCOL', `socket error: ${e.message}`, { peer: this.key, cause: e })));
     socket.on('close', () => this.close(undefined));
     socket.on('end', () => this.close(undefined));
@@ -168,6 +177,11 @@ export class PeerConnection {
     this.bytesOut += b.length;
     this.lastSent = this.lastNow;
     this.socket.write(b);
+  }
+
+  /** Bytes read by an `onread` socket (see ConnectionOptions.externalReads). */
+  feed(chunk: Buffer): void {
+    this.onData(chunk);
   }
 
   private onData(chunk: Buffer): void {

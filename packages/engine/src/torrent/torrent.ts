@@ -5,10 +5,10 @@ import { Bitfield, EXTENDED_CLIENT_NAME, type Features, type Handshake, type Mes
 import type { Peer as TrackerPeer, TrackerSet, TrackerStatus } from '@tc/tracker';
 import type { Clock, TimerHandle } from '../clock.js';
 import { EngineError, invariant } from '../errors.js';
-import { BLOCK_BYTES, blockCount, pieceHash, pieceSize, type TorrentLayout } from '../layout.js';
+import { BLOCK_BYTES, pieceHash, pieceSize, type TorrentLayout } from '../layout.js';
 import { PiecePicker, type BlockRequest } from '../picker/picker.js';
 import { DEFAULT_REQQ, pipelineDepth } from '../picker/pipeline.js';
-import { PeerConnection, type ConnectionHandler, type PeerAddress } from '../peer/connection.js';
+import { PeerConnection, READ_BUFFER_BYTES, type ConnectionHandler, type PeerAddress } from '../peer/connection.js';
 import { RateMeter } from '../peer/rate.js';
 import { hashFailureVerdict, peerScore } from '../peer/scoring.js';
 import { CandidateList, type CandidateSource } from '../peer/swarm.js';
@@ -26,7 +26,7 @@ export const SNUB_TIMEOUT_MS = 60_000;
  * Bytes of verified pieces waiting for the disk before we stop asking peers for more: bounds the
  * write path's memory whatever the torrent size (STATE.md, Memory).
  */
-export const MAX_WRITE_BACKLOG_BYTES = 64 * 1024 * 1024;
+export const MAX_WRITE_BACKLOG_BYTES = 24 * 1024 * 1024;
 /** Peers unchoked at once while serving (a fixed number until issue 6's choker). */
 export const UPLOAD_SLOTS = 8;
 /** Queued incoming requests per peer (RELIABILITY.md case 23: libtorrent max_allowed_in_request_queue). */
@@ -153,6 +153,21 @@ class PeerState {
 
 const FEATURES: Features = { fast: true, extended: true };
 
+/** Free piece buffers kept for reuse: enough for the pieces in flight on a fast link, so the steady state allocates nothing. */
+const PIECE_POOL_MAX = 16;
+
+/** Reuses piece-sized buffers (allocating 1 MiB per piece churns the GC at hundreds of MB/s). */
+class PiecePool {
+  private readonly free: Buffer[] = [];
+  constructor(private readonly size: number) {}
+  take(): Buffer {
+    return this.free.pop() ?? Buffer.allocUnsafe(this.size);
+  }
+  give(b: Buffer): void {
+    if (this.free.length < PIECE_POOL_MAX) this.free.push(b);
+  }
+}
+
 /**
  * One torrent: its peers, picker, storage and trackers. Everything time-related runs off one
  * interval on the injected clock; sockets come from `connect` or are handed over by the session.
@@ -176,7 +191,9 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   private readonly dialing = new Map<string, { socket: Socket; timer: TimerHandle }>();
   /** Connected sockets whose handshake has not arrived yet. */
   private readonly handshaking = new Set<PeerConnection>();
-  private readonly pieceBufs = new Map<number, (Buffer | undefined)[]>();
+  /** Contiguous buffers of active pieces: blocks are copied in as they arrive (the read buffer is reused). */
+  private readonly pieceBufs = new Map<number, Buffer>();
+  private readonly pool: PiecePool;
   private readonly opts: TorrentOptions;
   private readonly maxPeers: number;
   private readonly peersUsed = new Set<string>();
@@ -204,6 +221,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.maxPeers = Math.max(1, opts.maxPeers ?? DEFAULT_MAX_PEERS);
     this.picker = new PiecePicker(opts.layout, opts.random !== undefined ? { random: opts.random } : {});
     this.candidates = new CandidateList(opts.isSelf, opts.random);
+    this.pool = new PiecePool(opts.layout.pieceLength);
     const now = this.clock.now();
     this.downRate = new RateMeter(now);
     this.upRate = new RateMeter(now);
@@ -327,7 +345,23 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   }
 
   private dial(a: PeerAddress): void {
-    const connect = this.opts.connect ?? ((x: PeerAddress) => netConnect({ host: x.host, port: x.port }));
+    // One reused read buffer per outgoing connection: no allocation per socket read (see READ_BUFFER_BYTES).
+    let conn: PeerConnection | undefined;
+    const external = this.opts.connect === undefined;
+    const connect =
+      this.opts.connect ??
+      ((x: PeerAddress) =>
+        netConnect({
+          host: x.host,
+          port: x.port,
+          onread: {
+            buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+            callback: (n: number, buf: Uint8Array) => {
+              conn?.feed((buf as Buffer).subarray(0, n));
+              return true;
+            },
+          },
+        }));
     let socket: Socket;
     try {
       socket = connect(a);
@@ -359,9 +393,10 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
         this.candidates.disconnected(a, false, this.clock.now());
         return;
       }
-      const conn = new PeerConnection(socket, this, {
+      conn = new PeerConnection(socket, this, {
         address: a,
         outgoing: true,
+        externalReads: external,
         features: FEATURES,
         now: this.clock.now(),
         pieceCount: this.layout.pieceCount,
@@ -611,12 +646,12 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     if (p.snubbed) p.snubbed = false;
     this.downloaded += len;
     this.peersUsed.add(p.conn.key);
-    let bufs = this.pieceBufs.get(index);
-    if (bufs === undefined) {
-      bufs = new Array<Buffer | undefined>(blockCount(this.layout, index)).fill(undefined);
-      this.pieceBufs.set(index, bufs);
+    let buf = this.pieceBufs.get(index);
+    if (buf === undefined) {
+      buf = this.pool.take();
+      this.pieceBufs.set(index, buf);
     }
-    bufs[begin / BLOCK_BYTES] = block;
+    block.copy(buf, begin);
     for (const pid of o.cancel) {
       const q = this.byId.get(pid);
       q?.conn.sendCancels([{ piece: index, offset: begin, length: len }]);
@@ -625,11 +660,11 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   }
 
   private completePiece(index: number): void {
-    const bufs = this.pieceBufs.get(index);
+    const buf = this.pieceBufs.get(index);
     this.pieceBufs.delete(index);
-    invariant(bufs !== undefined && bufs.every((b) => b !== undefined), `piece ${index} complete without all blocks`);
-    const chunks = bufs as Buffer[];
+    invariant(buf !== undefined, `piece ${index} complete without a buffer`);
     const size = pieceSize(this.layout, index);
+    const chunks = [buf.subarray(0, size)];
     this.writeBacklog += size;
     const work = (async () => {
       let ok: boolean;
@@ -641,6 +676,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       }
       if (!ok) {
         this.writeBacklog -= size;
+        this.pool.give(buf);
         this.onHashFailure(index);
         return;
       }
@@ -648,11 +684,13 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
         await this.storage.write(index, 0, chunks);
       } catch (e) {
         this.writeBacklog -= size;
+        this.pool.give(buf);
         if (this.picker.pieceState(index) === 'verifying') this.picker.pieceFailed(index);
         this.fail(e instanceof EngineError ? e : new EngineError('ENGINE_DISK', `cannot write piece ${index}: ${(e as Error).message}`, { cause: e, piece: index }));
         return;
       }
       this.writeBacklog -= size;
+      this.pool.give(buf);
       this.onPiecePassed(index);
     })();
     this.track(work);

@@ -1,0 +1,69 @@
+import { formatBytes, formatDuration, formatRate, sanitize } from '@tc/cli';
+import type { TorrentStats } from '@tc/engine';
+import type { TrackerStatus } from '@tc/tracker';
+
+/** Seconds left at the current rate, or Infinity when unknown. */
+export function etaSeconds(s: TorrentStats): number {
+  if (s.left === 0) return 0;
+  return s.downRateBps > 1 ? s.left / s.downRateBps : Infinity;
+}
+
+/** The live status line's text after the bar (aria2c-like): speeds, ETA, pieces, peers. */
+export function statusText(s: TorrentStats): string {
+  return [
+    `${formatBytes(s.haveBytes)}/${formatBytes(s.totalBytes)}`,
+    `↓ ${formatRate(s.downRateBps)}`,
+    `↑ ${formatRate(s.upRateBps)}`,
+    `ETA ${formatDuration(etaSeconds(s))}`,
+    `pieces ${s.piecesHave}/${s.pieceCount}`,
+    `peers ${s.peers}`,
+    ...(s.hashFailures > 0 ? [`hash failures ${s.hashFailures}`] : []),
+  ].join('  ');
+}
+
+/** One `--json` status object (CLI.md: schema 1 added by writeJson). */
+export function statusJson(name: string, infoHash: string, s: TorrentStats, elapsedS: number, final: boolean): object {
+  return {
+    type: final ? 'summary' : 'status',
+    name,
+    infoHash,
+    state: s.state,
+    elapsedS: Math.round(elapsedS * 1000) / 1000,
+    percent: s.totalBytes === 0 ? 100 : Math.round((10000 * s.haveBytes) / s.totalBytes) / 100,
+    haveBytes: s.haveBytes,
+    totalBytes: s.totalBytes,
+    downloadedBytes: s.downloaded,
+    uploadedBytes: s.uploaded,
+    downRateBps: Math.round(s.downRateBps),
+    upRateBps: Math.round(s.upRateBps),
+    etaS: Number.isFinite(etaSeconds(s)) ? Math.round(etaSeconds(s)) : null,
+    pieces: s.piecesHave,
+    pieceCount: s.pieceCount,
+    peers: s.peers,
+    peersUsed: s.peersUsed,
+    hashFailures: s.hashFailures,
+    wasteBytes: s.wasteBytes,
+  };
+}
+
+/** The final human summary (stdout). */
+export function summaryText(name: string, s: TorrentStats, elapsedS: number, where: string): string {
+  const avg = elapsedS > 0 ? s.downloaded / elapsedS : 0;
+  return [
+    `downloaded ${sanitize(name)}`,
+    `  bytes:         ${formatBytes(s.totalBytes)} (${s.totalBytes} bytes, ${s.pieceCount} pieces verified)`,
+    `  time:          ${formatDuration(elapsedS)} (${elapsedS.toFixed(2)} s)`,
+    `  average speed: ${formatRate(avg)}`,
+    `  peers used:    ${s.peersUsed}`,
+    `  hash failures: ${s.hashFailures}`,
+    `  saved in:      ${sanitize(where)}`,
+  ].join('\n');
+}
+
+/** "udp://x: timed out; http://y: 404" for the no-peers error. */
+export function trackerFailures(status: readonly TrackerStatus[]): string {
+  if (status.length === 0) return 'the torrent lists no trackers';
+  return status
+    .map((t) => `${sanitize(t.url)}: ${t.lastError !== undefined ? sanitize(t.lastError.message) : t.state === 'ok' ? `ok, ${t.peers ?? 0} peers` : t.state}`)
+    .join('; ');
+}

@@ -1,0 +1,206 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  CommandError,
+  commandParser,
+  createProgress,
+  ExitCode,
+  exitCodeFor,
+  parseCommand,
+  readInputFile,
+  reportError,
+  reportWarning,
+  sanitize,
+  UsageError,
+  writeJson,
+  type Io,
+  type ProgressMode,
+} from '@tc/cli';
+import { MAX_TORRENT_BYTES, parseMetainfo, type Metainfo } from '@tc/codec';
+import { DEFAULT_MAX_PEERS, EngineError, Session, type PeerAddress, type Torrent } from '@tc/engine';
+import { statusJson, statusText, summaryText, trackerFailures } from './render.js';
+
+const USAGE = `$0 FILE.torrent|URL [options]
+
+Downloads a torrent into a folder, verifying every piece (SHA-1) before it counts, and exits when done.`;
+
+const EPILOGUE = `Exit codes: 0 done · 1 failure · 2 usage · 3 invalid or hostile torrent · 4 no peers or network
+failure · 5 disk error (full, read-only, unwritable folder) · 130 interrupted (Ctrl-C; a second one forces exit).`;
+
+/** Without any peer for this long, give up and say why (trackers' errors). */
+const DEFAULT_NO_PEERS_S = 60;
+/** How often the status is rendered. */
+const STATUS_INTERVAL_MS = 1_000;
+/** Longest a URL fetch of a .torrent may take. */
+const FETCH_TIMEOUT_MS = 30_000;
+
+function parsePeer(text: string): PeerAddress {
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(text) ?? /^([^:\s]+):(\d+)$/.exec(text);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`--peer: cannot read ${JSON.stringify(text)} as HOST:PORT`, 'e.g. --peer 127.0.0.1:6881 or --peer [::1]:6881');
+  }
+  return { host: m[1]!, port };
+}
+
+async function fetchTorrentUrl(url: string, signal: AbortSignal | undefined): Promise<Buffer> {
+  const ctl = AbortSignal.timeout(FETCH_TIMEOUT_MS);
+  const sig = signal ? AbortSignal.any([signal, ctl]) : ctl;
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: sig, redirect: 'follow' });
+  } catch (e) {
+    throw new CommandError(`cannot fetch ${url}: ${(e as Error).message}`, ExitCode.NETWORK, { cause: e });
+  }
+  if (!res.ok) throw new CommandError(`cannot fetch ${url}: HTTP ${res.status}`, ExitCode.NETWORK);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  for await (const c of res.body ?? []) {
+    total += (c as Uint8Array).length;
+    if (total > MAX_TORRENT_BYTES) throw new CommandError(`${url} is larger than ${MAX_TORRENT_BYTES} bytes`, ExitCode.BAD_INPUT);
+    chunks.push(Buffer.from(c as Uint8Array));
+  }
+  return Buffer.concat(chunks);
+}
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const parser = commandParser('tc-download', USAGE)
+    .option('output', { alias: 'o', type: 'string', describe: 'download folder (default: the current folder)' })
+    .option('port', { type: 'number', describe: 'TCP port to listen on (default: any free port)', default: 0 })
+    .option('max-peers', { type: 'number', default: DEFAULT_MAX_PEERS, describe: 'most peers connected at once' })
+    .option('peer', { type: 'string', array: true, default: [] as string[], describe: 'also connect to HOST:PORT (repeatable)' })
+    .option('listen', { type: 'string', describe: 'listen only on this address (e.g. 127.0.0.1)' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress, no summary; errors only' })
+    .option('progress', { choices: ['auto', 'bar', 'plain', 'none'] as const, default: 'auto' as ProgressMode, describe: 'progress display on stderr' })
+    .option('log', { type: 'string', describe: 'write a structured log (JSON lines) to FILE' })
+    .option('first-peer-timeout', { type: 'number', default: DEFAULT_NO_PEERS_S, describe: 'seconds to wait for a first peer before giving up' })
+    .example('$0 ubuntu.torrent -o ~/Downloads', 'download into ~/Downloads')
+    .example('$0 x.torrent --peer 127.0.0.1:51413 --json', 'private swarm, JSON status for scripts')
+    .epilogue(EPILOGUE);
+  const args = await parseCommand(parser, argv, io);
+  if (!args) return ExitCode.OK;
+  const sources = args._.map(String);
+  if (sources.length !== 1) throw new UsageError('give exactly one .torrent file or URL', 'run tc-download --help for usage');
+  const port = args.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be in 0..65535');
+  const maxPeers = args['max-peers'] as number;
+  if (!Number.isInteger(maxPeers) || maxPeers < 1 || maxPeers > 1000) throw new UsageError('--max-peers must be in 1..1000');
+  const noPeersS = args['first-peer-timeout'] as number;
+  if (!Number.isFinite(noPeersS) || noPeersS <= 0) throw new UsageError('--first-peer-timeout must be a positive number of seconds');
+  const peers = (args.peer as string[]).map(parsePeer);
+  const dir = resolve(io.cwd, args.output ?? '.');
+
+  const source = sources[0]!;
+  const bytes = /^https?:\/\//i.test(source) ? await fetchTorrentUrl(source, io.signal) : await readInputFile(resolve(io.cwd, source), { maxBytes: MAX_TORRENT_BYTES });
+  let metainfo: Metainfo;
+  try {
+    const parsed = parseMetainfo(bytes);
+    metainfo = parsed.metainfo;
+    if (!args.quiet && !args.json) for (const w of parsed.warnings) reportWarning(io, `${source}: ${w.message}`);
+  } catch (e) {
+    return reportError(io, e, { what: source, verbose: args.verbose });
+  }
+
+  let log: WriteStream | undefined;
+  if (args.log !== undefined) log = createWriteStream(resolve(io.cwd, args.log), { flags: 'a' });
+  const logEvent = (event: string, fields: object = {}): void => {
+    log?.write(`${JSON.stringify({ t: new Date().toISOString(), event, ...fields })}\n`);
+  };
+
+  const listen = args.listen;
+  const session = await Session.create({
+    port,
+    ...(listen !== undefined ? (listen.includes(':') ? { listenHost4: null, listenHost6: listen } : { listenHost4: listen, listenHost6: null }) : {}),
+  }).catch((e: unknown) => {
+    throw new CommandError(`cannot listen on port ${port}: ${(e as Error).message}`, ExitCode.NETWORK, { cause: e });
+  });
+  const started = performance.now();
+  const elapsed = (): number => (performance.now() - started) / 1000;
+  let torrent: Torrent | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const progressMode: ProgressMode = args.quiet || args.json ? 'none' : (args.progress as ProgressMode);
+  const progress = createProgress(io, { mode: progressMode, total: metainfo.pieceCount, label: sanitize(metainfo.name).slice(0, 40) });
+  try {
+    torrent = await session.add(metainfo, { dir, maxPeers, peers });
+    const t = torrent;
+    logEvent('start', { name: metainfo.name, infoHash: metainfo.infoHashHex, dir, port: session.port });
+    t.on('peer-connected', (e) => logEvent('peer-connected', e));
+    t.on('peer-disconnected', (e) => logEvent('peer-disconnected', { address: e.address, reason: e.reason?.message }));
+    t.on('peer-banned', (e) => {
+      logEvent('peer-banned', e);
+      if (!args.quiet && !args.json) reportWarning(io, `banned peer ${e.address}: ${e.reason}`);
+    });
+    t.on('hash-failure', (e) => {
+      logEvent('hash-failure', e);
+      if (!args.quiet && !args.json) reportWarning(io, `piece ${e.index} failed its hash check (from ${e.peers.join(', ') || 'a departed peer'}); downloading it again`);
+    });
+    t.on('piece-verified', (e) => logEvent('piece-verified', e));
+    t.on('warning', (w) => {
+      logEvent('warning', { message: w.message, peer: w.peer });
+      if (args.verbose && !args.json) reportWarning(io, w.peer !== undefined ? `${w.peer}: ${w.message}` : w.message);
+    });
+    t.on('tracker-status', (s) => logEvent('tracker', { url: s.url, state: s.state, peers: s.peers, error: s.lastError?.message }));
+
+    let everPeer = false;
+    const outcome = await new Promise<'done' | 'interrupted' | 'no-peers' | EngineError>((resolveOutcome) => {
+      const onAbort = (): void => resolveOutcome('interrupted');
+      if (io.signal?.aborted) return onAbort();
+      io.signal?.addEventListener('abort', onAbort, { once: true });
+      t.done.then(
+        () => resolveOutcome('done'),
+        (e: unknown) => resolveOutcome(e instanceof EngineError ? e : new EngineError('ENGINE_DISK', String(e))),
+      );
+      timer = setInterval(() => {
+        const s = t.stats();
+        if (s.peers > 0) everPeer = true;
+        progress.update(s.piecesHave, statusText(s));
+        if (args.json) writeJson(io, statusJson(metainfo.name, metainfo.infoHashHex, s, elapsed(), false));
+        if (!everPeer && s.downloaded === 0 && elapsed() > noPeersS) resolveOutcome('no-peers');
+      }, STATUS_INTERVAL_MS);
+    });
+    clearInterval(timer);
+    const s = t.stats();
+    progress.update(s.piecesHave, statusText(s));
+    progress.stop();
+    logEvent('end', { outcome: typeof outcome === 'string' ? outcome : outcome.code, ...s });
+    if (outcome === 'done') {
+      const where = metainfo.multiFile ? resolve(dir, metainfo.files[0]!.safePath[0]!) : resolve(dir, metainfo.files[0]!.safePath.join('/'));
+      await session.close();
+      const final = t.stats();
+      if (args.json) writeJson(io, statusJson(metainfo.name, metainfo.infoHashHex, final, elapsed(), true));
+      else if (!args.quiet) io.stdout.write(`${summaryText(metainfo.name, final, elapsed(), where)}\n`);
+      return ExitCode.OK;
+    }
+    if (outcome === 'interrupted') {
+      if (!args.quiet) io.stderr.write('interrupted: stopping (announcing "stopped" to trackers)\n');
+      await session.close();
+      return ExitCode.INTERRUPTED;
+    }
+    if (outcome === 'no-peers') {
+      const why = trackerFailures(t.trackerStatus());
+      await session.close();
+      return reportError(
+        io,
+        new CommandError(`no peers found within ${noPeersS} s (${why})`, ExitCode.NETWORK, {
+          hint: 'check the trackers with tc-debug-tracker, or add a peer with --peer HOST:PORT',
+        }),
+        { verbose: args.verbose },
+      );
+    }
+    await session.close();
+    return reportError(io, outcome, { what: 'download failed', verbose: args.verbose });
+  } catch (e) {
+    clearInterval(timer);
+    progress.stop();
+    await session.close();
+    if (e instanceof EngineError && e.code === 'ENGINE_UNSAFE_PATH') {
+      reportError(io, e, { what: source, verbose: args.verbose });
+      return ExitCode.BAD_INPUT;
+    }
+    const code = exitCodeFor(e);
+    reportError(io, e, { verbose: args.verbose });
+    return code;
+  } finally {
+    await new Promise<void>((r) => (log ? log.end(() => r()) : r()));
+  }
+}

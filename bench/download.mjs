@@ -1,0 +1,217 @@
+#!/usr/bin/env node
+// Download benchmark (issue 5): one python3-libtorrent seeder on 127.0.0.1 serves a single-file
+// torrent (1 MiB pieces); tc-download, aria2c, the webtorrent library and a libtorrent downloader
+// fetch it in turn, several rounds, in one run. Prints medians, ratios, peak RSS and CPU seconds.
+//
+//   node bench/download.mjs [--gib 1] [--rounds 3] [--clients tc,libtorrent,webtorrent,aria2c] [--json]
+//
+// Run it inside a private network namespace so nothing leaves loopback:
+//   unshare --net -- sh -c 'ip link set lo up && node bench/download.mjs'
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..');
+const PY = '/usr/bin/python3';
+const LT_SCRIPT = join(root, 'packages/testkit/py/lt_peer.py');
+const TC_BIN = join(root, 'apps/download/bin/tc-download.js');
+const PIECE = 1024 * 1024;
+
+const { values: opt } = parseArgs({
+  options: {
+    gib: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '3' },
+    clients: { type: 'string', default: 'tc,libtorrent,webtorrent,aria2c' },
+    json: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const SIZE = Math.round(Number(opt.gib) * 1024 ** 3);
+const ROUNDS = Number(opt.rounds);
+const CLIENTS = opt.clients.split(',').filter(Boolean);
+const log = (s) => process.stderr.write(`${s}\n`);
+
+/** Runs a command under /usr/bin/time -v; resolves with wall seconds, peak RSS (MB), CPU seconds. */
+function timed(cmd, args, { env, cwd } = {}) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const p = spawn('/usr/bin/time', ['-v', cmd, ...args], { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (err += d));
+    p.on('exit', (code) => {
+      const wall = (performance.now() - t0) / 1000;
+      const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(err)?.[1] ?? 0) / 1024;
+      const user = Number(/User time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? 0);
+      const sys = Number(/System time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? 0);
+      if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${err.slice(-1500)}${out.slice(-500)}`));
+      else resolve({ wall, rssMb: rss, cpu: user + sys });
+    });
+  });
+}
+
+/** Starts lt_peer.py; resolves with {port, stop, waitFor}. */
+function ltPeer(cfg) {
+  const child = spawn(PY, [LT_SCRIPT, JSON.stringify({ mode: 'peer', port: 0, statusIntervalMs: 0, connectTo: [], ...cfg })], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const events = [];
+  const waiters = [];
+  createInterface({ input: child.stdout }).on('line', (l) => {
+    let e;
+    try {
+      e = JSON.parse(l);
+    } catch {
+      return;
+    }
+    events.push(e);
+    for (const w of [...waiters]) if (w.name === e.event) (waiters.splice(waiters.indexOf(w), 1), w.resolve(e));
+  });
+  const waitFor = (name) =>
+    new Promise((resolve, reject) => {
+      const f = events.find((e) => e.event === name);
+      if (f) return resolve(f);
+      waiters.push({ name, resolve });
+      child.once('exit', (c) => reject(new Error(`lt_peer exited ${c} before ${name}`)));
+    });
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.stdin.end();
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    });
+  return { child, waitFor, stop };
+}
+
+async function makeData(dir) {
+  const file = join(dir, 'seed', 'bench.bin');
+  await mkdir(dirname(file), { recursive: true });
+  // 64 MiB of random bytes repeated with a per-block counter: every piece distinct, cheap to make.
+  const block = randomBytes(64 * 1024 * 1024);
+  const ws = createWriteStream(file);
+  for (let off = 0, n = 0; off < SIZE; off += block.length, n++) {
+    const len = Math.min(block.length, SIZE - off);
+    block.writeUInt32LE(n, 0);
+    if (!ws.write(Buffer.from(block.subarray(0, len)))) await new Promise((r) => ws.once('drain', r));
+  }
+  await new Promise((r) => ws.end(r));
+  const torrent = join(dir, 'bench.torrent');
+  const r = spawnSync(PY, [LT_SCRIPT, JSON.stringify({ mode: 'create', dataPath: file, torrentPath: torrent, pieceLength: PIECE })]);
+  if (r.status !== 0) throw new Error(`torrent creation failed: ${r.stdout}${r.stderr}`);
+  return { file, torrent };
+}
+
+const runners = {
+  async tc({ torrent, port, out }) {
+    return timed(process.execPath, [TC_BIN, torrent, '-o', out, '--peer', `127.0.0.1:${port}`, '--listen', '127.0.0.1', '--quiet', '--first-peer-timeout', '30']);
+  },
+  async libtorrent({ torrent, port, out }) {
+    // lt_peer.py prints "finished" then we close its stdin: a wrapper script makes it one timed process.
+    const script = `
+import json,subprocess,sys
+p=subprocess.Popen([${JSON.stringify(PY)},${JSON.stringify(LT_SCRIPT)},json.dumps({"mode":"peer","torrentPath":${JSON.stringify(torrent)},"savePath":${JSON.stringify(out)},"port":0,"connectTo":[{"ip":"127.0.0.1","port":${port}}]})],stdin=subprocess.PIPE,stdout=subprocess.PIPE)
+for line in p.stdout:
+    if json.loads(line).get("event")=="finished": break
+p.stdin.close(); p.wait()`;
+    return timed(PY, ['-c', script]);
+  },
+  async webtorrent({ torrent, port, out }) {
+    const script = `
+import WebTorrent from 'webtorrent';
+import { readFileSync } from 'node:fs';
+const client = new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, tracker: false, webSeeds: false });
+const t = client.add(readFileSync(${JSON.stringify(torrent)}), { path: ${JSON.stringify(out)}, announce: [] });
+t.on('ready', () => t.addPeer('127.0.0.1:${port}'));
+t.on('done', () => client.destroy(() => process.exit(0)));
+t.on('error', (e) => { console.error(e); process.exit(1); });
+`;
+    return timed(process.execPath, ['--input-type=module', '-e', script], { cwd: here });
+  },
+};
+
+async function main() {
+  const dir = await mkdtemp(join(tmpdir(), 'tc-bench-dl-'));
+  log(`bench/download: ${(SIZE / 1024 ** 3).toFixed(2)} GiB, 1 MiB pieces, ${ROUNDS} rounds, clients ${CLIENTS.join(', ')}`);
+  const { file, torrent } = await makeData(dir);
+  const seeder = ltPeer({ torrentPath: torrent, savePath: dirname(file), seed: true });
+  const { port } = await seeder.waitFor('listening');
+  await seeder.waitFor('finished');
+  log(`seeder ready on 127.0.0.1:${port}`);
+  const results = Object.fromEntries(CLIENTS.map((c) => [c, []]));
+  try {
+    for (let r = 0; r < ROUNDS; r++) {
+      for (const c of CLIENTS) {
+        const out = join(dir, `out-${c}-${r}`);
+        await mkdir(out, { recursive: true });
+        let res;
+        if (c === 'aria2c') {
+          // aria2c cannot be given a peer on the command line: the seeder dials it instead.
+          res = await aria2WithDial(torrent, out, seeder);
+        } else res = await runners[c]({ torrent, port, out });
+        const got = await stat(join(out, 'bench.bin'));
+        if (got.size !== SIZE) throw new Error(`${c}: wrong size ${got.size}`);
+        if (r === 0) {
+          const [a, b] = await Promise.all([readFile(file), readFile(join(out, 'bench.bin'))]);
+          if (!a.equals(b)) throw new Error(`${c}: data differs`);
+        }
+        results[c].push(res);
+        log(`round ${r + 1} ${c.padEnd(10)} ${res.wall.toFixed(2)} s  ${((SIZE / 1e6) / res.wall).toFixed(0)} MB/s  RSS ${res.rssMb.toFixed(0)} MB  CPU ${res.cpu.toFixed(2)} s`);
+        await rm(out, { recursive: true, force: true });
+      }
+    }
+  } finally {
+    await seeder.stop();
+    if (!opt.keep) await rm(dir, { recursive: true, force: true });
+  }
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const summary = {};
+  for (const c of CLIENTS) {
+    const rs = results[c];
+    summary[c] = {
+      wallS: med(rs.map((x) => x.wall)),
+      mbPerS: (SIZE / 1e6) / med(rs.map((x) => x.wall)),
+      peakRssMb: Math.max(...rs.map((x) => x.rssMb)),
+      cpuSPerGiB: med(rs.map((x) => x.cpu)) / (SIZE / 1024 ** 3),
+    };
+  }
+  const lines = [`median of ${ROUNDS} rounds, ${(SIZE / 1024 ** 3).toFixed(2)} GiB, node ${process.version}`];
+  lines.push('client       wall s    MB/s   peak RSS MB   CPU s/GiB');
+  for (const c of CLIENTS) {
+    const s = summary[c];
+    lines.push(`${c.padEnd(12)} ${s.wallS.toFixed(2).padStart(6)} ${s.mbPerS.toFixed(0).padStart(7)} ${s.peakRssMb.toFixed(0).padStart(13)} ${s.cpuSPerGiB.toFixed(2).padStart(11)}`);
+  }
+  if (summary.tc) for (const c of CLIENTS) if (c !== 'tc') lines.push(`tc / ${c}: ${(summary.tc.wallS / summary[c].wallS).toFixed(2)}`);
+  if (opt.json) process.stdout.write(`${JSON.stringify({ sizeBytes: SIZE, rounds: ROUNDS, summary, results })}\n`);
+  else process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+/** aria2c downloads while the seeder connects to its fixed listen port. */
+async function aria2WithDial(torrent, out, seeder) {
+  const listen = 6991;
+  const p = timed('aria2c', [
+    '--seed-time=0', '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false',
+    `--listen-port=${listen}`, '--interface=127.0.0.1', '--file-allocation=none', '--summary-interval=0',
+    '--console-log-level=warn', '--quiet=true', `--dir=${out}`, torrent,
+  ]);
+  // Give aria2c a moment to listen, then have the seeder dial it (until it connects).
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 150));
+    seeder.child.stdin.write(`${JSON.stringify({ cmd: 'connect', ip: '127.0.0.1', port: listen })}\n`);
+    if (i > 3) break;
+  }
+  return p;
+}
+
+main().catch((e) => {
+  log(`bench failed: ${e.stack ?? e}`);
+  process.exit(1);
+});
