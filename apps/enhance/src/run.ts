@@ -110,7 +110,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     try {
       await writeFileAtomic(resolve(io.cwd, output), out);
     } catch (e) {
-      return reportError(io, e, { what: output, verbose: args.verbose });
+      const code = (e as { code?: unknown }).code;
+      const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' ? 'permission denied' : undefined;
+      const err = why ? new CommandError(`cannot write: ${why}`, ExitCode.DISK, { cause: e }) : e;
+      return reportError(io, err, { what: output, verbose: args.verbose });
     }
   }
   const result: EnhanceResult = {

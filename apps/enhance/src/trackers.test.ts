@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '@tc/cli';
+import { PUBLIC_TRACKERS } from '@tc/codec';
 import { checkTrackerUrl, mergeTiers, parseTrackerList } from './trackers.js';
 
 describe('mergeTiers', () => {
@@ -34,5 +35,13 @@ describe('checkTrackerUrl', () => {
     for (const u of ['ftp://a.example/', 'ws://a.example/', 'file:///etc/passwd', 'a.example', `http://a.example/${'x'.repeat(3000)}`]) {
       expect(() => checkTrackerUrl(u, 'w')).toThrow(UsageError);
     }
+  });
+});
+
+describe('PUBLIC_TRACKERS', () => {
+  it('holds distinct, valid tracker URLs', () => {
+    expect(PUBLIC_TRACKERS.length).toBeGreaterThan(5);
+    for (const u of PUBLIC_TRACKERS) expect(checkTrackerUrl(u, 'built-in')).toBe(u);
+    expect(mergeTiers([], PUBLIC_TRACKERS.map((u) => [u])).duplicates).toEqual([]);
   });
 });

@@ -168,6 +168,9 @@ describe('tc-enhance', () => {
     expect(help.stdout).toContain('Exit codes:');
     expect((await enhance([])).code).toBe(2);
     expect((await enhance(['public.torrent'])).code).toBe(2);
+    const noFolder = await enhance(['public.torrent', '-o', 'no/such/x.torrent', '-t', T3]);
+    expect(noFolder.code).toBe(5);
+    expect(noFolder.stderr).toBe('error: no/such/x.torrent: cannot write: its folder does not exist\n');
     const missing = await enhance(['nope.torrent', '-o', 'x.torrent']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('error: nope.torrent: no such file');
