@@ -165,7 +165,7 @@ describe('tc-netcheck output', () => {
     expect(code).toBe(0);
     expect(io.out()).not.toContain('\x1b');
     expect(io.out()).toContain('\\x1b[31mevil');
-    expect(io.out()).toContain('✓ DNS: all tracker hosts are IP addresses');
+    expect(io.out()).toContain('✓ DNS: no tracker host needs a DNS lookup');
     expect(io.out()).not.toContain('Listening');
   });
 

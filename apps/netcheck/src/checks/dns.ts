@@ -113,7 +113,7 @@ function line(r: HostReport): string {
     case 'resolved':
       return `${r.host}: ${o.addresses.join(', ')} (${r.ms} ms)`;
     case 'literal':
-      return `${r.host}: ${o.addresses.join(', ')} (no lookup needed)`;
+      return `${r.host}: ${o.addresses.join(', ')} (${isIP(r.host.replace(/^\[|\]$/g, '')) !== 0 ? 'no lookup needed' : 'hosts file'})`;
     case 'nxdomain':
       return `${r.host}: does not exist (NXDOMAIN, ${r.ms} ms)`;
     case 'nodata':
@@ -138,7 +138,7 @@ export function dnsResult(reports: readonly HostReport[], clock: Clock, started:
     return result('dns', clock, started, { status: 'skip', summary: 'no tracker host to resolve', data });
   }
   if (named.length === 0) {
-    return result('dns', clock, started, { status: 'ok', summary: 'all tracker hosts are IP addresses', detail, data });
+    return result('dns', clock, started, { status: 'ok', summary: 'no tracker host needs a DNS lookup', detail, data });
   }
   const summary = `${good.length} of ${reports.length} tracker hosts resolved`;
   const firstFailure = resolverFailures[0]?.outcome;
