@@ -89,3 +89,34 @@ describe('engine against engine on 127.0.0.1', () => {
     await expect(x.done).rejects.toMatchObject({ code: 'ENGINE_CLOSED' });
   });
 });
+
+describe('session close', () => {
+  it('leaves no socket, server, timer or file handle behind', async () => {
+    const count = (): Record<string, number> => {
+      const c: Record<string, number> = {};
+      for (const r of process.getActiveResourcesInfo()) c[r] = (c[r] ?? 0) + 1;
+      return c;
+    };
+    const before = count();
+    const t = createTestTorrent({ pieceLength: 16 * 1024, length: 300_000, seed: 3 });
+    const src = sourceOf(t);
+    const seeder = await loopbackSession();
+    await seeder.add(src, { storage: filledStorage(t, src), have: range(src.layout.pieceCount), noTrackers: true });
+    const leecher = await loopbackSession();
+    const d = await tempDir();
+    try {
+      const tor = await leecher.add(src, { dir: d.path, noTrackers: true, peers: [{ host: '127.0.0.1', port: seeder.port }] });
+      await tor.done;
+      await leecher.close();
+      await seeder.close();
+      // Socket closes are reported on the next turns of the event loop.
+      await new Promise((r) => setTimeout(r, 50));
+      const after = count();
+      for (const kind of ['TCPSocketWrap', 'TCPServerWrap', 'FileHandle', 'Timeout']) {
+        expect(after[kind] ?? 0, kind).toBeLessThanOrEqual(before[kind] ?? 0);
+      }
+    } finally {
+      await d.cleanup();
+    }
+  });
+});

@@ -583,6 +583,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.handshaking.delete(conn);
     if (p === undefined) {
       this.candidates.disconnected(conn.address, reason !== undefined, now);
+      // Failed before or during the handshake: still worth reporting (a dead or hostile address).
+      if (reason !== undefined) this.emit('peer-disconnected', { address: conn.key, reason });
       return;
     }
     this.peers.delete(conn);

@@ -1,0 +1,118 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
+import { encodeHandshake, encodeMessage, encodePieceHeader, MessageDecoder, type Request } from '@tc/wire';
+import type { TestTorrent } from '@tc/testkit/swarm-fixture';
+
+/** How a fake peer misbehaves when asked for a block. */
+export type FakeMode =
+  /** Answers with blocks of the right size but wrong bytes. */
+  | 'corrupt'
+  /** Never answers requests (but stays connected and sends keep-alives). */
+  | 'silent'
+  /** Answers a few requests, then drops the connection mid-piece. */
+  | 'vanish'
+  /** Answers correctly, and also sends blocks nobody asked for. */
+  | 'unrequested'
+  /** Answers with a block one byte short. */
+  | 'wrong-size'
+  /** Sends a length prefix of 0xFFFFFFFF after the handshake. */
+  | 'oversized';
+
+export interface FakePeer {
+  readonly port: number;
+  readonly requests: number;
+  readonly connections: number;
+  /** Resolves when the engine has closed its connection to us (at least once). */
+  readonly disconnected: Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A scripted peer on 127.0.0.1 speaking the wire protocol with @tc/wire codecs, for hostile-peer tests. */
+export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<FakePeer> {
+  const pieceCount = Math.ceil(t.data.length / t.pieceLength);
+  const sockets = new Set<Socket>();
+  let requests = 0;
+  let connections = 0;
+  let onDisconnect!: () => void;
+  const disconnected = new Promise<void>((r) => (onDisconnect = r));
+  const server: Server = createServer((sock) => {
+    connections++;
+    sockets.add(sock);
+    sock.on('close', () => {
+      sockets.delete(sock);
+      onDisconnect();
+    });
+    sock.on('error', () => undefined);
+    const dec = new MessageDecoder({ pieceCount, features: { fast: true, extended: true } });
+    const keepAlive = setInterval(() => sock.write(Buffer.alloc(4)), 500);
+    sock.on('close', () => clearInterval(keepAlive));
+    const block = (r: Request, bytes: Buffer): void => {
+      sock.write(Buffer.concat([encodePieceHeader(r.index, r.begin, bytes.length), bytes]));
+    };
+    const real = (r: Request): Buffer => t.data.subarray(r.index * t.pieceLength + r.begin, r.index * t.pieceLength + r.begin + r.length);
+    sock.on('data', (chunk: Buffer) => {
+      let msgs;
+      try {
+        msgs = dec.push(chunk);
+      } catch {
+        sock.destroy();
+        return;
+      }
+      for (const m of msgs) {
+        if (m.type === 'handshake') {
+          sock.write(encodeHandshake({ infoHash: t.infoHash, peerId: Buffer.concat([Buffer.from('-FK0001-'), randomBytes(12)]), features: { fast: true } }));
+          if (mode === 'oversized') {
+            const b = Buffer.alloc(5);
+            b.writeUInt32BE(0xffffffff, 0);
+            b[4] = 7;
+            sock.write(b);
+            continue;
+          }
+          sock.write(encodeMessage({ type: 'have-all' }));
+          sock.write(encodeMessage({ type: 'unchoke' }));
+          continue;
+        }
+        if (m.type !== 'request') continue;
+        requests++;
+        switch (mode) {
+          case 'corrupt':
+            block(m, randomBytes(m.length));
+            break;
+          case 'silent':
+          case 'oversized':
+            break;
+          case 'vanish':
+            if (requests <= 3) block(m, real(m));
+            else sock.destroy();
+            break;
+          case 'unrequested': {
+            block(m, real(m));
+            // At an offset no client requests (not block-aligned): certainly unrequested.
+            block({ type: 'request', index: m.index, begin: 1, length: 100 }, randomBytes(100));
+            break;
+          }
+          case 'wrong-size':
+            block(m, real(m).subarray(0, m.length - 1));
+            break;
+        }
+      }
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+  return {
+    port,
+    get requests() {
+      return requests;
+    },
+    get connections() {
+      return connections;
+    },
+    disconnected,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
