@@ -103,6 +103,26 @@ describe('TrackerSet (BEP 12)', () => {
     await set.stop();
   });
 
+  it('answers every early caller with the one deferred announce, and stop releases waiters', async () => {
+    const { set, transport, clock } = setup([['a']]);
+    transport.behaviour.set('a', ok([], { minInterval: 120 }));
+    await set.start();
+    const first = set.announceNow();
+    const second = set.announceNow();
+    await clock.advance(120_000);
+    expect((await first)?.url).toBe('a');
+    expect((await second)?.url).toBe('a');
+    expect(transport.calls.length).toBe(2);
+    const third = set.announceNow();
+    const done = await set.completed(); // an event goes out at once, min interval or not
+    expect(done?.url).toBe('a');
+    expect(transport.calls.at(-1)).toMatchObject({ event: 'completed', at: 120_000 });
+    expect(await third).toBe(done);
+    const fourth = set.announceNow();
+    await set.stop();
+    expect(await fourth).toBeUndefined();
+  });
+
   it('backs off a failing tracker exponentially with jitter instead of hammering it', async () => {
     const { set, transport, clock } = setup([['a']], { random: () => 0.5, backoffBaseMs: 10_000 });
     const statuses: TrackerStatus[] = [];

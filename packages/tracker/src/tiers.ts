@@ -108,6 +108,8 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
   private pendingEvent: AnnounceEvent | undefined;
   private lastSuccess: { tracker: Tracker; at: number } | undefined;
   private nextAt: number | undefined;
+  /** Callers of announceNow() waiting for the next round. */
+  private waiters: ((o: AnnounceOutcome | undefined) => void)[] = [];
 
   constructor(private readonly opts: TrackerSetOptions) {
     super();
@@ -147,10 +149,15 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
     return this.runRound();
   }
 
-  /** Tells the trackers the download completed (sent with the next announce, now). */
-  completed(): Promise<AnnounceOutcome | undefined> {
+  /**
+   * Tells the trackers the download completed. An event is news, not a request for peers, so it
+   * goes out now without waiting for `min interval` (after any announce already in flight).
+   */
+  async completed(): Promise<AnnounceOutcome | undefined> {
+    if (!this.running || this.stopped) return undefined;
+    await this.inFlight;
     this.pendingEvent = 'completed';
-    return this.announceNow();
+    return this.runRound();
   }
 
   /**
@@ -163,7 +170,9 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
     const earliest = this.earliestManual();
     if (earliest <= this.clock.now()) return this.runRound();
     return new Promise((resolve) => {
-      this.schedule(earliest, resolve);
+      this.waiters.push(resolve);
+      // Bring the next announce forward to `earliest`, never push a sooner one back.
+      if (this.nextAt === undefined || this.nextAt > earliest) this.schedule(earliest);
     });
   }
 
@@ -173,6 +182,7 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
     this.stopped = true;
     this.running = false;
     this.cancelTimer();
+    this.release(undefined);
     this.inFlightAbort?.abort();
     await this.inFlight?.catch(() => undefined);
     const last = this.lastSuccess?.tracker;
@@ -219,10 +229,15 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
     this.cancelTimer();
     const ctl = new AbortController();
     this.inFlightAbort = ctl;
-    const p = this.round(ctl.signal).finally(() => {
-      this.inFlight = undefined;
-      this.inFlightAbort = undefined;
-    });
+    const p = this.round(ctl.signal)
+      .catch(() => undefined)
+      .then((o) => {
+        this.inFlight = undefined;
+        this.inFlightAbort = undefined;
+        // Whatever started this round, it answers everyone waiting in announceNow().
+        this.release(o);
+        return o;
+      });
     this.inFlight = p;
     return p;
   }
@@ -317,22 +332,24 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
     return out;
   }
 
-  private schedule(at: number, onDone?: (o: AnnounceOutcome | undefined) => void): void {
+  private schedule(at: number): void {
     this.cancelTimer();
     this.nextAt = at;
     this.timer = this.clock.setTimeout(
       () => {
         this.timer = undefined;
         this.nextAt = undefined;
-        if (!this.running || this.stopped) {
-          onDone?.(undefined);
-          return;
-        }
-        const p = this.runRound();
-        p.then(onDone, () => onDone?.(undefined));
+        if (!this.running || this.stopped) return this.release(undefined);
+        void this.runRound();
       },
       Math.max(0, at - this.clock.now()),
     );
+  }
+
+  private release(o: AnnounceOutcome | undefined): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const resolve of w) resolve(o);
   }
 
   private cancelTimer(): void {
