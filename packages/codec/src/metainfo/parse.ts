@@ -173,18 +173,24 @@ function checkUrl(url: string, protocols: ReadonlySet<string>): boolean {
   }
 }
 
-/** Looks for a dictionary whose keys were not in canonical order (lenient decoding allows it). */
-function firstUnsorted(v: BValue, field: string): string | undefined {
+/**
+ * Looks for a dictionary whose keys were not in canonical order (lenient decoding allows it) and
+ * names it. The path is built only on the way back from a hit, so a clean walk allocates nothing.
+ */
+function firstUnsorted(v: BValue): string[] | undefined {
   if (v instanceof BDict) {
-    if (!v.sorted) return field || '(top level)';
+    if (!v.sorted) return [];
     for (const [k, e] of v.entries) {
-      const r = firstUnsorted(e.value, field ? `${field}.${k}` : k);
-      if (r !== undefined) return r;
+      if (!(e.value instanceof BDict) && !Array.isArray(e.value)) continue;
+      const r = firstUnsorted(e.value);
+      if (r !== undefined) return [`.${k}`, ...r];
     }
   } else if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) {
-      const r = firstUnsorted(v[i]!, `${field}[${i}]`);
-      if (r !== undefined) return r;
+      const item = v[i]!;
+      if (!(item instanceof BDict) && !Array.isArray(item)) continue;
+      const r = firstUnsorted(item);
+      if (r !== undefined) return [`[${i}]`, ...r];
     }
   }
   return undefined;
@@ -585,9 +591,10 @@ function decodeTorrent(bytes: Uint8Array, opts: ParseMetainfoOptions, problems: 
     maxTokens: opts.maxTokens ?? MAX_TORRENT_TOKENS,
   });
   if (!(root instanceof BDict)) problems.fatal('CODEC_WRONG_TYPE', `a torrent should be a dictionary but is ${typeName(root)}`, '');
-  const unsorted = firstUnsorted(root, '');
+  const unsorted = firstUnsorted(root);
   if (unsorted !== undefined) {
-    problems.warn('WARN_UNSORTED_KEYS', `keys of ${unsorted} are not in canonical order (the info-hash is still taken over the raw bytes)`, unsorted);
+    const field = unsorted.join('').replace(/^\./, '') || '(top level)';
+    problems.warn('WARN_UNSORTED_KEYS', `keys of ${field} are not in canonical order (the info-hash is still taken over the raw bytes)`, field);
   }
   return root;
 }
