@@ -164,6 +164,11 @@ function rawScalar(v: Buffer | number | bigint): string {
   return `<${v.length} bytes: ${hex}${v.length > RAW_HEX_PREFIX_BYTES ? '…' : ''}>`;
 }
 
+/** A dictionary key (raw bytes held as latin1) shown as quoted UTF-8, made safe. */
+function keyLabel(key: string): string {
+  return `${sanitize(JSON.stringify(Buffer.from(key, 'latin1').toString('utf8')))}: `;
+}
+
 /** The decoded bencode, one key a line, indented; long lists, long strings and the whole dump are capped. */
 export function rawLines(value: BValue): string[] {
   const out: string[] = [];
@@ -179,7 +184,7 @@ export function rawLines(value: BValue): string[] {
   const visit = (label: string, v: BValue, indent: string): boolean => {
     if (v instanceof BDict) {
       if (!push(`${indent}${label}dict (${v.size} key${v.size === 1 ? '' : 's'})`)) return false;
-      for (const [k, e] of v.entries) if (!visit(`${sanitize(JSON.stringify(k))}: `, e.value, `${indent}  `)) return false;
+      for (const [k, e] of v.entries) if (!visit(keyLabel(k), e.value, `${indent}  `)) return false;
       return true;
     }
     if (Array.isArray(v)) {
@@ -193,7 +198,7 @@ export function rawLines(value: BValue): string[] {
   };
   // The top level is always shown as its keys (a torrent is a dictionary).
   if (value instanceof BDict) {
-    for (const [k, e] of value.entries) if (!visit(`${sanitize(JSON.stringify(k))}: `, e.value, '')) break;
+    for (const [k, e] of value.entries) if (!visit(keyLabel(k), e.value, '')) break;
   } else visit('', value, '');
   if (truncated) out.push(`… (stopped after ${RAW_MAX_LINES} lines)`);
   return out;

@@ -162,6 +162,17 @@ describe('tc-debug-torrent', () => {
     const raw = (JSON.parse(j.stdout) as { torrents: Array<{ raw: any }> }).torrents[0]!.raw;
     expect(raw['created by']).toBe('tc test');
     expect(raw.info.pieces.bytes).toBe(100);
+    // Keys are raw bytes: a UTF-8 key is shown as text, an escape in a key is made visible.
+    const odd = Buffer.concat([
+      Buffer.from('d4:infod6:lengthi1e4:name1:x12:piece lengthi16384e6:pieces20:'),
+      Buffer.alloc(20, 1),
+      Buffer.from('e5:\xc3\xa9t\xc3\xa9i1e3:\x1b[2i2ee', 'latin1'),
+    ]);
+    await writeFile(join(tmp.path, 'odd.torrent'), odd);
+    const o = await debug(['-v', 'odd.torrent'], tmp.path);
+    expect(o.code).toBe(0);
+    expect(o.stdout).toContain('\n  "été": 1\n');
+    expect(o.stdout).toContain('\n  "\\u001b[2": 2\n');
   });
 
   it('rejects every hostile fixture with exit 3 and one error line, never a stack trace', async () => {
