@@ -161,6 +161,35 @@ describe('tc-enhance', () => {
     expect(urls).toEqual([T1, T2, T3, 'udp://127.0.0.1:7001/announce']);
   });
 
+  it('keeps a libtorrent hybrid (v1+v2) torrent loadable by libtorrent with both hashes unchanged', async () => {
+    // Debian's python3-libtorrent (2.0): makes a hybrid torrent, whose `piece layers` must survive too.
+    const py = `
+import sys, json, libtorrent as lt
+cmd, path = sys.argv[1], sys.argv[2]
+if cmd == 'create':
+    fs = lt.file_storage()
+    lt.add_files(fs, sys.argv[3])
+    t = lt.create_torrent(fs, 16384)
+    t.add_tracker('${T1}', 0)
+    lt.set_piece_hashes(t, sys.argv[4])
+    open(path, 'wb').write(lt.bencode(t.generate()))
+else:
+    ti = lt.torrent_info(path)
+    h = ti.info_hashes()
+    print(json.dumps({'v1': str(h.v1), 'v2': str(h.v2), 'trackers': [[a.url, a.tier] for a in ti.trackers()]}))
+`;
+    await run('/usr/bin/python3', ['-c', py, 'create', join(dir, 'lt.torrent'), join(dir, 'data.bin'), dir]);
+    const show = async (name: string) => JSON.parse((await run('/usr/bin/python3', ['-c', py, 'show', join(dir, name)])).stdout) as Record<string, any>;
+    const before = await show('lt.torrent');
+    const r = await enhance(['lt.torrent', '-o', 'lt-out.torrent', '-t', T3]);
+    expect(r.code).toBe(0);
+    const after = await show('lt-out.torrent');
+    expect(after.v1).toBe(before.v1);
+    expect(after.v2).toBe(before.v2);
+    expect(after.v1).toBe((await parse('lt.torrent')).infoHashHex);
+    expect(after.trackers).toEqual([[T1, 0], [T3, 1]]);
+  });
+
   it('handles usage: --help, no input, no output, missing input', async () => {
     const help = await enhance(['--help']);
     expect(help.code).toBe(0);
