@@ -56,8 +56,8 @@ const torrent = makeTorrent();
 const REPS = Math.max(1, Math.round((20 * 1024 * 1024) / torrent.length));
 
 const CONTENDERS = [
-  { name: 'tc decode (strict)', run: () => decode(torrent) },
   { name: 'tc decode (lenient)', run: () => decode(torrent, { mode: 'lenient' }) },
+  { name: 'tc decode (strict)', run: () => decode(torrent) },
   { name: 'tc parseMetainfo (full)', run: () => parseMetainfo(torrent) },
   { name: 'bencode.decode', run: () => bencode.decode(torrent) },
   { name: 'parse-torrent (full)', run: () => parseTorrent(torrent) },
@@ -103,7 +103,7 @@ if (JSON_OUT) {
     console.log(`${r.name.padEnd(26)}${r.mbPerS.toFixed(1).padStart(9)}${`${(r.mbPerS / bencodeMbPerS).toFixed(2)}×`.padStart(12)}`);
   }
 }
-const strict = results[0].mbPerS;
+const strict = results.find((r) => r.name === 'tc decode (strict)').mbPerS;
 if (strict <= bencodeMbPerS) {
   console.error(`warning: tc strict decode (${strict.toFixed(1)} MB/s) was not faster than bencode (${bencodeMbPerS.toFixed(1)} MB/s) in this run`);
   process.exitCode = 1;
