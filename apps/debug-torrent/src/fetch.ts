@@ -1,4 +1,3 @@
-import { Agent, interceptors, request } from 'undici';
 import { CommandError, ExitCode } from '@tc/cli';
 
 /** How long a torrent download may take in all (issue 2: "10 s timeout"). */
@@ -24,6 +23,8 @@ export function isWebUrl(source: string): boolean {
  * Network failures are exit 4; a body over the limit is bad input (exit 3), like a file over it.
  */
 export async function fetchTorrent(url: string, opts: FetchOptions): Promise<Buffer> {
+  // Loaded on first use: undici costs a quarter second of start-up that file inputs never need.
+  const { Agent, interceptors, request } = await import('undici');
   const timeoutMs = opts.timeoutMs ?? FETCH_TIMEOUT_MS;
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
