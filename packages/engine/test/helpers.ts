@@ -1,5 +1,7 @@
 import { parseMetainfo } from '@tc/codec';
-import type { TestTorrent } from '@tc/testkit/swarm-fixture';
+import { readFile } from 'node:fs/promises';
+import { expect } from 'vitest';
+import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { MemoryStorage, memoryStorage } from '../src/storage/memory.js';
 import { Session, sourceFromMetainfo, type SessionOptions, type TorrentSource } from '../src/session.js';
 import type { StorageFactory } from '../src/storage/types.js';
@@ -43,3 +45,30 @@ export function memoryContents(s: MemoryStorage): Buffer {
 export function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
+
+/** Multi-file: files smaller than a piece, one spanning many pieces, a short last piece. */
+export function multiFileTorrent(announce: string[]): TestTorrent {
+  return createTestTorrent({
+    name: 'interop',
+    pieceLength: 64 * 1024,
+    announce,
+    seed: 7,
+    files: [
+      { path: ['a.txt'], length: 1_234 },
+      { path: ['sub', 'big.bin'], length: 3 * 1024 * 1024 + 17 },
+      { path: ['sub', 'small.bin'], length: 40_000 },
+      { path: ['z.dat'], length: 9_999 },
+    ],
+  });
+}
+
+export async function expectSameFiles(t: TestTorrent, dir: string): Promise<void> {
+  let off = 0;
+  for (const f of t.files) {
+    const got = await readFile(t.pathOf(dir, f));
+    expect(got.length).toBe(f.length);
+    expect(got.equals(t.data.subarray(off, off + f.length))).toBe(true);
+    off += f.length;
+  }
+}
+

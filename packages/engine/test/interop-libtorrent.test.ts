@@ -1,38 +1,12 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLibtorrent, hasLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
 import { startOpentracker, type Opentracker } from '@tc/testkit/opentracker';
-import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
+import type { TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
 import type { Session } from '../src/session.js';
-import { loopbackSession, sourceOf } from './helpers.js';
-
-/** Multi-file: files smaller than a piece, one spanning many pieces, a short last piece. */
-function multiFileTorrent(announce: string[]): TestTorrent {
-  return createTestTorrent({
-    name: 'interop',
-    pieceLength: 64 * 1024,
-    announce,
-    seed: 7,
-    files: [
-      { path: ['a.txt'], length: 1_234 },
-      { path: ['sub', 'big.bin'], length: 3 * 1024 * 1024 + 17 },
-      { path: ['sub', 'small.bin'], length: 40_000 },
-      { path: ['z.dat'], length: 9_999 },
-    ],
-  });
-}
-
-async function expectSameFiles(t: TestTorrent, dir: string): Promise<void> {
-  let off = 0;
-  for (const f of t.files) {
-    const got = await readFile(t.pathOf(dir, f));
-    expect(got.length).toBe(f.length);
-    expect(got.equals(t.data.subarray(off, off + f.length))).toBe(true);
-    off += f.length;
-  }
-}
+import { expectSameFiles, loopbackSession, multiFileTorrent, sourceOf } from './helpers.js';
 
 describe('download from a libtorrent seeder found through opentracker', () => {
   let tracker: Opentracker;
@@ -44,7 +18,7 @@ describe('download from a libtorrent seeder found through opentracker', () => {
   beforeAll(async () => {
     expect(hasLibtorrent(), 'python3-libtorrent is needed (apt-get install python3-libtorrent)').toBe(true);
     tracker = await startOpentracker([]);
-    t = multiFileTorrent([tracker.httpUrl]);
+    t = multiFileTorrent([tracker.udpUrl]);
     await tracker.allow([t.infoHash]);
     const seedDir = await tempDir();
     dirs.push(seedDir);
