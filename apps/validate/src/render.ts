@@ -16,6 +16,8 @@ export interface ValidateResult {
 
 /** Files listed one by one by default; above this only the incomplete ones are (all with -v). */
 const MAX_FILES_SHOWN = 20;
+/** Incomplete files listed without -v: enough to see the pattern, not 100,000 lines. */
+const MAX_PROBLEM_FILES_SHOWN = 100;
 
 /** `12.3%`, rounded down so that an incomplete file never shows 100.0%. */
 export function percent(done: number, total: number): string {
@@ -70,10 +72,17 @@ export function renderResult(r: ValidateResult, opts: { chalk: ChalkInstance; ve
   if (r.data) {
     const files = r.data.files;
     const all = opts.verbose || files.length <= MAX_FILES_SHOWN;
-    const shown = all ? files : files.filter((f) => f.status !== 'complete');
-    const width = Math.max(...shown.map((f) => fileStatus(f, c).length), 0);
+    // Without -v: the files that need attention, up to a screenful or so; the rest are counted.
+    const shown = all ? files : files.filter((f) => f.status !== 'complete').slice(0, MAX_PROBLEM_FILES_SHOWN);
+    const width = shown.reduce((w, f) => Math.max(w, fileStatus(f, c).length), 0);
     for (const f of shown) lines.push(`  ${fileStatus(f, c).padEnd(width)}  ${sanitize(f.path.join('/'))}  ${fileDetail(f)}`);
-    if (!all && shown.length < files.length) lines.push(`  … and ${files.length - shown.length} complete files (-v lists them)`);
+    if (shown.length < files.length) {
+      const rest = new Map<string, number>();
+      for (const f of files) rest.set(f.status, (rest.get(f.status) ?? 0) + 1);
+      for (const f of shown) rest.set(f.status, rest.get(f.status)! - 1);
+      const parts = [...rest].filter(([, n]) => n > 0).map(([st, n]) => `${n} ${st.replace('-', ' ')}`);
+      lines.push(`  … and ${files.length - shown.length} more files: ${parts.join(', ')} (-v lists them)`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }

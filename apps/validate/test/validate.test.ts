@@ -106,6 +106,24 @@ describe('tc-validate', () => {
     );
   });
 
+  it('lists only the files that need attention when there are many, counting the rest', async () => {
+    const srcDir = join(dir, 'src-many', 'many');
+    const dataDir = join(dir, 'many-data', 'many');
+    await mkdir(srcDir, { recursive: true });
+    await mkdir(dataDir, { recursive: true });
+    for (let i = 0; i < 25; i++) {
+      const name = `f${String(i).padStart(2, '0')}.txt`;
+      await writeFile(join(srcDir, name), pattern(16 * KIB, i)); // one piece a file: a gap touches one file only
+      if (i !== 7) await writeFile(join(dataDir, name), pattern(16 * KIB, i));
+    }
+    await writeFile(join(dir, 'many.torrent'), await createTorrent({ path: srcDir, pieceLength: 16 * KIB, creationDate: null }));
+    const r = await validate(['many.torrent', '--data', 'many-data', '--progress', 'none']);
+    expect(r.code).toBe(6);
+    expect(r.stdout).toContain('\n  missing  many/f07.txt  16.0 KiB\n  … and 24 more files: 24 complete (-v lists them)\n');
+    const v = await validate(['many.torrent', '--data', 'many-data', '--progress', 'none', '-v']);
+    expect(v.stdout.match(/^ {2}complete /gm)).toHaveLength(24);
+  });
+
   it('prints JSON with schema 1, per-file status and percentages', async () => {
     const r = await validate(['--json', 'torrents/set.torrent', '--data', 'bad']);
     expect(r.code).toBe(6);
