@@ -36,3 +36,4 @@ export {
   type VerifyOptions,
   type VerifyReport,
 } from './fs/verify-data.js';
+export { checkUrl, TRACKER_PROTOCOLS, WEB_SEED_PROTOCOLS } from './urls.js';

@@ -1,6 +1,7 @@
 import { CodecError, type CodecProblem } from './errors.js';
 import { infoHashBase32, infoHashHex, parseInfoHash, type InfoHash } from './ids.js';
 import type { Metainfo } from './metainfo/types.js';
+import { checkUrl, TRACKER_PROTOCOLS, WEB_SEED_PROTOCOLS } from './urls.js';
 
 /** Longer magnet links are refused outright: real ones are well under 8 KiB (RELIABILITY #17). */
 export const MAX_MAGNET_CHARS = 64 * 1024;
@@ -58,8 +59,6 @@ export interface MagnetInput {
   readonly selectOnly?: readonly FileRange[] | undefined;
 }
 
-const TRACKER_PROTOCOLS = new Set(['http:', 'https:', 'udp:', 'ws:', 'wss:']);
-const WEB_SEED_PROTOCOLS = new Set(['http:', 'https:']);
 const KNOWN_PARAMS = new Set(['xt', 'dn', 'tr', 'ws', 'x.pe', 'so', 'xl', 'as', 'xs', 'kt', 'mt']);
 
 function bad(message: string): CodecError {
@@ -72,25 +71,6 @@ function percentDecode(value: string, name: string): string {
   } catch (cause) {
     throw new CodecError('CODEC_BAD_MAGNET', `${name} has a malformed percent-encoding`, { field: name, cause });
   }
-}
-
-/**
- * Checks a URL with an ASCII host; internationalised hosts are refused, as libtorrent does with
- * `allow_idna=false`, because look-alike names are a phishing tool (RELIABILITY #17).
- */
-function checkUrl(raw: string, protocols: ReadonlySet<string>): { url?: string; why?: string } {
-  // WHATWG URL converts Unicode hosts to punycode, so look at the text as written too.
-  const host = /^[a-z][a-z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#:]*|\[[^\]]*\])/i.exec(raw)?.[1] ?? '';
-  // Anything outside printable ASCII in the written host is IDNA (or garbage); `xn--` is IDNA already encoded.
-  if (/[^\x21-\x7e]/.test(host) || /(^|\.)xn--/i.test(host)) return { why: 'has an internationalised (IDNA) host' };
-  let u: URL;
-  try {
-    u = new URL(raw);
-  } catch {
-    return { why: 'is not a URL' };
-  }
-  if (!protocols.has(u.protocol)) return { why: `has the unsupported scheme ${u.protocol}` };
-  return { url: raw };
 }
 
 function parsePeer(value: string): MagnetPeer | undefined {
@@ -173,11 +153,12 @@ export function parseMagnet(uri: string): ParsedMagnet {
       case 'ws': {
         const isTr = key === 'tr';
         const v = percentDecode(rawValue, key);
-        const { url, why } = checkUrl(v, isTr ? TRACKER_PROTOCOLS : WEB_SEED_PROTOCOLS);
-        if (url === undefined) {
-          warn('WARN_BAD_TRACKER_URL', `${key} ${why}; ignored`, key);
+        const checked = checkUrl(v, isTr ? TRACKER_PROTOCOLS : WEB_SEED_PROTOCOLS);
+        if ('why' in checked) {
+          warn('WARN_BAD_TRACKER_URL', `${key} ${checked.why}; ignored`, key);
           break;
         }
+        const url = checked.url;
         const list = isTr ? trackers : webSeeds;
         const cap = isTr ? MAX_MAGNET_TRACKERS : MAX_MAGNET_WEB_SEEDS;
         if (list.includes(url)) break;

@@ -6,7 +6,8 @@ import { BDict, type BValue } from './types.js';
  * extension messages). Each throws CODEC_WRONG_TYPE naming the field; `undefined` counts as missing.
  */
 
-function typeName(v: BValue | undefined): string {
+/** How a value's type reads in an error message (shared with the metainfo parser). */
+export function typeName(v: BValue | undefined): string {
   if (v === undefined) return 'missing';
   if (Buffer.isBuffer(v)) return 'a byte string';
   if (typeof v === 'number' || typeof v === 'bigint') return 'an integer';

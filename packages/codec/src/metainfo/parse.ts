@@ -4,6 +4,8 @@ import { decode } from '../bencode/decode.js';
 import { BDict, type BValue } from '../bencode/types.js';
 import { CodecError, type CodecErrorCode, type CodecProblem, type CodecWarningCode } from '../errors.js';
 import { infoHashBase32, infoHashFromBytes, infoHashHex, INFO_HASH_BYTES } from '../ids.js';
+import { typeName } from '../bencode/access.js';
+import { checkUrl, TRACKER_PROTOCOLS, WEB_SEED_PROTOCOLS } from '../urls.js';
 import { checkPathComponent, MAX_PATH_DEPTH, safeFileName, toSafePath, type UnsafeComponentReason } from './safe-path.js';
 import type { Metainfo, MetainfoFile, MetainfoReport, ParsedMetainfo, ParseMetainfoOptions } from './types.js';
 
@@ -38,8 +40,6 @@ const INFO_KEYS = new Set([
 const FILE_KEYS = new Set([
   'length', 'path', 'path.utf-8', 'attr', 'md5sum', 'sha1', 'symlink path', 'crc32', 'ed2k', 'filehash', 'mtime',
 ]);
-const TRACKER_PROTOCOLS = new Set(['http:', 'https:', 'udp:', 'ws:', 'wss:']);
-const WEB_SEED_PROTOCOLS = new Set(['http:', 'https:']);
 
 /** Collects hard errors and warnings, capping each code so hostile input cannot flood the report. */
 class Problems {
@@ -112,14 +112,6 @@ const REASON_TEXT: Record<UnsafeComponentReason, [CodecErrorCode, string]> = {
   'windows-reserved': ['CODEC_UNSAFE_PATH', 'is a reserved Windows device name'],
 };
 
-function typeName(v: BValue | undefined): string {
-  if (v === undefined) return 'missing';
-  if (Buffer.isBuffer(v)) return 'a byte string';
-  if (typeof v === 'number' || typeof v === 'bigint') return 'an integer';
-  if (Array.isArray(v)) return 'a list';
-  return 'a dictionary';
-}
-
 function wrongType(field: string, wanted: string, v: BValue | undefined): CodecError {
   return new CodecError(v === undefined ? 'CODEC_MISSING_FIELD' : 'CODEC_WRONG_TYPE',
     v === undefined ? `${field} is missing` : `${field} should be ${wanted} but is ${typeName(v)}`, { field });
@@ -163,14 +155,6 @@ function optionalText(d: BDict, key: string, field: string, problems: Problems):
     problems.warn('WARN_BAD_OPTIONAL_FIELD', `${field}${k} should be a byte string but is ${typeName(v)}; ignored`, `${field}${k}`);
   }
   return undefined;
-}
-
-function checkUrl(url: string, protocols: ReadonlySet<string>): boolean {
-  try {
-    return protocols.has(new URL(url).protocol);
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -448,12 +432,12 @@ function parseTrackers(root: BDict, problems: Problems): { announce: string | un
       problems.warn('WARN_BAD_TRACKER_URL', `${field} should be a byte string but is ${typeName(raw)}; ignored`, field);
       return undefined;
     }
-    const url = raw.toString('utf8').trim();
-    if (!checkUrl(url, TRACKER_PROTOCOLS)) {
-      problems.warn('WARN_BAD_TRACKER_URL', `${field} is not an http(s), udp or ws(s) URL; ignored`, field);
+    const checked = checkUrl(raw.toString('utf8').trim(), TRACKER_PROTOCOLS);
+    if ('why' in checked) {
+      problems.warn('WARN_BAD_TRACKER_URL', `${field} ${checked.why}; ignored`, field);
       return undefined;
     }
-    return url;
+    return checked.url;
   };
   const announce = root.has('announce') ? take(root.get('announce'), 'announce') : undefined;
   const tiers: string[][] = [];
@@ -499,11 +483,12 @@ function parseWebSeeds(root: BDict, problems: Problems): string[] {
       return;
     }
     if (item.length === 0) return; // many writers leave an empty url-list
-    const url = item.toString('utf8');
-    if (!checkUrl(url, WEB_SEED_PROTOCOLS)) {
-      problems.warn('WARN_BAD_OPTIONAL_FIELD', `${field} is not an http(s) URL; ignored`, field);
+    const checked = checkUrl(item.toString('utf8'), WEB_SEED_PROTOCOLS);
+    if ('why' in checked) {
+      problems.warn('WARN_BAD_OPTIONAL_FIELD', `${field} ${checked.why}; ignored`, field);
       return;
     }
+    const url = checked.url;
     if (out.length < MAX_WEB_SEEDS && !out.includes(url)) out.push(url);
   });
   return out;
