@@ -854,8 +854,9 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     if (this.stateValue.kind === 'error' || this.stateValue.kind === 'closed') return;
     this.setState({ kind: 'error', error: e });
     for (const p of this.peers.values()) this.picker.releaseAll(p.id);
-    this.emit('error', e);
     this.rejectDone(e);
+    // An 'error' event without a listener would throw: `done` already carries the error.
+    if (this.listenerCount('error') > 0) this.emit('error', e);
   }
 
   /**

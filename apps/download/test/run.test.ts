@@ -1,0 +1,149 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureIo } from '@tc/cli';
+import { parseMetainfo } from '@tc/codec';
+import { memoryStorage, Session, sourceFromMetainfo, type MemoryStorage } from '@tc/engine';
+import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
+import { tempDir } from '@tc/testkit/tmp';
+import { run } from '../src/run.js';
+
+let seeder: Session;
+let t: TestTorrent;
+let work: { path: string; cleanup: () => Promise<void> };
+
+beforeAll(async () => {
+  work = await tempDir();
+  t = createTestTorrent({
+    name: 'pack',
+    pieceLength: 32 * 1024,
+    files: [
+      { path: ['readme.txt'], length: 500 },
+      { path: ['data', 'blob.bin'], length: 300_000 },
+    ],
+    announce: ['http://127.0.0.1:1/announce'],
+  });
+  await writeFile(join(work.path, 'pack.torrent'), t.torrent);
+  seeder = await Session.create({ listenHost4: '127.0.0.1', listenHost6: null });
+  const src = sourceFromMetainfo(parseMetainfo(t.torrent).metainfo);
+  const store = memoryStorage();
+  const n = src.layout.pieceCount;
+  const tor = await seeder.add(src, {
+    noTrackers: true,
+    have: Array.from({ length: n }, (_, i) => i),
+    storage: {
+      async open(layout) {
+        const s = (await store.open(layout)) as MemoryStorage;
+        for (let i = 0; i < n; i++) await s.write(i, 0, [t.data.subarray(i * t.pieceLength, Math.min(t.data.length, (i + 1) * t.pieceLength))]);
+        return s;
+      },
+    },
+  });
+  expect(tor.state.kind).toBe('seeding');
+});
+
+afterAll(async () => {
+  await seeder?.close();
+  await work?.cleanup();
+});
+
+describe('tc-download', () => {
+  it('downloads with --peer and --json: status objects, a final summary, exact bytes', async () => {
+    const out = await tempDir();
+    try {
+      const io = captureIo({ cwd: work.path });
+      const code = await run(['pack.torrent', '-o', out.path, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--json'], io);
+      expect(io.err()).toBe('');
+      expect(code).toBe(0);
+      const lines = io.out().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const last = lines.at(-1)!;
+      expect(last).toMatchObject({ schema: 1, type: 'summary', name: 'pack', percent: 100, pieces: 10, pieceCount: 10, hashFailures: 0, peersUsed: 1 });
+      expect(await readFile(join(out.path, 'pack', 'readme.txt'))).toEqual(t.data.subarray(0, 500));
+      expect((await readFile(join(out.path, 'pack', 'data', 'blob.bin'))).equals(t.data.subarray(500))).toBe(true);
+    } finally {
+      await out.cleanup();
+    }
+  });
+
+  it('prints a human summary', async () => {
+    const out = await tempDir();
+    try {
+      const io = captureIo({ cwd: work.path });
+      const code = await run(['pack.torrent', '-o', out.path, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--progress', 'none'], io);
+      expect(code).toBe(0);
+      expect(io.out()).toMatch(/^downloaded pack\n {2}bytes: +293 KiB \(300500 bytes, 10 pieces verified\)\n/);
+      expect(io.out()).toMatch(/peers used: +1\n {2}hash failures: 0\n {2}saved in: +.*pack\n$/);
+    } finally {
+      await out.cleanup();
+    }
+  });
+
+  it('refuses a torrent whose path escapes the folder, before writing anything (exit 3)', async () => {
+    const evil = createTestTorrent({ name: 'evil', files: [{ path: ['..', '..', 'escaped.txt'], length: 100 }] });
+    const d = await tempDir();
+    try {
+      await writeFile(join(d.path, 'evil.torrent'), evil.torrent);
+      const out = join(d.path, 'out');
+      const io = captureIo({ cwd: d.path });
+      const code = await run(['evil.torrent', '-o', out, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1'], io);
+      expect(code).toBe(3);
+      expect(io.err()).toMatch(/^error: evil.torrent: .*/);
+      expect((await readdir(d.path)).sort()).toEqual(['evil.torrent']);
+    } finally {
+      await d.cleanup();
+    }
+  });
+
+  it('says a garbage file is not a torrent (exit 3)', async () => {
+    await writeFile(join(work.path, 'junk.torrent'), 'not bencode at all');
+    const io = captureIo({ cwd: work.path });
+    expect(await run(['junk.torrent', '--listen', '127.0.0.1'], io)).toBe(3);
+    expect(io.err().split('\n')[0]).toMatch(/^error: junk.torrent: /);
+  });
+
+  it('gives up without peers, naming the failed trackers (exit 4)', async () => {
+    const out = await tempDir();
+    try {
+      const io = captureIo({ cwd: work.path });
+      const code = await run(['pack.torrent', '-o', out.path, '--listen', '127.0.0.1', '--first-peer-timeout', '2', '--quiet'], io);
+      expect(code).toBe(4);
+      expect(io.err()).toMatch(/^error: no peers found within 2 s \(http:\/\/127\.0\.0\.1:1\/announce: .+\)\nhint: .*tc-debug-tracker/);
+    } finally {
+      await out.cleanup();
+    }
+  }, 20_000);
+
+  it('stops cleanly when interrupted (exit 130)', async () => {
+    const out = await tempDir();
+    try {
+      const ctl = new AbortController();
+      const io = captureIo({ cwd: work.path, signal: ctl.signal });
+      setTimeout(() => ctl.abort(), 300);
+      const code = await run(['pack.torrent', '-o', out.path, '--listen', '127.0.0.1', '--quiet'], io);
+      expect(code).toBe(130);
+    } finally {
+      await out.cleanup();
+    }
+  });
+
+  it('reports an unwritable folder as a disk error (exit 5)', async () => {
+    const d = await tempDir();
+    try {
+      await writeFile(join(d.path, 'afile'), 'x');
+      const io = captureIo({ cwd: work.path });
+      const code = await run(['pack.torrent', '-o', join(d.path, 'afile'), '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--quiet'], io);
+      expect(code).toBe(5);
+      expect(io.err()).toMatch(/^error: download failed: /);
+    } finally {
+      await d.cleanup();
+    }
+  });
+
+  it('rejects bad flags (exit 2)', async () => {
+    // run() throws usage errors; runMain prints them and exits 2.
+    const io = captureIo({ cwd: work.path });
+    await expect(run(['pack.torrent', '--peer', 'nonsense'], io)).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(run([], captureIo())).rejects.toMatchObject({ code: 'USAGE' });
+    await expect(run(['pack.torrent', '--max-peers', '0'], io)).rejects.toMatchObject({ code: 'USAGE' });
+  });
+});
