@@ -163,6 +163,21 @@ describe('verifyData', () => {
     ]);
   });
 
+  it('verifies pieces larger than its 1 MiB read chunk, across files', async () => {
+    const d = join(tmp.path, 'bigpieces');
+    await makeTree(join(d, 'b'), { x: 3 * 2 ** 20 + 17, y: 2 ** 20 + 5 });
+    const { metainfo } = parseMetainfo(await createTorrent({ path: join(d, 'b'), pieceLength: 2 * 2 ** 20 }));
+    expect(metainfo.pieceCount).toBe(3);
+    const report = await verifyData(metainfo, d);
+    expect(report.piecesOk).toBe(3);
+    const fh = await open(join(d, 'b', 'y'), 'r+');
+    await fh.write(Buffer.from('!'), 0, 1, 2 ** 20);
+    await fh.close();
+    const statuses: string[] = [];
+    for await (const r of verifyPieces(metainfo, d)) statuses.push(r.status);
+    expect(statuses).toEqual(['ok', 'ok', 'mismatch']);
+  });
+
   it('never reads through a symlink that leaves the folder (RELIABILITY #4)', async () => {
     const outside = join(tmp.path, 'outside');
     await makeTree(outside, { 'a.bin': 50_000 });

@@ -1,8 +1,9 @@
 /**
  * Checking data on disk against a torrent's piece hashes (BEP 3). One of the two codec modules that
- * touch the file system. Pieces are read and hashed one at a time, so memory is one piece buffer.
+ * touch the file system. Pieces are read and hashed in 1 MiB chunks, so memory stays small even
+ * with 512 MiB pieces.
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { CodecError } from '../errors.js';
@@ -63,6 +64,12 @@ interface Located {
   readonly problem: string | undefined;
 }
 
+/** True when `path` lies strictly below `root` (both absolute and normalised). */
+function inside(path: string, root: string): boolean {
+  const prefix = root.endsWith(sep) ? root : root + sep;
+  return path.startsWith(prefix) && path.length > prefix.length;
+}
+
 /**
  * Finds a torrent file under `root`, only if it resolves inside it (RELIABILITY #4: no escape
  * through `..` or symlinks). An absent file is not a problem, just size undefined.
@@ -70,10 +77,10 @@ interface Located {
 async function locate(root: string, rootReal: string, safePath: readonly string[]): Promise<Located> {
   const abs = join(root, ...safePath);
   const none = (problem?: string): Located => ({ real: undefined, size: undefined, problem });
-  if (!abs.startsWith(root + sep)) return none('resolves outside the folder');
+  if (!inside(abs, root)) return none('resolves outside the folder');
   try {
     const real = await realpath(abs);
-    if (!real.startsWith(rootReal + sep)) return none('resolves outside the folder (symlink)');
+    if (!inside(real, rootReal)) return none('resolves outside the folder (symlink)');
     const st = await stat(real);
     return st.isFile() ? { real, size: st.size, problem: undefined } : none('is not a regular file');
   } catch (e) {
@@ -131,11 +138,17 @@ async function rootRealPath(root: string): Promise<string> {
   }
 }
 
-async function readFull(handle: FileHandle, buf: Buffer, offset: number, length: number, position: number): Promise<boolean> {
+/** Bytes read per call: pieces can be up to 512 MiB, so they are hashed in chunks of this size. */
+const READ_CHUNK_BYTES = 1024 * 1024;
+
+/** Feeds `length` bytes of the file at `position` to the hash; false if the file ends first. */
+async function hashRange(handle: FileHandle, hash: Hash, chunk: Buffer, length: number, position: number): Promise<boolean> {
   let done = 0;
   while (done < length) {
-    const { bytesRead } = await handle.read(buf, offset + done, length - done, position + done);
+    const want = Math.min(chunk.length, length - done);
+    const { bytesRead } = await handle.read(chunk, 0, want, position + done);
     if (bytesRead === 0) return false;
+    hash.update(chunk.subarray(0, bytesRead));
     done += bytesRead;
   }
   return true;
@@ -148,7 +161,8 @@ async function readFull(handle: FileHandle, buf: Buffer, offset: number, length:
 export async function* verifyPieces(metainfo: Metainfo, dir: string, opts: { signal?: AbortSignal } = {}): AsyncGenerator<PieceResult> {
   const root = resolve(dir);
   const source = new FileSource(metainfo, root, await rootRealPath(root));
-  const buf = Buffer.alloc(metainfo.pieceLength);
+  const chunk = Buffer.alloc(Math.min(READ_CHUNK_BYTES, metainfo.pieceLength));
+  const zeros = Buffer.alloc(chunk.length);
   // Files are released once the piece walk passes their last piece, so few handles are open at once.
   const lastPiece = metainfo.files.map((_, i) => fileToPieces(metainfo, i)?.last ?? -1);
   let nextRelease = 0;
@@ -157,9 +171,11 @@ export async function* verifyPieces(metainfo: Metainfo, dir: string, opts: { sig
       opts.signal?.throwIfAborted();
       const length = metainfo.pieceSize(index);
       let status: PieceStatus = 'ok';
+      const hash = createHash('sha1');
       for (const r of pieceRanges(metainfo, index)) {
         if (r.padding) {
-          buf.fill(0, r.pieceOffset, r.pieceOffset + r.length);
+          // BEP 47: padding is zeros that are never stored.
+          for (let left = r.length; left > 0; left -= zeros.length) hash.update(zeros.subarray(0, Math.min(left, zeros.length)));
           continue;
         }
         const f = await source.get(r.fileIndex);
@@ -167,15 +183,12 @@ export async function* verifyPieces(metainfo: Metainfo, dir: string, opts: { sig
           status = 'missing';
           break;
         }
-        if (!(await readFull(f.handle, buf, r.pieceOffset, r.length, r.fileOffset))) {
+        if (!(await hashRange(f.handle, hash, chunk, r.length, r.fileOffset))) {
           status = 'missing'; // shrank since stat
           break;
         }
       }
-      if (status === 'ok') {
-        const digest = createHash('sha1').update(buf.subarray(0, length)).digest();
-        if (!digest.equals(metainfo.pieceHash(index))) status = 'mismatch';
-      }
+      if (status === 'ok' && !hash.digest().equals(metainfo.pieceHash(index))) status = 'mismatch';
       yield { index, status, length };
       while (nextRelease < lastPiece.length && lastPiece[nextRelease]! <= index) await source.release(nextRelease++);
     }

@@ -191,6 +191,19 @@ describe('parseMetainfo', () => {
   });
 });
 
+describe('BEP 52 torrents', () => {
+  it('says plainly that a v2-only torrent is not supported', () => {
+    const bytes = encode({ info: { 'file tree': { a: { '': { length: 10, 'pieces root': Buffer.alloc(32) } } }, 'meta version': 2, name: 'v2', 'piece length': PIECE } });
+    try {
+      parseMetainfo(bytes);
+      expect.unreachable();
+    } catch (e) {
+      expect((e as CodecError).code).toBe('CODEC_BAD_METAINFO');
+      expect((e as CodecError).message).toMatch(/v2-only/);
+    }
+  });
+});
+
 describe('parseInfoDict', () => {
   it('parses ut_metadata bytes: the hash is that of the given bytes', () => {
     const info = encode({ name: 'x', 'piece length': PIECE, pieces: hashes(1), length: 10 });

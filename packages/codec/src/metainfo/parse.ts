@@ -342,6 +342,9 @@ function parseInfo(info: BDict, problems: Problems, opts: ParseMetainfoOptions):
   }
 
   const pieces = problems.attempt(() => {
+    if (!info.has('pieces') && info.get('meta version') === 2) {
+      throw new CodecError('CODEC_BAD_METAINFO', 'a v2-only torrent (BEP 52): tc reads v1 and hybrid torrents', { field: 'info.meta version' });
+    }
     const p = reqBytes(info.get('pieces'), 'info.pieces');
     if (p.length % PIECE_HASH_BYTES !== 0) {
       throw new CodecError('CODEC_BAD_PIECES', `info.pieces is ${p.length} bytes, not a multiple of ${PIECE_HASH_BYTES}`, { field: 'info.pieces' });
