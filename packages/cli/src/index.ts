@@ -11,3 +11,4 @@ export { captureIo, type CapturedIo } from './testing.js';
 export { worstExitCode } from './batch.js';
 export { readInputFile, writeFileAtomic } from './files.js';
 export { formatProblem, problemJson, type ProblemLike } from './problems.js';
+export { positionals } from './positionals.js';

@@ -65,3 +65,12 @@ describe('formatProblem', () => {
     expect(problemJson({ code: 'X', message: 'm', field: 'f', extra: 1 } as never)).toEqual({ code: 'X', message: 'm', field: 'f' });
   });
 });
+
+describe('positionals', () => {
+  it('returns the strings and checks the count', async () => {
+    const { positionals: p, UsageError: U } = await import('../src/index.js');
+    expect(p({ _: ['a', 2] }, { command: 'tc-x', what: 'files' })).toEqual(['a', '2']);
+    expect(() => p({ _: [] }, { command: 'tc-x', what: 'files' })).toThrow(new U('give at least 1 files', 'run tc-x --help for usage'));
+    expect(() => p({ _: ['a', 'b'] }, { command: 'tc-x', what: 'file', min: 1, max: 1 })).toThrow('give exactly 1 file');
+  });
+});
