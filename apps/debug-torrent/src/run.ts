@@ -5,6 +5,7 @@ import {
   formatProblem,
   ExitCode,
   parseCommand,
+  positionals,
   readInputFile,
   sanitize,
   UsageError,
@@ -51,8 +52,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .epilogue(EPILOGUE);
   const args = await parseCommand(parser, argv, io);
   if (!args) return ExitCode.OK;
-  const sources = args._.map(String);
-  if (sources.length === 0) throw new UsageError('give at least one .torrent file or URL', 'run tc-debug-torrent --help for usage');
+  const sources = positionals(args, { command: 'tc-debug-torrent', what: '.torrent file or URL' });
   if (!Number.isFinite(args.timeout) || args.timeout <= 0 || args.timeout > MAX_TIMEOUT_S) {
     throw new UsageError(`--timeout must be a number of seconds in (0, ${MAX_TIMEOUT_S}]`);
   }

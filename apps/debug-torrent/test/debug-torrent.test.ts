@@ -236,13 +236,15 @@ describe('tc-debug-torrent', () => {
 
   it('colours only when asked or allowed: --color, NO_COLOR, FORCE_COLOR, non-TTY stdout', async () => {
     const args = ['real/numbers.torrent'];
-    const always = await runBin(BIN, [...args, '--color', 'always'], { cwd: FIXTURES });
+    const [always, pipe, forced, noColor] = await Promise.all([
+      runBin(BIN, [...args, '--color', 'always'], { cwd: FIXTURES }),
+      runBin(BIN, args, { cwd: FIXTURES, env: { NO_COLOR: '' } }),
+      runBin(BIN, args, { cwd: FIXTURES, env: { NO_COLOR: '', FORCE_COLOR: '1' } }),
+      runBin(BIN, args, { cwd: FIXTURES, env: { NO_COLOR: '1', FORCE_COLOR: '1' } }),
+    ]);
     expect(always.stdout).toContain('\x1b[1mName');
-    const pipe = await runBin(BIN, args, { cwd: FIXTURES, env: { NO_COLOR: '' } });
     expect(pipe.stdout).not.toContain('\x1b');
-    const forced = await runBin(BIN, args, { cwd: FIXTURES, env: { NO_COLOR: '', FORCE_COLOR: '1' } });
     expect(forced.stdout).toContain('\x1b[');
-    const noColor = await runBin(BIN, args, { cwd: FIXTURES, env: { NO_COLOR: '1', FORCE_COLOR: '1' } });
     expect(noColor.stdout).not.toContain('\x1b');
   });
 

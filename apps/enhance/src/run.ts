@@ -6,6 +6,7 @@ import {
   commandParser,
   ExitCode,
   parseCommand,
+  positionals,
   readInputFile,
   reportError,
   reportWarning,
@@ -50,9 +51,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .epilogue(EPILOGUE);
   const args = await parseCommand(parser, argv, io);
   if (!args) return ExitCode.OK;
-  const inputs = args._.map(String);
-  if (inputs.length !== 1) throw new UsageError('give exactly one .torrent file', 'run tc-enhance --help for usage');
-  const input = inputs[0]!;
+  const [input] = positionals(args, { command: 'tc-enhance', what: '.torrent file', min: 1, max: 1 }) as [string];
   let output = args.output;
   if (output === undefined && args.inPlace) output = input;
   if (output === undefined && !args.magnet) throw new UsageError('say where to write the result with -o OUT (or use --magnet)');

@@ -8,6 +8,7 @@ import {
   exitCodeFor,
   formatProblem,
   parseCommand,
+  positionals,
   readInputFile,
   sanitize,
   UsageError,
@@ -54,8 +55,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .epilogue(EPILOGUE);
   const args = await parseCommand(parser, argv, io);
   if (!args) return ExitCode.OK;
-  const paths = args._.map(String);
-  if (paths.length === 0) throw new UsageError('give at least one .torrent file or folder', 'run tc-validate --help for usage');
+  const paths = positionals(args, { command: 'tc-validate', what: '.torrent file or folder' });
   let dataDir: string | undefined;
   if (args.data !== undefined) {
     dataDir = resolve(io.cwd, args.data);
