@@ -7,7 +7,7 @@ import { infoHashBase32, infoHashFromBytes, infoHashHex, INFO_HASH_BYTES } from 
 import { typeName } from '../bencode/access.js';
 import { checkUrl, TRACKER_PROTOCOLS, WEB_SEED_PROTOCOLS } from '../urls.js';
 import { checkPathComponent, MAX_PATH_DEPTH, safeFileName, toSafePath, type UnsafeComponentReason } from './safe-path.js';
-import type { Metainfo, MetainfoFile, MetainfoReport, ParsedMetainfo, ParseMetainfoOptions } from './types.js';
+import type { Metainfo, MetainfoFields, MetainfoFile, MetainfoReport, ParsedMetainfo, ParseMetainfoOptions } from './types.js';
 
 /** A .torrent larger than this is refused before decoding (RELIABILITY #16, lt `max_buffer_size`). */
 export const MAX_TORRENT_BYTES = 10 * 1024 * 1024;
@@ -537,7 +537,7 @@ function parseTopLevel(root: BDict, problems: Problems, opts: ParseMetainfoOptio
 function build(raw: BDict, info: BDict, infoBytes: Buffer, r: InfoResult, top: TopLevel): Metainfo {
   const infoHash = infoHashFromBytes(createHash('sha1').update(infoBytes).digest());
   const { pieceLength, pieceCount, totalLength, pieces } = r;
-  return Object.freeze({
+  const fields: MetainfoFields = {
     infoHash,
     infoHashHex: infoHashHex(infoHash),
     infoHashBase32: infoHashBase32(infoHash),
@@ -569,7 +569,8 @@ function build(raw: BDict, info: BDict, infoBytes: Buffer, r: InfoResult, top: T
       if (!Number.isInteger(index) || index < 0 || index >= pieceCount) throw new RangeError(`piece ${index} is outside 0..${pieceCount - 1}`);
       return index === pieceCount - 1 ? totalLength - pieceLength * (pieceCount - 1) : pieceLength;
     },
-  });
+  };
+  return Object.freeze(fields) as Metainfo; // the brand is type-only: this is the one place that asserts it
 }
 
 function decodeTorrent(bytes: Uint8Array, opts: ParseMetainfoOptions, problems: Problems): BDict {

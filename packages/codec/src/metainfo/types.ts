@@ -23,8 +23,16 @@ export interface MetainfoFile {
   readonly attr: string;
 }
 
+/** Type-only brand: no other module can name it, so only codec's parsers can produce a Metainfo. */
+declare const validatedMetainfo: unique symbol;
+
 /** A parsed and validated v1 torrent (BEP 3). Only `parseMetainfo`/`parseInfoDict` make one. */
-export interface Metainfo {
+export interface Metainfo extends MetainfoFields {
+  readonly [validatedMetainfo]: true;
+}
+
+/** The fields of a Metainfo, without the brand (internal to codec). */
+export interface MetainfoFields {
   readonly infoHash: InfoHash;
   readonly infoHashHex: string;
   readonly infoHashBase32: string;
