@@ -2,19 +2,20 @@ import {
   colours,
   commandParser,
   exitCodeFor,
+  FETCH_TIMEOUT_MS,
   formatProblem,
   ExitCode,
   parseCommand,
   positionals,
-  readInputFile,
+  readFileOrUrl,
   sanitize,
+  timeoutMs,
   UsageError,
   worstExitCode,
   writeJson,
   type Io,
 } from '@tc/cli';
 import { decode, inspectMetainfo, MAX_TORRENT_BYTES, MAX_TORRENT_TOKENS, type BValue } from '@tc/codec';
-import { fetchTorrent, FETCH_TIMEOUT_MS, isWebUrl } from './fetch.js';
 import { renderTorrent, torrentJson, type FilesStyle, type TorrentReport } from './render.js';
 
 const USAGE = `$0 FILE|URL...
@@ -31,8 +32,6 @@ const EPILOGUE = `Exit codes:
   5  disk error
 With several inputs each is shown and the highest code wins.`;
 
-/** Longest --timeout accepted: a person waiting for one .torrent does not wait longer. */
-const MAX_TIMEOUT_S = 300;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const parser = commandParser('tc-debug-torrent', USAGE)
@@ -53,14 +52,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const args = await parseCommand(parser, argv, io);
   if (!args) return ExitCode.OK;
   const sources = positionals(args, { command: 'tc-debug-torrent', what: '.torrent file or URL' });
-  if (!Number.isFinite(args.timeout) || args.timeout <= 0 || args.timeout > MAX_TIMEOUT_S) {
-    throw new UsageError(`--timeout must be a number of seconds in (0, ${MAX_TIMEOUT_S}]`);
-  }
+  const fetchTimeoutMs = timeoutMs(args.timeout);
   const chalk = colours(args.color, io, io.stdout);
   const reports: TorrentReport[] = [];
   for (const source of sources) {
     if (io.signal?.aborted) return ExitCode.INTERRUPTED;
-    const report = await inspect(source, { timeoutMs: args.timeout * 1000, signal: io.signal, verbose: args.verbose });
+    const report = await inspect(source, { cwd: io.cwd, timeoutMs: fetchTimeoutMs, signal: io.signal, verbose: args.verbose });
     reports.push(report);
     writeProblems(io, report);
     if (!args.json) {
@@ -82,12 +79,10 @@ function writeProblems(io: Io, r: TorrentReport): void {
   for (const p of r.errors) io.stderr.write(`error: ${what}: ${formatProblem(p)}\n`);
 }
 
-async function inspect(source: string, opts: { timeoutMs: number; signal: AbortSignal | undefined; verbose: boolean }): Promise<TorrentReport> {
+async function inspect(source: string, opts: { cwd: string; timeoutMs: number; signal: AbortSignal | undefined; verbose: boolean }): Promise<TorrentReport> {
   let bytes: Buffer;
   try {
-    bytes = isWebUrl(source)
-      ? await fetchTorrent(source, { maxBytes: MAX_TORRENT_BYTES, timeoutMs: opts.timeoutMs, signal: opts.signal })
-      : await readInputFile(source, { maxBytes: MAX_TORRENT_BYTES });
+    bytes = await readFileOrUrl(source, { cwd: opts.cwd, maxBytes: MAX_TORRENT_BYTES, timeoutMs: opts.timeoutMs, signal: opts.signal });
   } catch (e) {
     const hint = (e as { hint?: unknown }).hint;
     return {

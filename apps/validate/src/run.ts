@@ -9,8 +9,10 @@ import {
   formatProblem,
   parseCommand,
   positionals,
-  readInputFile,
+  readFileOrUrl,
+  FETCH_TIMEOUT_MS,
   sanitize,
+  timeoutMs,
   UsageError,
   worstExitCode,
   writeJson,
@@ -22,8 +24,8 @@ import { renderResult, renderSummary, resultJson, summarize, type ValidateResult
 
 const USAGE = `$0 PATH... [--data DIR]
 
-Validates .torrent files: each PATH is a .torrent, or a folder whose *.torrent files are all
-checked (not its subfolders). With --data DIR, also hashes the downloaded data against the
+Validates .torrent files: each PATH is a .torrent, an http(s) URL of one, or a folder whose
+*.torrent files are all checked (not its subfolders). With --data DIR, also hashes the downloaded data against the
 pieces: DIR is the folder the torrents were downloaded into (a multi-file torrent's files are
 under DIR/<name>/, a single file is DIR/<name>), and each file is reported complete, partial
 (with the share of its pieces that verified), missing, or wrong size.`;
@@ -32,6 +34,7 @@ const EPILOGUE = `Exit codes:
   0    every torrent is valid (and, with --data, every piece verified)
   2    usage: a bad flag, a missing PATH or DIR, a folder without .torrent files
   3    some torrent is invalid or hostile (or has warnings, with --strict)
+  4    a URL could not be fetched
   5    disk error while reading the data
   6    some data did not verify
   130  interrupted
@@ -49,12 +52,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
       default: 'auto' as ProgressMode,
       describe: 'hashing progress on stderr: a bar on a terminal, else a line every 5 s',
     })
+    .option('timeout', { type: 'number', default: FETCH_TIMEOUT_MS / 1000, describe: 'seconds allowed to fetch a URL' })
     .example('$0 a.torrent b.torrent', 'check two torrents')
     .example('$0 ~/torrents', 'check every .torrent in a folder')
     .example('$0 a.torrent --data ~/Downloads', 'verify downloaded data')
     .epilogue(EPILOGUE);
   const args = await parseCommand(parser, argv, io);
   if (!args) return ExitCode.OK;
+  const fetchTimeoutMs = timeoutMs(args.timeout);
   const paths = positionals(args, { command: 'tc-validate', what: '.torrent file or folder' });
   let dataDir: string | undefined;
   if (args.data !== undefined) {
@@ -71,7 +76,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const results: ValidateResult[] = [];
   for (const source of sources) {
     if (io.signal?.aborted) break;
-    const r = await validateOne(source, io, { dataDir, strict: args.strict, progress: args.progress });
+    const r = await validateOne(source, io, { dataDir, strict: args.strict, progress: args.progress, timeoutMs: fetchTimeoutMs });
     results.push(r);
     for (const p of r.errors) io.stderr.write(`error: ${sanitize(source)}: ${formatProblem(p)}\n`);
     if (r.failure !== undefined) io.stderr.write(`error: ${sanitize(source)}: ${sanitize(r.failure)}\n`);
@@ -107,12 +112,12 @@ async function expand(paths: readonly string[], io: Io): Promise<string[]> {
 async function validateOne(
   source: string,
   io: Io,
-  opts: { dataDir: string | undefined; strict: boolean; progress: ProgressMode },
+  opts: { dataDir: string | undefined; strict: boolean; progress: ProgressMode; timeoutMs: number },
 ): Promise<ValidateResult> {
   const base = { source, metainfo: undefined, errors: [], warnings: [], failure: undefined, data: undefined };
   let bytes: Buffer;
   try {
-    bytes = await readInputFile(resolve(io.cwd, source), { maxBytes: MAX_TORRENT_BYTES });
+    bytes = await readFileOrUrl(source, { cwd: io.cwd, maxBytes: MAX_TORRENT_BYTES, timeoutMs: opts.timeoutMs, signal: io.signal });
   } catch (e) {
     return { ...base, failure: e instanceof Error ? e.message : String(e), exitCode: exitCodeFor(e) };
   }

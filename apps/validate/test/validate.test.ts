@@ -2,6 +2,8 @@ import { copyFile, mkdir, symlink, truncate, writeFile, readFile } from 'node:fs
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createTorrent, encode, parseMetainfo } from '@tc/codec';
 import { runBin } from '@tc/testkit/run-bin';
 import { tempDir } from '@tc/testkit/tmp';
@@ -212,6 +214,24 @@ describe('tc-validate', () => {
     const code = await closed;
     expect(code).toBe(130);
     expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('validates a torrent given by URL, and fails a bad URL with 4', async () => {
+    const body = await readFile(join(dir, 'torrents', 'set.torrent'));
+    const server = createServer((req, res) => (req.url === '/set.torrent' ? res.end(body) : res.writeHead(404).end()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const ok = await validate([`${base}/set.torrent`, '--data', 'good', '--progress', 'none']);
+      expect(ok.code).toBe(0);
+      expect(ok.stdout).toContain(`${base}/set.torrent: valid, data verified (12/12 pieces)`);
+      const missing = await validate([`${base}/gone.torrent`]);
+      expect(missing.code).toBe(4);
+      expect(missing.stderr).toContain('HTTP 404');
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it('handles usage: --help, no input, missing data folder, empty folder, missing file', async () => {

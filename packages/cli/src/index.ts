@@ -12,3 +12,4 @@ export { worstExitCode } from './batch.js';
 export { readInputFile, writeFileAtomic } from './files.js';
 export { formatProblem, problemJson, type ProblemLike } from './problems.js';
 export { positionals } from './positionals.js';
+export { fetchLimited, FETCH_TIMEOUT_MS, isWebUrl, MAX_FETCH_TIMEOUT_S, MAX_REDIRECTS, readFileOrUrl, timeoutMs, type FetchOptions } from './fetch.js';

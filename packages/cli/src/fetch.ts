@@ -1,7 +1,20 @@
-import { CommandError, ExitCode } from '@tc/cli';
+import { resolve } from 'node:path';
+import { CommandError, ExitCode, UsageError } from './exit-codes.js';
+import { readInputFile } from './files.js';
 
-/** How long a torrent download may take in all (issue 2: "10 s timeout"). */
+/** How long a download (a .torrent, say) may take in all (issue 2: "10 s timeout"). */
 export const FETCH_TIMEOUT_MS = 10_000;
+/** Longest --timeout a command accepts: a person waiting for one small file does not wait longer. */
+export const MAX_FETCH_TIMEOUT_S = 300;
+
+/** Checks a `--timeout SECONDS` value (usage error, exit 2, when out of range) and returns milliseconds. */
+export function timeoutMs(seconds: number, option = '--timeout'): number {
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > MAX_FETCH_TIMEOUT_S) {
+    throw new UsageError(`${option} must be a number of seconds in (0, ${MAX_FETCH_TIMEOUT_S}]`);
+  }
+  return Math.round(seconds * 1000);
+}
+
 /** Redirects followed before giving up: enough for a CDN hop or two, not a loop. */
 export const MAX_REDIRECTS = 5;
 
@@ -18,11 +31,11 @@ export function isWebUrl(source: string): boolean {
 }
 
 /**
- * Downloads a .torrent over HTTP(S) with undici: bounded redirects, one overall timeout, and the
- * size limit enforced on the bytes received, so a huge or endless body is cut off early.
- * Network failures are exit 4; a body over the limit is bad input (exit 3), like a file over it.
+ * Downloads a small file (a .torrent) over HTTP(S) with undici: bounded redirects, one overall
+ * timeout, and the size limit enforced on the bytes received, so a huge or endless body is cut off
+ * early. Network failures are exit 4; a body over the limit is bad input (exit 3), like a file over it.
  */
-export async function fetchTorrent(url: string, opts: FetchOptions): Promise<Buffer> {
+export async function fetchLimited(url: string, opts: FetchOptions): Promise<Buffer> {
   // Loaded on first use: undici costs a quarter second of start-up that file inputs never need.
   const { Agent, interceptors, request } = await import('undici');
   const timeoutMs = opts.timeoutMs ?? FETCH_TIMEOUT_MS;
@@ -80,5 +93,14 @@ function discard(body: NodeJS.ReadableStream & { destroy(): unknown }): void {
 }
 
 function tooLarge(maxBytes: number): CommandError {
-  return new CommandError(`the answer is larger than ${maxBytes} bytes, too large for a .torrent`, ExitCode.BAD_INPUT);
+  return new CommandError(`the answer is larger than ${maxBytes} bytes, too large for this input`, ExitCode.BAD_INPUT);
+}
+
+/**
+ * What a command argument names: fetched when it is an http(s) URL, else read from disk relative
+ * to `cwd`; both under the same size limit.
+ */
+export async function readFileOrUrl(source: string, opts: FetchOptions & { readonly cwd: string }): Promise<Buffer> {
+  if (isWebUrl(source)) return fetchLimited(source, opts);
+  return readInputFile(resolve(opts.cwd, source), { maxBytes: opts.maxBytes });
 }
