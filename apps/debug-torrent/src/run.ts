@@ -10,7 +10,6 @@ import {
   readFileOrUrl,
   sanitize,
   timeoutMs,
-  UsageError,
   worstExitCode,
   writeJson,
   type Io,
