@@ -173,3 +173,34 @@ describe('decoding stays linear on adversarial input', () => {
     expect(() => decode(tokens)).toThrow(expect.objectContaining({ code: 'CODEC_TOO_MANY_TOKENS' }));
   });
 });
+
+describe('metainfo validation stays linear', () => {
+  it('costs a small multiple of decoding, even with 100-deep unique paths or many duplicates', () => {
+    const deep = encode({
+      info: {
+        name: 'deep',
+        'piece length': 16384,
+        pieces: Buffer.alloc(20),
+        files: Array.from({ length: 4000 }, (_, i) => ({ length: 1, path: [`${i}`, ...Array.from({ length: 98 }, () => 'a')] })),
+      },
+    });
+    const dups = encode({
+      info: { name: 'dups', 'piece length': 16384, pieces: Buffer.alloc(20 * 4), files: Array.from({ length: 50_000 }, () => ({ length: 1, path: ['same'] })) },
+    });
+    for (const input of [deep, dups]) {
+      const parse = () => {
+        try {
+          parseMetainfo(input);
+        } catch (e) {
+          if (!(e instanceof CodecError)) throw e;
+        }
+      };
+      parse();
+      const tDecode = bestCpuMs(() => decode(input));
+      const tParse = bestCpuMs(parse);
+      // Work quadratic in the number of files (50,000²) would be thousands of times the decode;
+      // per-file work growing with depth would show on the 99-component paths.
+      expect(tParse).toBeLessThan(Math.max(tDecode, 5) * MAX_FACTOR);
+    }
+  });
+});

@@ -48,11 +48,12 @@ class Problems {
   private readonly counts = new Map<string, number>();
   private readonly suppressed = new Map<string, { count: number; field: string; isError: boolean }>();
 
-  error(code: CodecErrorCode, message: string, field: string): void {
+  /** `message` may be a function, so texts past the cap are never built. */
+  error(code: CodecErrorCode, message: string | (() => string), field: string): void {
     this.add(this.errors, code, message, field, true);
   }
 
-  warn(code: CodecWarningCode, message: string, field: string): void {
+  warn(code: CodecWarningCode, message: string | (() => string), field: string): void {
     this.add(this.warnings, code, message, field, false);
   }
 
@@ -73,11 +74,11 @@ class Problems {
     }
   }
 
-  private add(list: CodecProblem[], code: CodecErrorCode | CodecWarningCode, message: string, field: string, isError: boolean): void {
+  private add(list: CodecProblem[], code: CodecErrorCode | CodecWarningCode, message: string | (() => string), field: string, isError: boolean): void {
     const n = (this.counts.get(code) ?? 0) + 1;
     this.counts.set(code, n);
     if (n <= MAX_PROBLEMS_PER_CODE) {
-      list.push({ code, message, field });
+      list.push({ code, message: typeof message === 'string' ? message : message(), field });
       return;
     }
     const s = this.suppressed.get(code);
@@ -141,8 +142,11 @@ function reqLength(v: BValue | undefined, field: string): number {
 }
 
 /** Decodes UTF-8 for display; invalid sequences become U+FFFD and are reported (RELIABILITY #7). */
-function text(raw: Buffer, field: string, problems: Problems): string {
-  if (!isUtf8(raw)) problems.warn('WARN_INVALID_UTF8', `${field} is not valid UTF-8; shown with U+FFFD`, field);
+function text(raw: Buffer, field: string | (() => string), problems: Problems): string {
+  if (!isUtf8(raw)) {
+    const name = typeof field === 'string' ? field : field();
+    problems.warn('WARN_INVALID_UTF8', `${name} is not valid UTF-8; shown with U+FFFD`, name);
+  }
   return raw.toString('utf8');
 }
 
@@ -263,7 +267,7 @@ function parseFiles(info: BDict, name: string, problems: Problems, opts: ParseMe
     let ok = checkComponents(raw, `${field}.path`, problems, opts);
     if (display !== raw) ok = checkComponents(display, `${field}.path.utf-8`, problems, opts) && ok;
     if (!ok) continue;
-    const shown = [name, ...display.map((c, j) => text(c, `${field}.path[${j}]`, problems))];
+    const shown = [name, ...display.map((c, j) => text(c, () => `${field}.path[${j}]`, problems))];
     files.push({
       index: i,
       path: shown,
@@ -278,36 +282,51 @@ function parseFiles(info: BDict, name: string, problems: Problems, opts: ParseMe
   return { files, total: lengthsKnown ? offset : undefined };
 }
 
-/** Duplicate paths are hard errors, case-folded ones warnings (RELIABILITY #5); a file may not also be a folder. */
-function checkDuplicates(files: readonly MetainfoFile[], problems: Problems): void {
-  const seen = new Map<string, number>();
-  const folded = new Map<string, number>();
-  const folders = new Set<string>();
-  for (const f of files) {
-    if (f.padding) continue; // BEP 47 padding files share names like `.pad/16384` and are never written
-    const key = f.safePath.join('/');
-    const prev = seen.get(key);
-    if (prev !== undefined) {
-      problems.error('CODEC_DUPLICATE_PATH', `info.files[${f.index}] has the same path as info.files[${prev}]: ${key}`, `info.files[${f.index}].path`);
-      continue;
-    }
-    seen.set(key, f.index);
-    const fold = key.normalize('NFC').toLowerCase();
-    const prevFold = folded.get(fold);
-    if (prevFold !== undefined) {
-      problems.warn('WARN_CASE_FOLDED_DUPLICATE', `info.files[${f.index}] differs from info.files[${prevFold}] only by case: ${key}`, `info.files[${f.index}].path`);
-    } else folded.set(fold, f.index);
-    // Longest prefix first: once one is known, all shorter ones are too (keeps this linear in practice).
-    for (let j = f.safePath.length - 1; j >= 1; j--) {
-      const folder = f.safePath.slice(0, j).join('/');
-      if (folders.has(folder)) break;
-      folders.add(folder);
+interface Clash {
+  readonly kind: 'same' | 'file-folder';
+  /** The later file of the pair (the one reported). */
+  readonly index: number;
+  readonly other: number;
+}
+
+/**
+ * Finds equal paths and paths that are a file in one entry and a folder in another, by sorting the
+ * paths joined with NUL (which no safe component contains, and which sorts first): a path's clashes
+ * then sit right after it. O(n log n) comparisons whatever the depth, no per-folder structures.
+ */
+function findClashes(keys: { key: string; index: number }[]): Clash[] {
+  keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.index - b.index));
+  const out: Clash[] = [];
+  for (let i = 1; i < keys.length; i++) {
+    const prev = keys[i - 1]!;
+    const cur = keys[i]!;
+    if (cur.key === prev.key) {
+      out.push({ kind: 'same', index: Math.max(cur.index, prev.index), other: Math.min(cur.index, prev.index) });
+    } else if (cur.key.length > prev.key.length && cur.key.charCodeAt(prev.key.length) === 0 && cur.key.startsWith(prev.key)) {
+      out.push({ kind: 'file-folder', index: Math.max(cur.index, prev.index), other: Math.min(cur.index, prev.index) });
     }
   }
-  for (const f of files) {
-    if (!f.padding && folders.has(f.safePath.join('/'))) {
-      problems.error('CODEC_DUPLICATE_PATH', `info.files[${f.index}] is both a file and a folder: ${f.safePath.join('/')}`, `info.files[${f.index}].path`);
-    }
+  return out.sort((a, b) => a.index - b.index);
+}
+
+/**
+ * Duplicate paths are hard errors, case-folded ones warnings (RELIABILITY #5), and a file may not
+ * also be a folder. Checked on the safe paths, so two names that map to one are caught too.
+ */
+function checkDuplicates(files: readonly MetainfoFile[], problems: Problems): void {
+  // BEP 47 padding files share names like `.pad/16384` and are never written.
+  const real = files.filter((f) => !f.padding);
+  const byIndex = new Map(real.map((f) => [f.index, f]));
+  const shown = (i: number) => byIndex.get(i)!.safePath.join('/');
+  const exact = findClashes(real.map((f) => ({ key: f.safePath.join('\0'), index: f.index })));
+  for (const c of exact) {
+    const what = c.kind === 'same' ? 'has the same path as' : 'is a file where the other has a folder, or the reverse:';
+    problems.error('CODEC_DUPLICATE_PATH', () => `info.files[${c.index}] ${what} info.files[${c.other}]: ${shown(c.index)}`, `info.files[${c.index}].path`);
+  }
+  if (exact.length > 0) return;
+  // Case-insensitive file systems (Windows, macOS) would merge these.
+  for (const c of findClashes(real.map((f) => ({ key: f.safePath.join('\0').normalize('NFC').toLowerCase(), index: f.index })))) {
+    problems.warn('WARN_CASE_FOLDED_DUPLICATE', () => `info.files[${c.index}] clashes with info.files[${c.other}] when case is ignored: ${shown(c.index)}`, `info.files[${c.index}].path`);
   }
 }
 
@@ -402,7 +421,7 @@ function parseInfo(info: BDict, problems: Problems, opts: ParseMetainfoOptions):
   for (const f of files!) {
     const renamed = f.safePath.some((c, i) => c !== f.path[i]);
     if (renamed) {
-      problems.warn('WARN_PATH_RENAMED', `${f.path.join('/')} will be stored as ${f.safePath.join('/')}`, multiFile ? `info.files[${f.index}].path` : 'info.name');
+      problems.warn('WARN_PATH_RENAMED', () => `${f.path.join('/')} will be stored as ${f.safePath.join('/')}`, multiFile ? `info.files[${f.index}].path` : 'info.name');
     }
   }
   return {
