@@ -89,6 +89,8 @@ describe('createTorrent', () => {
     await writeFile(join(tmp.path, 'one'), 'x');
     expect(await codeOf(createTorrent({ path: join(tmp.path, 'one'), pieceLength: 0 }))).toBe('CODEC_BAD_PIECE_LENGTH');
     expect(await codeOf(createTorrent({ path: join(tmp.path, 'nope') }))).toBe('CODEC_IO');
+    expect(await codeOf(createTorrent({ path: join(tmp.path, 'one'), trackers: ['ftp://127.0.0.1/x'] }))).toBe('CODEC_BAD_METAINFO');
+    expect(await codeOf(createTorrent({ path: join(tmp.path, 'one'), webSeeds: ['udp://127.0.0.1/x'] }))).toBe('CODEC_BAD_METAINFO');
   });
 
   it('stops when aborted', async () => {

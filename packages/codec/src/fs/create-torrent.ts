@@ -10,6 +10,7 @@ import { encode } from '../bencode/encode.js';
 import { CodecError } from '../errors.js';
 import { MAX_PIECE_LENGTH_BYTES, MAX_PIECES } from '../metainfo/parse.js';
 import { checkPathComponent, MAX_PATH_DEPTH } from '../metainfo/safe-path.js';
+import { checkUrl, TRACKER_PROTOCOLS, WEB_SEED_PROTOCOLS } from '../urls.js';
 
 /** Bytes read per call: large enough for sequential throughput, small enough to bound memory. */
 const READ_CHUNK_BYTES = 1024 * 1024;
@@ -166,8 +167,17 @@ async function hashPieces(files: readonly SourceFile[], pieceLength: number, tot
   return pieces;
 }
 
+/** Refuses a URL that our own parser would drop, so a torrent we make reads back as written. */
+function checked(url: string, protocols: ReadonlySet<string>, field: string): string {
+  const r = checkUrl(url, protocols);
+  if ('why' in r) throw new CodecError('CODEC_BAD_METAINFO', `${field} ${JSON.stringify(url)} ${r.why}`, { field });
+  return r.url;
+}
+
 function trackerTiers(trackers: CreateTorrentOptions['trackers']): string[][] {
-  return (trackers ?? []).map((t) => (typeof t === 'string' ? [t] : [...t])).filter((t) => t.length > 0);
+  return (trackers ?? [])
+    .map((t) => (typeof t === 'string' ? [t] : [...t]).map((u) => checked(u, TRACKER_PROTOCOLS, 'tracker')))
+    .filter((t) => t.length > 0);
 }
 
 /** Makes a .torrent (bencoded bytes) from a file or folder, reading the data once. */
@@ -188,8 +198,9 @@ export async function createTorrent(opts: CreateTorrentOptions): Promise<Buffer>
   if (Math.ceil(total / pieceLength) > MAX_PIECES) {
     throw new CodecError('CODEC_TOO_MANY_PIECES', `piece length ${pieceLength} gives more than ${MAX_PIECES} pieces`, { field: 'pieceLength' });
   }
-  const pieces = await hashPieces(files, pieceLength, total, opts);
   const tiers = trackerTiers(opts.trackers);
+  const webSeeds = (opts.webSeeds ?? []).map((u) => checked(u, WEB_SEED_PROTOCOLS, 'web seed'));
+  const pieces = await hashPieces(files, pieceLength, total, opts);
   const info = {
     name,
     'piece length': pieceLength,
@@ -206,6 +217,6 @@ export async function createTorrent(opts: CreateTorrentOptions): Promise<Buffer>
     'created by': opts.createdBy ?? 'tc',
     'creation date': created === null ? undefined : Math.floor(created.getTime() / 1000),
     info,
-    'url-list': opts.webSeeds && opts.webSeeds.length > 0 ? [...opts.webSeeds] : undefined,
+    'url-list': webSeeds.length > 0 ? webSeeds : undefined,
   });
 }

@@ -210,7 +210,8 @@ function readPath(v: BValue | undefined, field: string, problems: Problems): Buf
     if (list.length > MAX_PATH_DEPTH) {
       throw new CodecError('CODEC_PATH_TOO_DEEP', `${field} has ${list.length} components, more than ${MAX_PATH_DEPTH}`, { field });
     }
-    return list.map((c, i) => reqBytes(c, `${field}[${i}]`));
+    // The field name is built only for a bad component: paths can have millions of components in all.
+    return list.map((c, i) => (Buffer.isBuffer(c) ? c : reqBytes(c, `${field}[${i}]`)));
   });
 }
 
