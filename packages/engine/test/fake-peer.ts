@@ -16,7 +16,9 @@ export type FakeMode =
   /** Answers with a block one byte short. */
   | 'wrong-size'
   /** Sends a length prefix of 0xFFFFFFFF after the handshake. */
-  | 'oversized';
+  | 'oversized'
+  /** Accepts the connection and never sends a handshake. */
+  | 'mute';
 
 export interface FakePeer {
   readonly port: number;
@@ -60,6 +62,7 @@ export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<Fak
       }
       for (const m of msgs) {
         if (m.type === 'handshake') {
+          if (mode === 'mute') continue;
           sock.write(encodeHandshake({ infoHash: t.infoHash, peerId: Buffer.concat([Buffer.from('-FK0001-'), randomBytes(12)]), features: { fast: true } }));
           if (mode === 'oversized') {
             const b = Buffer.alloc(5);
@@ -80,6 +83,7 @@ export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<Fak
             break;
           case 'silent':
           case 'oversized':
+          case 'mute':
             break;
           case 'vanish':
             if (requests <= 3) block(m, real(m));

@@ -22,13 +22,15 @@ async function honestSeeder(t: TestTorrent, src: TorrentSource): Promise<Session
 }
 
 /** Downloads with a fake peer of the given mode connected first, then an honest seeder. */
-async function downloadBeside(mode: FakeMode, opts: { snubTimeoutMs?: number; honestDelayMs?: number } = {}) {
+async function downloadBeside(mode: FakeMode, opts: { snubTimeoutMs?: number; honestDelayMs?: number; handshakeTimeoutMs?: number } = {}) {
   const t = createTestTorrent({ pieceLength: 32 * 1024, length: 24 * 32 * 1024 - 1000, seed: 11 });
   const src = sourceOf(t);
   const fake = await startFakePeer(t, mode);
   fakes.push(fake);
   const seeder = await honestSeeder(t, src);
-  const leecher = await loopbackSession({ timeouts: { snubTimeoutMs: opts.snubTimeoutMs ?? 60_000 } });
+  const leecher = await loopbackSession({
+    timeouts: { snubTimeoutMs: opts.snubTimeoutMs ?? 60_000, handshakeTimeoutMs: opts.handshakeTimeoutMs ?? 10_000 },
+  });
   sessions.push(leecher);
   const store = memoryStorage();
   const tor = await leecher.add(src, { storage: store, noTrackers: true, peers: [{ host: '127.0.0.1', port: fake.port }] });
@@ -92,5 +94,12 @@ describe('hostile and faulty peers', () => {
     expect(data.equals(t.data)).toBe(true);
     const d = events.disconnects.find((x) => x.address === `127.0.0.1:${fake.port}`);
     expect(d?.reason?.message).toMatch(/WIRE_MESSAGE_TOO_LONG/);
+  });
+
+  it('a peer that never completes the handshake times out', async () => {
+    const { t, data, events, fake } = await downloadBeside('mute', { handshakeTimeoutMs: 500, honestDelayMs: 2_200 });
+    expect(data.equals(t.data)).toBe(true);
+    const d = events.disconnects.find((x) => x.address === `127.0.0.1:${fake.port}`);
+    expect(d?.reason?.code).toBe('ENGINE_PEER_TIMEOUT');
   });
 });

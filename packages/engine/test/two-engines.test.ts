@@ -77,6 +77,20 @@ describe('engine against engine on 127.0.0.1', () => {
     expect(memoryContents(store.last as MemoryStorage).equals(t.data)).toBe(true);
   });
 
+  it('listens and dials over IPv6 (::1)', async () => {
+    const t = createTestTorrent({ pieceLength: 16 * 1024, length: 100_000, seed: 5 });
+    const src = sourceOf(t);
+    const seeder = await loopbackSession({ listenHost4: null, listenHost6: '::1' });
+    sessions.push(seeder);
+    await seeder.add(src, { storage: filledStorage(t, src), have: range(src.layout.pieceCount), noTrackers: true });
+    const leecher = await session();
+    const store = memoryStorage();
+    const tor = await leecher.add(src, { storage: store, noTrackers: true, peers: [{ host: '::1', port: seeder.port }] });
+    await tor.done;
+    expect(tor.peerList().length + tor.stats().peersUsed).toBeGreaterThan(0);
+    expect(memoryContents(store.last as MemoryStorage).equals(t.data)).toBe(true);
+  });
+
   it('returns the same torrent when added twice and closes cleanly', async () => {
     const t = createTestTorrent({ length: 10_000 });
     const src = sourceOf(t);
