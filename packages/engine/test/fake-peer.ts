@@ -46,7 +46,8 @@ export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<Fak
     });
     sock.on('error', () => undefined);
     const dec = new MessageDecoder({ pieceCount, features: { fast: true, extended: true } });
-    const keepAlive = setInterval(() => sock.write(Buffer.alloc(4)), 500);
+    // Keep-alives only after a handshake: a mute peer sends nothing at all.
+    const keepAlive = setInterval(() => mode !== 'mute' && sock.write(Buffer.alloc(4)), 500);
     sock.on('close', () => clearInterval(keepAlive));
     const block = (r: Request, bytes: Buffer): void => {
       sock.write(Buffer.concat([encodePieceHeader(r.index, r.begin, bytes.length), bytes]));
