@@ -1,8 +1,8 @@
 import { open, rm, symlink, truncate, writeFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { choosePieceLength, CodecError, createTorrent, encode, parseMetainfo, verifyData, verifyPieces, type PieceResult } from '../src/index.js';
-import { makeTree, pseudoRandom, tempDir } from './helpers.js';
+import { choosePieceLength, createTorrent, encode, parseMetainfo, verifyData, verifyPieces, type PieceResult } from '../src/index.js';
+import { codeOfAsync, makeTree, pseudoRandom, tempDir } from './helpers.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 beforeAll(async () => {
@@ -11,16 +11,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await tmp.cleanup();
 });
-
-async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof CodecError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 describe('choosePieceLength', () => {
   it('is a power of two between 16 KiB and 16 MiB giving about 1500 pieces or fewer', () => {
@@ -83,14 +73,14 @@ describe('createTorrent', () => {
 
   it('refuses empty folders, empty data and bad piece lengths', async () => {
     await mkdir(join(tmp.path, 'empty-dir'));
-    expect(await codeOf(createTorrent({ path: join(tmp.path, 'empty-dir') }))).toBe('CODEC_EMPTY_FILE_LIST');
+    expect(await codeOfAsync(createTorrent({ path: join(tmp.path, 'empty-dir') }))).toBe('CODEC_EMPTY_FILE_LIST');
     await writeFile(join(tmp.path, 'zero'), '');
-    expect(await codeOf(createTorrent({ path: join(tmp.path, 'zero') }))).toBe('CODEC_BAD_LENGTH');
+    expect(await codeOfAsync(createTorrent({ path: join(tmp.path, 'zero') }))).toBe('CODEC_BAD_LENGTH');
     await writeFile(join(tmp.path, 'one'), 'x');
-    expect(await codeOf(createTorrent({ path: join(tmp.path, 'one'), pieceLength: 0 }))).toBe('CODEC_BAD_PIECE_LENGTH');
-    expect(await codeOf(createTorrent({ path: join(tmp.path, 'nope') }))).toBe('CODEC_IO');
-    expect(await codeOf(createTorrent({ path: join(tmp.path, 'one'), trackers: ['ftp://127.0.0.1/x'] }))).toBe('CODEC_BAD_METAINFO');
-    expect(await codeOf(createTorrent({ path: join(tmp.path, 'one'), webSeeds: ['udp://127.0.0.1/x'] }))).toBe('CODEC_BAD_METAINFO');
+    expect(await codeOfAsync(createTorrent({ path: join(tmp.path, 'one'), pieceLength: 0 }))).toBe('CODEC_BAD_PIECE_LENGTH');
+    expect(await codeOfAsync(createTorrent({ path: join(tmp.path, 'nope') }))).toBe('CODEC_IO');
+    expect(await codeOfAsync(createTorrent({ path: join(tmp.path, 'one'), trackers: ['ftp://127.0.0.1/x'] }))).toBe('CODEC_BAD_METAINFO');
+    expect(await codeOfAsync(createTorrent({ path: join(tmp.path, 'one'), webSeeds: ['udp://127.0.0.1/x'] }))).toBe('CODEC_BAD_METAINFO');
   });
 
   it('stops when aborted', async () => {

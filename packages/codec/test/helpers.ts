@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
+import { CodecError } from '../src/errors.js';
 
 const run = promisify(execFile);
 /** External tools get this long before the test gives up on them. */
@@ -56,4 +57,26 @@ export async function transmissionShow(file: string): Promise<{ hash: string; fi
     .map((l) => /^\s{2}(.*) \([^()]*\)$/.exec(l)?.[1])
     .filter((l): l is string => l !== undefined);
   return { hash, files, private: /Privacy: Private torrent/.test(out) };
+}
+
+/** The CodecError code `fn` throws, or undefined if it returns; any other throw fails the test. */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof CodecError) return e.code;
+    throw e;
+  }
+  return undefined;
+}
+
+/** codeOf for a promise. */
+export async function codeOfAsync(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof CodecError) return e.code;
+    throw e;
+  }
+  return undefined;
 }

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { BDict, BRaw, CodecError, decode, decodePrefix, encode } from '../index.js';
+import { codeOf } from '../../test/helpers.js';
+import { BDict, BRaw, decode, decodePrefix, encode } from '../index.js';
 
 const b = (s: string) => Buffer.from(s, 'latin1');
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CodecError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
 
 describe('bencode decode', () => {
   it('decodes every type', () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BRaw, encode, type BEncodable } from '../bencode/index.js';
 import { CodecError } from '../errors.js';
+import { codeOf } from '../../test/helpers.js';
 import { inspectMetainfo, parseInfoDict, parseMetainfo } from './parse.js';
 
 const PIECE = 16384;
@@ -12,15 +13,7 @@ function torrent(info: Record<string, BEncodable | undefined>, top: Record<strin
   return encode({ announce: 'http://127.0.0.1:1/announce', ...top, info: { name: 'x', 'piece length': PIECE, pieces: hashes(1), length: 10, ...info } });
 }
 
-function codeOf(bytes: Buffer, opts = {}): string | undefined {
-  try {
-    parseMetainfo(bytes, opts);
-  } catch (e) {
-    if (e instanceof CodecError) return e.code;
-    throw e;
-  }
-  return undefined;
-}
+const parseCode = (bytes: Buffer, opts = {}) => codeOf(() => parseMetainfo(bytes, opts));
 
 describe('parseMetainfo', () => {
   it('hashes the info bytes as they appear, also when they are not canonical (RELIABILITY #12)', () => {
@@ -31,7 +24,7 @@ describe('parseMetainfo', () => {
     expect(metainfo.infoHashHex).toBe(sha1(info));
     expect(metainfo.infoHashHex).not.toBe(sha1(encode(metainfo.info)));
     expect(warnings.map((w) => w.code)).toContain('WARN_UNSORTED_KEYS');
-    expect(codeOf(bytes, { mode: 'strict' })).toBe('CODEC_UNSORTED_KEYS');
+    expect(parseCode(bytes, { mode: 'strict' })).toBe('CODEC_UNSORTED_KEYS');
   });
 
   it('exposes the info-hash as bytes, hex and base32', () => {
@@ -179,7 +172,7 @@ describe('parseMetainfo', () => {
   });
 
   it('refuses a torrent over the size limit before decoding it', () => {
-    expect(codeOf(torrent({}, { junk: Buffer.alloc(2000) }), { maxBytes: 1000 })).toBe('CODEC_TOO_LARGE');
+    expect(parseCode(torrent({}, { junk: Buffer.alloc(2000) }), { maxBytes: 1000 })).toBe('CODEC_TOO_LARGE');
   });
 
   it('rejects Windows device names only on request, renaming them otherwise', () => {
@@ -187,7 +180,7 @@ describe('parseMetainfo', () => {
     const { metainfo, warnings } = parseMetainfo(bytes);
     expect(metainfo.files[0]!.safePath).toEqual(['_COM1']);
     expect(warnings.map((w) => w.code)).toContain('WARN_PATH_RENAMED');
-    expect(codeOf(bytes, { rejectWindowsReserved: true })).toBe('CODEC_UNSAFE_PATH');
+    expect(parseCode(bytes, { rejectWindowsReserved: true })).toBe('CODEC_UNSAFE_PATH');
   });
 });
 
