@@ -1,10 +1,11 @@
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hasAria2, startAria2Seeder } from '@tc/testkit/aria2';
 import { startOpentracker } from '@tc/testkit/opentracker';
 import { tempDir } from '@tc/testkit/tmp';
-import { hasTransmission, startTransmissionSeeder } from '@tc/testkit/transmission-peer';
+import { startTransmissionSeeder, TRANSMISSION_CLI } from '@tc/testkit/transmission';
 import type { Session } from '../src/session.js';
 import { expectSameFiles, loopbackSession, multiFileTorrent, sourceOf } from './helpers.js';
 
@@ -50,9 +51,11 @@ describe('interop with other seeders', () => {
   }, 90_000);
 
   it('downloads from a transmission seeder given with --peer', async () => {
-    expect(hasTransmission(), 'transmission-cli is needed (apt-get install transmission-cli)').toBe(true);
+    expect(existsSync(TRANSMISSION_CLI), 'transmission-cli is needed (apt-get install transmission-cli)').toBe(true);
     const { t, dir, torrentPath } = await seedDir([]);
-    const seeder = await startTransmissionSeeder({ torrentPath, dataDir: dir });
+    const conf = await tempDir('tc-transmission-');
+    cleanups.push(conf.cleanup);
+    const seeder = await startTransmissionSeeder({ torrentPath, dataDir: dir, configDir: conf.path });
     cleanups.push(() => seeder.stop());
     const s = await session();
     const out = await tempDir();

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from './transmission.js';
 
 /** A running aria2c (Debian `aria2` 1.36) seeding one torrent on 127.0.0.1. */
 export interface Aria2Seeder {
@@ -13,18 +14,6 @@ const STOP_TIMEOUT_MS = 3_000;
 
 export function hasAria2(): boolean {
   return spawnSync('aria2c', ['--version'], { stdio: 'ignore' }).status === 0;
-}
-
-/** A TCP port free on 127.0.0.1 right now (bound to 0, then released). */
-export function freeTcpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port, or rejects after `timeoutMs`. */
@@ -50,7 +39,7 @@ export async function waitForTcp(port: number, timeoutMs: number, alive: () => b
  * 127.0.0.1 (INTEROP.md flags). It announces to the torrent's trackers. Call `stop()` in afterAll.
  */
 export async function startAria2Seeder(opts: { torrentPath: string; dataDir: string }): Promise<Aria2Seeder> {
-  const port = await freeTcpPort();
+  const port = await freePort();
   const child = spawn(
     'aria2c',
     [
@@ -73,7 +62,7 @@ export async function startAria2Seeder(opts: { torrentPath: string; dataDir: str
   );
   child.stderr?.resume();
   const stop = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (child.exitCode !== null || child.signalCode !== null) return; // already gone
     const exited = new Promise<void>((r) => child.once('exit', () => r()));
     child.kill('SIGTERM');
     const t = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);

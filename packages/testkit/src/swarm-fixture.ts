@@ -57,8 +57,6 @@ export function createTestTorrent(opts: {
   files?: readonly FixtureFile[];
   announce?: readonly string[];
   seed?: number;
-  /** Raw path components written as-is (hostile-path tests). */
-  rawPaths?: boolean;
 }): TestTorrent {
   const name = opts.name ?? 'fixture';
   const pieceLength = opts.pieceLength ?? 32 * 1024;
