@@ -18,7 +18,11 @@ export type FakeMode =
   /** Sends a length prefix of 0xFFFFFFFF after the handshake. */
   | 'oversized'
   /** Accepts the connection and never sends a handshake. */
-  | 'mute';
+  | 'mute'
+  /** Sends a bitfield one byte too long (RELIABILITY.md case 22). */
+  | 'bad-bitfield'
+  /** Announces a piece index beyond the torrent (case 22). */
+  | 'bad-have';
 
 export interface FakePeer {
   readonly port: number;
@@ -72,6 +76,15 @@ export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<Fak
             sock.write(b);
             continue;
           }
+          if (mode === 'bad-bitfield') {
+            const bytes = Buffer.alloc(Math.ceil(pieceCount / 8) + 1, 0xff);
+            sock.write(encodeMessage({ type: 'bitfield', bytes }));
+            continue;
+          }
+          if (mode === 'bad-have') {
+            sock.write(encodeMessage({ type: 'have', index: pieceCount + 5 }));
+            continue;
+          }
           sock.write(encodeMessage({ type: 'have-all' }));
           sock.write(encodeMessage({ type: 'unchoke' }));
           continue;
@@ -85,6 +98,8 @@ export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<Fak
           case 'silent':
           case 'oversized':
           case 'mute':
+          case 'bad-bitfield':
+          case 'bad-have':
             break;
           case 'vanish':
             if (requests <= 3) block(m, real(m));

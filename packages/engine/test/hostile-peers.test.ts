@@ -102,4 +102,11 @@ describe('hostile and faulty peers', () => {
     const d = events.disconnects.find((x) => x.address === `127.0.0.1:${fake.port}`);
     expect(d?.reason?.code).toBe('ENGINE_PEER_TIMEOUT');
   });
+
+  it.each(['bad-bitfield', 'bad-have'] as const)('%s: the peer is dropped', async (mode) => {
+    const { t, data, events, fake } = await downloadBeside(mode);
+    expect(data.equals(t.data)).toBe(true);
+    const d = events.disconnects.find((x) => x.address === `127.0.0.1:${fake.port}`);
+    expect(d?.reason?.code).toBe('ENGINE_PEER_PROTOCOL');
+  });
 });

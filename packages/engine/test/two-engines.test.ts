@@ -91,6 +91,24 @@ describe('engine against engine on 127.0.0.1', () => {
     expect(memoryContents(store.last as MemoryStorage).equals(t.data)).toBe(true);
   });
 
+  it('pauses (dropping peers) and resumes to completion', async () => {
+    const t = createTestTorrent({ pieceLength: 16 * 1024, length: 2_000_000, seed: 8 });
+    const src = sourceOf(t);
+    const seeder = await session();
+    await seeder.add(src, { storage: filledStorage(t, src), have: range(src.layout.pieceCount), noTrackers: true });
+    const leecher = await session();
+    const store = memoryStorage();
+    const tor = await leecher.add(src, { storage: store, noTrackers: true, peers: [{ host: '127.0.0.1', port: seeder.port }] });
+    await new Promise<void>((r) => tor.once('piece-verified', () => r()));
+    tor.pause();
+    expect(tor.state.kind).toBe('paused');
+    expect(tor.stats().peers).toBe(0);
+    tor.resume();
+    expect(tor.state.kind).toBe('downloading');
+    await tor.done;
+    expect(memoryContents(store.last as MemoryStorage).equals(t.data)).toBe(true);
+  });
+
   it('returns the same torrent when added twice and closes cleanly', async () => {
     const t = createTestTorrent({ length: 10_000 });
     const src = sourceOf(t);

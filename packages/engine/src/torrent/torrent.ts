@@ -272,7 +272,10 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
 
   resume(): void {
     if (this.stateValue.kind !== 'paused') return;
-    this.setState(this.stateValue.wasDone ? { kind: 'seeding' } : { kind: 'downloading' });
+    // Pieces that were being written when we paused may have completed the download meanwhile.
+    const done = this.stateValue.wasDone || this.picker.done;
+    this.setState(done ? { kind: 'seeding' } : { kind: 'downloading' });
+    if (done) this.resolveDone();
     this.candidates.resetBackoff();
     this.connectMore();
   }

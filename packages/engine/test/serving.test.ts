@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeHandshake, encodeMessage, MessageDecoder, type Incoming } from '@tc/wire';
+import { createTestTorrent } from '@tc/testkit/swarm-fixture';
+import { MAX_BAD_REQUESTS } from '../src/torrent/torrent.js';
+import type { Session } from '../src/session.js';
+import { filledStorage, loopbackSession, range, sourceOf } from './helpers.js';
+
+const sessions: Session[] = [];
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await Promise.all(sessions.splice(0).map((s) => s.close()));
+});
+
+/** A scripted leecher: dials, handshakes, and records what the engine sends back. */
+async function fakeLeecher(port: number, infoHash: Buffer, pieceCount: number) {
+  const sock = connect(port, '127.0.0.1');
+  sockets.push(sock);
+  await new Promise<void>((r) => sock.once('connect', () => r()));
+  const dec = new MessageDecoder({ pieceCount, features: { fast: true, extended: true } });
+  const got: Incoming[] = [];
+  let closed = false;
+  const closedP = new Promise<void>((r) => sock.once('close', () => ((closed = true), r())));
+  sock.on('data', (c: Buffer) => got.push(...dec.push(c)));
+  sock.on('error', () => undefined);
+  sock.write(encodeHandshake({ infoHash, peerId: Buffer.concat([Buffer.from('-FK0001-'), randomBytes(12)]), features: { fast: true } }));
+  const waitFor = async (pred: (m: Incoming) => boolean, ms = 3_000): Promise<Incoming> => {
+    const end = Date.now() + ms;
+    for (;;) {
+      const m = got.find(pred);
+      if (m) return m;
+      if (Date.now() > end || closed) throw new Error(`not received; got ${got.map((x) => x.type).join(',')}${closed ? ' (closed)' : ''}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  return { sock, got, waitFor, closedP, isClosed: () => closed };
+}
+
+describe('serving requests (the minimal server issue 6 builds on)', () => {
+  it('serves valid blocks, rejects bad requests, and drops a peer that keeps sending them', async () => {
+    const t = createTestTorrent({ pieceLength: 32 * 1024, length: 100_000, seed: 9 });
+    const src = sourceOf(t);
+    const seeder = await loopbackSession();
+    sessions.push(seeder);
+    await seeder.add(src, { storage: filledStorage(t, src), have: range(src.layout.pieceCount), noTrackers: true });
+    const peer = await fakeLeecher(seeder.port, t.infoHash, src.layout.pieceCount);
+    await peer.waitFor((m) => m.type === 'have-all');
+    peer.sock.write(encodeMessage({ type: 'interested' }));
+    await peer.waitFor((m) => m.type === 'unchoke');
+
+    peer.sock.write(encodeMessage({ type: 'request', index: 2, begin: 16384, length: 1000 }));
+    const piece = await peer.waitFor((m) => m.type === 'piece');
+    expect(piece).toMatchObject({ index: 2, begin: 16384 });
+    expect((piece as { block: Buffer }).block.equals(t.data.subarray(2 * 32768 + 16384, 2 * 32768 + 16384 + 1000))).toBe(true);
+
+    // Out of range, too long, past the piece end: each rejected (BEP 6), none served.
+    peer.sock.write(encodeMessage({ type: 'request', index: 99, begin: 0, length: 16384 }));
+    peer.sock.write(encodeMessage({ type: 'request', index: 0, begin: 0, length: 32768 }));
+    peer.sock.write(encodeMessage({ type: 'request', index: 0, begin: 30000, length: 16384 }));
+    await peer.waitFor((m) => m.type === 'reject' && m.begin === 30000);
+    expect(peer.got.filter((m) => m.type === 'reject')).toHaveLength(3);
+    expect(peer.got.filter((m) => m.type === 'piece')).toHaveLength(1);
+
+    // A flood of bad requests ends the connection (RELIABILITY.md case 23).
+    const flood = Buffer.concat(Array.from({ length: MAX_BAD_REQUESTS + 5 }, () => encodeMessage({ type: 'request', index: 99, begin: 0, length: 16384 })));
+    peer.sock.write(flood);
+    await peer.closedP;
+    expect(peer.isClosed()).toBe(true);
+  });
+
+  it('refuses a handshake for a torrent it does not have', async () => {
+    const t = createTestTorrent({ length: 10_000 });
+    const seeder = await loopbackSession();
+    sessions.push(seeder);
+    const peer = await fakeLeecher(seeder.port, t.infoHash, 1);
+    await peer.closedP;
+    expect(peer.got).toEqual([]);
+  });
+
+  it('never dials its own listen address', async () => {
+    const t = createTestTorrent({ length: 10_000 });
+    const src = sourceOf(t);
+    const s = await loopbackSession();
+    sessions.push(s);
+    const tor = await s.add(src, { storage: filledStorage(t, src, () => false), noTrackers: true, peers: [{ host: '127.0.0.1', port: s.port }] });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(tor.stats().candidates).toBe(0);
+    expect(tor.stats().peers).toBe(0);
+  });
+});
