@@ -160,7 +160,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
     });
     clearInterval(timer);
     const s = t.stats();
-    progress.update(s.piecesHave, statusText(s));
+    // A live bar shows its final state; a plain progress prints its last line on stop() by itself.
+    const live = progressMode === 'bar' || (progressMode === 'auto' && io.stderr.isTTY === true && io.env.TERM !== 'dumb');
+    if (live) progress.update(s.piecesHave, statusText(s));
     progress.stop();
     logEvent('end', { outcome: typeof outcome === 'string' ? outcome : outcome.code, ...s });
     if (outcome === 'done') {
