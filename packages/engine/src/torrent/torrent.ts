@@ -598,7 +598,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.emit('peer-disconnected', { address: conn.key, reason });
     if (this.active) {
       this.connectMore();
-      for (const q of this.peers.values()) this.fill(q);
+      this.fillAll();
     }
   }
 
@@ -621,6 +621,18 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     }
     if (outstanding === 0) p.lastProgress = now;
     p.conn.sendRequests(reqs);
+  }
+
+  /** Refills every pipeline, best-scoring peers first, so they get the blocks when few are left (endgame). */
+  private fillAll(except?: PeerState): void {
+    if (this.stateValue.kind !== 'downloading') return;
+    const now = this.clock.now();
+    const order = [...this.peers.values()].filter((q) => q !== except);
+    if (order.length > 1) {
+      const score = new Map(order.map((q) => [q, this.score(q, now)]));
+      order.sort((a, b) => score.get(b)! - score.get(a)!);
+    }
+    for (const q of order) this.fill(q);
   }
 
   private onPiece(p: PeerState, index: number, begin: number, block: Buffer): void {
@@ -729,7 +741,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       this.emit('done');
       this.resolveDone();
     } else {
-      for (const q of this.peers.values()) this.fill(q);
+      this.fillAll();
     }
   }
 
@@ -752,7 +764,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       }
     }
     this.emit('hash-failure', { index, peers: names });
-    for (const q of this.peers.values()) this.fill(q);
+    this.fillAll();
   }
 
   private ban(p: PeerState, reason: string): void {
@@ -822,7 +834,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
         const released = this.picker.releaseAll(p.id);
         p.conn.sendCancels(released);
         this.emit('warning', { message: 'peer snubbed us: no block in time', peer: p.conn.key });
-        for (const q of this.peers.values()) if (q !== p) this.fill(q);
+        this.fillAll(p);
       } else if (p.snubbed && outstanding > 0 && now - p.lastProgress > 2 * snubMs) {
         p.conn.close(new EngineError('ENGINE_PEER_TIMEOUT', 'peer never answered our requests', { peer: p.conn.key }));
         continue;
