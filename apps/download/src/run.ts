@@ -17,7 +17,7 @@ import {
   type ProgressMode,
 } from '@tc/cli';
 import { MAX_TORRENT_BYTES, parseMetainfo, type Metainfo } from '@tc/codec';
-import { DEFAULT_MAX_PEERS, EngineError, Session, type PeerAddress, type Torrent } from '@tc/engine';
+import { DEFAULT_MAX_PEERS, EngineError, fsStorage, inlineVerifier, restore, ResumeKeeper, Session, sourceFromMetainfo, systemClock, type PeerAddress, type Torrent } from '@tc/engine';
 import { statusJson, statusText, summaryText, trackerFailures } from './render.js';
 
 const USAGE = `$0 FILE.torrent|URL [options]
@@ -73,6 +73,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress, no summary; errors only' })
     .option('progress', { choices: ['auto', 'bar', 'plain', 'none'] as const, default: 'auto' as ProgressMode, describe: 'progress display on stderr' })
     .option('log', { type: 'string', describe: 'write a structured log (JSON lines) to FILE' })
+    .option('recheck', { type: 'boolean', default: false, describe: 'ignore resume data and hash the data on disk again' })
     .option('first-peer-timeout', { type: 'number', default: DEFAULT_NO_PEERS_S, describe: 'seconds to wait for a first peer before giving up' })
     .example('$0 ubuntu.torrent -o ~/Downloads', 'download into ~/Downloads')
     .example('$0 x.torrent --peer 127.0.0.1:51413 --json', 'private swarm, JSON status for scripts')
@@ -117,12 +118,61 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const started = performance.now();
   const elapsed = (): number => (performance.now() - started) / 1000;
   let torrent: Torrent | undefined;
+  let keeper: ResumeKeeper | undefined;
   let timer: NodeJS.Timeout | undefined;
+  const say = (line: string): void => {
+    if (!args.quiet && !args.json) io.stderr.write(`${line}\n`);
+  };
+  // The final resume save: after the session closed, so no piece write is in flight.
+  const saveResume = async (): Promise<void> => {
+    await keeper?.flush().catch((e: unknown) => {
+      if (!args.quiet) reportWarning(io, `cannot save resume data: ${(e as Error).message}`);
+    });
+  };
   const progressMode: ProgressMode = args.quiet || args.json ? 'none' : (args.progress as ProgressMode);
-  const progress = createProgress(io, { mode: progressMode, total: metainfo.pieceCount, label: sanitize(metainfo.name).slice(0, 40) });
+  // Created once the data on disk is checked: a re-check shows its own bar first.
+  let progress = createProgress(io, { mode: 'none', total: 1, label: '' });
+  let storage: Awaited<ReturnType<ReturnType<typeof fsStorage>['open']>> | undefined;
   try {
-    torrent = await session.add(metainfo, { dir, maxPeers, peers });
+    const src = sourceFromMetainfo(metainfo);
+    const store = await fsStorage({ dir }).open(src.layout);
+    storage = store;
+    // The safe top-level name on disk (file or folder): the resume file sits beside it.
+    const diskName = src.layout.files.find((f) => !f.padding)?.path[0] ?? 'torrent';
+    const restoreOpts = { dir, name: diskName, infoHash: src.infoHash, layout: src.layout, storage: store, verifier: inlineVerifier };
+    let checking: ReturnType<typeof createProgress> | undefined;
+    const restored = await restore({
+      ...restoreOpts,
+      recheck: args.recheck as boolean,
+      ...(io.signal !== undefined ? { signal: io.signal } : {}),
+      onCheck: (done, total) => {
+        if (checking === undefined) {
+          say(args.recheck ? 're-checking existing data (--recheck)' : 're-checking existing data');
+          checking = createProgress(io, { mode: progressMode, total, label: 'checking' });
+        }
+        checking.update(done, `${done}/${total} pieces`);
+        if (done === total) checking.stop();
+      },
+    });
+    if (restored.rejected !== undefined && !args.quiet) reportWarning(io, `ignoring resume data: ${restored.rejected.message}`);
+    const pct = (n: number): string => `${Math.floor((100 * n) / Math.max(1, metainfo.pieceCount))}%`;
+    if (restored.source === 'resume') say(`resuming: ${pct(restored.have.count)} verified from resume data`);
+    else if (restored.source === 'recheck') say(`re-checked: ${pct(restored.have.count)} verified (${restored.checkedOk} of ${restored.checked} pieces on disk good)`);
+    logEvent('restore', { source: restored.source, have: restored.have.count, checked: restored.checked, rejected: restored.rejected?.reason });
+    keeper = new ResumeKeeper({
+      ...restoreOpts,
+      clock: systemClock,
+      have: restored.have,
+      uploaded: restored.uploaded,
+      downloaded: restored.downloaded,
+      onError: (e) => logEvent('resume-save-failed', { message: e.message }),
+    });
+    progress = createProgress(io, { mode: progressMode, total: metainfo.pieceCount, label: sanitize(metainfo.name).slice(0, 40) });
+    torrent = await session.add(src, { dir, maxPeers, peers, have: restored.have.indices(), storage: { open: () => Promise.resolve(store) } });
     const t = torrent;
+    keeper.attach(t);
+    // A first save at once, so a crash before the first piece still finds the stamps of what was checked.
+    if (restored.source !== 'resume') keeper.save().catch(() => undefined);
     logEvent('start', { name: metainfo.name, infoHash: metainfo.infoHashHex, dir, port: session.port });
     t.on('peer-connected', (e) => logEvent('peer-connected', e));
     t.on('peer-disconnected', (e) => logEvent('peer-disconnected', { address: e.address, reason: e.reason?.message }));
@@ -168,6 +218,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (outcome === 'done') {
       const where = metainfo.multiFile ? resolve(dir, metainfo.files[0]!.safePath[0]!) : resolve(dir, metainfo.files[0]!.safePath.join('/'));
       await session.close();
+      await saveResume();
       const final = t.stats();
       if (args.json) writeJson(io, statusJson(metainfo.name, metainfo.infoHashHex, final, elapsed(), true));
       else if (!args.quiet) io.stdout.write(`${summaryText(metainfo.name, final, elapsed(), where)}\n`);
@@ -176,11 +227,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (outcome === 'interrupted') {
       if (!args.quiet) io.stderr.write('interrupted: stopping (announcing "stopped" to trackers)\n');
       await session.close();
+      await saveResume();
       return ExitCode.INTERRUPTED;
     }
     if (outcome === 'no-peers') {
       const why = trackerFailures(t.trackerStatus());
       await session.close();
+      await saveResume();
       return reportError(
         io,
         new CommandError(`no peers found within ${noPeersS} s (${why})`, ExitCode.NETWORK, {
@@ -190,11 +243,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
       );
     }
     await session.close();
+    await saveResume();
     return reportError(io, outcome, { what: 'download failed', verbose: args.verbose });
   } catch (e) {
     clearInterval(timer);
     progress.stop();
     await session.close();
+    if (torrent === undefined) await storage?.close();
+    await saveResume();
+    if (e instanceof EngineError && e.code === 'ENGINE_CLOSED' && io.signal?.aborted === true) return ExitCode.INTERRUPTED;
     if (e instanceof EngineError && e.code === 'ENGINE_UNSAFE_PATH') {
       reportError(io, e, { what: source, verbose: args.verbose });
       return ExitCode.BAD_INPUT;
