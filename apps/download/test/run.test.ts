@@ -1,4 +1,5 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureIo } from '@tc/cli';
@@ -62,6 +63,28 @@ describe('tc-download', () => {
       expect((await readFile(join(out.path, 'pack', 'data', 'blob.bin'))).equals(t.data.subarray(500))).toBe(true);
     } finally {
       await out.cleanup();
+    }
+  });
+
+  it('fetches the .torrent from an http URL', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/pack.torrent') res.end(t.torrent);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const addr = server.address();
+    const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+    const out = await tempDir();
+    try {
+      const io = captureIo({ cwd: work.path });
+      const url = `http://127.0.0.1:${port}/pack.torrent`;
+      expect(await run([url, '-o', out.path, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--quiet'], io)).toBe(0);
+      expect((await readFile(join(out.path, 'pack', 'data', 'blob.bin'))).equals(t.data.subarray(500))).toBe(true);
+      const missing = captureIo({ cwd: work.path });
+      expect(await run([`http://127.0.0.1:${port}/nope.torrent`, '--listen', '127.0.0.1'], missing).catch((e: { exitCode?: number }) => e.exitCode)).toBe(4);
+    } finally {
+      await out.cleanup();
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 
