@@ -69,7 +69,7 @@ describe('hostile and faulty peers', () => {
   });
 
   it('a peer that never answers is snubbed and its requests re-assigned', async () => {
-    const { t, data, events, fake } = await downloadBeside('silent', { snubTimeoutMs: 1_000, honestDelayMs: 2_600 });
+    const { t, data, events, fake } = await downloadBeside('silent', { snubTimeoutMs: 1_000, honestDelayMs: 3_500 });
     expect(data.equals(t.data)).toBe(true);
     expect(fake.requests).toBeGreaterThan(0);
     expect(events.warnings.some((w) => /snubbed/.test(w))).toBe(true);
