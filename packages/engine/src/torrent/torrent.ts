@@ -14,6 +14,7 @@ import { hashFailureVerdict, peerScore } from '../peer/scoring.js';
 import { CandidateList, type CandidateSource } from '../peer/swarm.js';
 import type { TorrentStorage } from '../storage/types.js';
 import { inlineVerifier, type Verifier } from '../verify.js';
+import { Choker, DEFAULT_UPLOAD_SLOTS, type ChokerPeer } from '../choker/choker.js';
 import { transition, type TorrentState } from './states.js';
 
 /** Peers per torrent unless configured (issue 5). */
@@ -27,8 +28,8 @@ export const SNUB_TIMEOUT_MS = 60_000;
  * write path's memory whatever the torrent size (STATE.md, Memory).
  */
 export const MAX_WRITE_BACKLOG_BYTES = 24 * 1024 * 1024;
-/** Peers unchoked at once while serving (a fixed number until issue 6's choker). */
-export const UPLOAD_SLOTS = 8;
+/** Peers unchoked at once while serving: BEP 3's four, the optimistic unchoke included (choker/choker.ts). */
+export const UPLOAD_SLOTS = DEFAULT_UPLOAD_SLOTS;
 /** Queued incoming requests per peer (RELIABILITY.md case 23: libtorrent max_allowed_in_request_queue). */
 export const MAX_QUEUED_PEER_REQUESTS = 2_000;
 /** Bad requests (out of range, unowned piece, while choked) after which a peer is dropped (RELIABILITY.md case 23). */
@@ -109,6 +110,8 @@ export interface TorrentOptions {
   readonly idleTimeoutMs?: number;
   /** Pieces already verified (resume, issue 6). */
   readonly have?: Iterable<number>;
+  /** Upload slots for the choker (default 4, BEP 3). */
+  readonly uploadSlots?: number;
 }
 
 /** Per-connection download/upload state. */
@@ -208,6 +211,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   private readonly downRate: RateMeter;
   private readonly upRate: RateMeter;
   private lastReplaceAt: number;
+  private readonly choker: Choker<number>;
 
   constructor(opts: TorrentOptions) {
     super();
@@ -222,6 +226,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.picker = new PiecePicker(opts.layout, opts.random !== undefined ? { random: opts.random } : {});
     this.candidates = new CandidateList(opts.isSelf, opts.random);
     this.pool = new PiecePool(opts.layout.pieceLength);
+    this.choker = new Choker<number>({ slots: opts.uploadSlots ?? UPLOAD_SLOTS, ...(opts.random !== undefined ? { random: opts.random } : {}) });
     const now = this.clock.now();
     this.downRate = new RateMeter(now);
     this.upRate = new RateMeter(now);
@@ -341,7 +346,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   }
 
   private connectMore(): void {
-    if (!this.active || this.stateValue.kind === 'seeding') return;
+    // A seed dials too: peers given by hand (`--peer`) may only accept connections (Transmission on loopback).
+    if (!this.active) return;
     const room = this.maxPeers - this.peers.size - this.dialing.size - this.handshaking.size;
     if (room <= 0) return;
     for (const a of this.candidates.take(room, this.clock.now())) this.dial(a);
@@ -524,6 +530,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
         return;
       case 'not-interested':
         p.peerInterested = false;
+        // Its slot is free for someone who wants data (an early run; BEP 3's interval governs the rest).
+        if (!p.peerChoked) this.rechoke();
         return;
       case 'request':
         this.onRequest(p, m.index, m.begin, m.length);
@@ -597,6 +605,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.candidates.disconnected(conn.address, reason !== undefined && p.blocks === 0, now);
     this.emit('peer-disconnected', { address: conn.key, reason });
     if (this.active) {
+      if (!p.peerChoked) this.rechoke();
       this.connectMore();
       this.fillAll();
     }
@@ -730,9 +739,12 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
         this.picker.setParole(s.id, false);
       }
     }
+    // Interest can only be lost once nothing is left to start (endgame): checking earlier would scan
+    // the piece list for every peer on every piece.
+    const mayLoseInterest = this.picker.endgame || this.picker.done;
     for (const q of this.peers.values()) {
       q.conn.send({ type: 'have', index });
-      if (q.amInterested && q.bitfield.has(index) && !this.picker.interesting(q.id)) this.setInterested(q, false);
+      if (mayLoseInterest && q.amInterested && q.bitfield.has(index) && !this.picker.interesting(q.id)) this.setInterested(q, false);
     }
     this.emit('piece-verified', { index });
     if (this.picker.done && this.stateValue.kind === 'downloading') {
@@ -775,13 +787,50 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
 
   // ---- serving (minimal until issue 6's choker, resume and rate limits) ----
 
+  /** A peer became interested: when a slot is free, an early choker run gives it one now rather than in up to 10 s. */
   private maybeUnchoke(p: PeerState): void {
     if (!p.peerChoked || this.picker.piecesHave === 0) return;
-    let unchoked = 0;
-    for (const q of this.peers.values()) if (!q.peerChoked) unchoked++;
-    if (unchoked >= UPLOAD_SLOTS) return;
-    p.peerChoked = false;
-    p.conn.send({ type: 'unchoke' });
+    this.rechoke();
+  }
+
+  /** One choker run (BEP 3 tit-for-tat, choker/choker.ts): samples the peers, sends the chokes and unchokes. */
+  private rechoke(): void {
+    if (!this.active || this.picker.piecesHave === 0) return;
+    const now = this.clock.now();
+    const sample: ChokerPeer<number>[] = [];
+    for (const q of this.peers.values()) {
+      sample.push({
+        id: q.id,
+        interested: q.peerInterested,
+        amInterested: q.amInterested,
+        downloadBps: q.rate.rate(now),
+        uploadBps: q.upRate.rate(now),
+        snubbed: q.snubbed,
+        choked: q.peerChoked,
+        connectedAt: q.connectedAt,
+      });
+    }
+    const d = this.choker.run(sample, this.stateValue.kind === 'seeding' ? 'seeding' : 'leeching', now);
+    for (const id of d.toChoke) {
+      const q = this.byId.get(id);
+      if (q === undefined) continue;
+      q.peerChoked = true;
+      q.conn.send({ type: 'choke' });
+      // BEP 6: a choke with the fast extension rejects each pending request; without it they are simply dropped.
+      if (q.conn.features.fast) {
+        for (const key of q.served) {
+          const [index, begin, length] = key.split(':').map(Number) as [number, number, number];
+          q.conn.send({ type: 'reject', index, begin, length });
+        }
+      }
+      q.served.clear();
+    }
+    for (const id of d.toUnchoke) {
+      const q = this.byId.get(id);
+      if (q === undefined) continue;
+      q.peerChoked = false;
+      q.conn.send({ type: 'unchoke' });
+    }
   }
 
   private onRequest(p: PeerState, index: number, begin: number, length: number): void {
@@ -842,6 +891,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       this.fill(p);
     }
     for (const c of [...this.handshaking]) c.tick(now);
+    if (this.choker.due(now)) this.rechoke();
     this.replaceWeakest(now);
     this.connectMore();
     this.emit('progress', this.stats());
