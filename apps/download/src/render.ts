@@ -60,6 +60,26 @@ export function summaryText(name: string, s: TorrentStats, elapsedS: number, whe
   ].join('\n');
 }
 
+/** The seeding status line: upload rate, total, ratio (uploaded / size), peers. */
+export function seedText(s: TorrentStats): string {
+  return [
+    `↑ ${formatRate(s.upRateBps)}`,
+    `uploaded ${formatBytes(s.uploaded)}`,
+    `ratio ${(s.uploaded / Math.max(1, s.totalBytes)).toFixed(2)}`,
+    `peers ${s.peers}`,
+  ].join('  ');
+}
+
+/** The final seeding summary (stdout). */
+export function seedSummaryText(name: string, s: TorrentStats, seededS: number): string {
+  return [
+    `seeded ${sanitize(name)}`,
+    `  uploaded:      ${formatBytes(s.uploaded)} (${s.uploaded} bytes, ratio ${(s.uploaded / Math.max(1, s.totalBytes)).toFixed(2)})`,
+    `  time seeding:  ${formatDuration(seededS)} (${seededS.toFixed(2)} s)`,
+    `  average speed: ${formatRate(seededS > 0 ? s.uploaded / seededS : 0)}`,
+  ].join('\n');
+}
+
 /** "udp://x: timed out; http://y: 404" for the no-peers error. */
 export function trackerFailures(status: readonly TrackerStatus[]): string {
   if (status.length === 0) return 'the torrent lists no trackers';

@@ -1,5 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   CommandError,
   commandParser,
@@ -17,8 +18,8 @@ import {
   type ProgressMode,
 } from '@tc/cli';
 import { MAX_TORRENT_BYTES, parseMetainfo, type Metainfo } from '@tc/codec';
-import { DEFAULT_MAX_PEERS, EngineError, fsStorage, inlineVerifier, restore, ResumeKeeper, Session, sourceFromMetainfo, systemClock, type PeerAddress, type Torrent } from '@tc/engine';
-import { statusJson, statusText, summaryText, trackerFailures } from './render.js';
+import { DEFAULT_MAX_PEERS, EngineError, fsStorage, isEngineError, parseSeedGoal, seedGoalReached, type SeedGoal, inlineVerifier, restore, ResumeKeeper, Session, sourceFromMetainfo, systemClock, type PeerAddress, type Torrent } from '@tc/engine';
+import { seedSummaryText, seedText, statusJson, statusText, summaryText, trackerFailures } from './render.js';
 
 const USAGE = `$0 FILE.torrent|URL [options]
 
@@ -63,9 +64,32 @@ async function fetchTorrentUrl(url: string, signal: AbortSignal | undefined): Pr
   return Buffer.concat(chunks);
 }
 
-export async function run(argv: string[], io: Io): Promise<number> {
-  const parser = commandParser('tc-download', USAGE)
-    .option('output', { alias: 'o', type: 'string', describe: 'download folder (default: the current folder)' })
+const SEED_USAGE = `$0 TORRENT DATA [options]
+
+Verifies the data (DATA: the folder holding the torrent's file or folder) against the torrent, then
+seeds it until interrupted (or --seed RATIO|TIME), with a status line of upload rate, ratio and peers.`;
+
+const SEED_EPILOGUE = `Exit codes: 0 stopped (Ctrl-C or the --seed goal) · 2 usage · 3 invalid torrent · 4 network
+failure · 5 disk error · 6 the data does not match the torrent (not every piece verified).`;
+
+function readSeedGoal(text: string): SeedGoal {
+  try {
+    return parseSeedGoal(text);
+  } catch (e) {
+    if (isEngineError(e)) throw new UsageError(`--seed: ${e.message}`, 'e.g. --seed (until interrupted), --seed 2 (ratio), --seed 30m (time)');
+    throw e;
+  }
+}
+
+/** `tc-download` (and, with `command: 'tc-seed'`, `tc-seed TORRENT DATA`: verify, then seed only). */
+export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-seed' = 'tc-download'): Promise<number> {
+  const seedOnly = command === 'tc-seed';
+  const parser = commandParser(command, seedOnly ? SEED_USAGE : USAGE)
+    .option('output', { alias: 'o', type: 'string', hidden: seedOnly, describe: 'download folder (default: the current folder)' })
+    .option('seed', {
+      type: 'string',
+      describe: seedOnly ? 'stop at a ratio (2) or after a time (30m, 1h); default: until interrupted' : 'once done, seed: until interrupted (--seed), to a ratio (--seed 2) or for a time (--seed 30m)',
+    })
     .option('port', { type: 'number', describe: 'TCP port to listen on (default: any free port)', default: 0 })
     .option('max-peers', { type: 'number', default: DEFAULT_MAX_PEERS, describe: 'most peers connected at once' })
     .option('peer', { type: 'string', array: true, default: [] as string[], describe: 'also connect to HOST:PORT (repeatable)' })
@@ -75,13 +99,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('log', { type: 'string', describe: 'write a structured log (JSON lines) to FILE' })
     .option('recheck', { type: 'boolean', default: false, describe: 'ignore resume data and hash the data on disk again' })
     .option('first-peer-timeout', { type: 'number', default: DEFAULT_NO_PEERS_S, describe: 'seconds to wait for a first peer before giving up' })
-    .example('$0 ubuntu.torrent -o ~/Downloads', 'download into ~/Downloads')
-    .example('$0 x.torrent --peer 127.0.0.1:51413 --json', 'private swarm, JSON status for scripts')
-    .epilogue(EPILOGUE);
+    .example(seedOnly ? '$0 ubuntu.torrent ~/Downloads' : '$0 ubuntu.torrent -o ~/Downloads', seedOnly ? 'seed ~/Downloads/ubuntu…iso' : 'download into ~/Downloads')
+    .example(seedOnly ? '$0 x.torrent . --seed 2' : '$0 x.torrent --peer 127.0.0.1:51413 --json', seedOnly ? 'seed until twice the size is uploaded' : 'private swarm, JSON status for scripts')
+    .epilogue(seedOnly ? SEED_EPILOGUE : EPILOGUE);
   const args = await parseCommand(parser, argv, io);
   if (!args) return ExitCode.OK;
   const sources = args._.map(String);
-  if (sources.length !== 1) throw new UsageError('give exactly one .torrent file or URL', 'run tc-download --help for usage');
+  if (seedOnly && sources.length !== 2) throw new UsageError('give a .torrent file (or URL) and the DATA folder', 'run tc-seed --help for usage');
+  if (!seedOnly && sources.length !== 1) throw new UsageError('give exactly one .torrent file or URL', 'run tc-download --help for usage');
+  const seedGoal = args.seed !== undefined ? readSeedGoal(String(args.seed)) : seedOnly ? ({ kind: 'forever' } as const) : undefined;
   const port = args.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be in 0..65535');
   const maxPeers = args['max-peers'] as number;
@@ -89,7 +115,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const noPeersS = args['first-peer-timeout'] as number;
   if (!Number.isFinite(noPeersS) || noPeersS <= 0) throw new UsageError('--first-peer-timeout must be a positive number of seconds');
   const peers = (args.peer as string[]).map(parsePeer);
-  const dir = resolve(io.cwd, args.output ?? '.');
+  let dir = resolve(io.cwd, seedOnly ? sources[1]! : (args.output ?? '.'));
 
   const source = sources[0]!;
   const bytes = /^https?:\/\//i.test(source) ? await fetchTorrentUrl(source, io.signal) : await readInputFile(resolve(io.cwd, source), { maxBytes: MAX_TORRENT_BYTES });
@@ -135,10 +161,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
   let storage: Awaited<ReturnType<ReturnType<typeof fsStorage>['open']>> | undefined;
   try {
     const src = sourceFromMetainfo(metainfo);
-    const store = await fsStorage({ dir }).open(src.layout);
-    storage = store;
     // The safe top-level name on disk (file or folder): the resume file sits beside it.
     const diskName = src.layout.files.find((f) => !f.padding)?.path[0] ?? 'torrent';
+    // tc-seed DATA may name the torrent's own file or folder rather than the folder holding it.
+    if (seedOnly && basename(dir) === diskName && !existsSync(join(dir, diskName))) dir = dirname(dir);
+    const store = await fsStorage({ dir }).open(src.layout);
+    storage = store;
     const restoreOpts = { dir, name: diskName, infoHash: src.infoHash, layout: src.layout, storage: store, verifier: inlineVerifier };
     let checking: ReturnType<typeof createProgress> | undefined;
     const restored = await restore({
@@ -159,6 +187,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (restored.source === 'resume') say(`resuming: ${pct(restored.have.count)} verified from resume data`);
     else if (restored.source === 'recheck') say(`re-checked: ${pct(restored.have.count)} verified (${restored.checkedOk} of ${restored.checked} pieces on disk good)`);
     logEvent('restore', { source: restored.source, have: restored.have.count, checked: restored.checked, rejected: restored.rejected?.reason });
+    if (seedOnly && restored.have.count < metainfo.pieceCount) {
+      await store.close();
+      storage = undefined;
+      return reportError(
+        io,
+        new CommandError(`${sanitize(dir)}: only ${restored.have.count} of ${metainfo.pieceCount} pieces match the torrent`, ExitCode.VERIFY_FAILED, {
+          hint: 'DATA must be the folder holding the complete data; finish it with tc-download first',
+        }),
+        { verbose: args.verbose },
+      );
+    }
     keeper = new ResumeKeeper({
       ...restoreOpts,
       clock: systemClock,
@@ -215,6 +254,37 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (live) progress.update(s.piecesHave, statusText(s));
     progress.stop();
     logEvent('end', { outcome: typeof outcome === 'string' ? outcome : outcome.code, ...s });
+    if (outcome === 'done' && seedGoal !== undefined) {
+      if (!seedOnly && !args.quiet && !args.json) {
+        const where = metainfo.multiFile ? resolve(dir, metainfo.files[0]!.safePath[0]!) : resolve(dir, metainfo.files[0]!.safePath.join('/'));
+        io.stdout.write(`${summaryText(metainfo.name, t.stats(), elapsed(), where)}\n`);
+      }
+      const seedStarted = performance.now();
+      const seeding = createProgress(io, { mode: progressMode, total: 1, label: 'seeding' });
+      const end = await new Promise<'goal' | 'interrupted' | EngineError>((resolveEnd) => {
+        if (io.signal?.aborted) return resolveEnd('interrupted');
+        io.signal?.addEventListener('abort', () => resolveEnd('interrupted'), { once: true });
+        t.on('error', (e) => resolveEnd(e));
+        timer = setInterval(() => {
+          const st = t.stats();
+          seeding.update(1, seedText(st));
+          if (args.json) writeJson(io, statusJson(metainfo.name, metainfo.infoHashHex, st, elapsed(), false));
+          if (seedGoalReached(seedGoal, st.uploaded, st.totalBytes, performance.now() - seedStarted)) resolveEnd('goal');
+        }, STATUS_INTERVAL_MS);
+      });
+      clearInterval(timer);
+      seeding.stop();
+      logEvent('seed-end', { outcome: typeof end === 'string' ? end : end.code, ...t.stats() });
+      if (end === 'interrupted' && !args.quiet) io.stderr.write('stopping (announcing "stopped" to trackers)\n');
+      await session.close();
+      await saveResume();
+      if (end instanceof EngineError) return reportError(io, end, { what: 'seeding failed', verbose: args.verbose });
+      const final = t.stats();
+      if (args.json) writeJson(io, statusJson(metainfo.name, metainfo.infoHashHex, final, elapsed(), true));
+      else if (!args.quiet) io.stdout.write(`${seedSummaryText(metainfo.name, final, (performance.now() - seedStarted) / 1000)}\n`);
+      // Seeding is open-ended: a signal is its normal end (exit 0).
+      return ExitCode.OK;
+    }
     if (outcome === 'done') {
       const where = metainfo.multiFile ? resolve(dir, metainfo.files[0]!.safePath[0]!) : resolve(dir, metainfo.files[0]!.safePath.join('/'));
       await session.close();

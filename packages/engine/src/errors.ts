@@ -10,7 +10,9 @@ export type EngineErrorCode =
   | 'ENGINE_NO_PEERS'
   | 'ENGINE_CLOSED'
   | 'ENGINE_DUPLICATE_TORRENT'
-  | 'ENGINE_ABORTED';
+  | 'ENGINE_ABORTED'
+  /** A caller's option cannot be read (a usage error in a CLI). */
+  | 'ENGINE_BAD_OPTION';
 
 export interface EngineErrorDetails {
   readonly cause?: unknown;

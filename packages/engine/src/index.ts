@@ -43,3 +43,4 @@ export { encodeResume, decodeResume, staleFiles, trustablePieces, MAX_RESUME_BYT
 export { ResumeStore, readResume, writeDurably, stampFiles, resumePath, RESUME_SUFFIX, TEMP_SUFFIX, type DurableWriteHooks } from './resume/store.js';
 export { restore, dataPaths, ResumeKeeper, RESUME_SAVE_MS, RESUME_SAVE_PIECES, type RestoreOptions, type RestoreResult, type RestoreSource, type ResumeKeeperOptions } from './resume/restore.js';
 export { parseSelection, planPieces, SelectionError, MAX_SELECT_ITEMS, MAX_SELECT_SPEC_CHARS, type SelectableFile, type SelectionErrorCode, type PiecePlan } from './selection/selection.js';
+export { parseSeedGoal, seedGoalReached, MAX_SEED_MS, MAX_SEED_RATIO, type SeedGoal } from './seed-goal.js';

@@ -1,0 +1,116 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile, truncate, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
+import { runBin } from '@tc/testkit/run-bin';
+import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
+import { tempDir } from '@tc/testkit/tmp';
+import { freePort } from '@tc/testkit/transmission';
+
+const BIN = resolve(import.meta.dirname, '../bin/tc-seed.js');
+
+let t: TestTorrent;
+let work: { path: string; cleanup: () => Promise<void> };
+const children: ChildProcess[] = [];
+const peers: LibtorrentPeer[] = [];
+
+beforeAll(async () => {
+  work = await tempDir('tc-seed-');
+  // Files smaller than a piece, one spanning many, a short last piece.
+  t = createTestTorrent({
+    name: 'album',
+    pieceLength: 64 * 1024,
+    files: [
+      { path: ['cover.jpg'], length: 20_000 },
+      { path: ['cd1', 'track1.flac'], length: 1_500_000 },
+      { path: ['cd1', 'notes.txt'], length: 777 },
+      { path: ['cd2', 'track2.flac'], length: 1_234_567 },
+    ],
+    seed: 7,
+  });
+  await writeFile(join(work.path, 'album.torrent'), t.torrent);
+  await t.writeTo(join(work.path, 'data'));
+});
+
+afterAll(async () => {
+  for (const p of peers) await p.stop();
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await work?.cleanup();
+});
+
+async function sameBytes(dir: string): Promise<boolean> {
+  let off = 0;
+  for (const f of t.files) {
+    const got = await readFile(t.pathOf(dir, f)).catch(() => Buffer.alloc(0));
+    if (!got.equals(t.data.subarray(off, off + f.length))) return false;
+    off += f.length;
+  }
+  return true;
+}
+
+/** Starts tc-seed; resolves once it has verified the data (it listens before that). */
+async function startSeed(args: string[]): Promise<{ child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> }> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: work.path, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  let err = '';
+  child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+  const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  await new Promise<void>((res, rej) => {
+    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      err += s;
+      if (/re-checked: 100%|resuming: 100%/.test(err)) res();
+    });
+    exit.then((code) => rej(new Error(`tc-seed exited ${code}: ${err}`)), rej);
+  });
+  return { child, out: () => out, err: () => err, exit };
+}
+
+describe('tc-seed', () => {
+  it('verifies the data, then a libtorrent leecher downloads the multi-file torrent from tc alone; SIGINT ends it with exit 0', async () => {
+    const port = await freePort();
+    const seed = await startSeed(['album.torrent', 'data', '--port', String(port), '--listen', '127.0.0.1', '--progress', 'plain']);
+    expect(seed.err()).toMatch(/re-checking existing data/);
+    const dest = join(work.path, 'lt-leech');
+    const leecher = await startLibtorrent({ torrentPath: join(work.path, 'album.torrent'), savePath: dest, connectTo: [{ ip: '127.0.0.1', port }] });
+    peers.push(leecher);
+    const started = performance.now();
+    await leecher.waitFor('finished', undefined, 60_000);
+    const secs = (performance.now() - started) / 1000;
+    expect(await sameBytes(dest)).toBe(true);
+    // Let one status tick count the last blocks, then stop it like a user would.
+    await new Promise((r) => setTimeout(r, 1_200));
+    seed.child.kill('SIGINT');
+    expect(await seed.exit).toBe(0);
+    const m = /uploaded: .*\((\d+) bytes, ratio ([\d.]+)\)/.exec(seed.out());
+    expect(m, seed.out()).not.toBeNull();
+    const uploaded = Number(m![1]);
+    expect(uploaded).toBeGreaterThanOrEqual(t.data.length);
+    console.log(`tc-seed → libtorrent: ${t.data.length} bytes in ${secs.toFixed(2)} s; tc uploaded ${uploaded} bytes (ratio ${m![2]})`);
+  });
+
+  it('--seed RATIO stops by itself once reached; a second run trusts its resume file', async () => {
+    const port = await freePort();
+    const seed = await startSeed(['album.torrent', join(work.path, 'data', 'album'), '--port', String(port), '--listen', '127.0.0.1', '--seed', '0.9', '--progress', 'none']);
+    expect(seed.err()).toMatch(/resuming: 100% verified from resume data/);
+    const leecher = await startLibtorrent({ torrentPath: join(work.path, 'album.torrent'), savePath: join(work.path, 'lt-leech2'), connectTo: [{ ip: '127.0.0.1', port }] });
+    peers.push(leecher);
+    expect(await seed.exit).toBe(0);
+    expect(seed.out()).toMatch(/seeded album/);
+  });
+
+  it('refuses incomplete data with exit 6, and usage errors with exit 2', async () => {
+    const bad = join(work.path, 'bad');
+    await t.writeTo(bad);
+    await truncate(t.pathOf(bad, t.files[3]!), 1000);
+    const r = await runBin(BIN, ['album.torrent', bad, '--listen', '127.0.0.1'], { cwd: work.path });
+    expect(r.code).toBe(6);
+    expect(r.stderr).toMatch(/error: .*pieces match the torrent/);
+    const u = await runBin(BIN, ['album.torrent'], { cwd: work.path });
+    expect(u.code).toBe(2);
+    const g = await runBin(BIN, ['album.torrent', 'data', '--seed', 'soon'], { cwd: work.path });
+    expect(g.code).toBe(2);
+    expect(g.stderr).toMatch(/--seed: cannot read/);
+  });
+});
