@@ -7,6 +7,7 @@ import {
   createProgress,
   ExitCode,
   exitCodeFor,
+  formatBytes,
   parseCommand,
   readInputFile,
   reportError,
@@ -18,7 +19,7 @@ import {
   type ProgressMode,
 } from '@tc/cli';
 import { MAX_TORRENT_BYTES, parseMetainfo, type Metainfo } from '@tc/codec';
-import { DEFAULT_MAX_PEERS, EngineError, fsStorage, isEngineError, parseSeedGoal, seedGoalReached, type SeedGoal, inlineVerifier, restore, ResumeKeeper, Session, sourceFromMetainfo, systemClock, type PeerAddress, type Torrent } from '@tc/engine';
+import { DEFAULT_MAX_PEERS, EngineError, fsStorage, isEngineError, parseSeedGoal, parseSelection, planPieces, SelectionError, type PiecePlan, seedGoalReached, type SeedGoal, inlineVerifier, restore, ResumeKeeper, Session, sourceFromMetainfo, systemClock, type PeerAddress, type Torrent } from '@tc/engine';
 import { seedSummaryText, seedText, statusJson, statusText, summaryText, trackerFailures } from './render.js';
 
 const USAGE = `$0 FILE.torrent|URL [options]
@@ -97,6 +98,8 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress, no summary; errors only' })
     .option('progress', { choices: ['auto', 'bar', 'plain', 'none'] as const, default: 'auto' as ProgressMode, describe: 'progress display on stderr' })
     .option('log', { type: 'string', describe: 'write a structured log (JSON lines) to FILE' })
+    .option('select', { type: 'string', hidden: seedOnly, describe: 'download only these files: indices (0,2-5) or globs (*.flac), comma-separated; see --list' })
+    .option('list', { type: 'boolean', default: false, hidden: seedOnly, describe: 'print the files with their indices and exit' })
     .option('recheck', { type: 'boolean', default: false, describe: 'ignore resume data and hash the data on disk again' })
     .option('first-peer-timeout', { type: 'number', default: DEFAULT_NO_PEERS_S, describe: 'seconds to wait for a first peer before giving up' })
     .example(seedOnly ? '$0 ubuntu.torrent ~/Downloads' : '$0 ubuntu.torrent -o ~/Downloads', seedOnly ? 'seed ~/Downloads/ubuntu…iso' : 'download into ~/Downloads')
@@ -126,6 +129,27 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
     if (!args.quiet && !args.json) for (const w of parsed.warnings) reportWarning(io, `${source}: ${w.message}`);
   } catch (e) {
     return reportError(io, e, { what: source, verbose: args.verbose });
+  }
+
+  const selectable = metainfo.files.map((f) => ({ path: f.safePath, length: f.length, padding: f.padding }));
+  if (args.list) {
+    if (args.json) writeJson(io, { type: 'files', name: metainfo.name, files: metainfo.files.map((f, i) => ({ index: i, path: f.safePath.join('/'), length: f.length, padding: f.padding })) });
+    else {
+      const width = String(metainfo.files.length - 1).length;
+      metainfo.files.forEach((f, i) => {
+        if (!f.padding) io.stdout.write(`${String(i).padStart(width)}  ${formatBytes(f.length).padStart(10)}  ${sanitize(f.safePath.join('/'))}\n`);
+      });
+    }
+    return ExitCode.OK;
+  }
+  let selected: number[] | undefined;
+  if (args.select !== undefined) {
+    try {
+      selected = parseSelection(String(args.select), selectable);
+    } catch (e) {
+      if (e instanceof SelectionError) throw new UsageError(`--select: ${e.message}`, 'see the files and their indices with --list');
+      throw e;
+    }
   }
 
   let log: WriteStream | undefined;
@@ -161,6 +185,11 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
   let storage: Awaited<ReturnType<ReturnType<typeof fsStorage>['open']>> | undefined;
   try {
     const src = sourceFromMetainfo(metainfo);
+    let plan: PiecePlan | undefined;
+    if (selected !== undefined) {
+      plan = planPieces(src.layout, selected);
+      say(`selected ${selected.length} of ${metainfo.files.length} files: ${plan.wantedCount} of ${metainfo.pieceCount} pieces (${formatBytes(plan.wantedBytes)})`);
+    }
     // The safe top-level name on disk (file or folder): the resume file sits beside it.
     const diskName = src.layout.files.find((f) => !f.padding)?.path[0] ?? 'torrent';
     // tc-seed DATA may name the torrent's own file or folder rather than the folder holding it.
@@ -205,9 +234,10 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
       uploaded: restored.uploaded,
       downloaded: restored.downloaded,
       onError: (e) => logEvent('resume-save-failed', { message: e.message }),
+      ...(selected !== undefined ? { selection: selected } : {}),
     });
     progress = createProgress(io, { mode: progressMode, total: metainfo.pieceCount, label: sanitize(metainfo.name).slice(0, 40) });
-    torrent = await session.add(src, { dir, maxPeers, peers, have: restored.have.indices(), storage: { open: () => Promise.resolve(store) } });
+    torrent = await session.add(src, { dir, maxPeers, peers, have: restored.have.indices(), ...(plan !== undefined ? { wanted: plan.wanted } : {}), storage: { open: () => Promise.resolve(store) } });
     const t = torrent;
     keeper.attach(t);
     // A first save at once, so a crash before the first piece still finds the stamps of what was checked.

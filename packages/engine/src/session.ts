@@ -56,6 +56,8 @@ export interface AddOptions {
   readonly noTrackers?: boolean;
   /** Pieces already verified (resume, issue 6). */
   readonly have?: Iterable<number>;
+  /** Pieces to fetch, one byte per piece (selective download, issue 6). Default: all. */
+  readonly wanted?: Uint8Array;
 }
 
 export interface SessionEvents {
@@ -255,6 +257,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
       ...(this.opts.random !== undefined ? { random: this.opts.random } : {}),
       ...(trackers !== undefined ? { trackers } : {}),
       ...(options.have !== undefined ? { have: options.have } : {}),
+      ...(options.wanted !== undefined ? { wanted: options.wanted } : {}),
       ...this.opts.timeouts,
     });
     this.torrents.set(hex, torrent);

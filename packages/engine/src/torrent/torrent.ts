@@ -112,6 +112,8 @@ export interface TorrentOptions {
   readonly have?: Iterable<number>;
   /** Upload slots for the choker (default 4, BEP 3). */
   readonly uploadSlots?: number;
+  /** One byte per piece, 0 = not wanted (selective download: `planPieces(...).wanted`). Default: every piece. */
+  readonly wanted?: Uint8Array;
 }
 
 /** Per-connection download/upload state. */
@@ -237,6 +239,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     });
     // A caller that only listens to events must not get an unhandled rejection.
     this.done.catch(() => undefined);
+    if (opts.wanted !== undefined) for (let i = 0; i < opts.layout.pieceCount; i++) if (opts.wanted[i] === 0) this.picker.setWanted(i, false);
     for (const i of opts.have ?? []) this.picker.markHave(i);
     if (opts.trackers !== undefined) {
       const t = opts.trackers;
