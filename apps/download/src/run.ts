@@ -8,6 +8,7 @@ import {
   ExitCode,
   exitCodeFor,
   formatBytes,
+  parseSize,
   parseCommand,
   readInputFile,
   reportError,
@@ -100,6 +101,8 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
     .option('log', { type: 'string', describe: 'write a structured log (JSON lines) to FILE' })
     .option('select', { type: 'string', hidden: seedOnly, describe: 'download only these files: indices (0,2-5) or globs (*.flac), comma-separated; see --list' })
     .option('list', { type: 'boolean', default: false, hidden: seedOnly, describe: 'print the files with their indices and exit' })
+    .option('limit-down', { type: 'string', hidden: seedOnly, describe: 'download rate limit, bytes/s with a unit (5M, 500k); default: none' })
+    .option('limit-up', { type: 'string', describe: 'upload rate limit (5M, 500k); default: none' })
     .option('recheck', { type: 'boolean', default: false, describe: 'ignore resume data and hash the data on disk again' })
     .option('first-peer-timeout', { type: 'number', default: DEFAULT_NO_PEERS_S, describe: 'seconds to wait for a first peer before giving up' })
     .example(seedOnly ? '$0 ubuntu.torrent ~/Downloads' : '$0 ubuntu.torrent -o ~/Downloads', seedOnly ? 'seed ~/Downloads/ubuntu…iso' : 'download into ~/Downloads')
@@ -118,6 +121,8 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
   const noPeersS = args['first-peer-timeout'] as number;
   if (!Number.isFinite(noPeersS) || noPeersS <= 0) throw new UsageError('--first-peer-timeout must be a positive number of seconds');
   const peers = (args.peer as string[]).map(parsePeer);
+  const limitDown = args['limit-down'] !== undefined ? parseSize(String(args['limit-down']), '--limit-down') : undefined;
+  const limitUp = args['limit-up'] !== undefined ? parseSize(String(args['limit-up']), '--limit-up') : undefined;
   let dir = resolve(io.cwd, seedOnly ? sources[1]! : (args.output ?? '.'));
 
   const source = sources[0]!;
@@ -161,6 +166,8 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
   const listen = args.listen;
   const session = await Session.create({
     port,
+    ...(limitDown !== undefined ? { downloadRateBps: limitDown } : {}),
+    ...(limitUp !== undefined ? { uploadRateBps: limitUp } : {}),
     ...(listen !== undefined ? (listen.includes(':') ? { listenHost4: null, listenHost6: listen } : { listenHost4: listen, listenHost6: null }) : {}),
   }).catch((e: unknown) => {
     throw new CommandError(`cannot listen on port ${port}: ${(e as Error).message}`, ExitCode.NETWORK, { cause: e });

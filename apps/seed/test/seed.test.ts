@@ -100,6 +100,31 @@ describe('tc-seed', () => {
     expect(seed.out()).toMatch(/seeded album/);
   });
 
+  it('--limit-up keeps the upload rate near the limit (±15%)', async () => {
+    const LIMIT = 512 * 1024;
+    const port = await freePort();
+    const seed = await startSeed(['album.torrent', 'data', '--port', String(port), '--listen', '127.0.0.1', '--limit-up', '512k', '--progress', 'none']);
+    const leecher = await startLibtorrent({
+      torrentPath: join(work.path, 'album.torrent'),
+      savePath: join(work.path, 'lt-limited'),
+      connectTo: [{ ip: '127.0.0.1', port }],
+      statusIntervalMs: 100,
+    });
+    peers.push(leecher);
+    // Timed from the leecher's first received bytes (its start-up and connect are not tc's rate).
+    const first = await leecher.waitFor('status', (e) => Number(e['totalDone']) > 0, 60_000);
+    const t0 = performance.now();
+    await leecher.waitFor('finished', undefined, 60_000);
+    const secs = (performance.now() - t0) / 1000;
+    expect(await sameBytes(join(work.path, 'lt-limited'))).toBe(true);
+    seed.child.kill('SIGINT');
+    expect(await seed.exit).toBe(0);
+    const rate = (t.data.length - Number(first['totalDone'])) / secs;
+    console.log(`--limit-up 512k: ${t.data.length} bytes in ${secs.toFixed(2)} s = ${(rate / 1024).toFixed(0)} KiB/s (${((100 * rate) / LIMIT - 100).toFixed(1)}% off the limit)`);
+    expect(rate).toBeGreaterThan(LIMIT * 0.85);
+    expect(rate).toBeLessThan(LIMIT * 1.15);
+  });
+
   it('refuses incomplete data with exit 6, and usage errors with exit 2', async () => {
     const bad = join(work.path, 'bad');
     await t.writeTo(bad);

@@ -12,6 +12,7 @@ import { fsStorage } from './storage/fs.js';
 import type { StorageFactory } from './storage/types.js';
 import { Torrent, type TorrentOptions } from './torrent/torrent.js';
 import type { Verifier } from './verify.js';
+import { RateLimiter } from './ratelimit/limiter.js';
 
 /** Incoming connections waiting for their handshake, at most: bounds what a port scan or flood can hold. */
 export const MAX_PENDING_INCOMING = 200;
@@ -35,6 +36,10 @@ export interface SessionOptions {
   readonly timeouts?: Pick<TorrentOptions, 'connectTimeoutMs' | 'snubTimeoutMs' | 'handshakeTimeoutMs' | 'idleTimeoutMs'>;
   /** Tracker re-announce floor in seconds (tests lower it). */
   readonly trackerMinIntervalS?: number;
+  /** Download limit for all torrents, bytes/s (issue 6). Undefined or 0: unlimited (the default). */
+  readonly downloadRateBps?: number;
+  /** Upload limit for all torrents, bytes/s. Undefined or 0: unlimited. */
+  readonly uploadRateBps?: number;
 }
 
 /** What `add` needs: a parsed metainfo, or the same fields from a test. */
@@ -100,11 +105,16 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   private timer: TimerHandle | undefined;
   private portValue = 0;
   private closed = false;
+  /** Session-wide rate limits (token buckets, off unless set), shared round-robin by every peer of every torrent. */
+  readonly downLimiter: RateLimiter;
+  readonly upLimiter: RateLimiter;
 
   private constructor(private readonly opts: SessionOptions) {
     super();
     this.peerId = opts.peerId ?? generatePeerId();
     this.clock = opts.clock ?? systemClock;
+    this.downLimiter = new RateLimiter({ rateBps: opts.downloadRateBps, clock: this.clock });
+    this.upLimiter = new RateLimiter({ rateBps: opts.uploadRateBps, clock: this.clock });
     const locals = new Set<string>();
     for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) locals.add(a.address.toLowerCase());
     this.localAddresses = locals;
@@ -258,6 +268,8 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
       ...(trackers !== undefined ? { trackers } : {}),
       ...(options.have !== undefined ? { have: options.have } : {}),
       ...(options.wanted !== undefined ? { wanted: options.wanted } : {}),
+      downLimiter: this.downLimiter,
+      upLimiter: this.upLimiter,
       ...this.opts.timeouts,
     });
     this.torrents.set(hex, torrent);
@@ -302,6 +314,8 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     for (const c of [...this.incoming]) c.close(undefined);
     await Promise.all([...this.torrents.values()].map((t) => t.close()));
     this.torrents.clear();
+    this.downLimiter.close();
+    this.upLimiter.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.servers.length = 0;
     if (this.ownsTransport) await this.transport?.close();

@@ -15,6 +15,7 @@ import { CandidateList, type CandidateSource } from '../peer/swarm.js';
 import type { TorrentStorage } from '../storage/types.js';
 import { inlineVerifier, type Verifier } from '../verify.js';
 import { Choker, DEFAULT_UPLOAD_SLOTS, type ChokerPeer } from '../choker/choker.js';
+import type { RateLimiter } from '../ratelimit/limiter.js';
 import { transition, type TorrentState } from './states.js';
 
 /** Peers per torrent unless configured (issue 5). */
@@ -114,6 +115,10 @@ export interface TorrentOptions {
   readonly uploadSlots?: number;
   /** One byte per piece, 0 = not wanted (selective download: `planPieces(...).wanted`). Default: every piece. */
   readonly wanted?: Uint8Array;
+  /** Download limit (issue 6): paces our requests; usually shared by the session's torrents. Off when absent. */
+  readonly downLimiter?: RateLimiter;
+  /** Upload limit: paces the `piece` messages we send. */
+  readonly upLimiter?: RateLimiter;
 }
 
 /** Per-connection download/upload state. */
@@ -214,6 +219,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   private readonly upRate: RateMeter;
   private lastReplaceAt: number;
   private readonly choker: Choker<number>;
+  /** Aborted on close: releases this torrent's waits on the (shared) rate limiters. */
+  private readonly closing = new AbortController();
 
   constructor(opts: TorrentOptions) {
     super();
@@ -632,7 +639,23 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       return;
     }
     if (outstanding === 0) p.lastProgress = now;
-    p.conn.sendRequests(reqs);
+    const limiter = this.opts.downLimiter;
+    if (limiter === undefined || !limiter.limited) {
+      p.conn.sendRequests(reqs);
+      return;
+    }
+    // Rate-limited: each request goes out once the bucket allows its bytes (what we ask for is what arrives).
+    for (const r of reqs) {
+      const wait = limiter.acquire(r.length, p.id, this.closing.signal).then(
+        () => {
+          // Released meanwhile (choke, reject, endgame cancel, peer gone): nothing to send.
+          if (p.conn.isClosed || !this.picker.requestsOf(p.id).has(this.picker.blockKey(r.piece, r.offset))) return;
+          p.conn.sendRequests([r]);
+        },
+        () => undefined,
+      );
+      this.track(wait);
+    }
   }
 
   /** Refills every pipeline, best-scoring peers first, so they get the blocks when few are left (endgame). */
@@ -853,8 +876,11 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     }
     const key = `${index}:${begin}:${length}`;
     p.served.add(key);
-    const work = this.storage.read(index, begin, length).then(
+    const limiter = this.opts.upLimiter;
+    const allowed = limiter === undefined || !limiter.limited ? Promise.resolve() : limiter.acquire(length, p.id, this.closing.signal);
+    const work = allowed.then(() => (p.served.has(key) && !p.conn.isClosed ? this.storage.read(index, begin, length) : undefined)).then(
       (block) => {
+        if (block === undefined) return;
         if (!p.served.delete(key) || p.conn.isClosed) return;
         p.conn.sendPiece(index, begin, block);
         const now = this.clock.now();
@@ -864,6 +890,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       },
       (e: unknown) => {
         p.served.delete(key);
+        if (this.closing.signal.aborted) return; // the limiter wait was cut short by close()
         this.emit('warning', { message: `cannot read piece ${index}: ${(e as Error).message}`, cause: e });
       },
     );
@@ -938,6 +965,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.emit('state', this.stateValue);
     this.timer?.cancel();
     this.timer = undefined;
+    this.closing.abort();
     for (const d of this.dialing.values()) {
       d.timer.cancel();
       d.socket.destroy();
