@@ -10,7 +10,7 @@ import {
   formatBytes,
   parseSize,
   parseCommand,
-  readInputFile,
+  readFileOrUrl,
   reportError,
   reportWarning,
   sanitize,
@@ -34,7 +34,7 @@ failure · 5 disk error (full, read-only, unwritable folder) · 130 interrupted 
 const DEFAULT_NO_PEERS_S = 60;
 /** How often the status is rendered. */
 const STATUS_INTERVAL_MS = 1_000;
-/** Longest a URL fetch of a .torrent may take. */
+/** Longest a URL fetch of a .torrent may take (the shared fetch has 10 s; a busy tracker site gets more). */
 const FETCH_TIMEOUT_MS = 30_000;
 
 function parsePeer(text: string): PeerAddress {
@@ -44,26 +44,6 @@ function parsePeer(text: string): PeerAddress {
     throw new UsageError(`--peer: cannot read ${JSON.stringify(text)} as HOST:PORT`, 'e.g. --peer 127.0.0.1:6881 or --peer [::1]:6881');
   }
   return { host: m[1]!, port };
-}
-
-async function fetchTorrentUrl(url: string, signal: AbortSignal | undefined): Promise<Buffer> {
-  const ctl = AbortSignal.timeout(FETCH_TIMEOUT_MS);
-  const sig = signal ? AbortSignal.any([signal, ctl]) : ctl;
-  let res: Response;
-  try {
-    res = await fetch(url, { signal: sig, redirect: 'follow' });
-  } catch (e) {
-    throw new CommandError(`cannot fetch ${url}: ${(e as Error).message}`, ExitCode.NETWORK, { cause: e });
-  }
-  if (!res.ok) throw new CommandError(`cannot fetch ${url}: HTTP ${res.status}`, ExitCode.NETWORK);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const c of res.body ?? []) {
-    total += (c as Uint8Array).length;
-    if (total > MAX_TORRENT_BYTES) throw new CommandError(`${url} is larger than ${MAX_TORRENT_BYTES} bytes`, ExitCode.BAD_INPUT);
-    chunks.push(Buffer.from(c as Uint8Array));
-  }
-  return Buffer.concat(chunks);
 }
 
 const SEED_USAGE = `$0 TORRENT DATA [options]
@@ -126,7 +106,7 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
   let dir = resolve(io.cwd, seedOnly ? sources[1]! : (args.output ?? '.'));
 
   const source = sources[0]!;
-  const bytes = /^https?:\/\//i.test(source) ? await fetchTorrentUrl(source, io.signal) : await readInputFile(resolve(io.cwd, source), { maxBytes: MAX_TORRENT_BYTES });
+  const bytes = await readFileOrUrl(source, { cwd: io.cwd, maxBytes: MAX_TORRENT_BYTES, timeoutMs: FETCH_TIMEOUT_MS, signal: io.signal });
   let metainfo: Metainfo;
   try {
     const parsed = parseMetainfo(bytes);
