@@ -6,7 +6,7 @@ import { startLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
 import { runBin } from '@tc/testkit/run-bin';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
-import { freePort } from '@tc/testkit/transmission';
+import { freePort, startTransmissionSeeder } from '@tc/testkit/transmission';
 
 const BIN = resolve(import.meta.dirname, '../bin/tc-seed.js');
 
@@ -88,6 +88,33 @@ describe('tc-seed', () => {
     const uploaded = Number(m![1]);
     expect(uploaded).toBeGreaterThanOrEqual(t.data.length);
     console.log(`tc-seed → libtorrent: ${t.data.length} bytes in ${secs.toFixed(2)} s; tc uploaded ${uploaded} bytes (ratio ${m![2]})`);
+  });
+
+  it('a transmission leecher downloads the multi-file torrent from tc alone (tc dials it: --peer)', async () => {
+    const tPort = await freePort();
+    const dest = join(work.path, 'tr-leech');
+    // transmission-cli prints "Seeding" once it holds every piece: for a leecher that means the download is done.
+    const leech = startTransmissionSeeder({ torrentPath: join(work.path, 'album.torrent'), dataDir: dest, configDir: join(work.path, 'tr-config'), port: tPort });
+    let stop: (() => Promise<void>) | undefined;
+    leech.then((l) => (stop = l.stop), () => undefined);
+    // Transmission never dials 127.0.0.0/8 peers on its own (INTEROP.md): tc connects to it.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const port = await freePort();
+    const seed = await startSeed(['album.torrent', 'data', '--port', String(port), '--listen', '127.0.0.1', '--peer', `127.0.0.1:${tPort}`, '--progress', 'none']);
+    const started = performance.now();
+    try {
+      await leech;
+      const secs = (performance.now() - started) / 1000;
+      expect(await sameBytes(dest)).toBe(true);
+      seed.child.kill('SIGINT');
+      expect(await seed.exit).toBe(0);
+      const m = /uploaded: .*\((\d+) bytes, ratio ([\d.]+)\)/.exec(seed.out());
+      expect(m, seed.out()).not.toBeNull();
+      expect(Number(m![1])).toBeGreaterThanOrEqual(t.data.length);
+      console.log(`tc-seed → transmission: ${t.data.length} bytes in ${secs.toFixed(2)} s; tc uploaded ${m![1]} bytes (ratio ${m![2]})`);
+    } finally {
+      await stop?.();
+    }
   });
 
   it('--seed RATIO stops by itself once reached; a second run trusts its resume file', async () => {
