@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { readFile, truncate, writeFile, open } from 'node:fs/promises';
+import { truncate, writeFile, open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { matchesFixture } from '@tc/testkit/fixture-check';
 import { startLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
 import { runBin } from '@tc/testkit/run-bin';
 import { startThrottleProxy, type ThrottleProxy } from '@tc/testkit/throttle-proxy';
@@ -49,16 +50,6 @@ afterAll(async () => {
   await work?.cleanup();
 });
 
-async function sameBytes(dir: string): Promise<boolean> {
-  let off = 0;
-  for (const f of t.files) {
-    const got = await readFile(t.pathOf(dir, f)).catch(() => Buffer.alloc(0));
-    if (!got.equals(t.data.subarray(off, off + f.length))) return false;
-    off += f.length;
-  }
-  return true;
-}
-
 const args = (out: string, slow = false): string[] => ['kill.torrent', '-o', out, '--peer', `127.0.0.1:${slow ? proxy.port : seeder.port}`, '--listen', '127.0.0.1', '--progress', 'none'];
 
 /** Starts tc-download and SIGKILLs it after `ms`; resolves with its exit (code or signal). */
@@ -105,7 +96,7 @@ describe('tc-download resume', () => {
     }
     const last = await runBin(BIN, args(out), { cwd: work.path, timeoutMs: 60_000 });
     expect(last.code, last.stderr).toBe(0);
-    expect(await sameBytes(out)).toBe(true);
+    expect(await matchesFixture(t, out)).toBe(true);
     expect(killed).toBeGreaterThanOrEqual(KILL_CYCLES - 2);
     // Progress survived the kills: later starts found verified data (from resume data or a re-check).
     expect(bestPct).toBeGreaterThan(0);
@@ -133,7 +124,7 @@ describe('tc-download resume', () => {
     expect(second.code, second.stderr).toBe(0);
     expect(second.stderr).toMatch(/ignoring resume data: .*changed/);
     expect(second.stderr).toMatch(/re-checking existing data/);
-    expect(await sameBytes(out)).toBe(true);
+    expect(await matchesFixture(t, out)).toBe(true);
   });
 
   it('an empty or garbage resume file is ignored with a warning, never trusted; --recheck hashes everything', async () => {
@@ -148,7 +139,7 @@ describe('tc-download resume', () => {
       const r = await runBin(BIN, args(out), { cwd: work.path, timeoutMs: 60_000 });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/warning: ignoring resume data/);
-      expect(await sameBytes(out)).toBe(true);
+      expect(await matchesFixture(t, out)).toBe(true);
       await fh.close().catch(() => undefined);
       const again = await open(t.pathOf(out, t.files[0]!), 'r+');
       await again.write(Buffer.alloc(100, 0x55), 0, 100, 70_000);
@@ -159,6 +150,6 @@ describe('tc-download resume', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/re-checking existing data \(--recheck\)/);
     expect(r.stderr).toMatch(/re-checked: 99% verified/);
-    expect(await sameBytes(out)).toBe(true);
+    expect(await matchesFixture(t, out)).toBe(true);
   });
 });

@@ -1,7 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile, truncate, writeFile } from 'node:fs/promises';
+import { truncate, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { matchesFixture } from '@tc/testkit/fixture-check';
 import { startLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
 import { runBin } from '@tc/testkit/run-bin';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
@@ -39,16 +40,6 @@ afterAll(async () => {
   await work?.cleanup();
 });
 
-async function sameBytes(dir: string): Promise<boolean> {
-  let off = 0;
-  for (const f of t.files) {
-    const got = await readFile(t.pathOf(dir, f)).catch(() => Buffer.alloc(0));
-    if (!got.equals(t.data.subarray(off, off + f.length))) return false;
-    off += f.length;
-  }
-  return true;
-}
-
 /** Starts tc-seed; resolves once it has verified the data (it listens before that). */
 async function startSeed(args: string[]): Promise<{ child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> }> {
   const child = spawn(process.execPath, [BIN, ...args], { cwd: work.path, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -78,7 +69,7 @@ describe('tc-seed', () => {
     const started = performance.now();
     await leecher.waitFor('finished', undefined, 60_000);
     const secs = (performance.now() - started) / 1000;
-    expect(await sameBytes(dest)).toBe(true);
+    expect(await matchesFixture(t, dest)).toBe(true);
     // Let one status tick count the last blocks, then stop it like a user would.
     await new Promise((r) => setTimeout(r, 1_200));
     seed.child.kill('SIGINT');
@@ -105,7 +96,7 @@ describe('tc-seed', () => {
     try {
       await leech;
       const secs = (performance.now() - started) / 1000;
-      expect(await sameBytes(dest)).toBe(true);
+      expect(await matchesFixture(t, dest)).toBe(true);
       seed.child.kill('SIGINT');
       expect(await seed.exit).toBe(0);
       const m = /uploaded: .*\((\d+) bytes, ratio ([\d.]+)\)/.exec(seed.out());
@@ -143,7 +134,7 @@ describe('tc-seed', () => {
     const t0 = performance.now();
     await leecher.waitFor('finished', undefined, 60_000);
     const secs = (performance.now() - t0) / 1000;
-    expect(await sameBytes(join(work.path, 'lt-limited'))).toBe(true);
+    expect(await matchesFixture(t, join(work.path, 'lt-limited'))).toBe(true);
     seed.child.kill('SIGINT');
     expect(await seed.exit).toBe(0);
     const rate = (t.data.length - Number(first['totalDone'])) / secs;
