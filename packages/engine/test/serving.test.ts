@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeHandshake, encodeMessage, MessageDecoder, type Incoming } from '@tc/wire';
 import { createTestTorrent } from '@tc/testkit/swarm-fixture';
 import { MAX_BAD_REQUESTS } from '../src/torrent/torrent.js';
+import { DEFAULT_UPLOAD_SLOTS } from '../src/choker/choker.js';
 import type { Session } from '../src/session.js';
 import { filledStorage, loopbackSession, range, sourceOf } from './helpers.js';
 
@@ -88,5 +89,29 @@ describe('serving requests (the minimal server issue 6 builds on)', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(tor.stats().candidates).toBe(0);
     expect(tor.stats().peers).toBe(0);
+  });
+
+  it('choking: six interested leechers, four upload slots (BEP 3); a freed slot goes to a waiting peer at once', async () => {
+    const t = createTestTorrent({ pieceLength: 32 * 1024, length: 100_000, seed: 4 });
+    const src = sourceOf(t);
+    const seeder = await loopbackSession();
+    sessions.push(seeder);
+    await seeder.add(src, { storage: filledStorage(t, src), have: range(src.layout.pieceCount), noTrackers: true });
+    const leechers: Awaited<ReturnType<typeof fakeLeecher>>[] = [];
+    for (let i = 0; i < 6; i++) {
+      const p = await fakeLeecher(seeder.port, t.infoHash, src.layout.pieceCount);
+      await p.waitFor((m) => m.type === 'have-all');
+      p.sock.write(encodeMessage({ type: 'interested' }));
+      leechers.push(p);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const unchoked = () => leechers.filter((p) => p.got.some((m) => m.type === 'unchoke'));
+    expect(unchoked()).toHaveLength(DEFAULT_UPLOAD_SLOTS);
+    // One of them loses interest: its slot goes to one of the two waiting peers without waiting for the 10 s round.
+    const leaving = unchoked()[0]!;
+    leaving.sock.write(encodeMessage({ type: 'not-interested' }));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(unchoked()).toHaveLength(DEFAULT_UPLOAD_SLOTS + 1);
+    expect(leaving.got.some((m) => m.type === 'choke')).toBe(true);
   });
 });

@@ -203,23 +203,23 @@ export class ResumeKeeper {
     this.unsaved = 0;
     // The bitfield is taken before the stamps: a write landing in between changes an mtime, which only makes the next start re-check more.
     const have = Buffer.from(this.have.toBuffer());
-    const files = await stampFiles(this.paths);
-    const s = this.torrent?.stats();
-    const data: ResumeData = {
-      infoHash: this.opts.infoHash,
-      pieceLength: this.opts.layout.pieceLength,
-      pieceCount: this.opts.layout.pieceCount,
-      have,
-      files,
-      uploaded: (this.opts.uploaded ?? 0) + (s?.uploaded ?? 0),
-      downloaded: (this.opts.downloaded ?? 0) + (s?.downloaded ?? 0),
-      selection: this.opts.selection,
-      savedAt: Date.now(),
-    };
     try {
+      const files = await stampFiles(this.paths);
+      const s = this.torrent?.stats();
+      const data: ResumeData = {
+        infoHash: this.opts.infoHash,
+        pieceLength: this.opts.layout.pieceLength,
+        pieceCount: this.opts.layout.pieceCount,
+        have,
+        files,
+        uploaded: (this.opts.uploaded ?? 0) + (s?.uploaded ?? 0),
+        downloaded: (this.opts.downloaded ?? 0) + (s?.downloaded ?? 0),
+        selection: this.opts.selection,
+        savedAt: Date.now(),
+      };
       await this.store.save(data);
     } catch (e) {
-      const err = e instanceof EngineError ? e : new EngineError('ENGINE_DISK', String(e), { cause: e });
+      const err = e instanceof EngineError ? e : new EngineError('ENGINE_DISK', `cannot save resume data: ${(e as Error).message}`, { cause: e });
       this.opts.onError?.(err);
       throw err;
     }
