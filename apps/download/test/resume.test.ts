@@ -152,4 +152,35 @@ describe('tc-download resume', () => {
     expect(r.stderr).toMatch(/re-checked: 99% verified/);
     expect(await matchesFixture(t, out)).toBe(true);
   });
+
+  it('--seed: once done it keeps seeding; SIGINT then ends it with exit 0 (seeding is open-ended)', async () => {
+    const out = (await tempDir('tc-seed-after-')).path;
+    const child = spawn(process.execPath, [BIN, ...args(out).filter((a) => a !== '--progress' && a !== 'none'), '--seed', '--progress', 'plain'], {
+      cwd: work.path,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (x: string) => (stdout += x));
+    const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    await new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        rej(new Error(`not seeding: ${stderr}`));
+      }, 20_000);
+      child.stderr.setEncoding('utf8').on('data', (x: string) => {
+        stderr += x;
+        if (/^seeding: /m.test(stderr)) {
+          clearTimeout(timer);
+          res();
+        }
+      });
+    });
+    expect(stdout).toMatch(/^downloaded kill/m);
+    child.kill('SIGINT');
+    expect(await exit).toBe(0);
+    expect(stdout).toMatch(/^seeded kill/m);
+    expect(await matchesFixture(t, out)).toBe(true);
+  });
 });
