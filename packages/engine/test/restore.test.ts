@@ -124,6 +124,11 @@ describe('restore (resume file or re-check)', () => {
     expect([after.rejected, after.fromResume, after.checked]).toEqual([undefined, 1, 0]);
     expect(after.source).toBe('resume');
     expect(after.fromResume).toBe(1);
+    // A pause saves at once, without waiting for the timer.
+    fake.emit('piece-verified', { index: 1 });
+    fake.emit('state', { kind: 'paused' });
+    for (let i = 0; i < 100 && (await restoreIn(dir)).fromResume < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect((await restoreIn(dir)).fromResume).toBe(2);
     await k.flush();
   });
 });

@@ -166,6 +166,10 @@ export class ResumeKeeper {
   private torrent: Torrent | undefined;
   private stopped = false;
   private readonly onVerified = ({ index }: { index: number }): void => this.verified(index);
+  /** A pause is a natural point to be durable: save then (issue 6). */
+  private readonly onState = (s: { kind: string }): void => {
+    if (s.kind === 'paused' && !this.stopped) this.save().catch(() => undefined);
+  };
 
   constructor(private readonly opts: ResumeKeeperOptions) {
     this.store = new ResumeStore(resumePath(opts.dir, opts.name));
@@ -181,6 +185,7 @@ export class ResumeKeeper {
   attach(t: Torrent): void {
     this.torrent = t;
     t.on('piece-verified', this.onVerified);
+    t.on('state', this.onState);
   }
 
   private verified(index: number): void {
@@ -230,6 +235,7 @@ export class ResumeKeeper {
     if (this.stopped) return;
     this.stopped = true;
     this.torrent?.off('piece-verified', this.onVerified);
+    this.torrent?.off('state', this.onState);
     await this.save();
   }
 }
