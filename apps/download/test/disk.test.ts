@@ -1,8 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
+import { startFixtureSeeder } from '@tc/testkit/fixture-seeder';
+import type { LibtorrentPeer } from '@tc/testkit/libtorrent';
 import { runBin } from '@tc/testkit/run-bin';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
@@ -27,10 +28,7 @@ const remount = (dir: string, opts: string): void => {
 beforeAll(async () => {
   work = await tempDir('tc-disk-');
   t = createTestTorrent({ name: 'big.bin', pieceLength: 64 * 1024, length: SIZE, seed: 21 });
-  await writeFile(join(work.path, 'big.torrent'), t.torrent);
-  await t.writeTo(join(work.path, 'seed'));
-  seeder = await startLibtorrent({ torrentPath: join(work.path, 'big.torrent'), savePath: join(work.path, 'seed'), seed: true });
-  await seeder.waitFor('finished', undefined, 30_000);
+  seeder = await startFixtureSeeder(t, work.path, 'big.torrent');
 });
 
 afterAll(async () => {

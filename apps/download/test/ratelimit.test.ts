@@ -1,7 +1,7 @@
-import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
+import { startFixtureSeeder } from '@tc/testkit/fixture-seeder';
+import type { LibtorrentPeer } from '@tc/testkit/libtorrent';
 import { runBin } from '@tc/testkit/run-bin';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
@@ -18,10 +18,7 @@ let seeder: LibtorrentPeer;
 beforeAll(async () => {
   work = await tempDir('tc-limit-');
   t = createTestTorrent({ name: 'limited.bin', pieceLength: 64 * 1024, length: SIZE, seed: 9 });
-  await writeFile(join(work.path, 'limited.torrent'), t.torrent);
-  await t.writeTo(join(work.path, 'seed'));
-  seeder = await startLibtorrent({ torrentPath: join(work.path, 'limited.torrent'), savePath: join(work.path, 'seed'), seed: true });
-  await seeder.waitFor('finished', undefined, 30_000);
+  seeder = await startFixtureSeeder(t, work.path, 'limited.torrent');
 });
 
 afterAll(async () => {

@@ -3,7 +3,8 @@ import { truncate, writeFile, open } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchesFixture } from '@tc/testkit/fixture-check';
-import { startLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
+import { startFixtureSeeder } from '@tc/testkit/fixture-seeder';
+import type { LibtorrentPeer } from '@tc/testkit/libtorrent';
 import { runBin } from '@tc/testkit/run-bin';
 import { startThrottleProxy, type ThrottleProxy } from '@tc/testkit/throttle-proxy';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
@@ -32,15 +33,7 @@ beforeAll(async () => {
     ],
     seed: 66,
   });
-  await writeFile(join(work.path, 'kill.torrent'), t.torrent);
-  const seedDir = join(work.path, 'seed');
-  await t.writeTo(seedDir);
-  seeder = await startLibtorrent({
-    torrentPath: join(work.path, 'kill.torrent'),
-    savePath: seedDir,
-    seed: true,
-  });
-  await seeder.waitFor('finished', undefined, 30_000); // checked and seeding
+  seeder = await startFixtureSeeder(t, work.path, 'kill.torrent');
   proxy = await startThrottleProxy({ host: '127.0.0.1', port: seeder.port }, SEED_RATE_BPS);
 });
 

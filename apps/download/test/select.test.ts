@@ -1,7 +1,8 @@
-import { access, readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { access, readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
+import { startFixtureSeeder } from '@tc/testkit/fixture-seeder';
+import type { LibtorrentPeer } from '@tc/testkit/libtorrent';
 import { runBin } from '@tc/testkit/run-bin';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
@@ -29,10 +30,7 @@ beforeAll(async () => {
     ],
     seed: 3,
   });
-  await writeFile(join(work.path, 'sel.torrent'), t.torrent);
-  await t.writeTo(join(work.path, 'seed'));
-  seeder = await startLibtorrent({ torrentPath: join(work.path, 'sel.torrent'), savePath: join(work.path, 'seed'), seed: true });
-  await seeder.waitFor('finished', undefined, 30_000);
+  seeder = await startFixtureSeeder(t, work.path, 'sel.torrent');
 });
 
 afterAll(async () => {
