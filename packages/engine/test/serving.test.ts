@@ -104,13 +104,18 @@ describe('serving requests (the minimal server issue 6 builds on)', () => {
       p.sock.write(encodeMessage({ type: 'interested' }));
       leechers.push(p);
     }
-    await new Promise((r) => setTimeout(r, 300));
     const unchoked = () => leechers.filter((p) => p.got.some((m) => m.type === 'unchoke'));
+    const until = async (n: number): Promise<void> => {
+      for (let i = 0; i < 150 && unchoked().length < n; i++) await new Promise((r) => setTimeout(r, 20));
+    };
+    await until(DEFAULT_UPLOAD_SLOTS);
+    await new Promise((r) => setTimeout(r, 200)); // and no more than that
     expect(unchoked()).toHaveLength(DEFAULT_UPLOAD_SLOTS);
     // One of them loses interest: its slot goes to one of the two waiting peers without waiting for the 10 s round.
     const leaving = unchoked()[0]!;
     leaving.sock.write(encodeMessage({ type: 'not-interested' }));
-    await new Promise((r) => setTimeout(r, 300));
+    await until(DEFAULT_UPLOAD_SLOTS + 1);
+    await leaving.waitFor((m) => m.type === 'choke');
     expect(unchoked()).toHaveLength(DEFAULT_UPLOAD_SLOTS + 1);
     expect(leaving.got.some((m) => m.type === 'choke')).toBe(true);
   });
