@@ -23,6 +23,9 @@ export const MAX_PIECES = 0x200000;
 export const MAX_TRACKER_URLS = 1000;
 /** Web seeds kept from one torrent. */
 export const MAX_WEB_SEEDS = 1000;
+/** BitTorrent's first release (July 2001), in ms: no torrent was made before it. */
+const FIRST_TORRENT_MS = Date.UTC(2001, 6, 2);
+
 /** Problems of one code reported individually before the rest are summarised. */
 const MAX_PROBLEMS_PER_CODE = 50;
 /** BEP 3: each piece hash is a 20-byte SHA-1. */
@@ -540,7 +543,15 @@ function parseTopLevel(root: BDict, problems: Problems, opts: ParseMetainfoOptio
         creationDate = undefined;
         problems.warn('WARN_BAD_OPTIONAL_FIELD', 'creation date is out of range; ignored', 'creation date');
       } else if (creationDate.getTime() > now.getTime()) {
-        problems.warn('WARN_FUTURE_CREATION_DATE', `creation date ${creationDate.toISOString()} is in the future`, 'creation date');
+        // Some tools (webtorrent's create-torrent, for one) write milliseconds: read as seconds that is
+        // tens of thousands of years ahead, read as milliseconds a plausible past date.
+        const asMs = new Date(cd);
+        if (cd >= FIRST_TORRENT_MS && asMs.getTime() <= now.getTime()) {
+          creationDate = asMs;
+          problems.warn('WARN_CREATION_DATE_IN_MS', `creation date is in milliseconds, not seconds: read as ${asMs.toISOString()}`, 'creation date');
+        } else {
+          problems.warn('WARN_FUTURE_CREATION_DATE', `creation date ${creationDate.toISOString()} is in the future`, 'creation date');
+        }
       }
     }
   }
