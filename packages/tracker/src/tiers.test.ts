@@ -87,6 +87,15 @@ describe('TrackerSet (BEP 12)', () => {
     expect(clock.pending).toBe(0);
   });
 
+  it('caps a huge interval (UDP sends any u32) below the timer limit, so it never fires at once', async () => {
+    const { set, transport } = setup([['a']]);
+    // 0xffffffff s: as a setTimeout delay in ms it overflows 2^31-1 and Node would fire after 1 ms.
+    transport.behaviour.set('a', ok([], { interval: 0xffffffff }));
+    await set.start();
+    expect(set.nextAnnounceAt).toBe(7 * 24 * 3600 * 1000);
+    await set.stop();
+  });
+
   it('honours min interval for an announce asked early', async () => {
     const { set, transport, clock } = setup([['a']]);
     transport.behaviour.set('a', ok([], { minInterval: 120 }));

@@ -7,6 +7,11 @@ import type { AnnounceEvent, AnnounceRequest, AnnounceResult, Peer } from './typ
 
 /** RELIABILITY #28 / libtorrent `min_announce_interval`: never re-announce sooner than 5 minutes. */
 export const MIN_ANNOUNCE_INTERVAL_S = 300;
+/**
+ * Longest re-announce interval we follow, seconds (a week, as the HTTP parser's bound). A UDP reply
+ * (BEP 15) carries any u32; as a timer delay that overflows 2^31-1 ms and Node fires it at once.
+ */
+export const MAX_ANNOUNCE_INTERVAL_S = 7 * 24 * 3600;
 /** Shortest gap between two announces asked for by the engine, when the tracker sets no `min interval`. */
 export const MIN_MANUAL_GAP_S = 60;
 /** First retry after a tracker fails; doubled per failure (with jitter) up to the cap. */
@@ -307,7 +312,7 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
     const peers = this.filterPeers(result.peers, t.url);
     if (peers.length > 0) this.emit('peers', { url: t.url, peers });
     if (this.running) {
-      const intervalS = Math.max(result.interval, this.opts.minIntervalS ?? MIN_ANNOUNCE_INTERVAL_S);
+      const intervalS = Math.min(Math.max(result.interval, this.opts.minIntervalS ?? MIN_ANNOUNCE_INTERVAL_S), MAX_ANNOUNCE_INTERVAL_S);
       this.schedule(now + intervalS * 1000);
     }
   }
