@@ -89,7 +89,8 @@ export class FsStorage implements TorrentStorage {
     }
     let fh: FileHandle;
     try {
-      const flags = constants.O_RDWR | constants.O_NOFOLLOW | (create ? constants.O_CREAT : 0);
+      // Read-only when only reading: seeding or re-checking data we may not write (a read-only file or mount) must work.
+      const flags = constants.O_NOFOLLOW | (create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDONLY);
       fh = await open(full, flags, 0o644);
     } catch (e) {
       if (!create && (e as { code?: string }).code === 'ENOENT') return undefined;
