@@ -64,6 +64,16 @@ describe('safeFileName (RELIABILITY #3, #6)', () => {
     expect([...cut].every((c) => c === '😀')).toBe(true);
   });
 
+  it('leaves no trailing dot or space where the cut lands', () => {
+    // No kept extension (none, or one longer than 16 bytes): the cut falls right after a space or dot.
+    for (const name of ['a'.repeat(254) + ' ' + 'b'.repeat(10), 'a'.repeat(254) + '.' + 'x'.repeat(20)]) {
+      const out = safeFileName(name);
+      expect(Buffer.byteLength(out)).toBeLessThanOrEqual(MAX_NAME_BYTES);
+      expect(out).not.toMatch(/[. ]$/);
+      expect(safeFileName(out)).toBe(out);
+    }
+  });
+
   it('is idempotent', () => {
     for (const n of ['a?', 'CON', 'x. ', `${'ü'.repeat(300)}`]) expect(safeFileName(safeFileName(n))).toBe(safeFileName(n));
   });

@@ -93,6 +93,8 @@ export function safeFileName(name: string): string {
     const stem = keepExt ? s.slice(0, dot) : s;
     const tail = keepExt ? ext : '';
     s = truncateUtf8(stem, MAX_NAME_BYTES - Buffer.byteLength(tail, 'utf8')) + tail;
+    // The cut may land just after a dot or space; same byte count, so the length still holds.
+    s = s.replace(/[. ]+$/, (m) => '_'.repeat(m.length));
   }
   return s;
 }
