@@ -7,7 +7,9 @@ import { expandIpv6 } from './compact-peers.js';
  * race the real connection). Used by the redirect SSRF guard (RELIABILITY #29).
  */
 export function isPrivateHost(host: string): boolean {
-  const h = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  const bare = host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
+  // A fully qualified `localhost.` resolves like `localhost`; the URL parser keeps the dot.
+  const h = bare.endsWith('.') ? bare.slice(0, -1) : bare;
   const lower = h.toLowerCase();
   if (lower === 'localhost' || lower.endsWith('.localhost')) return true;
   const fam = isIP(h);

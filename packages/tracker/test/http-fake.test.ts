@@ -153,6 +153,19 @@ describe('HTTP announce against fake trackers', () => {
     await mock.close();
   });
 
+  it('refuses a redirect to `localhost.` (a trailing dot still resolves to loopback)', async () => {
+    const mock = new MockAgent();
+    mock.disableNetConnect();
+    mock
+      .get('http://tracker.example')
+      .intercept({ path: /.*/ })
+      .reply(302, '', { headers: { location: 'http://localhost.:9/admin' } });
+    const e = await errorOf(httpAnnounce('http://tracker.example/announce', req(), { dispatcher: mock }));
+    expect(e.code).toBe('TRACKER_REDIRECT');
+    expect(e.message).toContain('private');
+    await mock.close();
+  });
+
   it('times out a slow drip', async () => {
     const timers: NodeJS.Timeout[] = [];
     routes.set('/drip', (_q, res) => {
