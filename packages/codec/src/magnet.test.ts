@@ -39,6 +39,16 @@ describe('parseMagnet (BEP 9, BEP 53)', () => {
     expect(() => parseMagnet(uri)).toThrow(CodecError);
   });
 
+  it('drops and warns about IDNA tracker hosts, percent-encoded ones included (RELIABILITY #17)', () => {
+    for (const tr of ['http://%C3%A4pple.com/announce', 'http://%C3%84PPLE.com/announce', 'http://\u00e4pple.com/announce', 'http://xn--pple-koa.com/announce']) {
+      const { magnet, warnings } = parseMagnet(`magnet:?xt=urn:btih:${HEX}&tr=${encodeURIComponent(tr)}&ws=${encodeURIComponent(tr)}`);
+      expect(magnet.trackers).toEqual([]);
+      expect(magnet.webSeeds).toEqual([]);
+      expect(warnings.map((w) => w.code)).toEqual(['WARN_BAD_TRACKER_URL', 'WARN_BAD_TRACKER_URL']);
+      expect(warnings[0]!.message).toContain('IDNA');
+    }
+  });
+
   it('round-trips through formatMagnet', () => {
     const m = {
       infoHash: parseInfoHash(HEX),

@@ -22,5 +22,7 @@ export function checkUrl(raw: string, protocols: ReadonlySet<string>): { url: st
     return { why: 'is not a URL' };
   }
   if (!protocols.has(u.protocol)) return { why: `has the unsupported scheme ${u.protocol}` };
+  // A percent-encoded Unicode host (`%C3%A4pple.com`) looks ASCII as written; the parsed host is punycode.
+  if (/(^|\.)xn--/i.test(u.hostname)) return { why: 'has an internationalised (IDNA) host' };
   return { url: raw };
 }
