@@ -58,7 +58,7 @@ describe('TrackerSet (BEP 12)', () => {
 
   it('falls through a dead tier, moves the answering tracker to the front, and emits peers', async () => {
     const { set, transport } = setup([['a1', 'a2'], ['b1', 'b2']]);
-    transport.behaviour.set('b2', ok([{ ip: '1.0.0.1', port: 1, family: 4 }]));
+    transport.behaviour.set('b2', ok([{ ip: '1.0.0.1', port: 6881, family: 4 }]));
     const peers: Peer[][] = [];
     set.on('peers', (e) => peers.push(e.peers));
     const out = await set.start();
@@ -66,7 +66,7 @@ describe('TrackerSet (BEP 12)', () => {
     expect(transport.calls.map((c) => c.url)).toEqual(['a1', 'a2', 'b1', 'b2']);
     expect(transport.calls.every((c) => c.event === 'started')).toBe(true);
     expect(set.status().map((s) => s.url)).toEqual(['a1', 'a2', 'b2', 'b1']);
-    expect(peers).toEqual([[{ ip: '1.0.0.1', port: 1, family: 4 }]]);
+    expect(peers).toEqual([[{ ip: '1.0.0.1', port: 6881, family: 4 }]]);
     await set.stop();
   });
 
@@ -221,6 +221,30 @@ describe('TrackerSet (BEP 12)', () => {
     local.set.on('peers', (e) => gotLocal.push(...e.peers));
     await local.set.start();
     expect(gotLocal.map((p) => p.port)).toEqual([7000, 7001, 7002, 7003]);
+    await local.set.stop();
+  });
+
+  it('drops peers on privileged ports (< 1024) from a public tracker, keeps them from a local one', async () => {
+    // RELIABILITY #29: a hostile tracker can point the swarm at a web, mail or SSH server.
+    const peers: Peer[] = [
+      { ip: '8.8.4.4', port: 22, family: 4 },
+      { ip: '8.8.4.4', port: 1023, family: 4 },
+      { ip: '8.8.4.4', port: 1024, family: 4 },
+    ];
+    const pub = setup([['http://tracker.example/announce']]);
+    pub.transport.behaviour.set('http://tracker.example/announce', ok(peers));
+    const gotPub: Peer[] = [];
+    pub.set.on('peers', (e) => gotPub.push(...e.peers));
+    await pub.set.start();
+    expect(gotPub.map((p) => p.port)).toEqual([1024]);
+    await pub.set.stop();
+
+    const local = setup([['udp://127.0.0.1:6969']]);
+    local.transport.behaviour.set('udp://127.0.0.1:6969', ok(peers));
+    const gotLocal: Peer[] = [];
+    local.set.on('peers', (e) => gotLocal.push(...e.peers));
+    await local.set.start();
+    expect(gotLocal.map((p) => p.port)).toEqual([22, 1023, 1024]);
     await local.set.stop();
   });
 

@@ -12,6 +12,8 @@ export const MIN_ANNOUNCE_INTERVAL_S = 300;
  * (BEP 15) carries any u32; as a timer delay that overflows 2^31-1 ms and Node fires it at once.
  */
 export const MAX_ANNOUNCE_INTERVAL_S = 7 * 24 * 3600;
+/** RELIABILITY #29: a public tracker's peers below this port are dropped (the privileged ports). */
+export const MIN_PUBLIC_PEER_PORT = 1024;
 /** Shortest gap between two announces asked for by the engine, when the tracker sets no `min interval`. */
 export const MIN_MANUAL_GAP_S = 60;
 /** First retry after a tracker fails; doubled per failure (with jitter) up to the cap. */
@@ -318,8 +320,8 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
   }
 
   /**
-   * Drops us, duplicates, and (RELIABILITY #29, libtorrent `ssrf_mitigation`) loopback or private
-   * peers handed out by a public tracker: those would make us probe the user's own network.
+   * Drops us, duplicates, and (RELIABILITY #29, libtorrent `ssrf_mitigation`) loopback, private or
+   * privileged-port peers handed out by a public tracker: those would make us probe the user's own network.
    */
   private filterPeers(peers: readonly Peer[], trackerUrl: string): Peer[] {
     const self = new Set((this.opts.selfAddresses ?? []).map((a) => `${a.toLowerCase()}|${this.opts.port}`));
@@ -330,6 +332,8 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
       const k = `${p.ip.toLowerCase()}|${p.port}`;
       if (self.has(k) || seen.has(k)) continue;
       if (!trackerIsPrivate && isPrivateHost(p.ip)) continue;
+      // Peers on privileged ports are services (SSH, web, mail), not BitTorrent clients (lt `no_connect_privileged_ports`).
+      if (!trackerIsPrivate && p.port < MIN_PUBLIC_PEER_PORT) continue;
       if (p.peerId !== undefined && p.peerId.equals(this.opts.peerId)) continue;
       seen.add(k);
       out.push(p);
