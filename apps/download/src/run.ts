@@ -1,5 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { existsSync } from 'node:fs';
+import { once } from 'node:events';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   CommandError,
@@ -138,7 +139,23 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
   }
 
   let log: WriteStream | undefined;
-  if (args.log !== undefined) log = createWriteStream(resolve(io.cwd, args.log), { flags: 'a' });
+  if (args.log !== undefined) {
+    const logPath = resolve(io.cwd, args.log);
+    const stream = createWriteStream(logPath, { flags: 'a' });
+    // An unopenable log (missing folder, no permission) is one error line, not an unhandled 'error' event.
+    try {
+      await once(stream, 'open');
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      return reportError(io, new CommandError(`cannot open the log ${sanitize(logPath)}: ${why}`, ExitCode.DISK, { cause: e }), { verbose: args.verbose });
+    }
+    // A later write failure (disk full) stops logging with a warning; the download goes on.
+    stream.on('error', (e) => {
+      log = undefined;
+      if (!args.quiet) reportWarning(io, `log ${sanitize(logPath)}: ${e.message}; logging stopped`);
+    });
+    log = stream;
+  }
   const logEvent = (event: string, fields: object = {}): void => {
     log?.write(`${JSON.stringify({ t: new Date().toISOString(), event, ...fields })}\n`);
   };

@@ -162,6 +162,13 @@ describe('tc-download', () => {
     }
   });
 
+  it('--log in a folder that does not exist: one error line and exit 5, not a crash', async () => {
+    const io = captureIo({ cwd: work.path });
+    const code = await run(['pack.torrent', '--log', join(work.path, 'no', 'such', 'dir', 'x.log'), '--listen', '127.0.0.1', '--quiet'], io);
+    expect(code).toBe(5);
+    expect(io.err()).toMatch(/^error: cannot open the log .*x\.log: ENOENT/);
+  });
+
   it('rejects bad flags (exit 2)', async () => {
     // run() throws usage errors; runMain prints them and exits 2.
     const io = captureIo({ cwd: work.path });
