@@ -221,6 +221,8 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
     else if (restored.source === 'recheck') say(`re-checked: ${pct(restored.have.count)} verified (${restored.checkedOk} of ${restored.checked} pieces on disk good)`);
     logEvent('restore', { source: restored.source, have: restored.have.count, checked: restored.checked, rejected: restored.rejected?.reason });
     if (seedOnly && restored.have.count < metainfo.pieceCount) {
+      // The session listens already: close it, or its socket and timer keep the process alive.
+      await session.close();
       await store.close();
       storage = undefined;
       return reportError(
