@@ -8,8 +8,8 @@ import type { AnnounceEvent, AnnounceRequest, AnnounceResult, Peer } from './typ
 /** RELIABILITY #28 / libtorrent `min_announce_interval`: never re-announce sooner than 5 minutes. */
 export const MIN_ANNOUNCE_INTERVAL_S = 300;
 /**
- * Longest re-announce interval we follow, seconds (a week, as the HTTP parser's bound). A UDP reply
- * (BEP 15) carries any u32; as a timer delay that overflows 2^31-1 ms and Node fires it at once.
+ * Longest re-announce interval we follow, seconds (a week). An HTTP or UDP (BEP 15) reply may carry
+ * any u32; as a timer delay that overflows 2^31-1 ms and Node fires it at once.
  */
 export const MAX_ANNOUNCE_INTERVAL_S = 7 * 24 * 3600;
 /** RELIABILITY #29: a public tracker's peers below this port are dropped (the privileged ports). */

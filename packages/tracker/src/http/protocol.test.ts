@@ -161,6 +161,14 @@ describe('announce reply', () => {
     expect(parseAnnounceReply(encode({ interval: 1, peers: Buffer.alloc(0) })).interval).toBe(1);
   });
 
+  it('accepts a long interval or min interval and keeps the peers (the scheduler caps the wait)', () => {
+    const twoWeeks = 14 * 24 * 3600;
+    const r = parseAnnounceReply(encode({ interval: twoWeeks, 'min interval': twoWeeks, peers: Buffer.from([8, 8, 4, 4, 0x1a, 0xe1]) }));
+    expect(r.interval).toBe(twoWeeks);
+    expect(r.minInterval).toBe(twoWeeks);
+    expect(r.peers).toEqual([{ ip: '8.8.4.4', port: 6881, family: 4 }]);
+  });
+
   it('caps a peer list of a million', () => {
     const r = parseAnnounceReply(encode({ interval: 1800, peers: Buffer.alloc(6 * 200_000, 9) }));
     expect(r.peers.length).toBe(2000);

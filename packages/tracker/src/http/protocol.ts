@@ -13,8 +13,11 @@ const REPLY_MAX_TOKENS = 200_000;
 const REPLY_MAX_DEPTH = 8;
 /** Longest tracker text we keep (failure reason, warning); the rest is cut, the text is shown to users. */
 const MAX_TRACKER_TEXT_CHARS = 1024;
-/** Largest interval we believe, in seconds (a week): beyond that a tracker is broken, not patient. */
-const MAX_INTERVAL_S = 7 * 24 * 3600;
+/**
+ * Largest interval read, in seconds: a u32, as in BEP 15's UDP reply. Longer waits are the
+ * scheduler's to cap (tiers.ts); rejecting them would throw away a good reply's peers.
+ */
+const MAX_INTERVAL_S = 0xffff_ffff;
 
 const HEX = '0123456789ABCDEF';
 
