@@ -132,6 +132,23 @@ describe('announce reply', () => {
     expect(r.skipped).toBe(4);
   });
 
+  it('skips dictionary peers whose IPv6-looking text is not an address (no name lookup of tracker junk)', () => {
+    const r = parseAnnounceReply(
+      encode({
+        interval: 900,
+        peers: [
+          { ip: '::::', port: 6881 },
+          { ip: '1:2:3', port: 6881 },
+          { ip: '1.2.3.4:5', port: 6881 },
+          { ip: '::1.2', port: 6881 },
+          { ip: '2001:db8::2', port: 6881 },
+        ],
+      }),
+    );
+    expect(r.peers).toEqual([{ ip: '2001:db8::2', port: 6881, family: 6 }]);
+    expect(r.skipped).toBe(4);
+  });
+
   it('turns failure reason into a typed error carrying the text', () => {
     try {
       parseAnnounceReply(encode({ 'failure reason': 'torrent not registered\x1b[31m' }));

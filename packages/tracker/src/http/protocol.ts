@@ -1,4 +1,5 @@
 import { BDict, asBytes, asDict, asInt, decode, type BValue } from '@tc/codec';
+import { isIPv6 } from 'node:net';
 import { MAX_PEERS_PER_REPLY, parseCompactPeers } from '../compact-peers.js';
 import { TrackerError } from '../errors.js';
 import type { AnnounceRequest, AnnounceResult, Peer, ScrapeEntry, ScrapeResult } from '../types.js';
@@ -184,7 +185,8 @@ function parseDictPeers(list: BValue[], max: number): { peers: Peer[]; skipped: 
 /** 4 for a dotted quad, 6 for an IPv6 literal, 0 otherwise. */
 export function ipFamily(ip: string): 0 | 4 | 6 {
   if (/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(ip)) return 4;
-  if (ip.includes(':') && /^[0-9a-fA-F:.]+$/.test(ip) && ip.length <= 45) return 6;
+  // isIPv6 after the character check: the check keeps zone ids (`%eth0`) out, isIPv6 catches `::::`.
+  if (ip.includes(':') && /^[0-9a-fA-F:.]+$/.test(ip) && ip.length <= 45 && isIPv6(ip)) return 6;
   return 0;
 }
 
