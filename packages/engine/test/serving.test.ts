@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeHandshake, encodeMessage, MessageDecoder, type Incoming } from '@tc/wire';
 import { createTestTorrent } from '@tc/testkit/swarm-fixture';
-import { MAX_BAD_REQUESTS } from '../src/torrent/torrent.js';
+import { MAX_BAD_REQUESTS, MAX_QUEUED_PEER_REQUESTS } from '../src/torrent/torrent.js';
 import { DEFAULT_UPLOAD_SLOTS } from '../src/choker/choker.js';
 import type { Session } from '../src/session.js';
 import { filledStorage, loopbackSession, range, sourceOf } from './helpers.js';
@@ -70,6 +70,36 @@ describe('serving requests (the minimal server issue 6 builds on)', () => {
     await peer.closedP;
     expect(peer.isClosed()).toBe(true);
   });
+
+  it('a peer that requests but never reads is cut off: served blocks waiting in its socket count toward the 2000-request queue', async () => {
+    const t = createTestTorrent({ pieceLength: 32 * 1024, length: 4 * 1024 * 1024, seed: 3 });
+    const src = sourceOf(t);
+    const seeder = await loopbackSession();
+    sessions.push(seeder);
+    const tor = await seeder.add(src, { storage: filledStorage(t, src), have: range(src.layout.pieceCount), noTrackers: true });
+    const reasons: string[] = [];
+    tor.on('peer-disconnected', (e) => reasons.push(e.reason?.message ?? 'none'));
+    const peer = await fakeLeecher(seeder.port, t.infoHash, src.layout.pieceCount);
+    await peer.waitFor((m) => m.type === 'have-all');
+    peer.sock.write(encodeMessage({ type: 'interested' }));
+    await peer.waitFor((m) => m.type === 'unchoke');
+    // Stop reading: once the kernel buffers are full, every served block stays in the seeder's memory.
+    peer.sock.pause();
+    const blocks = src.layout.pieceCount * 2;
+    const n = MAX_QUEUED_PEER_REQUESTS * 2 + MAX_BAD_REQUESTS;
+    // Small batches, each served before the next: the queue of unserved requests stays short, only the socket fills.
+    for (let k = 0; k < n && reasons.length === 0; k += 100) {
+      const reqs = range(Math.min(100, n - k)).map((j) => {
+        // A different length each round: every request is distinct (a repeat of a pending one is not queued twice).
+        const b = (k + j) % blocks;
+        return encodeMessage({ type: 'request', index: b >> 1, begin: (b & 1) * 16384, length: 16384 - Math.floor((k + j) / blocks) });
+      });
+      if (!peer.sock.write(Buffer.concat(reqs))) await Promise.race([new Promise((r) => peer.sock.once('drain', r)), peer.closedP]);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await vi.waitFor(() => expect(reasons).toHaveLength(1), { timeout: 10_000, interval: 50 });
+    expect(reasons).toEqual(['too many invalid requests']);
+  }, 20_000);
 
   it('refuses a handshake for a torrent it does not have', async () => {
     const t = createTestTorrent({ length: 10_000 });

@@ -167,6 +167,11 @@ export class PeerConnection {
     return ok;
   }
 
+  /** Bytes written but not yet taken by the kernel: what a peer that does not read makes us hold. */
+  get queuedBytes(): number {
+    return this.socket.writableLength ?? 0;
+  }
+
   /** True when the socket's send buffer is full: stop queueing until it drains. */
   get congested(): boolean {
     return this.socket.writableNeedDrain;

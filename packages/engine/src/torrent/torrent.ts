@@ -867,7 +867,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       length === 0 ||
       length > BLOCK_BYTES ||
       begin + length > pieceSize(this.layout, index) ||
-      p.served.size >= MAX_QUEUED_PEER_REQUESTS;
+      // Blocks served but still in its socket count too: a peer that requests and never reads would otherwise grow our memory without bound.
+      p.served.size + Math.ceil(p.conn.queuedBytes / BLOCK_BYTES) >= MAX_QUEUED_PEER_REQUESTS;
     if (bad) {
       p.badRequests++;
       if (p.conn.features.fast) p.conn.send({ type: 'reject', index, begin, length });
