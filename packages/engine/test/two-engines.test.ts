@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { encodeHandshake } from '@tc/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
@@ -107,6 +110,36 @@ describe('engine against engine on 127.0.0.1', () => {
     expect(tor.state.kind).toBe('downloading');
     await tor.done;
     expect(memoryContents(store.last as MemoryStorage).equals(t.data)).toBe(true);
+  });
+
+  it('a connection whose handshake arrives after pause() is closed, not kept as a peer', async () => {
+    const t = createTestTorrent({ length: 100_000, seed: 4 });
+    const src = sourceOf(t);
+    // A peer that accepts, then answers the handshake only when told.
+    let remote: Socket | undefined;
+    const server = createServer();
+    const accepted = new Promise<void>((r) => {
+      server.on('connection', (c) => {
+        remote = c;
+        c.on('error', () => undefined);
+        c.once('data', () => r());
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const leecher = await session();
+      const tor = await leecher.add(src, { storage: memoryStorage(), noTrackers: true, peers: [{ host: '127.0.0.1', port: (server.address() as AddressInfo).port }] });
+      await accepted;
+      tor.pause();
+      const closed = new Promise<void>((r) => remote!.once('close', () => r()));
+      remote!.write(encodeHandshake({ infoHash: t.infoHash, peerId: Buffer.concat([Buffer.from('-FK0001-'), randomBytes(12)]), features: { fast: true, extended: true } }));
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 2_000))]);
+      expect(tor.stats().peers).toBe(0);
+      expect(remote!.destroyed || remote!.readableEnded).toBe(true);
+    } finally {
+      remote?.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it('returns the same torrent when added twice and closes cleanly', async () => {

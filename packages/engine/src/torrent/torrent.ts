@@ -454,6 +454,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
 
   onHandshake(conn: PeerConnection, h: Handshake): boolean {
     this.handshaking.delete(conn);
+    // A dial that was handshaking when we paused (or failed) must not become a peer of a stopped torrent.
+    if (!this.active) return false;
     if (!h.infoHash.equals(this.infoHash)) return false;
     if (h.peerId.equals(this.opts.peerId)) {
       // We dialled ourselves (RELIABILITY.md case 21): never again.
