@@ -142,6 +142,27 @@ describe('engine against engine on 127.0.0.1', () => {
     }
   });
 
+  it('a peer answering with another torrent\'s info-hash is dropped with a reason and backed off (RELIABILITY #21)', async () => {
+    const t = createTestTorrent({ length: 100_000, seed: 5 });
+    const src = sourceOf(t);
+    let dials = 0;
+    const server = createServer((c) => {
+      dials++;
+      c.on('error', () => undefined);
+      c.once('data', () => c.write(encodeHandshake({ infoHash: randomBytes(20), peerId: Buffer.concat([Buffer.from('-FK0001-'), randomBytes(12)]), features: {} })));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    try {
+      const leecher = await session();
+      const tor = await leecher.add(src, { storage: memoryStorage(), noTrackers: true, peers: [{ host: '127.0.0.1', port: (server.address() as AddressInfo).port }] });
+      const gone = await new Promise<{ reason: unknown }>((r) => tor.once('peer-disconnected', r));
+      expect(gone.reason).toMatchObject({ code: 'ENGINE_PEER_PROTOCOL' });
+      expect(dials).toBe(1);
+    } finally {
+      server.close();
+    }
+  });
+
   it('returns the same torrent when added twice and closes cleanly', async () => {
     const t = createTestTorrent({ length: 10_000 });
     const src = sourceOf(t);

@@ -207,7 +207,8 @@ export class PeerConnection {
         this.remote = m;
         this.handshakeDone = true;
         if (!this.handler.onHandshake(this, m)) {
-          this.close(undefined);
+          // A reason, so the owner reports it and backs the address off instead of redialing it at once (RELIABILITY #21).
+          this.close(new EngineError('ENGINE_PEER_PROTOCOL', 'handshake refused (another torrent, ourselves, a duplicate peer, or not running)', { peer: this.key }));
           return;
         }
         continue;
