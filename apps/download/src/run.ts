@@ -21,7 +21,7 @@ import {
   type ProgressMode,
 } from '@tc/cli';
 import { MAX_TORRENT_BYTES, parseMetainfo, type Metainfo } from '@tc/codec';
-import { DEFAULT_MAX_PEERS, EngineError, fsStorage, isEngineError, parseSeedGoal, parseSelection, planPieces, SelectionError, type PiecePlan, seedGoalReached, type SeedGoal, inlineVerifier, restore, ResumeKeeper, Session, sourceFromMetainfo, systemClock, type PeerAddress, type Torrent } from '@tc/engine';
+import { DEFAULT_MAX_PEERS, EngineError, FsStorage, isEngineError, parseSeedGoal, parseSelection, planPieces, SelectionError, type PiecePlan, seedGoalReached, type SeedGoal, inlineVerifier, restore, ResumeKeeper, Session, sourceFromMetainfo, systemClock, type PeerAddress, type Torrent } from '@tc/engine';
 import { seedSummaryText, seedText, statusJson, statusText, summaryText, trackerFailures } from './render.js';
 
 const USAGE = `$0 FILE.torrent|URL [options]
@@ -186,7 +186,7 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
   const progressMode: ProgressMode = args.quiet || args.json ? 'none' : (args.progress as ProgressMode);
   // Created once the data on disk is checked: a re-check shows its own bar first.
   let progress = createProgress(io, { mode: 'none', total: 1, label: '' });
-  let storage: Awaited<ReturnType<ReturnType<typeof fsStorage>['open']>> | undefined;
+  let storage: FsStorage | undefined;
   try {
     const src = sourceFromMetainfo(metainfo);
     let plan: PiecePlan | undefined;
@@ -198,7 +198,7 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
     const diskName = src.layout.files.find((f) => !f.padding)?.path[0] ?? 'torrent';
     // tc-seed DATA may name the torrent's own file or folder rather than the folder holding it.
     if (seedOnly && basename(dir) === diskName && !existsSync(join(dir, diskName))) dir = dirname(dir);
-    const store = await fsStorage({ dir }).open(src.layout);
+    const store = new FsStorage(src.layout, dir);
     storage = store;
     const restoreOpts = { dir, name: diskName, infoHash: src.infoHash, layout: src.layout, storage: store, verifier: inlineVerifier };
     let checking: ReturnType<typeof createProgress> | undefined;
@@ -290,6 +290,8 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
     if (live) progress.update(s.piecesHave, statusText(s));
     progress.stop();
     logEvent('end', { outcome: typeof outcome === 'string' ? outcome : outcome.code, ...s });
+    // Zero-length files hold no piece: nothing wrote them (a disk error here goes to the catch below, exit 5).
+    if (outcome === 'done') await store.createEmptyFiles(selected);
     if (outcome === 'done' && seedGoal !== undefined) {
       if (!seedOnly && !args.quiet && !args.json) {
         const where = metainfo.multiFile ? resolve(dir, metainfo.files[0]!.safePath[0]!) : resolve(dir, metainfo.files[0]!.safePath.join('/'));

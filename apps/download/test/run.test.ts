@@ -66,6 +66,42 @@ describe('tc-download', () => {
     }
   });
 
+  it('creates the torrent\'s zero-length files (no piece covers them)', async () => {
+    const e = createTestTorrent({
+      name: 'withempty',
+      pieceLength: 32 * 1024,
+      files: [
+        { path: ['a.bin'], length: 40_000 },
+        { path: ['sub', 'empty.txt'], length: 0 },
+        { path: ['z.bin'], length: 1_000 },
+      ],
+      seed: 11,
+    });
+    await writeFile(join(work.path, 'withempty.torrent'), e.torrent);
+    const esrc = sourceFromMetainfo(parseMetainfo(e.torrent).metainfo);
+    const estore = memoryStorage();
+    await seeder.add(esrc, {
+      noTrackers: true,
+      have: Array.from({ length: esrc.layout.pieceCount }, (_, i) => i),
+      storage: {
+        async open(layout) {
+          const s = (await estore.open(layout)) as MemoryStorage;
+          for (let i = 0; i < layout.pieceCount; i++) await s.write(i, 0, [e.data.subarray(i * e.pieceLength, Math.min(e.data.length, (i + 1) * e.pieceLength))]);
+          return s;
+        },
+      },
+    });
+    const out = await tempDir();
+    try {
+      const io = captureIo({ cwd: work.path });
+      expect(await run(['withempty.torrent', '-o', out.path, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--quiet'], io)).toBe(0);
+      expect((await readdir(join(out.path, 'withempty', 'sub')))).toEqual(['empty.txt']);
+      expect((await readFile(join(out.path, 'withempty', 'sub', 'empty.txt'))).length).toBe(0);
+    } finally {
+      await out.cleanup();
+    }
+  });
+
   it('fetches the .torrent from an http URL', async () => {
     const server = createServer((req, res) => {
       if (req.url === '/pack.torrent') res.end(t.torrent);

@@ -220,6 +220,20 @@ export class FsStorage implements TorrentStorage {
     return out;
   }
 
+  /**
+   * Creates the zero-length files (no piece covers them, so no write ever does); call once the download
+   * is done. `only`: the file indices to consider (a selection). Same path checks as every write.
+   */
+  async createEmptyFiles(only?: readonly number[]): Promise<void> {
+    const want = only === undefined ? undefined : new Set(only);
+    for (let i = 0; i < this.layout.files.length; i++) {
+      const f = this.layout.files[i]!;
+      if (f.padding || f.length !== 0 || (want !== undefined && !want.has(i))) continue;
+      const fh = await this.openFile(i, true);
+      await fh?.close();
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
