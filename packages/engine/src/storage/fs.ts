@@ -37,6 +37,11 @@ function diskError(what: string, path: string, cause: unknown): EngineError {
  */
 export class FsStorage implements TorrentStorage {
   private readonly handles = new Map<number, CachedHandle>();
+  /**
+   * Read-only handles of files we have not opened for writing (seeding, re-checks): cached like the
+   * others so serving 16 KiB blocks does not open and close a file per block.
+   */
+  private readonly readHandles = new Map<number, CachedHandle>();
   private readonly opening = new Map<number, Promise<CachedHandle>>();
   private readonly maxOpen: number;
   private tick = 0;
@@ -138,16 +143,42 @@ export class FsStorage implements TorrentStorage {
   }
 
   /** Closes least-recently-used idle handles beyond the cap. Busy handles are never closed. */
-  private async evict(): Promise<void> {
-    while (this.handles.size > this.maxOpen) {
+  private async evict(cache: Map<number, CachedHandle> = this.handles): Promise<void> {
+    while (cache.size > this.maxOpen) {
       let victim: [number, CachedHandle] | undefined;
-      for (const e of this.handles) {
+      for (const e of cache) {
         if (e[1].users === 0 && (victim === undefined || e[1].lastUse < victim[1].lastUse)) victim = e;
       }
       if (victim === undefined) return;
-      this.handles.delete(victim[0]);
+      cache.delete(victim[0]);
       await victim[1].fh.close().catch(() => undefined);
     }
+  }
+
+  /** A handle to read `file`: the writable one if open, else a cached read-only one; undefined if the file does not exist. */
+  private async acquireForRead(file: number): Promise<CachedHandle | undefined> {
+    if (this.closed) throw new EngineError('ENGINE_CLOSED', 'storage closed');
+    const h = this.handles.get(file) ?? this.readHandles.get(file);
+    if (h === undefined) {
+      const fh = await this.openFile(file, false);
+      if (fh === undefined) return undefined;
+      // Another read may have opened it meanwhile: keep one, close ours.
+      const raced = this.handles.get(file) ?? this.readHandles.get(file);
+      if (raced !== undefined || this.closed) {
+        await fh.close().catch(() => undefined);
+        if (raced === undefined) throw new EngineError('ENGINE_CLOSED', 'storage closed');
+        raced.users++;
+        raced.lastUse = ++this.tick;
+        return raced;
+      }
+      const fresh: CachedHandle = { fh, users: 1, lastUse: ++this.tick };
+      this.readHandles.set(file, fresh);
+      await this.evict(this.readHandles);
+      return fresh;
+    }
+    h.users++;
+    h.lastUse = ++this.tick;
+    return h;
   }
 
   async write(piece: number, offset: number, chunks: readonly Uint8Array[]): Promise<void> {
@@ -195,30 +226,24 @@ export class FsStorage implements TorrentStorage {
     const out = Buffer.alloc(length);
     for (const s of fileSlices(this.layout, piece, offset, length)) {
       if (this.layout.files[s.file]!.padding) continue;
-      let h: CachedHandle | undefined = this.handles.get(s.file);
-      let temp: FileHandle | undefined;
-      if (h !== undefined) h.users++;
-      else {
-        temp = await this.openFile(s.file, false);
-        if (temp === undefined) continue; // never written: zeros
-      }
+      const h = await this.acquireForRead(s.file);
+      if (h === undefined) continue; // never written: zeros
       try {
-        const fh = h?.fh ?? temp!;
         let done = 0;
         while (done < s.length) {
-          const r = await fh.read(out, s.rangeOffset + done, s.length - done, s.fileOffset + done);
+          const r = await h.fh.read(out, s.rangeOffset + done, s.length - done, s.fileOffset + done);
           if (r.bytesRead === 0) break; // past EOF: zeros
           done += r.bytesRead;
         }
       } catch (e) {
         throw diskError('cannot read', this.relPath(s.file), e);
       } finally {
-        if (h !== undefined) this.release(h);
-        if (temp !== undefined) await temp.close().catch(() => undefined);
+        this.release(h);
       }
     }
     return out;
   }
+
 
   /**
    * Creates the zero-length files (no piece covers them, so no write ever does); call once the download
@@ -238,14 +263,15 @@ export class FsStorage implements TorrentStorage {
     if (this.closed) return;
     this.closed = true;
     await Promise.allSettled([...this.opening.values()]);
-    const all = [...this.handles.values()];
+    const all = [...this.handles.values(), ...this.readHandles.values()];
     this.handles.clear();
+    this.readHandles.clear();
     await Promise.all(all.map((h) => h.fh.close().catch(() => undefined)));
   }
 
   /** Number of handles currently open (for tests of the cache bound). */
   get openHandles(): number {
-    return this.handles.size;
+    return this.handles.size + this.readHandles.size;
   }
 }
 

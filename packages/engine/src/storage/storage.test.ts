@@ -1,4 +1,5 @@
 import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '@tc/testkit/tmp';
@@ -114,6 +115,31 @@ describe('FsStorage', () => {
   it('rejects an escaping layout before anything is written', async () => {
     const bad = makeLayout({ pieceLength: 4, files: [{ path: ['..', 'evil'], length: 4 }], pieceHashes: new Uint8Array(20) });
     expect(() => new FsStorage(bad, '/nonexistent/tc')).toThrow(expect.objectContaining({ code: 'ENGINE_UNSAFE_PATH' }));
+  });
+});
+
+describe('FsStorage reads', () => {
+  const openFds = (): number => readdirSync('/proc/self/fd').length;
+
+  it('serves many reads of an existing file through one cached handle, closed on close()', async () => {
+    const d = await tempDir();
+    await mkdir(join(d.path, 'sub'), { recursive: true });
+    await writeFile(join(d.path, 'sub', 'b.bin'), '01234567WXYZ');
+    const s = new FsStorage(layout, d.path);
+    const before = openFds();
+    try {
+      for (let i = 0; i < 200; i++) expect((await s.read(1, 0, 8)).toString('latin1')).toBe('01234567');
+      // Seeding reads whole blocks at a time: one handle for the file, not one per read.
+      expect(s.openHandles).toBe(1);
+      expect(openFds()).toBe(before + 1);
+      // A write to the same file afterwards is read back through either handle.
+      await s.write(1, 0, [Buffer.from('ab')]);
+      expect((await s.read(1, 0, 8)).toString('latin1')).toBe('ab234567');
+    } finally {
+      await s.close();
+      await d.cleanup();
+    }
+    expect(openFds()).toBe(before);
   });
 });
 
