@@ -5,26 +5,17 @@
 //   node bench/decode.mjs [--pieces 45000] [--files 5000] [--rounds 9] [--json]
 //
 // Needs a built @tc/codec (npm run setup, or turbo run build --filter=@tc/codec).
-import { spawnSync } from 'node:child_process';
 import { decode, encode, parseMetainfo } from '@tc/codec';
 import bencode from 'bencode';
 import parseTorrent from 'parse-torrent';
+import { ensureExposedGc, flag, median, numberOption } from './common.mjs';
 
-// Collect garbage before each timed step so one contender's garbage does not bill the next one.
-if (typeof globalThis.gc !== 'function') {
-  const r = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, process.argv[1], ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
-}
+ensureExposedGc();
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const PIECES = opt('pieces', 45_000);
-const FILES = opt('files', 5_000);
-const ROUNDS = opt('rounds', 9);
-const JSON_OUT = args.includes('--json');
+const PIECES = numberOption('pieces', 45_000);
+const FILES = numberOption('files', 5_000);
+const ROUNDS = numberOption('rounds', 9);
+const JSON_OUT = flag('json');
 const PIECE_LENGTH = 256 * 1024;
 
 // A large multi-file torrent, shaped like real ones: nested folders, trackers, web seeds, a comment.
@@ -78,10 +69,6 @@ async function step(c) {
   return (torrent.length * REPS) / 1e6 / (ms / 1000);
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
 
 const samples = new Map(CONTENDERS.map((c) => [c.name, []]));
 for (const c of CONTENDERS) await step(c); // warm up the JIT for everyone

@@ -129,6 +129,7 @@ p.stdin.close(); p.wait()`;
     const script = `
 import WebTorrent from 'webtorrent';
 import { readFileSync } from 'node:fs';
+import { median } from './common.mjs';
 const client = new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, tracker: false, webSeeds: false });
 const t = client.add(readFileSync(${JSON.stringify(torrent)}), { path: ${JSON.stringify(out)}, announce: [] });
 t.on('ready', () => t.addPeer('127.0.0.1:${port}'));
@@ -171,15 +172,14 @@ async function main() {
     await seeder.stop();
     if (!opt.keep) await rm(dir, { recursive: true, force: true });
   }
-  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const summary = {};
   for (const c of CLIENTS) {
     const rs = results[c];
     summary[c] = {
-      wallS: med(rs.map((x) => x.wall)),
-      mbPerS: (SIZE / 1e6) / med(rs.map((x) => x.wall)),
+      wallS: median(rs.map((x) => x.wall)),
+      mbPerS: (SIZE / 1e6) / median(rs.map((x) => x.wall)),
       peakRssMb: Math.max(...rs.map((x) => x.rssMb)),
-      cpuSPerGiB: med(rs.map((x) => x.cpu)) / (SIZE / 1024 ** 3),
+      cpuSPerGiB: median(rs.map((x) => x.cpu)) / (SIZE / 1024 ** 3),
     };
   }
   const lines = [`median of ${ROUNDS} rounds, ${(SIZE / 1024 ** 3).toFixed(2)} GiB, node ${process.version}`];

@@ -5,24 +5,14 @@
 //   node bench/wire.mjs [--mib 64] [--rounds 7] [--json]
 //
 // Needs a built @tc/wire (npm run setup, or turbo run build --filter=@tc/wire).
-import { spawnSync } from 'node:child_process';
 import { encodePieceHeader, MessageDecoder } from '@tc/wire';
+import { ensureExposedGc, flag, median, numberOption } from './common.mjs';
 
-// Collect garbage before each timed step, so one contender's 64 MiB allocations do not bill the
-// next one's timing with a GC pause: re-run this script with --expose-gc if needed.
-if (typeof globalThis.gc !== 'function') {
-  const r = spawnSync(process.execPath, ['--expose-gc', ...process.execArgv, process.argv[1], ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
-}
+ensureExposedGc();
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
-const MIB = opt('mib', 64);
-const ROUNDS = opt('rounds', 7);
-const JSON_OUT = args.includes('--json');
+const MIB = numberOption('mib', 64);
+const ROUNDS = numberOption('rounds', 7);
+const JSON_OUT = flag('json');
 const BLOCK = 16 * 1024;
 
 // The stream a downloading connection sees: piece messages of 16 KiB blocks, back to back.
@@ -85,7 +75,6 @@ function copyAll(chunks) {
   return at;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mbps = (ms) => stream.length / 1e6 / (ms / 1000);
 
 const results = [];
