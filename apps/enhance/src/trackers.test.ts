@@ -30,9 +30,11 @@ describe('parseTrackerList', () => {
 });
 
 describe('checkTrackerUrl', () => {
-  it('accepts http, https, udp and wss, and rejects the rest as usage errors', () => {
-    for (const u of ['http://a.example/x', 'https://a.example/x', 'udp://a.example:1', 'wss://a.example/x']) expect(checkTrackerUrl(u, 'w')).toBe(u);
-    for (const u of ['ftp://a.example/', 'ws://a.example/', 'file:///etc/passwd', 'a.example', `http://a.example/${'x'.repeat(3000)}`]) {
+  it('accepts what the torrent parser keeps (http, https, udp, ws, wss) and rejects the rest as usage errors', () => {
+    for (const u of ['http://a.example/x', 'https://a.example/x', 'udp://a.example:1', 'ws://a.example/x', 'wss://a.example/x']) {
+      expect(checkTrackerUrl(u, 'w')).toBe(u);
+    }
+    for (const u of ['ftp://a.example/', 'file:///etc/passwd', 'a.example', 'udp:///announce', 'http://xn--pple-koa.example/', `http://a.example/${'x'.repeat(3000)}`]) {
       expect(() => checkTrackerUrl(u, 'w')).toThrow(UsageError);
     }
   });

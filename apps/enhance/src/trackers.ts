@@ -1,26 +1,27 @@
 import { UsageError } from '@tc/cli';
+import { checkUrl, TRACKER_PROTOCOLS } from '@tc/codec';
 
-/** Schemes a tracker URL may have: HTTP(S) (BEP 3), UDP (BEP 15), WebSocket for WebTorrent peers. */
-const TRACKER_PROTOCOLS = new Set(['http:', 'https:', 'udp:', 'wss:']);
 /** Trackers read from one `--list` file: far more than any real list, and a bound on work. */
 export const MAX_LIST_TRACKERS = 1000;
 /** Longest tracker URL accepted: announce URLs are short; a megabyte-long one is a mistake. */
 export const MAX_TRACKER_URL_CHARS = 2048;
 
-/** Checks one tracker URL given by the user; a bad one is a usage error (exit 2) naming where it came from. */
+/**
+ * Checks one tracker URL given by the user by the same rule the torrent parser applies to
+ * `announce-list` (codec's checkUrl), so tc-enhance never adds a tracker that tc itself would drop.
+ * A bad one is a usage error (exit 2) naming where it came from.
+ */
 export function checkTrackerUrl(url: string, where: string): string {
   const u = url.trim();
   if (u.length > MAX_TRACKER_URL_CHARS) throw new UsageError(`${where}: tracker URL longer than ${MAX_TRACKER_URL_CHARS} characters`);
-  let parsed: URL;
-  try {
-    parsed = new URL(u);
-  } catch {
-    throw new UsageError(`${where}: ${JSON.stringify(u)} is not a URL`, 'a tracker URL looks like udp://tracker.example.org:1337/announce');
+  // The URL parser silently drops tabs and newlines; the torrent would keep them as written.
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x20\x7f]/.test(u)) throw new UsageError(`${where}: ${JSON.stringify(u)} contains spaces or control characters`);
+  const checked = checkUrl(u, TRACKER_PROTOCOLS);
+  if ('why' in checked) {
+    throw new UsageError(`${where}: ${JSON.stringify(u)} ${checked.why}`, 'a tracker URL looks like udp://tracker.example.org:1337/announce');
   }
-  if (!TRACKER_PROTOCOLS.has(parsed.protocol)) {
-    throw new UsageError(`${where}: ${JSON.stringify(u)} is not an http, https, udp or wss URL`);
-  }
-  if (parsed.hostname === '') throw new UsageError(`${where}: ${JSON.stringify(u)} has no host`);
+  if (new URL(u).hostname === '') throw new UsageError(`${where}: ${JSON.stringify(u)} has no host`);
   return u;
 }
 

@@ -94,11 +94,19 @@ describe('tc-enhance', () => {
   it('rejects tracker URLs with other schemes as a usage error', async () => {
     const r = await enhance(['public.torrent', '-o', 'bad.torrent', '-t', 'ftp://127.0.0.1/announce']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^error: --tracker #1: "ftp:\/\/127\.0\.0\.1\/announce" is not an http, https, udp or wss URL/m);
+    expect(r.stderr).toMatch(/^error: --tracker #1: "ftp:\/\/127\.0\.0\.1\/announce" has the unsupported scheme ftp:/m);
     await writeFile(join(dir, 'badlist.txt'), `${T3}\nnot a url\n`);
     const l = await enhance(['public.torrent', '-o', 'bad.torrent', '--list', 'badlist.txt']);
     expect(l.code).toBe(2);
     expect(l.stderr).toContain('badlist.txt:2');
+    // The same rule as the torrent parser: an IDNA host (even percent-encoded) or a control character
+    // would be dropped by tc when reading the torrent, so it is refused here.
+    const idna = await enhance(['public.torrent', '-o', 'bad.torrent', '-t', 'http://%C3%A4pple.test/announce']);
+    expect(idna.code).toBe(2);
+    expect(idna.stderr).toContain('IDNA');
+    const tab = await enhance(['public.torrent', '-o', 'bad.torrent', '-t', 'udp://127.0.0.1:7001/ann\tounce']);
+    expect(tab.code).toBe(2);
+    expect(tab.stderr).toContain('control characters');
     expect(await readdir(dir)).not.toContain('bad.torrent');
   });
 
