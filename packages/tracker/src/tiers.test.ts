@@ -200,6 +200,17 @@ describe('TrackerSet (BEP 12)', () => {
     await set.stop();
   });
 
+  /** Ports of the peers a TrackerSet with the one tracker `url` passes on when it answers with `peers`. */
+  async function portsPassedOn(url: string, peers: Peer[]): Promise<number[]> {
+    const { set, transport } = setup([[url]]);
+    transport.behaviour.set(url, ok(peers));
+    const got: Peer[] = [];
+    set.on('peers', (e) => got.push(...e.peers));
+    await set.start();
+    await set.stop();
+    return got.map((p) => p.port);
+  }
+
   it('drops loopback and LAN peers from a public tracker, keeps them from a local one', async () => {
     const peers: Peer[] = [
       { ip: '127.0.0.1', port: 7000, family: 4 },
@@ -207,21 +218,8 @@ describe('TrackerSet (BEP 12)', () => {
       { ip: '::1', port: 7002, family: 6 },
       { ip: '8.8.4.4', port: 7003, family: 4 },
     ];
-    const pub = setup([['http://tracker.example/announce']]);
-    pub.transport.behaviour.set('http://tracker.example/announce', ok(peers));
-    const gotPub: Peer[] = [];
-    pub.set.on('peers', (e) => gotPub.push(...e.peers));
-    await pub.set.start();
-    expect(gotPub.map((p) => p.port)).toEqual([7003]);
-    await pub.set.stop();
-
-    const local = setup([['udp://127.0.0.1:6969']]);
-    local.transport.behaviour.set('udp://127.0.0.1:6969', ok(peers));
-    const gotLocal: Peer[] = [];
-    local.set.on('peers', (e) => gotLocal.push(...e.peers));
-    await local.set.start();
-    expect(gotLocal.map((p) => p.port)).toEqual([7000, 7001, 7002, 7003]);
-    await local.set.stop();
+    expect(await portsPassedOn('http://tracker.example/announce', peers)).toEqual([7003]);
+    expect(await portsPassedOn('udp://127.0.0.1:6969', peers)).toEqual([7000, 7001, 7002, 7003]);
   });
 
   it('drops peers on privileged ports (< 1024) from a public tracker, keeps them from a local one', async () => {
@@ -231,21 +229,8 @@ describe('TrackerSet (BEP 12)', () => {
       { ip: '8.8.4.4', port: 1023, family: 4 },
       { ip: '8.8.4.4', port: 1024, family: 4 },
     ];
-    const pub = setup([['http://tracker.example/announce']]);
-    pub.transport.behaviour.set('http://tracker.example/announce', ok(peers));
-    const gotPub: Peer[] = [];
-    pub.set.on('peers', (e) => gotPub.push(...e.peers));
-    await pub.set.start();
-    expect(gotPub.map((p) => p.port)).toEqual([1024]);
-    await pub.set.stop();
-
-    const local = setup([['udp://127.0.0.1:6969']]);
-    local.transport.behaviour.set('udp://127.0.0.1:6969', ok(peers));
-    const gotLocal: Peer[] = [];
-    local.set.on('peers', (e) => gotLocal.push(...e.peers));
-    await local.set.start();
-    expect(gotLocal.map((p) => p.port)).toEqual([22, 1023, 1024]);
-    await local.set.stop();
+    expect(await portsPassedOn('http://tracker.example/announce', peers)).toEqual([1024]);
+    expect(await portsPassedOn('udp://127.0.0.1:6969', peers)).toEqual([22, 1023, 1024]);
   });
 
   it('bounds the stopped announce and aborts a hanging one on stop', async () => {
