@@ -29,14 +29,20 @@ const anyValue = fc.letrec<{ value: BEncodable }>((tie) => ({
   ),
 })).value;
 
-/** What the `bencode` package handles exactly: ASCII keys, safe integers, no bigints. */
+/** What the `bencode` package handles exactly: ASCII keys, safe integers, no bigints, no `__proto__` key. */
 const oracleValue = fc.letrec<{ value: BEncodable }>((tie) => ({
   value: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     fc.uint8Array({ maxLength: 40 }).map((u) => Buffer.from(u)),
     fc.integer({ min: -(2 ** 31), max: 2 ** 31 }),
     fc.array(tie('value'), { maxLength: 6 }),
-    fc.dictionary(fc.string({ maxLength: 10, unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz_ -.0123'.split('')) }), tie('value'), { maxKeys: 6, noNullPrototype: true }),
+    // No `__proto__` key: the package assigns it onto a plain object and loses it (a known flaw our
+    // decoder does not share; the prototype test in bencode.test.ts covers ours).
+    fc.dictionary(
+      fc.string({ maxLength: 10, unit: fc.constantFrom(...'abcdefghijklmnopqrstuvwxyz_ -.0123'.split('')) }).filter((k) => k !== '__proto__'),
+      tie('value'),
+      { maxKeys: 6, noNullPrototype: true },
+    ),
   ),
 })).value;
 
