@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureSeeder } from '@tc/testkit/fixture-seeder';
@@ -48,6 +48,16 @@ function spawnBin(a: string[]): { child: ChildProcess; exit: Promise<number | nu
   const child = spawn(process.execPath, [BIN, ...a], { cwd: work.path, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' }, stdio: 'ignore' });
   return { child, exit: new Promise((r) => child.on('close', (code) => r(code))) };
 }
+/** Resolves once `path` holds at least `bytes` of written data (allocated blocks: the file is sparse until pieces land). */
+async function waitForWritten(path: string, bytes: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const written = await stat(path).then((st) => st.blocks * 512, () => 0);
+    if (written >= bytes) return;
+    if (Date.now() > deadline) throw new Error(`${path}: only ${written} bytes written after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 const complete = async (out: string): Promise<boolean> => (await readFile(join(out, 'big.bin'))).equals(t.data);
 
 describe('tc-download disk faults', () => {
@@ -74,7 +84,9 @@ describe('tc-download disk faults', () => {
     mountTmpfs(out, 16 * 1024 * 1024);
     // A partial download first (interrupted: 130), then the file system turns read-only.
     const partial = spawnBin(args(out, ['--limit-down', '2M']));
-    await new Promise((r) => setTimeout(r, 1_500));
+    // Stop it once some pieces are on disk (a piece is written only after its hash passed), not
+    // after a fixed time: a busy machine may not even have started Node by then.
+    await waitForWritten(join(out, 'big.bin'), 4 * 64 * 1024, 30_000);
     partial.child.kill('SIGINT');
     expect(await partial.exit).toBe(130);
     // A read-only remount is refused while a file is open for writing: it is done between runs.
