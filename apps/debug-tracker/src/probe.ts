@@ -44,8 +44,8 @@ export interface TrackerProbe {
   announce?: { ms: number; result: AnnounceResult } | { ms: number; error: ProbeError };
   scrape?: { ms: number; entry: ScrapeEntry | undefined } | { ms: number; error: ProbeError };
   handshakes?: HandshakeProbe[];
-  /** The step that failed first, with its cause: resolve, connect, announce. */
-  failure?: { step: 'resolve' | 'connect' | 'announce'; error: ProbeError };
+  /** The step that failed first, with its cause: resolve, connect, announce; `ms`: how long until it failed. */
+  failure?: { step: 'resolve' | 'connect' | 'announce'; error: ProbeError; ms?: number };
   raw: RawExchange[];
 }
 
@@ -179,10 +179,11 @@ export async function probeTracker(url: string, tier: number, ctx: ProbeContext)
 
   // 2. Connect (TCP for HTTP; for UDP the BEP 15 connect exchange is timed inside the announce).
   if (scheme !== 'udp') {
+    const connectStart = performance.now();
     try {
       p.connectMs = (await timed(() => tcpConnect(address, hp.port, ctx.signal))).ms;
     } catch (e) {
-      p.failure = { step: 'connect', error: probeError(e, ctx.totalTimeoutMs) };
+      p.failure = { step: 'connect', error: probeError(e, ctx.totalTimeoutMs), ms: round(performance.now() - connectStart) };
       return p;
     }
   }
@@ -209,15 +210,15 @@ export async function probeTracker(url: string, tier: number, ctx: ProbeContext)
   const http = { dispatcher: ctx.dispatcher, userAgent: ctx.userAgent, signal: ctx.signal, ...(ctx.verbose ? { onExchange } : {}) };
   const started = performance.now();
   let result: AnnounceResult | undefined;
+  let failed: ProbeError | undefined;
   try {
     const raw = scheme === 'udp' ? await ctx.udp.announce(url, req, { signal: ctx.signal }) : await httpAnnounce(url, req, http);
     // Trackers hand our own announce back to us (INTEROP.md); it is not a peer worth showing.
     result = { ...raw, peers: raw.peers.filter((x) => !(x.port === ctx.port && ctx.selfAddresses.has(x.ip))) };
     p.announce = { ms: round(performance.now() - started), result };
   } catch (e) {
-    const error = probeError(e, ctx.totalTimeoutMs);
-    p.announce = { ms: round(performance.now() - started), error };
-    p.failure = { step: 'announce', error };
+    failed = probeError(e, ctx.totalTimeoutMs);
+    p.announce = { ms: round(performance.now() - started), error: failed };
   }
   if (scheme === 'udp') {
     const key = hp.host.includes(':') ? `[${address}]:${hp.port}` : `${address}:${hp.port}`;
@@ -225,6 +226,7 @@ export async function probeTracker(url: string, tier: number, ctx: ProbeContext)
     const firstReply = packets.find((x) => x.direction === 'received');
     if (firstReply) p.connectMs = round(firstReply.at - started);
   }
+  if (failed !== undefined && p.announce !== undefined) p.failure = { step: failedStep(scheme, p.connectMs, failed), error: failed, ms: p.announce.ms };
   if (result === undefined) {
     addUdpRaw(p, ctx, address, hp);
     return p;
@@ -256,6 +258,15 @@ export async function probeTracker(url: string, tier: number, ctx: ProbeContext)
   );
   addUdpRaw(p, ctx, address, hp);
   return p;
+}
+
+/**
+ * A UDP tracker that never replied, refused (ICMP port unreachable, seen through the client's
+ * connected socket) or stayed silent, failed at BEP 15's connect step, as a dead HTTP tracker fails
+ * at TCP connect; anything else failed at the announce.
+ */
+function failedStep(scheme: string, connectMs: number | undefined, e: ProbeError): 'connect' | 'announce' {
+  return scheme === 'udp' && connectMs === undefined && (e.code === 'TRACKER_REFUSED' || e.code === 'TRACKER_TIMEOUT') ? 'connect' : 'announce';
 }
 
 function addUdpRaw(p: TrackerProbe, ctx: ProbeContext, address: string, hp: { host: string; port: number }): void {

@@ -53,7 +53,8 @@ export function renderReport(r: Report, opts: { chalk: ChalkInstance; verbose: b
       if (res.warning !== undefined) out.push(`${label('warning')}${c.yellow(sanitize(res.warning))}`);
     }
     if (p.failure !== undefined) {
-      out.push(`${label(p.failure.step === 'announce' ? 'announce' : p.failure.step)}${c.red('failed')}: ${errorLine(p.failure.error)}`);
+      const after = p.failure.ms !== undefined ? ` after ${ms(p.failure.ms)}` : '';
+      out.push(`${label(p.failure.step)}${c.red('failed')}${after}: ${errorLine(p.failure.error)}`);
     }
     const s = p.scrape;
     if (s !== undefined) {

@@ -83,6 +83,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const dispatcher = createTrackerAgent({ connectTimeoutMs: timeoutMs, keepAliveMs: 1_000 });
   const udpPackets: ProbeContext['udpPackets'] = new Map();
   const udp = new UdpTrackerClient({
+    // One connected socket per tracker: a closed UDP port is then reported as refused at once
+    // (ICMP port unreachable) rather than as a timeout after every retransmission.
+    sockets: 'per-tracker',
     retransmitBaseMs: PROBE_UDP_BASE_MS,
     maxRetransmits: PROBE_UDP_RETRANSMITS,
     onPacket: ({ direction, endpoint, bytes }) => {

@@ -5,6 +5,7 @@ import { httpAnnounce } from '@tc/tracker';
 import { decodeHandshake, encodeHandshake, HANDSHAKE_BYTES } from '@tc/wire';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -38,6 +39,10 @@ let dir: { path: string; cleanup: () => Promise<void> };
 let peer: Server;
 let peerPort: number;
 let deadPort: number;
+/** A UDP port nothing listens on: the kernel answers ICMP port unreachable. */
+let closedUdpPort: number;
+/** A UDP "tracker" that reads and never answers. */
+let silent: Socket;
 let torrentPath: string;
 
 async function freePort(): Promise<number> {
@@ -48,10 +53,22 @@ async function freePort(): Promise<number> {
   return typeof a === 'object' && a ? a.port : 0;
 }
 
+async function freeUdpPort(): Promise<number> {
+  const s = createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
 beforeAll(async () => {
   ot = await startOpentracker([infoHash]);
   dir = await tempDir('tc-debug-tracker-');
   deadPort = await freePort();
+  closedUdpPort = await freeUdpPort();
+  silent = createSocket('udp4');
+  silent.on('message', () => undefined);
+  await new Promise<void>((r) => silent.bind(0, '127.0.0.1', r));
   // A peer that answers a BitTorrent handshake for our torrent.
   peer = createServer((sock) => {
     let got = Buffer.alloc(0);
@@ -91,6 +108,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise<void>((r) => (peer ? peer.close(() => r()) : r()));
+  await new Promise<void>((r) => (silent ? silent.close(() => r()) : r()));
   await ot?.stop();
   await dir?.cleanup();
 });
@@ -101,7 +119,7 @@ describe('tc-debug-tracker', () => {
     expect(r.code).toBe(0);
     const out = r.stdout;
     expect(out).toContain(`tracker  http://127.0.0.1:${deadPort}/announce  tier 1  FAILED`);
-    expect(out).toMatch(/connect +failed: refused: nothing listens on that port/);
+    expect(out).toMatch(/connect +failed after [0-9.]+ ms: refused: nothing listens on that port/);
     expect(out).toContain(`tracker  ${ot.httpUrl}  tier 2  OK`);
     expect(out).toContain(`tracker  ${ot.udpUrl}  tier 2  OK`);
     expect(out).toContain(`127.0.0.1:${peerPort}`);
@@ -133,17 +151,37 @@ describe('tc-debug-tracker', () => {
     expect(announce.peers).toContainEqual({ ip: '127.0.0.1', port: peerPort, family: 4 });
   });
 
-  it('exits 4 when no tracker answers, naming a timeout for a silent UDP tracker', async () => {
-    const r = await runCli([torrentPath, '--tracker', `udp://127.0.0.1:${deadPort}/announce`, '--tracker', `http://127.0.0.1:${deadPort}/announce`, '--timeout', '1']);
+  it('exits 4 when no tracker answers, telling a closed UDP port (refused) from a silent UDP tracker (timeout)', async () => {
+    const closed = `udp://127.0.0.1:${closedUdpPort}/announce`;
+    const quiet = `udp://127.0.0.1:${silent.address().port}/announce`;
+    const r = await runCli([torrentPath, '--tracker', closed, '--tracker', quiet, '--tracker', `http://127.0.0.1:${deadPort}/announce`, '--timeout', '1']);
     expect(r.code).toBe(4);
-    expect(r.stdout).toMatch(/announce +failed: timeout: no answer/);
-    expect(r.stdout).toMatch(/summary +0 of 2 trackers answered/);
+    const block = (url: string): string => r.stdout.split('\n\n').find((b) => b.startsWith(`tracker  ${url} `)) ?? '';
+    expect(block(closed)).toMatch(/connect +failed after [0-9.]+ ms: refused: nothing listens on that port \(tracker down or wrong port\) \(port unreachable: nothing listens on UDP 127\.0\.0\.1:\d+ \(ECONNREFUSED\)\)/);
+    expect(block(quiet)).toMatch(/connect +failed after [0-9.]+ ms: timeout: no answer/);
+    expect(r.stdout).toMatch(/summary +0 of 3 trackers answered/);
+  });
+
+  it('reports a closed UDP port as refused long before the first retransmission, in --json', async () => {
+    const closed = `udp://127.0.0.1:${closedUdpPort}/announce`;
+    const quiet = `udp://127.0.0.1:${silent.address().port}/announce`;
+    // The overall limit (3 s) is past the first retransmission (2 s): the refusal, not the limit, ends the probe.
+    const r = await runCli([torrentPath, '--tracker', closed, '--tracker', quiet, '--tracker', ot.udpUrl, '--json', '--timeout', '3']);
+    expect(r.code).toBe(0);
+    const trackers = (JSON.parse(r.stdout) as { trackers: Record<string, unknown>[] }).trackers;
+    const byUrl = (url: string): Record<string, unknown> => trackers.find((t) => t.url === url)!;
+    expect(byUrl(closed)).toMatchObject({ ok: false, connectMs: null, failure: { step: 'connect', error: { code: 'TRACKER_REFUSED' } } });
+    // Timed by the report itself: under the 2 s a silence would cost before the first retransmission.
+    expect((byUrl(closed).announce as { ms: number }).ms).toBeLessThan(2_000);
+    expect((byUrl(closed).failure as { ms: number }).ms).toBeLessThan(2_000);
+    expect(byUrl(quiet)).toMatchObject({ ok: false, failure: { step: 'connect', error: { code: 'TRACKER_TIMEOUT' } } });
+    expect(byUrl(ot.udpUrl)).toMatchObject({ ok: true, failure: null, scrape: { seeders: 1 } });
   });
 
   it('shows the tracker’s failure reason', async () => {
     const r = await runCli([join(dir.path, 'other.torrent'), '--timeout', '5']);
     expect(r.code).toBe(4);
-    expect(r.stdout).toMatch(/announce +failed: tracker error: the tracker refused the request: "Requested download is not authorized/);
+    expect(r.stdout).toMatch(/announce +failed after [0-9.]+ ms: tracker error: the tracker refused the request: "Requested download is not authorized/);
   });
 
   it('takes a magnet link, and shows raw exchanges with --verbose', async () => {

@@ -54,6 +54,18 @@ const report: Report = {
       },
       raw: [],
     },
+    {
+      url: 'udp://127.0.0.1:2/announce',
+      tier: 3,
+      addresses: ['127.0.0.1'],
+      announce: { ms: 1.2, error: probeError(new TrackerError('TRACKER_REFUSED', 'port unreachable: nothing listens on UDP 127.0.0.1:2 (ECONNREFUSED)')) },
+      failure: {
+        step: 'connect',
+        error: probeError(new TrackerError('TRACKER_REFUSED', 'port unreachable: nothing listens on UDP 127.0.0.1:2 (ECONNREFUSED)')),
+        ms: 1.2,
+      },
+      raw: [],
+    },
   ] satisfies TrackerProbe[],
 };
 
@@ -88,7 +100,11 @@ describe('render', () => {
         '  connect   10 ms',
         '  announce  failed: tracker error: the tracker refused the request: "unregistered torrent" (tracker said: x)',
         '',
-        'summary  1 of 3 trackers answered (1234 ms)',
+        'tracker  udp://127.0.0.1:2/announce  tier 3  FAILED',
+        '  address   127.0.0.1',
+        '  connect   failed after 1.2 ms: refused: nothing listens on that port (tracker down or wrong port) (port unreachable: nothing listens on UDP 127.0.0.1:2 (ECONNREFUSED))',
+        '',
+        'summary  1 of 4 trackers answered (1234 ms)',
         '',
       ].join('\n'),
     );
@@ -101,5 +117,10 @@ describe('render', () => {
     expect(Object.keys(t)).toEqual(['url', 'tier', 'ok', 'addresses', 'resolveMs', 'connectMs', 'announce', 'scrape', 'handshakes', 'failure']);
     expect(t.announce).toMatchObject({ interval: 1800, minInterval: 900, seeders: 1, leechers: 2, skipped: 1 });
     expect((doc.trackers as Record<string, unknown>[])[0]).toMatchObject({ ok: false, announce: null, failure: { step: 'connect', error: { code: 'TRACKER_REFUSED' } } });
+    expect((doc.trackers as Record<string, unknown>[])[3]).toMatchObject({
+      ok: false,
+      announce: { ms: 1.2, error: { code: 'TRACKER_REFUSED' } },
+      failure: { step: 'connect', ms: 1.2, error: { code: 'TRACKER_REFUSED', cause: 'refused: nothing listens on that port (tracker down or wrong port)' } },
+    });
   });
 });

@@ -135,6 +135,9 @@ export interface ProbeContext {
 /** Options for the UDP client so that a netcheck stays within its deadline (BEP 15's 15 s would not). */
 export function udpClientFor(book: AddressBook, clock: Clock, timeoutMs: number, udpTimes: ProbeContext['udpTimes']): UdpTrackerClient {
   return new UdpTrackerClient({
+    // A socket connected to each tracker sees the ICMP port unreachable of a closed port: "refused"
+    // at once, told apart from a silent tracker (a timeout), and no retransmission budget spent.
+    sockets: 'per-tracker',
     lookup: async (host) => {
       const addrs = fromBook(book, host);
       if (addrs.length === 0) throw notResolved(host);

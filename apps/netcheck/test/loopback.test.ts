@@ -62,6 +62,8 @@ describe('tc-netcheck on loopback', () => {
   let heldPort: number;
   let deadPort: number;
   let freePort: number;
+  /** A UDP port nothing listens on: the kernel answers ICMP port unreachable. */
+  let closedUdpPort: number;
   let t: TestTorrent;
   let halfDeadPath: string;
   let trackerUrls: string[];
@@ -73,6 +75,10 @@ describe('tc-netcheck on loopback', () => {
     tracker = await startOpentracker([]);
     deadPort = await freeTcpUdpPort();
     freePort = await freeTcpUdpPort();
+    const gone = createSocket('udp4');
+    await new Promise<void>((r) => gone.bind(0, '127.0.0.1', () => r()));
+    closedUdpPort = gone.address().port;
+    await new Promise<void>((r) => gone.close(() => r()));
     silent = createSocket('udp4');
     silent.on('message', () => undefined); // a "tracker" that reads and never answers
     await new Promise<void>((r) => silent.bind(0, '127.0.0.1', () => r()));
@@ -212,6 +218,28 @@ describe('tc-netcheck on loopback', () => {
     ]);
     expect(code).toBe(1);
     expect(check(doc, 'trackers')).toMatchObject({ status: 'fail', summary: '0 of 2 tiers alive (0 of 2 trackers answered)' });
+  });
+
+  it('tells a closed UDP port (refused, at once) from a silent UDP tracker (timeout), in JSON and in the checklist', async () => {
+    const closed = `udp://127.0.0.1:${closedUdpPort}/announce`;
+    const quiet = `udp://127.0.0.1:${silent.address().port}/announce`;
+    // 3 s per probe: the first UDP retransmission comes after 1 s (a third), so a refusal under 1 s is the kernel's, not a timer's.
+    const { doc } = await runJson(['--tracker', closed, '--tracker', quiet, '--tracker', tracker.udpUrl, '--only', 'trackers', '--probe-timeout', '3000']);
+    const trackers = check(doc, 'trackers');
+    const states = Object.fromEntries((trackers.data.trackers as { url: string; state: string; code?: string; ms: number }[]).map((o) => [o.url, o]));
+    expect(states[closed]).toMatchObject({ state: 'dead', code: 'TRACKER_REFUSED' });
+    expect((states[closed] as unknown as { message: string }).message).toMatch(/^port unreachable: nothing listens on UDP 127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/);
+    expect(states[closed]!.ms).toBeLessThan(1_000);
+    expect(states[quiet]).toMatchObject({ state: 'dead', code: 'TRACKER_TIMEOUT' });
+    expect(states[tracker.udpUrl]).toMatchObject({ state: 'alive' });
+    expect(trackers.status).toBe('warn');
+    expect(trackers.advice).toMatch(/^2 tracker\(s\) are dead \(1 refused, meaning nothing listens on the port/);
+
+    const io = captureIo({ env: {} });
+    expect(await run(['--tracker', closed, '--tracker', tracker.udpUrl, '--only', 'trackers', '--color', 'never'], io, { deps: realDeps })).toBe(0);
+    const out = io.out();
+    expect(out).toContain(`✗ ${closed}: port unreachable: nothing listens on UDP 127.0.0.1:${closedUdpPort} (ECONNREFUSED) (`);
+    expect(out).toContain('→ 1 tracker(s) are dead (1 refused, meaning nothing listens on the port: the tracker is down or its URL names the wrong port)');
   });
 
   it('checks peers of a magnet link over UDP', async () => {

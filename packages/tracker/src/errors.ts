@@ -12,7 +12,10 @@ export type TrackerErrorCode =
   | 'TRACKER_TOO_LARGE'
   /** The host name did not resolve. */
   | 'TRACKER_DNS'
-  /** The connection was refused or reset. */
+  /**
+   * The connection was refused or reset (HTTP), or nothing listens on the UDP port (ICMP port
+   * unreachable, seen only by a UDP client in `per-tracker` socket mode).
+   */
   | 'TRACKER_REFUSED'
   /** Some other network failure (unreachable, TLS, socket error). */
   | 'TRACKER_NETWORK'

@@ -48,6 +48,10 @@ export {
   UDP_MAX_RETRANSMITS,
   type UdpSocketLike,
   type UdpSocketFactory,
+  connectUdpSocket,
+  MAX_CONNECTED_UDP_SOCKETS,
+  type ConnectedUdpSocketLike,
+  type ConnectedUdpSocketFactory,
   type UdpTrackerClientOptions,
   type Lookup,
 } from './udp/client.js';

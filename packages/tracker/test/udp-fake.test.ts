@@ -2,7 +2,19 @@ import { rejection } from '@tc/testkit/tracker-errors';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expandIpv6 } from '../src/compact-peers.js';
-import { TrackerError, UdpTrackerClient, type AnnounceRequest, type Clock, type UdpSocketFactory } from '../src/index.js';
+import { EventEmitter } from 'node:events';
+import {
+  connectUdpSocket,
+  MAX_CONNECTED_UDP_SOCKETS,
+  TrackerError,
+  UdpTrackerClient,
+  type AnnounceRequest,
+  type Clock,
+  type ConnectedUdpSocketFactory,
+  type ConnectedUdpSocketLike,
+  type Endpoint,
+  type UdpSocketFactory,
+} from '../src/index.js';
 
 /** A scripted BEP 15 tracker on loopback. `reply` decides what (if anything) to send back. */
 interface Received {
@@ -269,5 +281,130 @@ describe('UDP tracker client against fake trackers', () => {
   it('reports a DNS failure from the injected resolver', async () => {
     const c = client({ lookup: () => Promise.reject(Object.assign(new Error('nope'), { code: 'ENOTFOUND' })) });
     expect((await errorOf(c.announce('udp://tracker.invalid:6969/announce', req))).code).toBe('TRACKER_DNS');
+  });
+});
+
+/** A UDP port with nothing behind it: bound on port 0, noted, closed. The kernel answers ICMP port unreachable. */
+async function closedPort(family: 4 | 6 = 4): Promise<string> {
+  const s = createSocket(family === 6 ? 'udp6' : 'udp4');
+  const host = family === 6 ? '::1' : '127.0.0.1';
+  await new Promise<void>((r) => s.bind(0, host, r));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return family === 6 ? `udp://[::1]:${port}/announce` : `udp://127.0.0.1:${port}/announce`;
+}
+
+/** A connected socket the test drives: it records sends and emits what the test says. */
+class FakeConnected extends EventEmitter implements ConnectedUdpSocketLike {
+  sent: Buffer[] = [];
+  closed = false;
+  constructor(readonly to: Endpoint) {
+    super();
+  }
+  send(msg: Buffer, callback?: (err: Error | null) => void): void {
+    this.sent.push(msg);
+    callback?.(null);
+  }
+  close(callback?: () => void): void {
+    this.closed = true;
+    callback?.();
+  }
+}
+
+describe('UDP tracker client with one connected socket per tracker', () => {
+  it('fails a closed port at once with TRACKER_REFUSED, after one datagram and no retransmission', async () => {
+    const url = await closedPort();
+    const sent: Buffer[] = [];
+    // A 30 s schedule: only the kernel's ICMP answer can end this before the test's own timeout.
+    const c = client({ sockets: 'per-tracker', retransmitBaseMs: 30_000, maxRetransmits: 2, onPacket: (p) => p.direction === 'sent' && sent.push(p.bytes) });
+    const e = await errorOf(c.announce(url, req));
+    expect(e.code).toBe('TRACKER_REFUSED');
+    expect(e.url).toBe(url);
+    expect(e.message).toMatch(/^port unreachable: nothing listens on UDP 127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/);
+    expect(sent).toHaveLength(1);
+    // The same for a scrape, and over IPv6.
+    expect((await errorOf(c.scrape(url, [Buffer.alloc(20, 1)]))).code).toBe('TRACKER_REFUSED');
+    expect((await errorOf(c.announce(await closedPort(6), req))).code).toBe('TRACKER_REFUSED');
+  });
+
+  it('still times out for a tracker that reads and never answers', async () => {
+    const t = await fakeTracker(() => undefined);
+    const e = await errorOf(client({ sockets: 'per-tracker', retransmitBaseMs: 50, maxRetransmits: 1 }).announce(t.url, req));
+    expect(e.code).toBe('TRACKER_TIMEOUT');
+    expect(t.received).toHaveLength(2);
+  });
+
+  it('the shared socket cannot tell a closed port from silence: a timeout', async () => {
+    const e = await errorOf(client({ retransmitBaseMs: 50, maxRetransmits: 1 }).announce(await closedPort(), req));
+    expect(e.code).toBe('TRACKER_TIMEOUT');
+  });
+
+  it('speaks BEP 15 as usual over one connected socket per tracker address, closed by close()', async () => {
+    const a = await fakeTracker(wellBehaved(Buffer.from([1, 1, 1, 1, 0, 1])));
+    const b = await fakeTracker(wellBehaved(Buffer.alloc(0)), 6);
+    const opened: { to: Endpoint; closed: boolean }[] = [];
+    const factory: ConnectedUdpSocketFactory = async (to) => {
+      const s = await connectUdpSocket(to);
+      const rec = { to, closed: false };
+      (s as unknown as EventEmitter).on('close', () => (rec.closed = true));
+      opened.push(rec);
+      return s;
+    };
+    const c = new UdpTrackerClient({ sockets: 'per-tracker', connectedSocketFactory: factory, retransmitBaseMs: 1_000 });
+    const [ra] = await Promise.all([c.announce(a.url, req), c.announce(b.url, req)]);
+    expect(ra.peers[0]?.ip).toBe('1.1.1.1');
+    await c.scrape(a.url, [Buffer.alloc(20, 1)]);
+    // The connection id from the first exchange is reused (BEP 15), on the same socket.
+    expect(a.received.map((x) => x.action)).toEqual([0, 1, 2]);
+    expect(opened.map((o) => o.to.family).sort()).toEqual([4, 6]);
+    await c.close();
+    expect(opened.every((o) => o.closed)).toBe(true);
+  });
+
+  it('maps the socket’s errors: refused and unreachable fail the tracker’s waiters, others are left to time out', async () => {
+    const socks: FakeConnected[] = [];
+    const c = client({
+      sockets: 'per-tracker',
+      retransmitBaseMs: 50,
+      maxRetransmits: 0,
+      connectedSocketFactory: async (to) => {
+        const s = new FakeConnected(to);
+        socks.push(s);
+        return s;
+      },
+    });
+    const errAfterSend = async (url: string, code: string): Promise<TrackerError> => {
+      const p = errorOf(c.announce(url, req));
+      for (let i = 0; i < 100 && !socks.some((s) => s.to.port === Number(new URL(url).port) && s.sent.length > 0); i++) await new Promise((r) => setImmediate(r));
+      const s = socks.find((x) => x.to.port === Number(new URL(url).port))!;
+      s.emit('error', Object.assign(new Error(code), { code }));
+      return p;
+    };
+    expect((await errAfterSend('udp://127.0.0.1:7001/announce', 'ECONNREFUSED')).code).toBe('TRACKER_REFUSED');
+    expect((await errAfterSend('udp://127.0.0.1:7002/announce', 'EHOSTUNREACH')).code).toBe('TRACKER_NETWORK');
+    expect((await errAfterSend('udp://127.0.0.1:7003/announce', 'ENOBUFS')).code).toBe('TRACKER_TIMEOUT');
+  });
+
+  it('past the socket cap, further trackers share one unconnected socket', async () => {
+    let connected = 0;
+    let shared = 0;
+    const c = client({
+      sockets: 'per-tracker',
+      retransmitBaseMs: 1,
+      maxRetransmits: 0,
+      connectedSocketFactory: async (to) => {
+        connected++;
+        return new FakeConnected(to);
+      },
+      socketFactory: () => {
+        shared++;
+        return { send: (_m, _p, _a, cb) => cb?.(null), on: () => undefined, close: (cb) => cb?.() };
+      },
+    });
+    const urls = Array.from({ length: MAX_CONNECTED_UDP_SOCKETS + 3 }, (_, i) => `udp://127.0.0.1:${10_000 + i}/announce`);
+    const codes = await Promise.all(urls.map(async (u) => (await errorOf(c.announce(u, req))).code));
+    expect(new Set(codes)).toEqual(new Set(['TRACKER_TIMEOUT']));
+    expect(connected).toBe(MAX_CONNECTED_UDP_SOCKETS);
+    expect(shared).toBe(1);
   });
 });

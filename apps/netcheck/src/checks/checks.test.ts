@@ -181,6 +181,33 @@ describe('trackers, peers, inbound', () => {
     expect(udpOnly.advice).toMatch(/firewall may block outgoing UDP/);
   });
 
+  it('tells refused trackers (nothing listens on the port) from silent ones in its advice', () => {
+    const refusedUdp = (url: string) => ({ url, state: 'dead' as const, ms: 1, code: 'TRACKER_REFUSED', message: `port unreachable: nothing listens on UDP ${url.slice(6)}` });
+    const httpUp = { url: 'http://a/announce', state: 'alive' as const, ms: 2 };
+    // One refused UDP tracker among working ones: that tracker is down, not UDP.
+    const one = trackersResult([['udp://c:1'], ['http://a/announce']], [refusedUdp('udp://c:1'), httpUp], clock, 0);
+    expect(one.status).toBe('warn');
+    expect(one.advice).toBe(
+      '1 tracker(s) are dead (1 refused, meaning nothing listens on the port: the tracker is down or its URL names the wrong port): the torrent still works through the others; remove dead ones with tc-enhance',
+    );
+    expect(one.detail[0]).toBe('✗ udp://c:1: port unreachable: nothing listens on UDP c:1 (1 ms)');
+    // Every UDP tracker refused while HTTP works: a firewall that rejects UDP, more likely than all down.
+    const allUdp = trackersResult([['udp://c:1'], ['udp://d:1'], ['http://a/announce']], [refusedUdp('udp://c:1'), refusedUdp('udp://d:1'), httpUp], clock, 0);
+    expect(allUdp.advice).toMatch(/^every UDP tracker refused \(port unreachable\) while HTTP works: .*firewall that rejects outgoing UDP/);
+    // A mix of refused and silent UDP trackers: UDP gets through, so no firewall advice.
+    const mixed = trackersResult(
+      [['udp://c:1'], ['udp://d:1'], ['http://a/announce']],
+      [refusedUdp('udp://c:1'), { url: 'udp://d:1', state: 'dead', ms: 9, code: 'TRACKER_TIMEOUT', message: 'no UDP reply' }, httpUp],
+      clock,
+      0,
+    );
+    expect(mixed.advice).toMatch(/^2 tracker\(s\) are dead \(1 refused, /);
+    // Nothing answers and everything refused: the trackers, not the network.
+    const none = trackersResult([['udp://c:1']], [refusedUdp('udp://c:1')], clock, 0);
+    expect(none.status).toBe('fail');
+    expect(none.advice).toMatch(/^no tracker answers: every one refused \(nothing listens on its port\)/);
+  });
+
   it('picks unique peers and rates the handshakes', () => {
     const a = { url: 'u', ok: true, ms: 1, peers: [{ ip: '1.1.1.1', port: 1 }, { ip: '1.1.1.1', port: 1 }, { ip: '2.2.2.2', port: 2 }] };
     expect(pickPeers([a, a], 5)).toEqual([{ ip: '1.1.1.1', port: 1 }, { ip: '2.2.2.2', port: 2 }]);

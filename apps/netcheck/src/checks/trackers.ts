@@ -4,6 +4,8 @@ import { type CheckResult, type Clock, result } from './types.js';
  * What one tracker probe found. `alive`: the tracker answered in its protocol. `answered`: a server
  * answered but refused the request (HTTP status, tracker failure): it is up, but may not serve this
  * torrent. `dead`: refused, timed out, or unresolvable. `unsupported`: a scheme tc does not speak.
+ * A dead tracker's `code` tells which: TRACKER_REFUSED (nothing listens on the port: TCP refused, or
+ * for UDP an ICMP port unreachable), TRACKER_TIMEOUT (no answer at all), TRACKER_DNS, …
  */
 export type TrackerState = 'alive' | 'answered' | 'dead' | 'unsupported';
 
@@ -90,10 +92,23 @@ export function trackersResult(tiers: readonly (readonly string[])[], outcomes: 
   const udpDead = udp.length > 0 && udp.every((o) => o.state === 'dead');
   const httpUp = http.some((o) => o.state === 'alive' || o.state === 'answered');
   const dnsDead = dead.filter((o) => o.code === 'TRACKER_DNS');
-  if (udpDead && httpUp) advice = 'every UDP tracker is silent while HTTP works: a firewall may block outgoing UDP; allow it, or prefer HTTP trackers';
-  else if (dnsDead.length === dead.length && dead.length > 0) advice = 'the dead trackers did not resolve: see the DNS check above';
-  else if (aliveTiers.length === 0) advice = 'no tracker answers: check your connection and firewall, or add working trackers (tc-enhance)';
-  else if (dead.length > 0) advice = `${dead.length} tracker(s) are dead: the torrent still works through the others; remove dead ones with tc-enhance`;
+  const refused = dead.filter((o) => o.code === 'TRACKER_REFUSED');
+  // UDP trackers whose host resolved: silence from all of them suggests a firewall that drops UDP,
+  // a refusal (ICMP port unreachable) from all of them one that rejects it; a mix points at the trackers.
+  const udpReached = udp.filter((o) => o.code !== 'TRACKER_DNS');
+  const udpRefused = udpReached.filter((o) => o.code === 'TRACKER_REFUSED');
+  if (udpDead && httpUp && udpReached.length > 0 && udpRefused.length === 0) {
+    advice = 'every UDP tracker is silent while HTTP works: a firewall may block outgoing UDP; allow it, or prefer HTTP trackers';
+  } else if (udpDead && httpUp && udpRefused.length === udpReached.length && udpRefused.length > 1) {
+    advice = 'every UDP tracker refused (port unreachable) while HTTP works: they may all be down, but a firewall that rejects outgoing UDP is likelier; check it, or prefer HTTP trackers';
+  } else if (dnsDead.length === dead.length && dead.length > 0) advice = 'the dead trackers did not resolve: see the DNS check above';
+  else if (aliveTiers.length === 0 && refused.length === dead.length) {
+    advice = 'no tracker answers: every one refused (nothing listens on its port): the trackers are down or their URLs name the wrong port; add working trackers (tc-enhance)';
+  } else if (aliveTiers.length === 0) advice = 'no tracker answers: check your connection and firewall, or add working trackers (tc-enhance)';
+  else if (dead.length > 0) {
+    const why = refused.length > 0 ? ` (${refused.length} refused, meaning nothing listens on the port: the tracker is down or its URL names the wrong port)` : '';
+    advice = `${dead.length} tracker(s) are dead${why}: the torrent still works through the others; remove dead ones with tc-enhance`;
+  }
   const status = aliveTiers.length === 0 ? 'fail' : dead.length > 0 ? 'warn' : 'ok';
   return result('trackers', clock, started, { status, summary, detail, ...(status !== 'ok' ? { advice } : {}), data });
 }

@@ -25,6 +25,28 @@ export interface UdpSocketLike {
 
 export type UdpSocketFactory = (family: 4 | 6) => UdpSocketLike;
 
+/**
+ * A socket connected (dgram `connect`) to one tracker address. Linux reports an ICMP port unreachable
+ * to a connected UDP socket only, as an `ECONNREFUSED` error event: an unconnected, shared socket
+ * never sees it, and a closed port looks like a silent tracker.
+ */
+export interface ConnectedUdpSocketLike {
+  send(msg: Buffer, callback?: (err: Error | null) => void): void;
+  on(event: 'message', listener: (msg: Buffer, rinfo: { address: string; port: number }) => void): unknown;
+  on(event: 'error', listener: (err: Error) => void): unknown;
+  close(callback?: () => void): void;
+}
+
+/** Opens a socket connected to `to`; resolves once `connect` completed (dgram refuses address-less sends before). */
+export type ConnectedUdpSocketFactory = (to: Endpoint) => Promise<ConnectedUdpSocketLike>;
+
+/**
+ * Sockets a client in `per-tracker` mode keeps connected at most: each is a file descriptor, a
+ * process-wide budget. Trackers past this many share the unconnected socket (a closed port there
+ * shows as a timeout, as in `shared` mode).
+ */
+export const MAX_CONNECTED_UDP_SOCKETS = 128;
+
 export type Lookup = (host: string) => Promise<{ address: string; family: 4 | 6 }[]>;
 
 export interface UdpTrackerClientOptions {
@@ -35,6 +57,15 @@ export interface UdpTrackerClientOptions {
   readonly retransmitBaseMs?: number;
   readonly maxRetransmits?: number;
   readonly connectionIdLifetimeMs?: number;
+  /**
+   * `shared` (the default, for the engine): one unconnected socket per address family for every
+   * tracker. `per-tracker` (for diagnostics): one socket connected to each tracker address, so that
+   * an ICMP port unreachable fails the request at once with TRACKER_REFUSED (and host or network
+   * unreachable with TRACKER_NETWORK) instead of running out the retransmission schedule.
+   */
+  readonly sockets?: 'shared' | 'per-tracker';
+  /** Opens the connected sockets of `per-tracker` mode; tests pass fakes. */
+  readonly connectedSocketFactory?: ConnectedUdpSocketFactory;
   /** Called for each datagram sent and received, for `--verbose` displays. */
   readonly onPacket?: (p: { direction: 'sent' | 'received'; endpoint: Endpoint; bytes: Buffer }) => void;
 }
@@ -44,6 +75,38 @@ export interface UdpRequestOptions {
 }
 
 const defaultFactory: UdpSocketFactory = (family) => createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+
+/** The real connected socket: a dgram socket of the endpoint's family, `connect`ed to it. */
+export const connectUdpSocket: ConnectedUdpSocketFactory = (to) =>
+  new Promise((resolve, reject) => {
+    const s = createSocket({ type: to.family === 6 ? 'udp6' : 'udp4' });
+    const onError = (e: Error): void => {
+      s.close();
+      reject(e);
+    };
+    s.once('error', onError);
+    s.connect(to.port, to.address, () => {
+      s.off('error', onError);
+      resolve(s);
+    });
+  });
+
+/**
+ * Errors a connected socket reports for its tracker (ICMP, through the kernel), as tracker codes.
+ * Others (ENOBUFS, …) say nothing about the tracker: the waiters time out as usual.
+ */
+const UNREACHABLE: Readonly<Record<string, { code: 'TRACKER_REFUSED' | 'TRACKER_NETWORK'; what: string }>> = {
+  ECONNREFUSED: { code: 'TRACKER_REFUSED', what: 'port unreachable: nothing listens on UDP' },
+  EHOSTUNREACH: { code: 'TRACKER_NETWORK', what: 'host unreachable: no route to' },
+  ENETUNREACH: { code: 'TRACKER_NETWORK', what: 'network unreachable: no route to' },
+};
+
+function unreachable(err: Error, to: Endpoint, url?: string): TrackerError | undefined {
+  const sys = (err as { code?: unknown }).code;
+  const u = typeof sys === 'string' ? UNREACHABLE[sys] : undefined;
+  if (u === undefined) return undefined;
+  return new TrackerError(u.code, `${u.what} ${endpointKey(to)} (${String(sys)})`, { cause: err, ...(url !== undefined ? { url } : {}) });
+}
 
 const defaultLookup: Lookup = async (host) => {
   const all = await dnsLookup(host, { all: true });
@@ -69,14 +132,19 @@ export function parseUdpUrl(url: string): { host: string; port: number } {
 
 /**
  * BEP 15 client. One socket per address family, shared by every tracker this client talks to;
- * replies are routed by transaction id. Created lazily, closed by `close()`.
+ * replies are routed by transaction id. Created lazily, closed by `close()`. In `per-tracker` mode
+ * each tracker address gets its own connected socket instead (see the option); the protocol
+ * (transaction ids, connection ids, the retransmission schedule) is the same in both.
  */
 export class UdpTrackerClient {
   private readonly sockets = new Map<4 | 6, UdpSocketLike>();
+  /** `per-tracker` mode: connected sockets by endpoint key, as promises since `connect` completes later. */
+  private readonly connected = new Map<string, Promise<ConnectedUdpSocketLike>>();
   private readonly table: TransactionTable;
   private readonly ids: ConnectionIdCache;
   private readonly clock: Clock;
   private readonly factory: UdpSocketFactory;
+  private readonly connectFactory: ConnectedUdpSocketFactory | undefined;
   private readonly lookup: Lookup;
   private readonly base: number;
   private readonly retransmits: number;
@@ -87,6 +155,7 @@ export class UdpTrackerClient {
     this.table = new TransactionTable(opts.random ?? Math.random);
     this.ids = new ConnectionIdCache(() => this.clock.now(), opts.connectionIdLifetimeMs ?? CONNECTION_ID_LIFETIME_MS);
     this.factory = opts.socketFactory ?? defaultFactory;
+    this.connectFactory = opts.sockets === 'per-tracker' ? (opts.connectedSocketFactory ?? connectUdpSocket) : undefined;
     this.lookup = opts.lookup ?? defaultLookup;
     this.base = opts.retransmitBaseMs ?? UDP_RETRANSMIT_BASE_MS;
     this.retransmits = opts.maxRetransmits ?? UDP_MAX_RETRANSMITS;
@@ -138,8 +207,11 @@ export class UdpTrackerClient {
     if (this.closed) return;
     this.closed = true;
     this.table.failAll(new TrackerError('TRACKER_ABORTED', 'UDP tracker client closed'));
-    const socks = [...this.sockets.values()];
+    const socks: { close(callback?: () => void): void }[] = [...this.sockets.values()];
     this.sockets.clear();
+    const connecting = [...this.connected.values()];
+    this.connected.clear();
+    for (const r of await Promise.allSettled(connecting)) if (r.status === 'fulfilled') socks.push(r.value);
     await Promise.all(socks.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 
@@ -218,27 +290,69 @@ export class UdpTrackerClient {
         return;
       }
       this.opts.onPacket?.({ direction: 'sent', endpoint: to, bytes: packet });
-      this.socket(to.family).send(packet, to.port, to.address, (err) => {
+      this.send(to, packet, (err) => {
         if (!err) return;
         done();
-        reject(new TrackerError('TRACKER_NETWORK', `UDP send failed (${(err as { code?: string }).code ?? err.message})`, { url, cause: err }));
+        if (err instanceof TrackerError) return reject(new TrackerError(err.code, err.message, { url, cause: err }));
+        const code = (err as { code?: string }).code;
+        reject(unreachable(err, to, url) ?? new TrackerError('TRACKER_NETWORK', `UDP send failed (${code ?? err.message})`, { url, cause: err }));
       });
     });
+  }
+
+  /** Sends one datagram to `to`: on the shared socket, or on `to`'s connected one in `per-tracker` mode. */
+  private send(to: Endpoint, packet: Buffer, callback: (err: Error | null) => void): void {
+    const key = endpointKey(to);
+    if (this.connectFactory === undefined || (!this.connected.has(key) && this.connected.size >= MAX_CONNECTED_UDP_SOCKETS)) {
+      this.socket(to.family).send(packet, to.port, to.address, callback);
+      return;
+    }
+    this.connectedSocket(to, key, this.connectFactory).then(
+      (s) => {
+        if (this.closed) return callback(new TrackerError('TRACKER_ABORTED', 'UDP tracker client closed'));
+        try {
+          s.send(packet, callback);
+        } catch (e) {
+          callback(e as Error);
+        }
+      },
+      (e: unknown) => callback(e as Error),
+    );
+  }
+
+  private received(msg: Buffer, from: Endpoint): void {
+    this.opts.onPacket?.({ direction: 'received', endpoint: from, bytes: msg });
+    this.table.route(msg, from);
   }
 
   private socket(family: 4 | 6): UdpSocketLike {
     let s = this.sockets.get(family);
     if (s !== undefined) return s;
     s = this.factory(family);
-    s.on('message', (msg, rinfo) => {
-      const from: Endpoint = { address: rinfo.address, port: rinfo.port, family };
-      this.opts.onPacket?.({ direction: 'received', endpoint: from, bytes: msg });
-      this.table.route(msg, from);
-    });
+    s.on('message', (msg, rinfo) => this.received(msg, { address: rinfo.address, port: rinfo.port, family }));
     // A socket error (ICMP noise on some systems) must not crash the process; waiters time out.
     s.on('error', () => undefined);
     this.sockets.set(family, s);
     return s;
+  }
+
+  private connectedSocket(to: Endpoint, key: string, factory: ConnectedUdpSocketFactory): Promise<ConnectedUdpSocketLike> {
+    let p = this.connected.get(key);
+    if (p !== undefined) return p;
+    p = factory(to).then((s) => {
+      s.on('message', (msg, rinfo) => this.received(msg, { address: rinfo.address, port: rinfo.port, family: to.family }));
+      // The kernel's verdict on this tracker (ICMP): fail its waiters now rather than at the timeout.
+      // Other errors must not crash the process; the waiters time out.
+      s.on('error', (err) => {
+        const e = unreachable(err, to);
+        if (e !== undefined) this.table.failFrom(to, e);
+      });
+      return s;
+    });
+    // A socket that could not connect is forgotten, so the next request tries again.
+    p.catch(() => this.connected.delete(key));
+    this.connected.set(key, p);
+    return p;
   }
 }
 

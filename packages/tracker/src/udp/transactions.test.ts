@@ -59,3 +59,21 @@ describe('TransactionTable', () => {
     expect((got as TrackerError).code).toBe('TRACKER_BAD_RESPONSE');
   });
 });
+
+describe('TransactionTable.failFrom', () => {
+  it('fails the waiters of one address only, and leaves the others waiting', () => {
+    const seq = [0.1, 0.2, 0.3];
+    const t = new TransactionTable(() => seq.shift() ?? 0.4);
+    const a = { address: '127.0.0.1', port: 7000, family: 4 as const };
+    const b = { address: '127.0.0.1', port: 7001, family: 4 as const };
+    const got: string[] = [];
+    for (const [name, from] of [['a1', a], ['b', b], ['a2', a]] as const) {
+      t.register(t.allocate(), from, (r) => got.push(`${name}:${r instanceof TrackerError ? r.code : r.action}`));
+    }
+    // A dual-stack socket names the same IPv4 address as ::ffff:a.b.c.d.
+    expect(t.failFrom({ ...a, address: '::ffff:127.0.0.1' }, new TrackerError('TRACKER_REFUSED', 'port unreachable'))).toBe(2);
+    expect(got).toEqual(['a1:TRACKER_REFUSED', 'a2:TRACKER_REFUSED']);
+    expect(t.size).toBe(1);
+    expect(t.failFrom(a, new TrackerError('TRACKER_REFUSED', 'again'))).toBe(0);
+  });
+});

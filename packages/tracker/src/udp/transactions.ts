@@ -86,6 +86,21 @@ export class TransactionTable {
     for (const p of all) p.settle(err);
   }
 
+  /**
+   * Rejects every waiter for one tracker address: its socket reported the address unreachable
+   * (ICMP port unreachable on a connected socket), so no reply can come. Returns how many it failed.
+   */
+  failFrom(from: Endpoint, err: TrackerError): number {
+    let n = 0;
+    for (const [id, p] of [...this.pending]) {
+      if (!sameEndpoint(p.from, from)) continue;
+      this.pending.delete(id);
+      p.settle(err);
+      n++;
+    }
+    return n;
+  }
+
   route(packet: Buffer, from: Endpoint): RouteOutcome {
     const id = peekTransactionId(packet);
     const p = id === undefined ? undefined : this.pending.get(id);
@@ -93,7 +108,7 @@ export class TransactionTable {
       this.ignored++;
       return 'unknown-transaction';
     }
-    if (p.from.port !== from.port || normalise(p.from.address) !== normalise(from.address)) {
+    if (!sameEndpoint(p.from, from)) {
       this.ignored++;
       return 'wrong-source';
     }
@@ -108,6 +123,10 @@ export class TransactionTable {
     p.settle(reply);
     return 'delivered';
   }
+}
+
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  return a.port === b.port && normalise(a.address) === normalise(b.address);
 }
 
 /** dgram reports IPv4-mapped senders on dual-stack sockets as ::ffff:a.b.c.d. */
