@@ -307,13 +307,9 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
 
   stats(): TorrentStats {
     const now = this.clock.now();
-    let haveBytes = 0;
-    let left = 0;
-    for (let i = 0; i < this.layout.pieceCount; i++) {
-      const s = this.picker.pieceState(i);
-      if (s === 'have') haveBytes += pieceSize(this.layout, i);
-      else if (s !== 'skipped') left += pieceSize(this.layout, i);
-    }
+    // Kept by the picker as pieces change state: called on every tick, it must not scan 100k pieces.
+    const haveBytes = this.picker.haveBytes;
+    const left = this.picker.leftBytes;
     return {
       state: this.stateValue.kind,
       pieceCount: this.layout.pieceCount,
