@@ -68,6 +68,8 @@ export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<Fak
     const write = sock.write.bind(sock);
     // Counted, so a test on a manual clock can wait until the engine has read everything sent.
     sock.write = ((b: Buffer) => {
+      // After our own end() (a keep-alive racing a hang-up) nothing is sent, so nothing is counted.
+      if (sock.writableEnded || sock.destroyed) return false;
       written += b.length;
       return write(b);
     }) as typeof sock.write;

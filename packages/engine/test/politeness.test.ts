@@ -142,10 +142,10 @@ describe('redial politeness (RELIABILITY #26: back off)', () => {
 });
 
 describe('a message trickled byte by byte (RELIABILITY #20)', () => {
-  /** The piece message answering the peer's first request. */
-  async function firstAnswer(sim: Sim): Promise<Buffer> {
-    await until(() => sim.fake.requestLog.length > 0, 'a request');
-    const r = sim.fake.requestLog[0]!;
+  /** The piece message answering the engine's `k`-th request, once it is made. */
+  async function answer(sim: Sim, k: number): Promise<Buffer> {
+    await until(() => sim.fake.requestLog.length > k, 'a request');
+    const r = sim.fake.requestLog[k]!;
     const off = r.index * sim.t.pieceLength + r.begin;
     return Buffer.concat([encodePieceHeader(r.index, r.begin, r.length), sim.t.data.subarray(off, off + r.length)]);
   }
@@ -153,7 +153,7 @@ describe('a message trickled byte by byte (RELIABILITY #20)', () => {
   it('one byte every 3 s: closed with a typed reason within the message deadline', async () => {
     // Snubbing would also end it (after 2 × 60 s without a block): keep that out of the way.
     const sim = await simulate('scripted', 'manual', { snubTimeoutMs: 3_600_000 });
-    const msg = await firstAnswer(sim);
+    const msg = await answer(sim, 0);
     let sent = 0;
     while (sim.disconnects.length === 0 && sent < 200) {
       sim.fake.write(msg.subarray(sent, sent + 1));
@@ -173,10 +173,7 @@ describe('a message trickled byte by byte (RELIABILITY #20)', () => {
   it('16 KiB at 2 KiB/s is a slow but honest peer: kept, and its blocks accepted', async () => {
     const sim = await simulate('scripted', 'manual');
     for (let k = 0; k < 3; k++) {
-      await until(() => sim.fake.requestLog.length > k, 'a request');
-      const r = sim.fake.requestLog[k]!;
-      const off = r.index * sim.t.pieceLength + r.begin;
-      const msg = Buffer.concat([encodePieceHeader(r.index, r.begin, r.length), sim.t.data.subarray(off, off + r.length)]);
+      const msg = await answer(sim, k);
       for (let sent = 0; sent < msg.length; sent += 2048) {
         sim.fake.write(msg.subarray(sent, sent + 2048));
         await sim.settle();
