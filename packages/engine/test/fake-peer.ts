@@ -22,12 +22,26 @@ export type FakeMode =
   /** Sends a bitfield one byte too long (RELIABILITY.md case 22). */
   | 'bad-bitfield'
   /** Announces a piece index beyond the torrent (case 22). */
-  | 'bad-have';
+  | 'bad-have'
+  /** Accepts the TCP connection and closes it cleanly at once, before any handshake. */
+  | 'hangup'
+  /** Answers the handshake (has every piece), then closes cleanly. */
+  | 'hangup-after-handshake'
+  /** Serves the first two requests of each connection, then closes cleanly (a peer done seeding for now). */
+  | 'serve-and-leave'
+  /** Handshakes and unchokes, then sends only what the test writes (`write`): no answers, no keep-alives. */
+  | 'scripted';
 
 export interface FakePeer {
   readonly port: number;
   readonly requests: number;
+  /** Every request received, in order. */
+  readonly requestLog: readonly Request[];
   readonly connections: number;
+  /** Bytes written to the engine on every connection so far. */
+  readonly written: number;
+  /** Writes raw bytes to every open connection ('scripted'). */
+  write(bytes: Buffer): void;
   /** Resolves when the engine has closed its connection to us (at least once). */
   readonly disconnected: Promise<void>;
   close(): Promise<void>;
@@ -39,6 +53,8 @@ export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<Fak
   const sockets = new Set<Socket>();
   let requests = 0;
   let connections = 0;
+  let written = 0;
+  const requestLog: Request[] = [];
   let onDisconnect!: () => void;
   const disconnected = new Promise<void>((r) => (onDisconnect = r));
   const server: Server = createServer((sock) => {
@@ -49,9 +65,22 @@ export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<Fak
       onDisconnect();
     });
     sock.on('error', () => undefined);
+    const write = sock.write.bind(sock);
+    // Counted, so a test on a manual clock can wait until the engine has read everything sent.
+    sock.write = ((b: Buffer) => {
+      // After our own end() (a keep-alive racing a hang-up) nothing is sent, so nothing is counted.
+      if (sock.writableEnded || sock.destroyed) return false;
+      written += b.length;
+      return write(b);
+    }) as typeof sock.write;
+    if (mode === 'hangup') {
+      sock.end();
+      return;
+    }
+    let served = 0;
     const dec = new MessageDecoder({ pieceCount, features: { fast: true, extended: true } });
     // Keep-alives only after a handshake: a mute peer sends nothing at all.
-    const keepAlive = setInterval(() => mode !== 'mute' && sock.write(Buffer.alloc(4)), 500);
+    const keepAlive = setInterval(() => mode !== 'mute' && mode !== 'scripted' && sock.write(Buffer.alloc(4)), 500);
     sock.on('close', () => clearInterval(keepAlive));
     const block = (r: Request, bytes: Buffer): void => {
       sock.write(Buffer.concat([encodePieceHeader(r.index, r.begin, bytes.length), bytes]));
@@ -86,11 +115,16 @@ export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<Fak
             continue;
           }
           sock.write(encodeMessage({ type: 'have-all' }));
+          if (mode === 'hangup-after-handshake') {
+            sock.end();
+            return;
+          }
           sock.write(encodeMessage({ type: 'unchoke' }));
           continue;
         }
         if (m.type !== 'request') continue;
         requests++;
+        requestLog.push(m);
         switch (mode) {
           case 'corrupt':
             block(m, randomBytes(m.length));
@@ -100,6 +134,12 @@ export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<Fak
           case 'mute':
           case 'bad-bitfield':
           case 'bad-have':
+          case 'hangup-after-handshake':
+          case 'scripted':
+            break;
+          case 'serve-and-leave':
+            if (served < 2) block(m, real(m));
+            if (++served === 2) sock.end();
             break;
           case 'vanish':
             if (requests <= 3) block(m, real(m));
@@ -128,6 +168,13 @@ export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<Fak
     },
     get connections() {
       return connections;
+    },
+    requestLog,
+    get written() {
+      return written;
+    },
+    write(bytes: Buffer) {
+      for (const s of sockets) s.write(bytes);
     },
     disconnected,
     async close() {

@@ -84,11 +84,25 @@ describe('MessageDecoder', () => {
     const d = new MessageDecoder({ handshake: false });
     expect(d.push(msg.subarray(0, 1000))).toEqual([]);
     expect(d.buffered).toBe(1000 - 4);
+    expect(d.partialMessageBytes).toBe(msg.length);
     const [m] = d.push(msg.subarray(1000));
     if (m?.type !== 'piece') throw new Error('expected a piece');
     expect(m.block.buffer.byteLength).toBeGreaterThanOrEqual(16384 + 9);
     expect(m.block.equals(block)).toBe(true);
     expect(d.buffered).toBe(0);
+    expect(d.partialMessageBytes).toBeUndefined();
+  });
+
+  it('tells the size of a message in progress only once its header is whole', () => {
+    const msg = Buffer.concat([encodePieceHeader(1, 0, 100), Buffer.alloc(100)]);
+    const d = new MessageDecoder({ handshake: false });
+    d.push(msg.subarray(0, 3));
+    expect(d.buffered).toBe(3);
+    expect(d.partialMessageBytes).toBeUndefined();
+    d.push(msg.subarray(3, 6));
+    expect(d.partialMessageBytes).toBe(msg.length);
+    d.push(msg.subarray(6));
+    expect(d.partialMessageBytes).toBeUndefined();
   });
 
   it('rejects a length prefix of 0xFFFFFFFF after 4 bytes, without buffering (RELIABILITY #20)', () => {

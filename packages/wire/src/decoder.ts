@@ -118,6 +118,16 @@ export class MessageDecoder {
     return this.body !== null ? this.bodyFill : this.hdrFill;
   }
 
+  /**
+   * Size in bytes (length prefix included) of the message whose start has been read but not its
+   * end, once its header is known; undefined between messages, during the handshake and while the
+   * header itself is split. With `buffered`, lets the owner bound how long a message may take
+   * (a peer trickling a piece byte by byte, RELIABILITY #20).
+   */
+  get partialMessageBytes(): number | undefined {
+    return this.body !== null ? LENGTH_PREFIX_BYTES + this.body.length : undefined;
+  }
+
   /** Largest body (id + payload) any message may have under the current limits. */
   private maxBodyBytes(): number {
     return Math.max(1 + 8 + this.maxBlockBytes, this.maxBitfieldBody(), 2 + this.maxExtendedBytes);

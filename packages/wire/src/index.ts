@@ -74,6 +74,8 @@ export {
   encodeExtendedHandshake,
   formatIp,
   ipBytes,
+  MAX_EXTENSION_NAMES,
+  mergeExtendedHandshake,
   type ExtendedHandshake,
   type ExtendedHandshakeInit,
 } from './extended/handshake.js';

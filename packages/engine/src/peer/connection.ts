@@ -18,6 +18,21 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000;
 export const IDLE_TIMEOUT_MS = 120_000;
 /** We send a keep-alive after this long without sending anything (BEP 3 suggests every 2 minutes; peers time out at 120 s). */
 export const KEEPALIVE_INTERVAL_MS = 90_000;
+/**
+ * A message once started must be whole within this long at least (RELIABILITY #20, slow trickle): a
+ * peer sending one byte every few seconds resets the idle timer forever while holding a slot.
+ */
+export const MESSAGE_DEADLINE_MIN_MS = 30_000;
+/**
+ * The slowest rate at which a started message may arrive (bytes/s): a 16 KiB block gets 64 s, about
+ * libtorrent's 60 s request_timeout. Honest slow peers (a few KiB/s) are far above it.
+ */
+export const MESSAGE_MIN_RATE_BPS = 256;
+
+/** How long a message of `bytes` (length prefix included) may take from its first byte to its last (ms). */
+export function messageDeadlineMs(bytes: number): number {
+  return Math.max(MESSAGE_DEADLINE_MIN_MS, Math.ceil((bytes * 1000) / MESSAGE_MIN_RATE_BPS));
+}
 
 /** Bytes of one encoded request message (4 length + 1 id + 12 payload, BEP 3). */
 const REQUEST_BYTES = 17;
@@ -76,6 +91,8 @@ export class PeerConnection {
   private sentHandshake = false;
   private closed = false;
   private lastReceived: number;
+  /** When the message now half-read began (tick time), undefined between messages. */
+  private partialSince: number | undefined;
   private lastSent: number;
   private readonly openedAt: number;
   private readonly handshakeTimeoutMs: number;
@@ -201,6 +218,9 @@ export class PeerConnection {
       this.close(new EngineError('ENGINE_PEER_PROTOCOL', `protocol error (${code}): ${(e as Error).message}`, { peer: this.key, cause: e }));
       return;
     }
+    // A message left half-read began in this chunk if the chunk finished another, else earlier.
+    if (this.decoder.buffered === 0) this.partialSince = undefined;
+    else if (msgs.length > 0 || this.partialSince === undefined) this.partialSince = this.lastReceived;
     for (const m of msgs) {
       if (this.closed) return;
       if (m.type === 'handshake') {
@@ -236,6 +256,16 @@ export class PeerConnection {
     if (now - this.lastReceived > this.idleTimeoutMs) {
       this.close(new EngineError('ENGINE_PEER_TIMEOUT', 'peer sent nothing for too long', { peer: this.key }));
       return;
+    }
+    if (this.partialSince !== undefined && this.handshakeDone) {
+      // The handshake has its own timeout; after it, every message gets time in proportion to its size.
+      const bytes = this.decoder.partialMessageBytes;
+      const limit = messageDeadlineMs(bytes ?? 0);
+      if (now - this.partialSince > limit) {
+        const what = bytes === undefined ? 'a message header' : `a ${bytes}-byte message`;
+        this.close(new EngineError('ENGINE_PEER_TIMEOUT', `peer trickled ${what}: not whole after ${Math.round(limit / 1000)} s`, { peer: this.key }));
+        return;
+      }
     }
     if (this.handshakeDone && now - this.lastSent > this.keepAliveMs) {
       this.lastSent = now;

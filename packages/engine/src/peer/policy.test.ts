@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../clock.js';
+import { EngineError } from '../errors.js';
 import { backoffDelayMs, BACKOFF_MAX_MS } from './backoff.js';
+import { MESSAGE_DEADLINE_MIN_MS, messageDeadlineMs } from './connection.js';
+import { closeIsFailure, USEFUL_CONNECTION_MS } from './swarm.js';
 import { RateMeter } from './rate.js';
 import { hashFailureVerdict, peerScore } from './scoring.js';
 
@@ -11,6 +14,35 @@ describe('backoff', () => {
     expect(backoffDelayMs(2, () => 0)).toBe(7500);
     expect(backoffDelayMs(2, () => 0.999999)).toBeLessThanOrEqual(12500);
     expect(backoffDelayMs(50, () => 0.5)).toBe(BACKOFF_MAX_MS);
+  });
+});
+
+describe('closeIsFailure', () => {
+  const clean = { reason: undefined, handshaken: true, blocks: 0, connectedMs: 0 };
+  const timeout = new EngineError('ENGINE_PEER_TIMEOUT', 'peer trickled a message');
+  const reset = new EngineError('ENGINE_PEER_PROTOCOL', 'socket error: ECONNRESET');
+  it('counts hang-ups right after connecting, and errors before any data, as failures', () => {
+    expect(closeIsFailure(clean)).toBe(true);
+    expect(closeIsFailure({ ...clean, handshaken: false, connectedMs: 10 * USEFUL_CONNECTION_MS })).toBe(true);
+    expect(closeIsFailure({ ...clean, reason: reset, connectedMs: USEFUL_CONNECTION_MS })).toBe(true);
+  });
+  it('does not hold a close against a peer that gave data or stayed a while', () => {
+    expect(closeIsFailure({ ...clean, blocks: 1 })).toBe(false);
+    expect(closeIsFailure({ ...clean, blocks: 1, reason: reset })).toBe(false);
+    expect(closeIsFailure({ ...clean, connectedMs: USEFUL_CONNECTION_MS })).toBe(false);
+  });
+  it('always backs off stalls and trickles, data or not', () => {
+    expect(closeIsFailure({ ...clean, blocks: 100, connectedMs: 10 * USEFUL_CONNECTION_MS, reason: timeout })).toBe(true);
+  });
+});
+
+describe('messageDeadlineMs', () => {
+  it('gives a message time in proportion to its size, with a floor', () => {
+    expect(messageDeadlineMs(0)).toBe(MESSAGE_DEADLINE_MIN_MS);
+    expect(messageDeadlineMs(17)).toBe(MESSAGE_DEADLINE_MIN_MS);
+    // A 16 KiB block: about a minute; honest 2 KiB/s needs 8 s.
+    expect(messageDeadlineMs(16 * 1024 + 13)).toBeGreaterThan(60_000);
+    expect(messageDeadlineMs(16 * 1024 + 13)).toBeLessThan(70_000);
   });
 });
 

@@ -1,5 +1,40 @@
+import type { EngineError } from '../errors.js';
 import { backoffDelayMs, MAX_FAILURES } from './backoff.js';
 import { addressKey, type PeerAddress } from './connection.js';
+
+/**
+ * A connection that lasted this long proved the peer works even if it sent us nothing (it had nothing
+ * we want, or we served it): its close is not a failure. Shorter than the grace before we replace a
+ * weak peer ourselves (60 s), so those closes are not held against it.
+ */
+export const USEFUL_CONNECTION_MS = 30_000;
+
+/** What the torrent knows of a connection when it ends. */
+export interface ClosedConnection {
+  /** Undefined for a clean close (FIN) by either side. */
+  readonly reason: EngineError | undefined;
+  /** Whether the peer's handshake arrived. */
+  readonly handshaken: boolean;
+  /** Blocks it sent that we accepted. */
+  readonly blocks: number;
+  /** Time since the handshake (ms). */
+  readonly connectedMs: number;
+}
+
+/**
+ * Whether a connection's end counts as a failure of the address, i.e. backs it off exponentially and,
+ * repeated MAX_FAILURES times, forgets it (RELIABILITY #26; libtorrent counts failcount the same way).
+ * A peer that accepts and hangs up at once would otherwise be redialled every few seconds forever.
+ */
+export function closeIsFailure(c: ClosedConnection): boolean {
+  // It stalled or trickled (RELIABILITY #20, #26): back off even if it once sent good blocks.
+  if (c.reason?.code === 'ENGINE_PEER_TIMEOUT') return true;
+  // It gave us data (perhaps it only had part of the torrent for now): redial soon.
+  if (c.blocks > 0) return false;
+  if (!c.handshaken || c.reason !== undefined) return true;
+  // A clean close: a failure only when it came right after connecting.
+  return c.connectedMs < USEFUL_CONNECTION_MS;
+}
 
 /** Where a candidate came from: trackers, incoming connections, `--peer`, and later DHT and PEX. */
 export type CandidateSource = 'tracker' | 'incoming' | 'manual' | 'dht' | 'pex';

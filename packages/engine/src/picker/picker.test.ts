@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BLOCK_BYTES, makeLayout } from '../layout.js';
+import { BLOCK_BYTES, makeLayout, pieceSize } from '../layout.js';
 import { PiecePicker, type PieceSet } from './picker.js';
 import { pipelineDepth, MIN_PIPELINE_BLOCKS, MAX_PIPELINE_BLOCKS } from './pipeline.js';
 
@@ -22,6 +22,18 @@ function rng(seed: number): () => number {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Bytes held and still to fetch, by a full scan of the piece states (what `stats()` once did on every tick). */
+function scanBytes(p: PiecePicker): { have: number; left: number } {
+  let have = 0;
+  let left = 0;
+  for (let i = 0; i < p.pieceCount; i++) {
+    const s = p.pieceState(i);
+    if (s === 'have') have += pieceSize(p.layout, i);
+    else if (s !== 'skipped') left += pieceSize(p.layout, i);
+  }
+  return { have, left };
 }
 
 describe('PiecePicker', () => {
@@ -167,14 +179,23 @@ describe('PiecePicker', () => {
           const reqs = [...p.requestsOf(id).keys()];
           const k = reqs[0];
           if (k !== undefined) { const b = p.requestOfKey(k); p.release(id, b.piece, b.offset); }
-        } else if (x < 0.95) {
+        } else if (x < 0.93) {
           p.removePeer(id);
           p.addPeer(id, { has: (i) => sets.get(id)!.has(i) });
-        } else {
+        } else if (x < 0.95) {
           const i = Math.floor(r() * 12);
           if (!sets.get(id)!.has(i)) { sets.get(id)!.add(i); p.peerHave(id, i); }
+        } else if (x < 0.98) {
+          // File priorities change mid-download (issue 6), pieces in flight included.
+          p.setWanted(Math.floor(r() * 12), r() < 0.5);
+        } else {
+          // A piece found on disk (recheck), unless it is being verified right now.
+          const i = Math.floor(r() * 12);
+          if (p.pieceState(i) !== 'verifying') p.markHave(i);
         }
         p.checkInvariants();
+        const scan = scanBytes(p);
+        expect([p.haveBytes, p.leftBytes]).toEqual([scan.have, scan.left]);
       }
     }
   });

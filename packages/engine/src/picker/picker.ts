@@ -1,6 +1,6 @@
 import { invariant } from '../errors.js';
 import type { TorrentLayout } from '../layout.js';
-import { BLOCK_BYTES, blockCount, blockSize } from '../layout.js';
+import { BLOCK_BYTES, blockCount, blockSize, pieceSize } from '../layout.js';
 
 /** What the picker needs to know of a peer's pieces. */
 export interface PieceSet {
@@ -81,6 +81,10 @@ export class PiecePicker {
   private wantedLeft: number;
   /** Count of wanted pieces with no block requested or received (the "queued" state). */
   private queued: number;
+  /** Bytes of `have` pieces, kept as pieces change state so progress never scans every piece. */
+  private haveByteCount = 0;
+  /** Bytes of pieces neither `have` nor `skipped` (queued, active, verifying): what is left to fetch. */
+  private leftByteCount: number;
 
   constructor(readonly layout: TorrentLayout, options: PickerOptions = {}) {
     this.pieceCount = layout.pieceCount;
@@ -93,6 +97,7 @@ export class PiecePicker {
     this.randomFirst = options.randomFirstPieces ?? RANDOM_FIRST_PIECES;
     this.wantedLeft = this.pieceCount;
     this.queued = this.pieceCount;
+    this.leftByteCount = layout.totalLength;
   }
 
   // ---- pieces we have and want ----
@@ -103,6 +108,16 @@ export class PiecePicker {
 
   get piecesHave(): number {
     return this.haveCount;
+  }
+
+  /** Bytes of verified pieces, wanted or not. O(1). */
+  get haveBytes(): number {
+    return this.haveByteCount;
+  }
+
+  /** Bytes of pieces still to fetch: wanted ones not yet `have`, and unwanted ones already in flight. O(1). */
+  get leftBytes(): number {
+    return this.leftByteCount;
   }
 
   /** True when every wanted piece is verified. */
@@ -118,12 +133,19 @@ export class PiecePicker {
   /** Marks a piece as already present (resume, recheck). */
   markHave(i: number): void {
     if (this.have[i] === 1) return;
+    // Only a skipped piece (unwanted, not in flight) was not counted as left.
+    if (this.priority[i] !== 0 || this.active.has(i) || this.verifying[i] === 1) this.leftByteCount -= pieceSize(this.layout, i);
     const a = this.active.get(i);
     if (a !== undefined) this.dropActive(a);
     else if (this.priority[i] !== 0 && this.verifying[i] === 0) this.queued--;
     this.verifying[i] = 0;
+    this.setHave(i);
+  }
+
+  private setHave(i: number): void {
     this.have[i] = 1;
     this.haveCount++;
+    this.haveByteCount += pieceSize(this.layout, i);
     if (this.priority[i] !== 0) this.wantedLeft--;
   }
 
@@ -134,7 +156,11 @@ export class PiecePicker {
     this.priority[i] = wanted ? 1 : 0;
     if (this.have[i] === 1) return;
     this.wantedLeft += wanted ? 1 : -1;
-    if (!this.active.has(i) && this.verifying[i] === 0) this.queued += wanted ? 1 : -1;
+    if (!this.active.has(i) && this.verifying[i] === 0) {
+      // queued ⇄ skipped; a piece in flight stays counted as left either way.
+      this.queued += wanted ? 1 : -1;
+      this.leftByteCount += wanted ? pieceSize(this.layout, i) : -pieceSize(this.layout, i);
+    }
   }
 
   // ---- peers and availability ----
@@ -360,9 +386,8 @@ export class PiecePicker {
     invariant(this.verifying[i] === 1, `piece ${i} passed but was not verifying`);
     this.lastSenders.delete(i);
     this.verifying[i] = 0;
-    this.have[i] = 1;
-    this.haveCount++;
-    if (this.priority[i] !== 0) this.wantedLeft--;
+    this.leftByteCount -= pieceSize(this.layout, i);
+    this.setHave(i);
   }
 
   /** The piece hashed wrong (or could not be stored): back to queued, to be downloaded again. */
@@ -371,6 +396,7 @@ export class PiecePicker {
     this.lastSenders.delete(i);
     this.verifying[i] = 0;
     if (this.priority[i] !== 0) this.queued++;
+    else this.leftByteCount -= pieceSize(this.layout, i); // unwanted meanwhile: now skipped
   }
 
   /** A request timed out or was rejected (BEP 6): the block goes back to missing if nobody else asked. */
@@ -413,6 +439,7 @@ export class PiecePicker {
     if (a.missing === a.state.length && a.received === 0) {
       this.active.delete(a.index);
       if (this.priority[a.index] !== 0) this.queued++;
+      else this.leftByteCount -= pieceSize(this.layout, a.index); // unwanted meanwhile: now skipped
     }
   }
 
@@ -431,10 +458,14 @@ export class PiecePicker {
     let queued = 0;
     let wantedLeft = 0;
     let have = 0;
+    let haveBytes = 0;
+    let leftBytes = 0;
     for (let i = 0; i < this.pieceCount; i++) {
       const s = this.pieceState(i);
       if (s === 'have') have++;
       if (s === 'queued') queued++;
+      if (s === 'have') haveBytes += pieceSize(this.layout, i);
+      else if (s !== 'skipped') leftBytes += pieceSize(this.layout, i);
       if (s !== 'have' && this.priority[i] !== 0) wantedLeft++;
       invariant(!(this.have[i] === 1 && (this.verifying[i] === 1 || this.active.has(i))), `piece ${i} in two states`);
       invariant(!(this.verifying[i] === 1 && this.active.has(i)), `piece ${i} verifying and active`);
@@ -442,6 +473,8 @@ export class PiecePicker {
     invariant(queued === this.queued, `queued count ${this.queued} != ${queued}`);
     invariant(wantedLeft === this.wantedLeft, `wanted count ${this.wantedLeft} != ${wantedLeft}`);
     invariant(have === this.haveCount, `have count ${this.haveCount} != ${have}`);
+    invariant(haveBytes === this.haveByteCount, `have bytes ${this.haveByteCount} != ${haveBytes}`);
+    invariant(leftBytes === this.leftByteCount, `left bytes ${this.leftByteCount} != ${leftBytes}`);
     const expected = new Map<number, Set<number>>();
     for (const a of this.active.values()) {
       let missing = 0;

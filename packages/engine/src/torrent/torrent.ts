@@ -11,7 +11,7 @@ import { DEFAULT_REQQ, pipelineDepth } from '../picker/pipeline.js';
 import { PeerConnection, READ_BUFFER_BYTES, type ConnectionHandler, type PeerAddress } from '../peer/connection.js';
 import { RateMeter } from '../peer/rate.js';
 import { hashFailureVerdict, peerScore } from '../peer/scoring.js';
-import { CandidateList, type CandidateSource } from '../peer/swarm.js';
+import { CandidateList, closeIsFailure, type CandidateSource } from '../peer/swarm.js';
 import type { TorrentStorage } from '../storage/types.js';
 import { inlineVerifier, type Verifier } from '../verify.js';
 import { Choker, DEFAULT_UPLOAD_SLOTS, type ChokerPeer } from '../choker/choker.js';
@@ -307,13 +307,9 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
 
   stats(): TorrentStats {
     const now = this.clock.now();
-    let haveBytes = 0;
-    let left = 0;
-    for (let i = 0; i < this.layout.pieceCount; i++) {
-      const s = this.picker.pieceState(i);
-      if (s === 'have') haveBytes += pieceSize(this.layout, i);
-      else if (s !== 'skipped') left += pieceSize(this.layout, i);
-    }
+    // Kept by the picker as pieces change state: called on every tick, it must not scan 100k pieces.
+    const haveBytes = this.picker.haveBytes;
+    const left = this.picker.leftBytes;
     return {
       state: this.stateValue.kind,
       pieceCount: this.layout.pieceCount,
@@ -605,7 +601,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     const now = this.clock.now();
     this.handshaking.delete(conn);
     if (p === undefined) {
-      this.candidates.disconnected(conn.address, reason !== undefined, now);
+      // No handshake: whatever the way it ended, nothing came of it (unless we were stopping).
+      this.candidates.disconnected(conn.address, this.active && closeIsFailure({ reason, handshaken: false, blocks: 0, connectedMs: 0 }), now);
       // Failed before or during the handshake: still worth reporting (a dead or hostile address).
       if (reason !== undefined) this.emit('peer-disconnected', { address: conn.key, reason });
       return;
@@ -613,8 +610,9 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.peers.delete(conn);
     this.byId.delete(p.id);
     this.picker.removePeer(p.id);
-    // A peer that gave us blocks is not a failed candidate even if it dropped.
-    this.candidates.disconnected(conn.address, reason !== undefined && p.blocks === 0, now);
+    // Closes while pausing or closing are ours, not the peer's failure.
+    const failed = this.active && closeIsFailure({ reason, handshaken: true, blocks: p.blocks, connectedMs: now - p.connectedAt });
+    this.candidates.disconnected(conn.address, failed, now);
     this.emit('peer-disconnected', { address: conn.key, reason });
     if (this.active) {
       if (!p.peerChoked) this.rechoke();

@@ -3,7 +3,7 @@ import { encode } from '@tc/codec';
 import { describe, expect, it } from 'vitest';
 import { MessageDecoder } from '../decoder.js';
 import { encodeMessage } from '../messages.js';
-import { decodeExtendedHandshake, encodeExtendedHandshake, formatIp, ipBytes } from './handshake.js';
+import { decodeExtendedHandshake, encodeExtendedHandshake, formatIp, ipBytes, MAX_EXTENSION_NAMES, mergeExtendedHandshake } from './handshake.js';
 import { ExtensionRouter, UT_METADATA, UT_PEX } from './router.js';
 import {
   decodeMetadataMessage,
@@ -191,6 +191,61 @@ describe('ExtensionRouter', () => {
     ours.route({ type: 'extended', id: 0, payload: encodeExtendedHandshake({ m: { ut_pex: 0, ut_metadata: 9 } }) });
     expect(ours.remoteId(UT_PEX)).toBeUndefined();
     expect(() => new ExtensionRouter({ a: 1, b: 1 })).toThrow();
+  });
+});
+
+describe('repeated extended handshakes (BEP 10: "the m dictionary is additive")', () => {
+  const hs = (m: Record<string, number>, extra: { reqq?: number; p?: number } = {}) => ({
+    type: 'extended' as const,
+    id: 0,
+    payload: encodeExtendedHandshake({ m, ...extra }),
+  });
+
+  it('a later handshake only carries changes: others stay, 0 removes, new names add', () => {
+    const r = new ExtensionRouter();
+    r.route(hs({ ut_metadata: 3, ut_pex: 1 }, { reqq: 250, p: 6881 }));
+    const routed = r.route(hs({ ut_pex: 0, lt_donthave: 7 }));
+    expect(r.remoteId(UT_METADATA)).toBe(3);
+    expect(r.remoteId(UT_PEX)).toBeUndefined();
+    expect(r.remoteId('lt_donthave')).toBe(7);
+    // Fields the later handshake leaves out keep their earlier values.
+    expect(r.peer).toMatchObject({ reqq: 250, p: 6881 });
+    expect(routed.name === 'handshake' && [...routed.handshake.m].sort()).toEqual([
+      ['lt_donthave', 7],
+      ['ut_metadata', 3],
+    ]);
+    // An extension may move to another id.
+    r.route(hs({ ut_metadata: 9 }));
+    expect(r.remoteId(UT_METADATA)).toBe(9);
+  });
+
+  it('keeps a bounded number of names however many handshakes add new ones', () => {
+    const r = new ExtensionRouter();
+    for (let round = 0; round < 5; round++) {
+      const m: Record<string, number> = {};
+      for (let i = 0; i < 100; i++) m[`x${round}_${i}`] = 1 + (i % 255);
+      r.route(hs(m));
+    }
+    expect(r.peer!.m.size).toBe(MAX_EXTENSION_NAMES);
+    // Changes to names already kept still apply when full, and a removal frees a place.
+    r.route(hs({ x0_0: 42, x0_1: 0 }));
+    expect(r.remoteId('x0_0')).toBe(42);
+    expect(r.remoteId('x0_1')).toBeUndefined();
+    r.route(hs({ ut_pex: 5 }));
+    expect(r.remoteId(UT_PEX)).toBe(5);
+    expect(r.peer!.m.size).toBe(MAX_EXTENSION_NAMES);
+  });
+
+  it('merges pure handshakes the same way', () => {
+    const a = decodeExtendedHandshake(encodeExtendedHandshake({ m: { a: 1, b: 2 }, p: 6881, metadataSize: 100 }));
+    const b = decodeExtendedHandshake(encodeExtendedHandshake({ m: { a: 0, c: 3 }, metadataSize: 200 }));
+    expect([...b.disabled]).toEqual(['a']);
+    const m = mergeExtendedHandshake(a, b);
+    expect([...m.m]).toEqual([
+      ['b', 2],
+      ['c', 3],
+    ]);
+    expect(m).toMatchObject({ p: 6881, metadataSize: 200 });
   });
 });
 

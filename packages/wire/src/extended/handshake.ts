@@ -10,11 +10,19 @@ export const EXTENDED_HANDSHAKE_ID = 0;
 const MAX_EXTENDED_DEPTH = 8;
 /** A generous bound on values in one extension payload (the byte cap is the decoder's). */
 const MAX_EXTENDED_TOKENS = 10_000;
+/**
+ * Most extension names kept for one peer, across all its handshakes (BEP 10 lets a peer re-send its
+ * handshake to add names, so without a bound a peer could grow the map at will). Real clients
+ * announce about a dozen.
+ */
+export const MAX_EXTENSION_NAMES = 128;
 
 /** What a peer said in its BEP 10 handshake. Optional fields are absent when missing or malformed. */
 export interface ExtendedHandshake {
   /** Extension name → the id the peer wants us to use; names mapped to 0 are disabled, so left out. */
   readonly m: ReadonlyMap<string, number>;
+  /** Names this handshake mapped to 0: a re-sent handshake disables them (BEP 10). */
+  readonly disabled: ReadonlySet<string>;
   /** Client name and version (untrusted text: sanitize before printing). */
   readonly v?: string;
   /** The peer's listen port. */
@@ -122,6 +130,7 @@ export function ipBytes(ip: string): Buffer {
 export function decodeExtendedHandshake(payload: Uint8Array): ExtendedHandshake {
   const dict = decodeDict(payload, 'extended handshake');
   const m = new Map<string, number>();
+  const disabled = new Set<string>();
   const mv = dict.get('m');
   if (mv !== undefined) {
     let md: BDict;
@@ -133,10 +142,14 @@ export function decodeExtendedHandshake(payload: Uint8Array): ExtendedHandshake 
     for (const [name, entry] of md.entries) {
       const id = intIn(entry.value, 0, 255);
       // BEP 10: id 0 disables the extension. Out-of-range ids are ignored rather than trusted.
-      if (id !== undefined && id !== 0) m.set(Buffer.from(name, 'latin1').toString('utf8'), id);
+      if (id === undefined) continue;
+      const text = Buffer.from(name, 'latin1').toString('utf8');
+      if (id === 0) {
+        if (disabled.size < MAX_EXTENSION_NAMES) disabled.add(text);
+      } else if (m.size < MAX_EXTENSION_NAMES) m.set(text, id);
     }
   }
-  const out: { -readonly [K in keyof ExtendedHandshake]: ExtendedHandshake[K] } = { m, dict };
+  const out: { -readonly [K in keyof ExtendedHandshake]: ExtendedHandshake[K] } = { m, disabled, dict };
   const v = dict.get('v');
   if (Buffer.isBuffer(v)) out.v = v.toString('utf8');
   const p = intIn(dict.get('p'), 1, 0xffff);
@@ -158,6 +171,29 @@ export function decodeExtendedHandshake(payload: Uint8Array): ExtendedHandshake 
     }
     out.metadataSize = size;
   }
+  return out;
+}
+
+/**
+ * The peer's state after a re-sent handshake `next` (BEP 10: "the m dictionary is additive"; it
+ * carries only changed names). Names `next` maps to 0 are removed, others are set, the rest kept;
+ * new names beyond MAX_EXTENSION_NAMES are ignored. Other fields take `next`'s value when present.
+ */
+export function mergeExtendedHandshake(prev: ExtendedHandshake, next: ExtendedHandshake): ExtendedHandshake {
+  const m = new Map(prev.m);
+  for (const name of next.disabled) m.delete(name);
+  for (const [name, id] of next.m) if (m.has(name) || m.size < MAX_EXTENSION_NAMES) m.set(name, id);
+  const out: { -readonly [K in keyof ExtendedHandshake]: ExtendedHandshake[K] } = { m, disabled: next.disabled, dict: next.dict };
+  const v = next.v ?? prev.v;
+  if (v !== undefined) out.v = v;
+  const p = next.p ?? prev.p;
+  if (p !== undefined) out.p = p;
+  const reqq = next.reqq ?? prev.reqq;
+  if (reqq !== undefined) out.reqq = reqq;
+  const yourip = next.yourip ?? prev.yourip;
+  if (yourip !== undefined) out.yourip = yourip;
+  const metadataSize = next.metadataSize ?? prev.metadataSize;
+  if (metadataSize !== undefined) out.metadataSize = metadataSize;
   return out;
 }
 

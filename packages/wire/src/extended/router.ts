@@ -1,6 +1,6 @@
 import { WireError } from '../errors.js';
 import { encodeMessage, type Extended } from '../messages.js';
-import { decodeExtendedHandshake, EXTENDED_HANDSHAKE_ID, type ExtendedHandshake } from './handshake.js';
+import { decodeExtendedHandshake, EXTENDED_HANDSHAKE_ID, mergeExtendedHandshake, type ExtendedHandshake } from './handshake.js';
 import { decodeMetadataMessage, type MetadataMessage } from './ut-metadata.js';
 import { decodePex, type PexMessage } from './ut-pex.js';
 
@@ -12,6 +12,7 @@ export const DEFAULT_LOCAL_EXTENSIONS: Readonly<Record<string, number>> = { [UT_
 
 /** An extended message after routing by id. */
 export type RoutedExtended =
+  /** `handshake` is the peer's state after this message: a re-sent handshake is merged into the earlier ones. */
   | { readonly name: 'handshake'; readonly handshake: ExtendedHandshake }
   | { readonly name: typeof UT_METADATA; readonly message: MetadataMessage }
   | { readonly name: typeof UT_PEX; readonly message: PexMessage }
@@ -45,7 +46,7 @@ export class ExtensionRouter {
     return this.localIds;
   }
 
-  /** The peer's latest extended handshake, once received. */
+  /** The peer's extended handshakes merged (BEP 10: a re-sent `m` is additive), once one is received. */
   get peer(): ExtendedHandshake | undefined {
     return this.remote;
   }
@@ -62,12 +63,14 @@ export class ExtensionRouter {
   }
 
   /**
-   * Routes and parses one incoming extended message. A handshake updates the peer's ids. An id we
+   * Routes and parses one incoming extended message. A handshake updates the peer's ids: a re-sent
+   * one only carries changes, 0 disabling a name (BEP 10; mergeExtendedHandshake). An id we
    * never assigned is WIRE_BAD_EXTENDED (BEP 10 gives it no meaning); payload errors are typed too.
    */
   route(msg: Extended): RoutedExtended {
     if (msg.id === EXTENDED_HANDSHAKE_ID) {
-      const handshake = decodeExtendedHandshake(msg.payload);
+      const got = decodeExtendedHandshake(msg.payload);
+      const handshake = this.remote === undefined ? got : mergeExtendedHandshake(this.remote, got);
       this.remote = handshake;
       return { name: 'handshake', handshake };
     }
