@@ -29,7 +29,8 @@ const USAGE = `$0 FILE.torrent|URL [options]
 Downloads a torrent into a folder, verifying every piece (SHA-1) before it counts, and exits when done.`;
 
 const EPILOGUE = `Exit codes: 0 done · 1 failure · 2 usage · 3 invalid or hostile torrent · 4 no peers or network
-failure · 5 disk error (full, read-only, unwritable folder) · 130 interrupted (Ctrl-C; a second one forces exit).`;
+failure · 5 disk error (full, read-only, unwritable folder; with --seed, exits once seeding what it
+verified ends) · 130 interrupted (Ctrl-C; a second one forces exit).`;
 
 /** Without any peer for this long, give up and say why (trackers' errors). */
 const DEFAULT_NO_PEERS_S = 60;

@@ -7,7 +7,8 @@ import { EngineError } from '../src/errors.js';
 import { pieceSize, type TorrentLayout } from '../src/layout.js';
 import { MemoryStorage, memoryStorage } from '../src/storage/memory.js';
 import type { StorageFactory } from '../src/storage/types.js';
-import type { Session } from '../src/session.js';
+import type { AnnounceRequest, TrackerTransport } from '@tc/tracker';
+import type { Session, SessionOptions } from '../src/session.js';
 import { loopbackSession, range, sourceOf } from './helpers.js';
 
 const sessions: Session[] = [];
@@ -17,8 +18,8 @@ afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.close()));
 });
 
-async function session(): Promise<Session> {
-  const s = await loopbackSession();
+async function session(opts: SessionOptions = {}): Promise<Session> {
+  const s = await loopbackSession(opts);
   sessions.push(s);
   return s;
 }
@@ -32,6 +33,20 @@ async function until(what: string, cond: () => boolean, ms = 5_000): Promise<voi
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A tracker that answers every announce with no peers, asking for the next in 1 s; records each request. */
+function recordingTracker(): TrackerTransport & { announces: AnnounceRequest[] } {
+  const announces: AnnounceRequest[] = [];
+  return {
+    announces,
+    announce: (_url, req) => {
+      announces.push(req);
+      return Promise.resolve({ interval: 1, peers: [], skipped: 0 });
+    },
+    scrape: () => Promise.resolve({ files: new Map() }),
+    close: () => Promise.resolve(),
+  };
 }
 
 /** Memory storage whose writes fail like a full disk once `okWrites` pieces are written. */
@@ -111,15 +126,16 @@ async function scriptedLeecher(port: number, infoHash: Buffer, pieceCount: numbe
 }
 
 describe('a disk error mid-download: upload-only (RELIABILITY #30, libtorrent upload mode)', () => {
-  it('stops downloading (cancels, not interested), keeps serving every verified piece byte for byte, never the failed one', async () => {
-    const t = createTestTorrent({ pieceLength: 32 * 1024, length: 40 * 32 * 1024 - 700, seed: 30 });
+  it('stops downloading (cancels, not interested), keeps announcing and serving every verified piece byte for byte, never the failed one', async () => {
+    const t = createTestTorrent({ pieceLength: 32 * 1024, length: 40 * 32 * 1024 - 700, seed: 30, announce: ['http://tracker.test/announce'] });
     const src = sourceOf(t);
     const n = src.layout.pieceCount;
     const K = 3;
     const seeder = await holdingSeeder(t, n, K + 1);
-    const a = await session();
+    const tracker = recordingTracker();
+    const a = await session({ trackerTransport: tracker, trackerMinIntervalS: 1 });
     const storage = fillingStorage(K);
-    const tor = await a.add(src, { storage, noTrackers: true, peers: [{ host: '127.0.0.1', port: seeder.port }] });
+    const tor = await a.add(src, { storage, peers: [{ host: '127.0.0.1', port: seeder.port }] });
     const states: string[] = [];
     tor.on('state', (s) => states.push(s.kind));
 
@@ -149,6 +165,11 @@ describe('a disk error mid-download: upload-only (RELIABILITY #30, libtorrent up
     expect(st.error).toMatchObject({ code: 'ENGINE_DISK', message: expect.stringContaining('ENOSPC') });
     expect(st.piecesHave).toBe(K);
     expect(st.left).toBe(src.layout.totalLength - have.reduce((sum, i) => sum + pieceSize(src.layout, i), 0));
+    // Trackers keep hearing from us, with that `left`, and never a `completed`.
+    const seen = tracker.announces.length;
+    await until('an announce after the disk error', () => tracker.announces.length > seen, 5_000);
+    expect(tracker.announces.at(-1)).toMatchObject({ event: 'periodic', left: st.left });
+    expect(tracker.announces.some((r) => r.event === 'completed')).toBe(false);
 
     // A pause keeps the error; resume goes back to upload-only (never to downloading).
     tor.pause();
@@ -187,6 +208,7 @@ describe('a disk error mid-download: upload-only (RELIABILITY #30, libtorrent up
 
     await a.close();
     expect(tor.state.kind).toBe('closed');
+    expect(tracker.announces.at(-1)).toMatchObject({ event: 'stopped', left: st.left });
     expect(storage.last!.closed).toBe(true);
   });
 });
