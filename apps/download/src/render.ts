@@ -43,6 +43,8 @@ export function statusJson(name: string, infoHash: string, s: TorrentStats, elap
     peersUsed: s.peersUsed,
     hashFailures: s.hashFailures,
     wasteBytes: s.wasteBytes,
+    // Upload-only after a disk error: the reason, for a script to show (the error line is on stderr too).
+    ...(s.error !== undefined ? { error: { code: s.error.code, message: s.error.message } } : {}),
   };
 }
 

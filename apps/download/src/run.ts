@@ -21,7 +21,7 @@ import {
   type ProgressMode,
 } from '@tc/cli';
 import { MAX_TORRENT_BYTES, parseMetainfo, type Metainfo } from '@tc/codec';
-import { DEFAULT_MAX_PEERS, EngineError, FsStorage, isEngineError, parseSeedGoal, parseSelection, planPieces, SelectionError, type PiecePlan, seedGoalReached, type SeedGoal, inlineVerifier, restore, ResumeKeeper, Session, sourceFromMetainfo, systemClock, type PeerAddress, type Torrent } from '@tc/engine';
+import { DEFAULT_MAX_PEERS, EngineError, FsStorage, isEngineError, parseSeedGoal, parseSelection, planPieces, SelectionError, type PiecePlan, seedGoalReached, type SeedGoal, inlineVerifier, restore, ResumeKeeper, Session, sourceFromMetainfo, systemClock, type PeerAddress, type Torrent, type TorrentStats } from '@tc/engine';
 import { seedSummaryText, seedText, statusJson, statusText, summaryText, trackerFailures } from './render.js';
 
 const USAGE = `$0 FILE.torrent|URL [options]
@@ -29,7 +29,8 @@ const USAGE = `$0 FILE.torrent|URL [options]
 Downloads a torrent into a folder, verifying every piece (SHA-1) before it counts, and exits when done.`;
 
 const EPILOGUE = `Exit codes: 0 done · 1 failure · 2 usage · 3 invalid or hostile torrent · 4 no peers or network
-failure · 5 disk error (full, read-only, unwritable folder) · 130 interrupted (Ctrl-C; a second one forces exit).`;
+failure · 5 disk error (full, read-only, unwritable folder; with --seed, exits once seeding what it
+verified ends) · 130 interrupted (Ctrl-C; a second one forces exit).`;
 
 /** Without any peer for this long, give up and say why (trackers' errors). */
 const DEFAULT_NO_PEERS_S = 60;
@@ -292,22 +293,23 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
     logEvent('end', { outcome: typeof outcome === 'string' ? outcome : outcome.code, ...s });
     // Zero-length files hold no piece: nothing wrote them (a disk error here goes to the catch below, exit 5).
     if (outcome === 'done') await store.createEmptyFiles(selected);
-    if (outcome === 'done' && seedGoal !== undefined) {
-      if (!seedOnly && !args.quiet && !args.json) {
-        const where = metainfo.multiFile ? resolve(dir, metainfo.files[0]!.safePath[0]!) : resolve(dir, metainfo.files[0]!.safePath.join('/'));
-        io.stdout.write(`${summaryText(metainfo.name, t.stats(), elapsed(), where)}\n`);
-      }
+    /**
+     * Serves peers until the --seed goal, a signal or a disk error, then stops gracefully (`stopped`
+     * announced, resume saved) and prints the seeding summary. Resolves with how it ended.
+     */
+    const seedUntilGoal = async (goal: SeedGoal, label: string, show: (st: TorrentStats) => [number, number, string]): Promise<'goal' | 'interrupted' | EngineError> => {
       const seedStarted = performance.now();
-      const seeding = createProgress(io, { mode: progressMode, total: 1, label: 'seeding' });
+      const seeding = createProgress(io, { mode: progressMode, total: show(t.stats())[1], label });
       const end = await new Promise<'goal' | 'interrupted' | EngineError>((resolveEnd) => {
         if (io.signal?.aborted) return resolveEnd('interrupted');
         io.signal?.addEventListener('abort', () => resolveEnd('interrupted'), { once: true });
         t.on('error', (e) => resolveEnd(e));
         timer = setInterval(() => {
           const st = t.stats();
-          seeding.update(1, seedText(st));
+          const [done, , text] = show(st);
+          seeding.update(done, text);
           if (args.json) writeJson(io, statusJson(metainfo.name, metainfo.infoHashHex, st, elapsed(), false));
-          if (seedGoalReached(seedGoal, st.uploaded, st.totalBytes, performance.now() - seedStarted)) resolveEnd('goal');
+          if (seedGoalReached(goal, st.uploaded, st.totalBytes, performance.now() - seedStarted)) resolveEnd('goal');
         }, STATUS_INTERVAL_MS);
       });
       clearInterval(timer);
@@ -316,10 +318,19 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
       if (end === 'interrupted' && !args.quiet) io.stderr.write('stopping (announcing "stopped" to trackers)\n');
       await session.close();
       await saveResume();
-      if (end instanceof EngineError) return reportError(io, end, { what: 'seeding failed', verbose: args.verbose });
+      if (end instanceof EngineError) return end;
       const final = t.stats();
       if (args.json) writeJson(io, statusJson(metainfo.name, metainfo.infoHashHex, final, elapsed(), true));
       else if (!args.quiet) io.stdout.write(`${seedSummaryText(metainfo.name, final, (performance.now() - seedStarted) / 1000)}\n`);
+      return end;
+    };
+    if (outcome === 'done' && seedGoal !== undefined) {
+      if (!seedOnly && !args.quiet && !args.json) {
+        const where = metainfo.multiFile ? resolve(dir, metainfo.files[0]!.safePath[0]!) : resolve(dir, metainfo.files[0]!.safePath.join('/'));
+        io.stdout.write(`${summaryText(metainfo.name, t.stats(), elapsed(), where)}\n`);
+      }
+      const end = await seedUntilGoal(seedGoal, 'seeding', (st) => [1, 1, seedText(st)]);
+      if (end instanceof EngineError) return reportError(io, end, { what: 'seeding failed', verbose: args.verbose });
       // Seeding is open-ended: a signal is its normal end (exit 0).
       return ExitCode.OK;
     }
@@ -350,9 +361,17 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
         { verbose: args.verbose },
       );
     }
+    // A disk error is shown at once. The torrent is then upload-only (RELIABILITY.md case 30): with
+    // --seed it serves what it verified until the goal or a signal, and the exit code stays the disk's.
+    const failed = reportError(io, outcome, { what: 'download failed', verbose: args.verbose });
+    if (seedGoal !== undefined && t.state.kind === 'upload-only') {
+      say('serving the verified pieces meanwhile (--seed); Ctrl-C stops');
+      await seedUntilGoal(seedGoal, 'upload only (disk error): seeding', (st) => [st.piecesHave, st.pieceCount, seedText(st)]);
+      return failed;
+    }
     await session.close();
     await saveResume();
-    return reportError(io, outcome, { what: 'download failed', verbose: args.verbose });
+    return failed;
   } catch (e) {
     clearInterval(timer);
     progress.stop();

@@ -3,7 +3,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureSeeder } from '@tc/testkit/fixture-seeder';
-import type { LibtorrentPeer } from '@tc/testkit/libtorrent';
+import { startLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
 import { runBin } from '@tc/testkit/run-bin';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
@@ -15,6 +15,9 @@ let t: TestTorrent;
 let work: { path: string; cleanup: () => Promise<void> };
 let seeder: LibtorrentPeer;
 const mounted: string[] = [];
+/** Started by a test, stopped in afterAll even when it fails. */
+const children: ChildProcess[] = [];
+const peers: LibtorrentPeer[] = [];
 
 /** Mounts a tmpfs (root in CI; the test fails with the reason where the machine refuses, never skips silently). */
 function mountTmpfs(dir: string, sizeBytes: number): void {
@@ -32,6 +35,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  await Promise.all(peers.map((p) => p.stop()));
   for (const d of mounted.reverse()) {
     try {
       execFileSync('umount', [d]);
@@ -48,14 +53,11 @@ function spawnBin(a: string[]): { child: ChildProcess; exit: Promise<number | nu
   const child = spawn(process.execPath, [BIN, ...a], { cwd: work.path, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' }, stdio: 'ignore' });
   return { child, exit: new Promise((r) => child.on('close', (code) => r(code))) };
 }
-/** Resolves once `path` holds at least `bytes` of written data (allocated blocks: the file is sparse until pieces land). */
-async function waitForWritten(path: string, bytes: number, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const written = await stat(path).then((st) => st.blocks * 512, () => 0);
-    if (written >= bytes) return;
-    if (Date.now() > deadline) throw new Error(`${path}: only ${written} bytes written after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+async function until(what: () => string, cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what()}`);
+    await new Promise((r) => setTimeout(r, 200));
   }
 }
 const complete = async (out: string): Promise<boolean> => (await readFile(join(out, 'big.bin'))).equals(t.data);
@@ -86,7 +88,9 @@ describe('tc-download disk faults', () => {
     const partial = spawnBin(args(out, ['--limit-down', '2M']));
     // Stop it once some pieces are on disk (a piece is written only after its hash passed), not
     // after a fixed time: a busy machine may not even have started Node by then.
-    await waitForWritten(join(out, 'big.bin'), 4 * 64 * 1024, 30_000);
+    // Allocated blocks: the file is sparse until pieces land.
+    const written = (): Promise<number> => stat(join(out, 'big.bin')).then((st) => st.blocks * 512, () => 0);
+    await until(() => '4 pieces written to big.bin', async () => (await written()) >= 4 * 64 * 1024, 30_000);
     partial.child.kill('SIGINT');
     expect(await partial.exit).toBe(130);
     // A read-only remount is refused while a file is open for writing: it is done between runs.
@@ -99,5 +103,61 @@ describe('tc-download disk faults', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/(resuming|re-checked): [1-9]\d*% verified/);
     expect(await complete(out)).toBe(true);
+  });
+
+  it('with --seed, a full disk leaves it upload-only: the error at once, verified pieces served to a libtorrent leecher, exit 5 on SIGINT', async () => {
+    const out = join(work.path, 'seed-full');
+    await mkdir(out);
+    mountTmpfs(out, 4 * 1024 * 1024);
+    const logPath = join(work.path, 'seed-full.log');
+    const child = spawn(process.execPath, [BIN, 'big.torrent', '-o', out, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--seed', '--progress', 'plain', '--log', logPath], {
+      cwd: work.path,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TZ: 'UTC' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout!.resume();
+    const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+    const logged = async (): Promise<{ event: string; port?: number; index?: number }[]> =>
+      (await readFile(logPath, 'utf8').catch(() => ''))
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as { event: string });
+    const verified = async (): Promise<number[]> => (await logged()).flatMap((e) => (e.event === 'piece-verified' ? [e.index!] : [])).sort((a, b) => a - b);
+
+    await until(() => `the error line (stderr: ${stderr})`, () => /^error: download failed: .*ENOSPC/m.test(stderr), 60_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(child.exitCode, stderr).toBeNull();
+    const port = (await logged()).find((e) => e.event === 'start')?.port;
+    expect(port).toBeGreaterThan(0);
+
+    // A real libtorrent leecher given only tc's address gets every piece tc verified, from tc.
+    const ltDir = join(work.path, 'lt-leech');
+    const lt = await startLibtorrent({ torrentPath: join(work.path, 'big.torrent'), savePath: ltDir, connectTo: [{ ip: '127.0.0.1', port: port! }] });
+    peers.push(lt);
+    const pieceLength = 64 * 1024;
+    let have: number[] = [];
+    await until(
+      () => `libtorrent to hold every piece tc verified (${have.length}; stderr: ${stderr})`,
+      async () => {
+        have = await verified();
+        return have.length > 0 && (await lt.status()).totalDone === have.length * pieceLength;
+      },
+      30_000,
+    );
+    expect(have.length).toBeLessThan(SIZE / pieceLength);
+    const got = await readFile(join(ltDir, 'big.bin'));
+    const complete = have.filter((i) => got.subarray(i * pieceLength, (i + 1) * pieceLength).equals(t.data.subarray(i * pieceLength, (i + 1) * pieceLength)));
+    expect(complete).toEqual(have);
+    expect((await lt.peers()).some((p) => p.port === port && p.totalDownload >= have.length * pieceLength)).toBe(true);
+
+    child.kill('SIGINT');
+    expect(await exit, stderr).toBe(5);
+    expect(stderr).toMatch(/^upload only \(disk error\): seeding: /m);
+    expect(stderr.match(/^error: /gm)).toHaveLength(1);
+    // Nothing was verified after the error line: the set served is the set kept.
+    expect(await verified()).toEqual(have);
   });
 });

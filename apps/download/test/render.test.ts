@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TorrentStats } from '@tc/engine';
+import { EngineError, type TorrentStats } from '@tc/engine';
 import { etaSeconds, statusJson, statusText, summaryText, trackerFailures } from '../src/render.js';
 
 const stats: TorrentStats = {
@@ -30,6 +30,9 @@ describe('render', () => {
   it('json status', () => {
     expect(statusJson('x', 'ab', stats, 1.23456, false)).toMatchObject({ type: 'status', percent: 25, etaS: 15, peers: 3, peersUsed: 4, elapsedS: 1.235 });
     expect(statusJson('x', 'ab', { ...stats, downRateBps: 0 }, 1, true)).toMatchObject({ type: 'summary', etaS: null });
+    expect(statusJson('x', 'ab', stats, 1, false)).not.toHaveProperty('error');
+    const disk = new EngineError('ENGINE_DISK', 'cannot write /d/x: ENOSPC');
+    expect(statusJson('x', 'ab', { ...stats, state: 'upload-only', error: disk }, 1, false)).toMatchObject({ state: 'upload-only', error: { code: 'ENGINE_DISK', message: 'cannot write /d/x: ENOSPC' } });
   });
 
   it('summary, sanitized', () => {

@@ -1,23 +1,28 @@
 import { EngineBug, type EngineError } from '../errors.js';
 
-/** A torrent's lifecycle (STATE.md). `error` holds the fatal error (disk); peers' errors are warnings. */
+/**
+ * A torrent's lifecycle (STATE.md). `upload-only` holds the disk error that stopped the download
+ * (libtorrent's upload mode): verified pieces are still served. Peers' errors are warnings.
+ */
 export type TorrentState =
   | { readonly kind: 'starting' }
   | { readonly kind: 'downloading' }
   | { readonly kind: 'paused'; readonly wasDone: boolean }
   | { readonly kind: 'seeding' }
-  | { readonly kind: 'error'; readonly error: EngineError }
+  | { readonly kind: 'upload-only'; readonly error: EngineError }
   | { readonly kind: 'closed' };
 
 export type TorrentStateKind = TorrentState['kind'];
 
 /** Every allowed transition, in one place. Anything else is a bug. */
 const ALLOWED: Readonly<Record<TorrentStateKind, readonly TorrentStateKind[]>> = {
-  starting: ['downloading', 'seeding', 'paused', 'error', 'closed'],
-  downloading: ['seeding', 'paused', 'error', 'closed'],
-  paused: ['downloading', 'seeding', 'error', 'closed'],
-  seeding: ['paused', 'error', 'closed', 'downloading'],
-  error: ['closed'],
+  starting: ['downloading', 'seeding', 'paused', 'upload-only', 'closed'],
+  downloading: ['seeding', 'paused', 'upload-only', 'closed'],
+  // A disk error met while paused is kept; resume() then enters upload-only.
+  paused: ['downloading', 'seeding', 'upload-only', 'closed'],
+  seeding: ['paused', 'upload-only', 'closed', 'downloading'],
+  // The disk error stays: upload-only never downloads again (a new run re-checks and resumes).
+  'upload-only': ['paused', 'closed'],
   closed: [],
 };
 

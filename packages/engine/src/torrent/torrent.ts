@@ -66,6 +66,8 @@ export interface TorrentStats {
   readonly hashFailures: number;
   readonly wasteBytes: number;
   readonly endgame: boolean;
+  /** The disk error that stopped the download (state `upload-only`, or `paused` after it): for a UI to show. */
+  readonly error?: EngineError;
 }
 
 export interface PeerInfo {
@@ -187,11 +189,13 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   readonly name: string;
   readonly layout: TorrentLayout;
   readonly picker: PiecePicker;
-  /** Resolves when every wanted piece is verified and written; rejects on a fatal error. */
+  /** Resolves when every wanted piece is verified and written; rejects with the disk error that made the torrent upload-only. */
   readonly done: Promise<void>;
   private resolveDone!: () => void;
   private rejectDone!: (e: EngineError) => void;
   private stateValue: TorrentState = { kind: 'starting' };
+  /** Set by the first failed piece write; from then on nothing is requested again (upload-only). */
+  private diskError: EngineError | undefined;
   private readonly storage: TorrentStorage;
   private readonly clock: Clock;
   private readonly verifier: Verifier;
@@ -277,16 +281,22 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.connectMore();
   }
 
-  /** Stops requesting and dialing; keeps connections (issue 6 may keep serving). */
+  /** Stops requesting, serving and dialing: every peer is dropped. */
   pause(): void {
     const k = this.stateValue.kind;
-    if (k !== 'downloading' && k !== 'seeding') return;
+    if (k !== 'downloading' && k !== 'seeding' && k !== 'upload-only') return;
     this.setState({ kind: 'paused', wasDone: k === 'seeding' });
     for (const p of this.peers.values()) p.conn.close(undefined);
   }
 
   resume(): void {
     if (this.stateValue.kind !== 'paused') return;
+    if (this.diskError !== undefined) {
+      this.setState({ kind: 'upload-only', error: this.diskError });
+      this.candidates.resetBackoff();
+      this.connectMore();
+      return;
+    }
     // Pieces that were being written when we paused may have completed the download meanwhile.
     const done = this.stateValue.wasDone || this.picker.done;
     this.setState(done ? { kind: 'seeding' } : { kind: 'downloading' });
@@ -327,6 +337,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       hashFailures: this.hashFailures,
       wasteBytes: this.wasteBytes,
       endgame: this.picker.endgame,
+      ...(this.diskError !== undefined ? { error: this.diskError } : {}),
     };
   }
 
@@ -346,9 +357,10 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
 
   // ---- dialing and accepting ----
 
+  /** Connected to the swarm: peers are dialled, accepted and served. */
   private get active(): boolean {
     const k = this.stateValue.kind;
-    return k === 'downloading' || k === 'seeding';
+    return k === 'downloading' || k === 'seeding' || k === 'upload-only';
   }
 
   private connectMore(): void {
@@ -587,6 +599,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   }
 
   private setInterested(p: PeerState, on: boolean): void {
+    // Upload-only: a `have` or bitfield must not make us ask for data we cannot store.
+    if (on && this.diskError !== undefined) return;
     p.amInterested = on;
     p.conn.send({ type: on ? 'interested' : 'not-interested' });
   }
@@ -674,6 +688,11 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     const now = this.clock.now();
     const len = block.length;
     if (index >= this.layout.pieceCount) throw this.protocolError(p, `block of piece ${index} outside the torrent`);
+    if (this.diskError !== undefined) {
+      // Answers to requests cancelled on the disk error, still in flight: waste, but not the peer's fault.
+      this.wasteBytes += len;
+      return;
+    }
     const key = this.picker.blockKey(index, begin - (begin % BLOCK_BYTES));
     const sentAt = begin % BLOCK_BYTES === 0 ? this.picker.requestsOf(p.id).get(key) : undefined;
     const o = this.picker.onBlock(p.id, index, begin, len);
@@ -738,7 +757,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
         this.writeBacklog -= size;
         this.pool.give(buf);
         if (this.picker.pieceState(index) === 'verifying') this.picker.pieceFailed(index);
-        this.fail(e instanceof EngineError ? e : new EngineError('ENGINE_DISK', `cannot write piece ${index}: ${(e as Error).message}`, { cause: e, piece: index }));
+        this.onDiskError(e instanceof EngineError ? e : new EngineError('ENGINE_DISK', `cannot write piece ${index}: ${(e as Error).message}`, { cause: e, piece: index }));
         return;
       }
       this.writeBacklog -= size;
@@ -836,7 +855,9 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
         connectedAt: q.connectedAt,
       });
     }
-    const d = this.choker.run(sample, this.stateValue.kind === 'seeding' ? 'seeding' : 'leeching', now);
+    // Upload-only has nothing to gain from peers: rank them as a seed does, by what they take.
+    const k = this.stateValue.kind;
+    const d = this.choker.run(sample, k === 'seeding' || k === 'upload-only' ? 'seeding' : 'leeching', now);
     for (const id of d.toChoke) {
       const q = this.byId.get(id);
       if (q === undefined) continue;
@@ -946,10 +967,24 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     if (worst !== undefined) worst.conn.close(undefined);
   }
 
-  private fail(e: EngineError): void {
-    if (this.stateValue.kind === 'error' || this.stateValue.kind === 'closed') return;
-    this.setState({ kind: 'error', error: e });
-    for (const p of this.peers.values()) this.picker.releaseAll(p.id);
+  /**
+   * A piece write failed (disk full, read-only, no permission: RELIABILITY.md case 30). Like
+   * libtorrent's upload mode, the torrent stops downloading and keeps serving what it verified:
+   * requests cancelled, interest dropped, buffers of half-received pieces returned. `done` rejects.
+   */
+  private onDiskError(e: EngineError): void {
+    const k = this.stateValue.kind;
+    if (this.diskError !== undefined || k === 'closed') return;
+    this.diskError = e;
+    // Paused: no peers to serve now; resume() enters upload-only.
+    if (k !== 'paused') this.setState({ kind: 'upload-only', error: e });
+    for (const p of this.peers.values()) {
+      const released = this.picker.releaseAll(p.id);
+      if (released.length > 0) p.conn.sendCancels(released);
+      if (p.amInterested) this.setInterested(p, false);
+    }
+    for (const buf of this.pieceBufs.values()) this.pool.give(buf);
+    this.pieceBufs.clear();
     this.rejectDone(e);
     // An 'error' event without a listener would throw: `done` already carries the error.
     if (this.listenerCount('error') > 0) this.emit('error', e);
