@@ -21,13 +21,18 @@ export { inlineVerifier, sha1, type Verifier } from './verify.js';
 export { peerScore, hashFailureVerdict, type PeerRecord } from './peer/scoring.js';
 export { backoffDelayMs } from './peer/backoff.js';
 export { RateMeter } from './peer/rate.js';
-export { Session, sourceFromMetainfo, MAX_PENDING_INCOMING, type AddOptions, type SessionEvents, type SessionOptions, type TorrentSource } from './session.js';
+export { Session, sourceFromMetainfo, MAX_PENDING_INCOMING, UNKNOWN_LEFT_BYTES, type AddOptions, type MagnetOptions, type SessionEvents, type SessionOptions, type TorrentSource } from './session.js';
+export { MetadataFetcher, MAX_REPLAY_MESSAGES, type FetchedPeer, type MetadataFetcherEvents, type MetadataFetcherOptions, type MetadataFetchStats } from './magnet/fetcher.js';
+export { MetadataExchange, METADATA_REQUEST_TIMEOUT_MS, METADATA_REQUESTS_PER_PEER, METADATA_REJECT_BACKOFF_MS, MAX_METADATA_FAULTS, type DataOutcome, type MetadataSkipReason } from './magnet/exchange.js';
+export { Dialer, type DialerOptions } from './peer/dial.js';
 export {
   Torrent,
   DEFAULT_MAX_PEERS,
   CONNECT_TIMEOUT_MS,
   SNUB_TIMEOUT_MS,
   MAX_WRITE_BACKLOG_BYTES,
+  LOCAL_EXTENSIONS,
+  MAX_METADATA_SERVES_EXTRA,
   type PeerInfo,
   type TorrentEvents,
   type TorrentOptions,

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import type { Metainfo } from '@tc/codec';
+import type { Magnet, Metainfo } from '@tc/codec';
 import { TrackerClient, TrackerSet, type TrackerTransport } from '@tc/tracker';
 import { generatePeerId, type Handshake, type Message } from '@tc/wire';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
@@ -10,7 +10,8 @@ import { makeLayout, type TorrentLayout } from './layout.js';
 import { PeerConnection, type ConnectionHandler, type PeerAddress } from './peer/connection.js';
 import { fsStorage } from './storage/fs.js';
 import type { StorageFactory } from './storage/types.js';
-import { Torrent, type TorrentOptions } from './torrent/torrent.js';
+import { DEFAULT_MAX_PEERS, Torrent, type TorrentOptions } from './torrent/torrent.js';
+import { MetadataFetcher } from './magnet/fetcher.js';
 import type { Verifier } from './verify.js';
 import { RateLimiter } from './ratelimit/limiter.js';
 
@@ -48,6 +49,23 @@ export interface TorrentSource {
   readonly name: string;
   readonly layout: TorrentLayout;
   readonly announceTiers: readonly (readonly string[])[];
+  /** The raw info dictionary, served to peers with ut_metadata (BEP 9). */
+  readonly infoBytes?: Buffer;
+}
+
+/**
+ * `left` announced while a magnet's size is unknown: not 0 (that would say we are a seed and get
+ * us no seeds back); libtorrent announces 16 KiB then (`value_or(bytes_left(), 16 * 1024)`).
+ */
+export const UNKNOWN_LEFT_BYTES = 16 * 1024;
+
+/** What `fetchMetadata` needs besides the magnet. */
+export interface MagnetOptions {
+  readonly maxPeers?: number;
+  /** Peers to dial besides the magnet's `x.pe` and the trackers' (`--peer`). */
+  readonly peers?: readonly PeerAddress[];
+  /** Skip trackers. */
+  readonly noTrackers?: boolean;
 }
 
 export interface AddOptions {
@@ -67,6 +85,10 @@ export interface AddOptions {
 
 export interface SessionEvents {
   torrent: [Torrent];
+  /** A torrent's metadata is known: at once for a .torrent, once fetched for a magnet (BEP 9). */
+  metadata: [{ infoHash: Buffer; metainfo: Metainfo }];
+  /** A magnet's metadata fetch started (`fetchMetadata`). */
+  fetch: [MetadataFetcher];
   warning: [{ message: string; cause?: unknown }];
 }
 
@@ -76,6 +98,7 @@ export function sourceFromMetainfo(m: Metainfo): TorrentSource {
     infoHash: m.infoHash,
     name: m.name,
     announceTiers: m.announceTiers,
+    infoBytes: m.infoBytes,
     layout: makeLayout({
       pieceLength: m.pieceLength,
       pieceHashes: m.pieces,
@@ -98,6 +121,8 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   private readonly clock: Clock;
   private readonly servers: Server[] = [];
   private readonly torrents = new Map<string, Torrent>();
+  /** Magnets whose metadata is being fetched, with the torrent that will take over their trackers' stats. */
+  private readonly fetchers = new Map<string, { fetcher: MetadataFetcher; ref: { torrent?: Torrent } }>();
   private readonly incoming = new Set<PeerConnection>();
   private readonly localAddresses: ReadonlySet<string>;
   private transport: TrackerTransport | undefined;
@@ -202,8 +227,9 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   onHandshake(conn: PeerConnection, h: Handshake): boolean {
     this.incoming.delete(conn);
     if (h.peerId.equals(this.peerId)) return false;
-    const t = this.torrents.get(h.infoHash.toString('hex'));
-    if (t === undefined) return false;
+    const hex = h.infoHash.toString('hex');
+    const t = this.torrents.get(hex);
+    if (t === undefined) return this.fetchers.get(hex)?.fetcher.adopt(conn, h) ?? false;
     return t.adopt(conn, h);
   }
 
@@ -233,27 +259,19 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     }
     const factory = options.storage ?? fsStorage({ dir: options.dir ?? process.cwd() });
     const storage = await factory.open(src.layout);
-    let torrent: Torrent | undefined;
-    let trackers: TrackerSet | undefined;
-    const tiers = src.announceTiers.filter((t) => t.length > 0);
-    if (options.noTrackers !== true && tiers.length > 0 && this.portValue > 0) {
-      trackers = new TrackerSet({
-        tiers,
-        infoHash: src.infoHash,
-        peerId: this.peerId,
-        port: this.portValue,
-        transport: this.trackerTransport(),
-        selfAddresses: [...this.localAddresses, '127.0.0.1', '::1'],
-        stats: () => {
-          const s = torrent?.stats();
-          return { uploaded: s?.uploaded ?? 0, downloaded: s?.downloaded ?? 0, left: s?.left ?? src.layout.totalLength };
-        },
-        numwant: 200,
-        ...(this.opts.random !== undefined ? { random: this.opts.random } : {}),
-        ...(this.opts.trackerMinIntervalS !== undefined ? { minIntervalS: this.opts.trackerMinIntervalS } : {}),
-      });
+    if (this.closed) {
+      await storage.close();
+      throw new EngineError('ENGINE_CLOSED', 'session closed');
     }
-    torrent = new Torrent({
+    const fetch = this.fetchers.get(hex);
+    const fetched = fetch !== undefined && fetch.fetcher.done ? fetch.fetcher.handOver() : undefined;
+    if (fetch !== undefined) this.fetchers.delete(hex);
+    // A fetch still running (added by .torrent meanwhile) is simply stopped.
+    if (fetch !== undefined && fetched === undefined) await fetch.fetcher.close();
+    const ref: { torrent?: Torrent } = fetch?.ref ?? {};
+    const trackers =
+      fetched !== undefined ? fetched.trackers : options.noTrackers === true ? undefined : this.makeTrackers(src.infoHash, src.announceTiers, ref, src.layout.totalLength);
+    const torrent = new Torrent({
       infoHash: src.infoHash,
       name: src.name,
       layout: src.layout,
@@ -268,15 +286,87 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
       ...(trackers !== undefined ? { trackers } : {}),
       ...(options.have !== undefined ? { have: options.have } : {}),
       ...(options.wanted !== undefined ? { wanted: options.wanted } : {}),
+      ...(src.infoBytes !== undefined ? { infoBytes: src.infoBytes } : {}),
       downLimiter: this.downLimiter,
       upLimiter: this.upLimiter,
       ...this.opts.timeouts,
     });
+    ref.torrent = torrent;
     this.torrents.set(hex, torrent);
     this.emit('torrent', torrent);
+    if (fetched === undefined && !('layout' in source)) this.emit('metadata', { infoHash: src.infoHash, metainfo: source });
     torrent.start();
+    if (fetched !== undefined) {
+      // The fetch's connections carry on as the torrent's peers (their bitfields replayed).
+      for (const p of fetched.peers) if (!torrent.takeOver(p.conn, p.replay)) p.conn.close(undefined);
+      torrent.addPeers(fetched.candidates, 'tracker');
+    }
     if (options.peers !== undefined && options.peers.length > 0) torrent.addPeers(options.peers, 'manual');
     return torrent;
+  }
+
+  /** Trackers for a torrent, when it has any and we listen; `ref.torrent` gives the byte counts once it exists. */
+  private makeTrackers(infoHash: Buffer, announceTiers: readonly (readonly string[])[], ref: { torrent?: Torrent }, unknownLeft: number): TrackerSet | undefined {
+    const tiers = announceTiers.filter((t) => t.length > 0);
+    if (tiers.length === 0 || this.portValue === 0) return undefined;
+    return new TrackerSet({
+      tiers,
+      infoHash,
+      peerId: this.peerId,
+      port: this.portValue,
+      transport: this.trackerTransport(),
+      selfAddresses: [...this.localAddresses, '127.0.0.1', '::1'],
+      stats: () => {
+        const s = ref.torrent?.stats();
+        return { uploaded: s?.uploaded ?? 0, downloaded: s?.downloaded ?? 0, left: s?.left ?? unknownLeft };
+      },
+      numwant: 200,
+      ...(this.opts.random !== undefined ? { random: this.opts.random } : {}),
+      ...(this.opts.trackerMinIntervalS !== undefined ? { minIntervalS: this.opts.trackerMinIntervalS } : {}),
+    });
+  }
+
+  /**
+   * Starts fetching a magnet's metadata (BEP 9): its trackers are announced to (left unknown:
+   * UNKNOWN_LEFT_BYTES), its `x.pe` and `peers` dialled. Await `fetcher.metadata`, then `add()` the
+   * metainfo: the torrent takes over the fetch's connections and trackers. A second call for the
+   * same info-hash returns the running fetch.
+   */
+  fetchMetadata(magnet: Magnet, options: MagnetOptions = {}): MetadataFetcher {
+    if (this.closed) throw new EngineError('ENGINE_CLOSED', 'session closed');
+    const hex = magnet.infoHashHex;
+    const running = this.fetchers.get(hex);
+    if (running !== undefined) {
+      if (options.peers !== undefined) running.fetcher.addPeers(options.peers, 'manual');
+      return running.fetcher;
+    }
+    const infoHash = Buffer.from(magnet.infoHash);
+    const announceTiers = magnet.trackers.map((t) => [t]);
+    const ref: { torrent?: Torrent } = {};
+    const trackers = options.noTrackers === true ? undefined : this.makeTrackers(infoHash, announceTiers, ref, UNKNOWN_LEFT_BYTES);
+    const fetcher = new MetadataFetcher({
+      infoHash,
+      name: magnet.name,
+      announceTiers,
+      webSeeds: magnet.webSeeds,
+      peerId: this.peerId,
+      clock: this.clock,
+      listenPort: this.portValue,
+      isSelf: (a) => this.isSelf(a),
+      maxPeers: options.maxPeers ?? DEFAULT_MAX_PEERS,
+      ...(trackers !== undefined ? { trackers } : {}),
+      ...(this.opts.random !== undefined ? { random: this.opts.random } : {}),
+      ...(this.opts.timeouts?.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.opts.timeouts.connectTimeoutMs } : {}),
+      ...(this.opts.timeouts?.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.timeouts.handshakeTimeoutMs } : {}),
+      ...(this.opts.timeouts?.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.opts.timeouts.idleTimeoutMs } : {}),
+    });
+    this.fetchers.set(hex, { fetcher, ref });
+    fetcher.on('metadata', (metainfo) => this.emit('metadata', { infoHash, metainfo }));
+    this.emit('fetch', fetcher);
+    fetcher.start();
+    const peers = [...magnet.peers, ...(options.peers ?? [])];
+    if (peers.length > 0) fetcher.addPeers(peers, 'manual');
+    return fetcher;
   }
 
   private trackerTransport(): TrackerTransport {
@@ -300,6 +390,12 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
 
   /** Removes a torrent: closes its peers and storage (its files stay on disk). */
   async remove(infoHash: Buffer | string): Promise<void> {
+    const hex = typeof infoHash === 'string' ? infoHash.toLowerCase() : infoHash.toString('hex');
+    const f = this.fetchers.get(hex);
+    if (f !== undefined) {
+      this.fetchers.delete(hex);
+      await f.fetcher.close();
+    }
     const t = this.get(infoHash);
     if (t === undefined) return;
     this.torrents.delete(t.infoHash.toString('hex'));
@@ -314,6 +410,8 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     for (const c of [...this.incoming]) c.close(undefined);
     await Promise.all([...this.torrents.values()].map((t) => t.close()));
     this.torrents.clear();
+    await Promise.all([...this.fetchers.values()].map((f) => f.fetcher.close()));
+    this.fetchers.clear();
     this.downLimiter.close();
     this.upLimiter.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));

@@ -1,14 +1,27 @@
 import { EventEmitter } from 'node:events';
-import { connect as netConnect, type Socket } from 'node:net';
-import { asDict, decode, encode, type BDict } from '@tc/codec';
-import { Bitfield, EXTENDED_CLIENT_NAME, type Features, type Handshake, type Message } from '@tc/wire';
+import type { Socket } from 'node:net';
+import {
+  Bitfield,
+  encodeExtendedHandshake,
+  encodeMetadataMessage,
+  ExtensionRouter,
+  METADATA_PIECE_BYTES,
+  metadataPieceCount,
+  UT_METADATA,
+  WireError,
+  type Features,
+  type Handshake,
+  type Message,
+  type MetadataMessage,
+} from '@tc/wire';
 import type { Peer as TrackerPeer, TrackerSet, TrackerStatus } from '@tc/tracker';
 import type { Clock, TimerHandle } from '../clock.js';
 import { EngineError, invariant } from '../errors.js';
 import { BLOCK_BYTES, pieceHash, pieceSize, type TorrentLayout } from '../layout.js';
 import { PiecePicker, type BlockRequest } from '../picker/picker.js';
 import { DEFAULT_REQQ, pipelineDepth } from '../picker/pipeline.js';
-import { PeerConnection, READ_BUFFER_BYTES, type ConnectionHandler, type PeerAddress } from '../peer/connection.js';
+import { PeerConnection, type ConnectionHandler, type PeerAddress } from '../peer/connection.js';
+import { Dialer } from '../peer/dial.js';
 import { RateMeter } from '../peer/rate.js';
 import { hashFailureVerdict, peerScore } from '../peer/scoring.js';
 import { CandidateList, closeIsFailure, type CandidateSource } from '../peer/swarm.js';
@@ -20,8 +33,7 @@ import { transition, type TorrentState } from './states.js';
 
 /** Peers per torrent unless configured (issue 5). */
 export const DEFAULT_MAX_PEERS = 50;
-/** A dial that has not connected by then is abandoned (loopback refuses at once; remote SYNs may hang). */
-export const CONNECT_TIMEOUT_MS = 10_000;
+export { CONNECT_TIMEOUT_MS } from '../peer/dial.js';
 /** A peer with requests outstanding and no block for this long is snubbed (issue 5; libtorrent request_timeout 60 s). */
 export const SNUB_TIMEOUT_MS = 60_000;
 /**
@@ -121,7 +133,18 @@ export interface TorrentOptions {
   readonly downLimiter?: RateLimiter;
   /** Upload limit: paces the `piece` messages we send. */
   readonly upLimiter?: RateLimiter;
+  /** The raw info dictionary: served to peers that ask with ut_metadata (BEP 9), e.g. to fetch a magnet from us. */
+  readonly infoBytes?: Buffer;
 }
+
+/** Our BEP 10 extension ids: only ut_metadata is spoken (PEX is not yet). */
+export const LOCAL_EXTENSIONS: Readonly<Record<string, number>> = { [UT_METADATA]: 1 };
+/**
+ * Metadata pieces served to one peer at most, beyond the metadata's piece count (a peer may
+ * re-fetch after a failed attempt); past it we reject (BEP 9 allows it), so a peer cannot make
+ * us upload the info dictionary over and over.
+ */
+export const MAX_METADATA_SERVES_EXTRA = 32;
 
 /** Per-connection download/upload state. */
 class PeerState {
@@ -145,6 +168,10 @@ class PeerState {
   badRequests = 0;
   responseMs: number | undefined;
   client: string | undefined;
+  /** BEP 10 ids of this connection (ours and the peer's). */
+  readonly router = new ExtensionRouter(LOCAL_EXTENSIONS);
+  /** ut_metadata pieces sent to this peer. */
+  metadataServed = 0;
   /** Incoming requests not yet served, `index:begin:length`. */
   readonly served = new Set<string>();
   readonly connectedAt: number;
@@ -202,7 +229,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   private readonly candidates: CandidateList;
   private readonly peers = new Map<PeerConnection, PeerState>();
   private readonly byId = new Map<number, PeerState>();
-  private readonly dialing = new Map<string, { socket: Socket; timer: TimerHandle }>();
+  private readonly dialer: Dialer;
   /** Connected sockets whose handshake has not arrived yet. */
   private readonly handshaking = new Set<PeerConnection>();
   /** Contiguous buffers of active pieces: blocks are copied in as they arrive (the read buffer is reused). */
@@ -239,6 +266,11 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.picker = new PiecePicker(opts.layout, opts.random !== undefined ? { random: opts.random } : {});
     this.candidates = new CandidateList(opts.isSelf, opts.random);
     this.pool = new PiecePool(opts.layout.pieceLength);
+    this.dialer = new Dialer({
+      clock: opts.clock,
+      ...(opts.connect !== undefined ? { connect: opts.connect } : {}),
+      ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+    });
     this.choker = new Choker<number>({ slots: opts.uploadSlots ?? UPLOAD_SLOTS, ...(opts.random !== undefined ? { random: opts.random } : {}) });
     const now = this.clock.now();
     this.downRate = new RateMeter(now);
@@ -366,72 +398,38 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   private connectMore(): void {
     // A seed dials too: peers given by hand (`--peer`) may only accept connections (Transmission on loopback).
     if (!this.active) return;
-    const room = this.maxPeers - this.peers.size - this.dialing.size - this.handshaking.size;
+    const room = this.maxPeers - this.peers.size - this.dialer.size - this.handshaking.size;
     if (room <= 0) return;
     for (const a of this.candidates.take(room, this.clock.now())) this.dial(a);
   }
 
   private dial(a: PeerAddress): void {
-    // One reused read buffer per outgoing connection: no allocation per socket read (see READ_BUFFER_BYTES).
-    let conn: PeerConnection | undefined;
-    const external = this.opts.connect === undefined;
-    const connect =
-      this.opts.connect ??
-      ((x: PeerAddress) =>
-        netConnect({
-          host: x.host,
-          port: x.port,
-          onread: {
-            buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
-            callback: (n: number, buf: Uint8Array) => {
-              conn?.feed((buf as Buffer).subarray(0, n));
-              return true;
-            },
-          },
-        }));
-    let socket: Socket;
-    try {
-      socket = connect(a);
-    } catch (e) {
-      this.candidates.disconnected(a, true, this.clock.now());
-      this.emit('warning', { message: `cannot dial: ${(e as Error).message}`, peer: `${a.host}:${a.port}` });
-      return;
-    }
-    const key = `${a.host}:${a.port}`;
-    const fail = (): void => {
-      const d = this.dialing.get(key);
-      if (d === undefined) return;
-      d.timer.cancel();
-      this.dialing.delete(key);
-      socket.destroy();
-      this.candidates.disconnected(a, true, this.clock.now());
-    };
-    const timer = this.clock.setTimeout(fail, this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
-    this.dialing.set(key, { socket, timer });
-    socket.once('error', fail);
-    socket.once('connect', () => {
-      const d = this.dialing.get(key);
-      if (d === undefined) return;
-      d.timer.cancel();
-      this.dialing.delete(key);
-      socket.removeListener('error', fail);
-      if (!this.active) {
-        socket.destroy();
-        this.candidates.disconnected(a, false, this.clock.now());
-        return;
-      }
-      conn = new PeerConnection(socket, this, {
-        address: a,
-        outgoing: true,
-        externalReads: external,
-        features: FEATURES,
-        now: this.clock.now(),
-        pieceCount: this.layout.pieceCount,
-        ...this.timeouts(),
-      });
-      this.handshaking.add(conn);
-      conn.sendHandshake(this.infoHash, this.opts.peerId, FEATURES);
-    });
+    this.dialer.dial(
+      a,
+      (socket, externalReads) => {
+        if (!this.active) {
+          socket.destroy();
+          this.candidates.disconnected(a, false, this.clock.now());
+          return undefined;
+        }
+        const conn = new PeerConnection(socket, this, {
+          address: a,
+          outgoing: true,
+          externalReads,
+          features: FEATURES,
+          now: this.clock.now(),
+          pieceCount: this.layout.pieceCount,
+          ...this.timeouts(),
+        });
+        this.handshaking.add(conn);
+        conn.sendHandshake(this.infoHash, this.opts.peerId, FEATURES);
+        return conn;
+      },
+      (thrown) => {
+        this.candidates.disconnected(a, true, this.clock.now());
+        if (thrown !== undefined) this.emit('warning', { message: `cannot dial: ${thrown.message}`, peer: `${a.host}:${a.port}` });
+      },
+    );
   }
 
   private timeouts(): { handshakeTimeoutMs?: number; idleTimeoutMs?: number } {
@@ -473,19 +471,65 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     for (const p of this.peers.values()) {
       if (p.conn.remote?.peerId.equals(h.peerId) === true) return false; // duplicate peer (case 21)
     }
-    const now = this.clock.now();
-    const p = new PeerState(this.nextPeerId++, conn, this.layout.pieceCount, now);
-    this.peers.set(conn, p);
-    this.byId.set(p.id, p);
-    this.picker.addPeer(p.id, p.bitfield);
+    const p = this.addPeerState(conn);
     const f = conn.features;
-    if (f.extended) {
-      conn.send({ type: 'extended', id: 0, payload: encode({ m: new Map(), v: EXTENDED_CLIENT_NAME, reqq: OUR_REQQ, p: this.opts.listenPort }) });
-    }
+    if (f.extended) this.sendExtendedHandshake(p);
     if (this.picker.piecesHave === this.layout.pieceCount && f.fast) conn.send({ type: 'have-all' });
     else if (this.picker.piecesHave > 0) conn.send({ type: 'bitfield', bytes: this.haveBitfield() });
     else if (f.fast) conn.send({ type: 'have-none' });
     this.emit('peer-connected', { address: conn.key, incoming: !conn.outgoing });
+    return true;
+  }
+
+  private addPeerState(conn: PeerConnection): PeerState {
+    const p = new PeerState(this.nextPeerId++, conn, this.layout.pieceCount, this.clock.now());
+    this.peers.set(conn, p);
+    this.byId.set(p.id, p);
+    this.picker.addPeer(p.id, p.bitfield);
+    return p;
+  }
+
+  private sendExtendedHandshake(p: PeerState): void {
+    const info = this.opts.infoBytes;
+    const payload = encodeExtendedHandshake({
+      // Without the info bytes we cannot serve metadata, so we do not offer it.
+      m: info !== undefined ? p.router.localMap : {},
+      reqq: OUR_REQQ,
+      ...(this.opts.listenPort > 0 ? { p: this.opts.listenPort } : {}),
+      ...(info !== undefined ? { metadataSize: info.length } : {}),
+    });
+    p.conn.send({ type: 'extended', id: 0, payload });
+  }
+
+  /**
+   * A connection that fetched this torrent's metadata (MetadataFetcher) becomes a peer: its
+   * handshakes were exchanged already, so we re-send only our extended handshake (BEP 10 allows a
+   * second one; it now carries `metadata_size`), announce what we have with `have`s (a bitfield
+   * may only follow the handshake), then replay what the peer sent meanwhile (its bitfield,
+   * `have`s, chokes, its extended handshake), checked against the now known piece count.
+   * Returns false (and closes nothing) when it is refused.
+   */
+  takeOver(conn: PeerConnection, replay: readonly Message[]): boolean {
+    if (!this.active || this.peers.size >= this.maxPeers || conn.isClosed) return false;
+    if (!this.candidates.markConnected(conn.address)) return false;
+    const h = conn.remote;
+    if (h === undefined || h.peerId.equals(this.opts.peerId)) return false;
+    for (const q of this.peers.values()) if (q.conn.remote?.peerId.equals(h.peerId) === true) return false;
+    conn.handler = this;
+    conn.setPieceCount(this.layout.pieceCount);
+    const p = this.addPeerState(conn);
+    if (conn.features.extended) this.sendExtendedHandshake(p);
+    if (this.picker.piecesHave > 0) for (let i = 0; i < this.layout.pieceCount; i++) if (this.picker.hasPiece(i)) conn.send({ type: 'have', index: i });
+    this.emit('peer-connected', { address: conn.key, incoming: !conn.outgoing });
+    for (const m of replay) {
+      if (conn.isClosed) break;
+      if (m.type === 'have' && m.index >= this.layout.pieceCount) {
+        conn.close(this.protocolError(p, `have ${m.index} but the torrent has ${this.layout.pieceCount} pieces`));
+        break;
+      }
+      this.onMessage(conn, m);
+    }
+    if (!conn.isClosed) this.fill(p);
     return true;
   }
 
@@ -569,7 +613,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
         if (m.index < this.layout.pieceCount && p.allowedFast.size < 64) p.allowedFast.add(m.index);
         return;
       case 'extended':
-        if (m.id === 0) this.onExtendedHandshake(p, m.payload);
+        this.onExtended(p, m);
         return;
       case 'suggest':
       case 'port':
@@ -579,18 +623,37 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     }
   }
 
-  private onExtendedHandshake(p: PeerState, payload: Buffer): void {
-    let d: BDict;
+  private onExtended(p: PeerState, m: Extract<Message, { type: 'extended' }>): void {
+    let routed;
     try {
-      d = asDict(decode(payload, { mode: 'lenient', maxDepth: 16, maxTokens: 10_000 }), 'extended handshake');
-    } catch {
+      routed = p.router.route(m);
+    } catch (e) {
+      // A malformed handshake or an extension message we never offered: counted, not fatal (as libtorrent).
+      if (!(e instanceof WireError)) throw e;
       p.faults++;
       return;
     }
-    const reqq = d.get('reqq');
-    if (typeof reqq === 'number' && reqq > 0) p.reqq = Math.min(reqq, 10_000);
-    const v = d.get('v');
-    if (Buffer.isBuffer(v) && v.length <= 100) p.client = v.toString('utf8');
+    if (routed.name === 'handshake') {
+      const h = routed.handshake;
+      if (h.reqq !== undefined) p.reqq = Math.min(h.reqq, 10_000);
+      if (h.v !== undefined && h.v.length <= 100) p.client = h.v;
+    } else if (routed.name === UT_METADATA) this.onMetadataMessage(p, routed.message);
+  }
+
+  /** BEP 9 serving: `data` for a piece of our info dictionary, `reject` when we have none or the peer asked too often. */
+  private onMetadataMessage(p: PeerState, msg: MetadataMessage): void {
+    if (msg.type !== 'request') return; // we never ask once we have the metadata
+    const info = this.opts.infoBytes;
+    let reply: MetadataMessage;
+    if (info === undefined || msg.piece >= metadataPieceCount(info.length) || p.metadataServed >= metadataPieceCount(info.length) + MAX_METADATA_SERVES_EXTRA) {
+      reply = { type: 'reject', piece: msg.piece };
+    } else {
+      p.metadataServed++;
+      const data = info.subarray(msg.piece * METADATA_PIECE_BYTES, Math.min(info.length, (msg.piece + 1) * METADATA_PIECE_BYTES));
+      reply = { type: 'data', piece: msg.piece, totalSize: info.length, data };
+    }
+    const id = p.router.remoteId(UT_METADATA);
+    if (id !== undefined) p.conn.send({ type: 'extended', id, payload: encodeMetadataMessage(reply) });
   }
 
   private updateInterest(p: PeerState): void {
@@ -1002,11 +1065,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.timer?.cancel();
     this.timer = undefined;
     this.closing.abort();
-    for (const d of this.dialing.values()) {
-      d.timer.cancel();
-      d.socket.destroy();
-    }
-    this.dialing.clear();
+    this.dialer.close();
     for (const c of [...this.handshaking]) c.close(undefined);
     for (const p of [...this.peers.values()]) p.conn.close(undefined);
     const stop = this.opts.trackers?.stop().catch(() => undefined);

@@ -1,0 +1,89 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import type { Clock, TimerHandle } from '../clock.js';
+import { addressKey, READ_BUFFER_BYTES, type PeerAddress, type PeerConnection } from './connection.js';
+
+/** A dial that has not connected by then is abandoned (loopback refuses at once; remote SYNs may hang). */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+export interface DialerOptions {
+  readonly clock: Clock;
+  /** Dials a peer (injected for tests); default a TCP socket with a reused read buffer. */
+  readonly connect?: (a: PeerAddress) => Socket;
+  readonly connectTimeoutMs?: number;
+}
+
+/**
+ * Outgoing TCP dials with a timeout, shared by torrents and metadata fetches. Each outgoing socket
+ * gets one reused read buffer (`onread`: no allocation per read), fed to the PeerConnection that
+ * `onConnect` makes of it.
+ */
+export class Dialer {
+  private readonly pending = new Map<string, { socket: Socket; timer: TimerHandle }>();
+
+  constructor(private readonly opts: DialerOptions) {}
+
+  /** Dials in flight. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Dials `a`. `onConnect` gets the connected socket and whether its reads come through `feed`
+   * (externalReads); it returns the connection, or undefined after destroying the socket.
+   * `onFail` is called once when the dial fails or times out, with the error if it threw at once.
+   */
+  dial(a: PeerAddress, onConnect: (socket: Socket, externalReads: boolean) => PeerConnection | undefined, onFail: (thrown?: Error) => void): void {
+    let conn: PeerConnection | undefined;
+    const external = this.opts.connect === undefined;
+    const connect =
+      this.opts.connect ??
+      ((x: PeerAddress) =>
+        netConnect({
+          host: x.host,
+          port: x.port,
+          onread: {
+            buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+            callback: (n: number, buf: Uint8Array) => {
+              conn?.feed((buf as Buffer).subarray(0, n));
+              return true;
+            },
+          },
+        }));
+    let socket: Socket;
+    try {
+      socket = connect(a);
+    } catch (e) {
+      onFail(e as Error);
+      return;
+    }
+    const key = addressKey(a);
+    const fail = (): void => {
+      const d = this.pending.get(key);
+      if (d === undefined) return;
+      d.timer.cancel();
+      this.pending.delete(key);
+      socket.destroy();
+      onFail();
+    };
+    const timer = this.opts.clock.setTimeout(fail, this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
+    this.pending.set(key, { socket, timer });
+    socket.once('error', fail);
+    socket.once('connect', () => {
+      const d = this.pending.get(key);
+      if (d === undefined) return;
+      d.timer.cancel();
+      this.pending.delete(key);
+      socket.removeListener('error', fail);
+      conn = onConnect(socket, external);
+    });
+  }
+
+  /** Abandons every dial in flight (no callbacks). */
+  close(): void {
+    for (const d of this.pending.values()) {
+      d.timer.cancel();
+      d.socket.destroy();
+    }
+    this.pending.clear();
+  }
+}
