@@ -1,4 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -20,13 +21,15 @@ import {
   type Io,
   type ProgressMode,
 } from '@tc/cli';
-import { MAX_TORRENT_BYTES, parseMetainfo, type Metainfo } from '@tc/codec';
+import { BRaw, encode, MAX_TORRENT_BYTES, parseMagnet, parseMetainfo, type BEncodable, type Magnet, type Metainfo } from '@tc/codec';
 import { DEFAULT_MAX_PEERS, EngineError, FsStorage, isEngineError, parseSeedGoal, parseSelection, planPieces, SelectionError, type PiecePlan, seedGoalReached, type SeedGoal, inlineVerifier, restore, ResumeKeeper, Session, sourceFromMetainfo, systemClock, type PeerAddress, type Torrent, type TorrentStats } from '@tc/engine';
 import { seedSummaryText, seedText, statusJson, statusText, summaryText, trackerFailures } from './render.js';
 
-const USAGE = `$0 FILE.torrent|URL [options]
+const USAGE = `$0 FILE.torrent|URL|MAGNET [options]
 
-Downloads a torrent into a folder, verifying every piece (SHA-1) before it counts, and exits when done.`;
+Downloads a torrent into a folder, verifying every piece (SHA-1) before it counts, and exits when done.
+A magnet link's metadata is fetched from its peers first (BEP 9) and saved as HASH.torrent in the
+download folder, where the next run finds it (so resuming works as for a .torrent).`;
 
 const EPILOGUE = `Exit codes: 0 done · 1 failure · 2 usage · 3 invalid or hostile torrent · 4 no peers or network
 failure · 5 disk error (full, read-only, unwritable folder; with --seed, exits once seeding what it
@@ -38,6 +41,21 @@ const DEFAULT_NO_PEERS_S = 60;
 const STATUS_INTERVAL_MS = 1_000;
 /** Longest a URL fetch of a .torrent may take (the shared fetch has 10 s; a busy tracker site gets more). */
 const FETCH_TIMEOUT_MS = 30_000;
+
+/** Where a magnet's fetched metadata is saved as a .torrent: the download folder, named by info-hash (a later run of the same magnet reads it). */
+export function magnetTorrentPath(dir: string, infoHashHex: string): string {
+  return join(dir, `${infoHashHex}.torrent`);
+}
+
+/** A .torrent for fetched metadata: the raw info bytes (so the info-hash holds) with the magnet's trackers. */
+function torrentBytes(m: Metainfo): Buffer {
+  const top = new Map<string, BEncodable>();
+  const tiers = m.announceTiers.filter((t) => t.length > 0);
+  if (tiers[0]?.[0] !== undefined) top.set('announce', tiers[0][0]);
+  if (tiers.length > 1 || (tiers[0]?.length ?? 0) > 1) top.set('announce-list', tiers.map((t) => [...t]));
+  top.set('info', new BRaw(m.infoBytes));
+  return encode(top);
+}
 
 function parsePeer(text: string): PeerAddress {
   const m = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(text) ?? /^([^:\s]+):(\d+)$/.exec(text);
@@ -94,7 +112,7 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
   if (!args) return ExitCode.OK;
   const sources = args._.map(String);
   if (seedOnly && sources.length !== 2) throw new UsageError('give a .torrent file (or URL) and the DATA folder', 'run tc-seed --help for usage');
-  if (!seedOnly && sources.length !== 1) throw new UsageError('give exactly one .torrent file or URL', 'run tc-download --help for usage');
+  if (!seedOnly && sources.length !== 1) throw new UsageError('give exactly one .torrent file, URL or magnet link', 'run tc-download --help for usage');
   const seedGoal = args.seed !== undefined ? readSeedGoal(String(args.seed)) : seedOnly ? ({ kind: 'forever' } as const) : undefined;
   const port = args.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be in 0..65535');
@@ -108,14 +126,54 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
   let dir = resolve(io.cwd, seedOnly ? sources[1]! : (args.output ?? '.'));
 
   const source = sources[0]!;
-  const bytes = await readFileOrUrl(source, { cwd: io.cwd, maxBytes: MAX_TORRENT_BYTES, timeoutMs: FETCH_TIMEOUT_MS, signal: io.signal });
+  const say = (line: string): void => {
+    if (!args.quiet && !args.json) io.stderr.write(`${line}\n`);
+  };
+  const listen = args.listen;
+  let sessionValue: Session | undefined;
+  /** The session, created on first use: before the metadata for a magnet, after the torrent is read otherwise. */
+  const openSession = async (): Promise<Session> => {
+    sessionValue ??= await Session.create({
+      port,
+      ...(limitDown !== undefined ? { downloadRateBps: limitDown } : {}),
+      ...(limitUp !== undefined ? { uploadRateBps: limitUp } : {}),
+      ...(listen !== undefined ? (listen.includes(':') ? { listenHost4: null, listenHost6: listen } : { listenHost4: listen, listenHost6: null }) : {}),
+    }).catch((e: unknown) => {
+      throw new CommandError(`cannot listen on port ${port}: ${(e as Error).message}`, ExitCode.NETWORK, { cause: e });
+    });
+    return sessionValue;
+  };
   let metainfo: Metainfo;
-  try {
-    const parsed = parseMetainfo(bytes);
-    metainfo = parsed.metainfo;
-    if (!args.quiet && !args.json) for (const w of parsed.warnings) reportWarning(io, `${source}: ${w.message}`);
-  } catch (e) {
-    return reportError(io, e, { what: source, verbose: args.verbose });
+  if (!seedOnly && /^magnet:\?/i.test(source.trim())) {
+    let magnet: Magnet;
+    try {
+      const parsed = parseMagnet(source);
+      magnet = parsed.magnet;
+      if (!args.quiet && !args.json) for (const w of parsed.warnings) reportWarning(io, `magnet link: ${w.message}`);
+    } catch (e) {
+      return reportError(io, e, { what: 'magnet link', verbose: args.verbose });
+    }
+    const got = await metainfoOfMagnet(magnet, resolve(io.cwd, args.output ?? '.'), {
+      io,
+      say,
+      openSession,
+      peers,
+      maxPeers,
+      noPeersS,
+      quiet: args.quiet as boolean,
+      verbose: args.verbose as boolean,
+    });
+    if (typeof got === 'number') return got;
+    metainfo = got;
+  } else {
+    const bytes = await readFileOrUrl(source, { cwd: io.cwd, maxBytes: MAX_TORRENT_BYTES, timeoutMs: FETCH_TIMEOUT_MS, signal: io.signal });
+    try {
+      const parsed = parseMetainfo(bytes);
+      metainfo = parsed.metainfo;
+      if (!args.quiet && !args.json) for (const w of parsed.warnings) reportWarning(io, `${source}: ${w.message}`);
+    } catch (e) {
+      return reportError(io, e, { what: source, verbose: args.verbose });
+    }
   }
 
   const selectable = metainfo.files.map((f) => ({ path: f.safePath, length: f.length, padding: f.padding }));
@@ -127,6 +185,7 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
         if (!f.padding) io.stdout.write(`${String(i).padStart(width)}  ${formatBytes(f.length).padStart(10)}  ${sanitize(f.safePath.join('/'))}\n`);
       });
     }
+    await sessionValue?.close();
     return ExitCode.OK;
   }
   let selected: number[] | undefined;
@@ -134,6 +193,7 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
     try {
       selected = parseSelection(String(args.select), selectable);
     } catch (e) {
+      await sessionValue?.close();
       if (e instanceof SelectionError) throw new UsageError(`--select: ${e.message}`, 'see the files and their indices with --list');
       throw e;
     }
@@ -148,6 +208,7 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
       await once(stream, 'open');
     } catch (e) {
       const why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+      await sessionValue?.close();
       return reportError(io, new CommandError(`cannot open the log ${sanitize(logPath)}: ${why}`, ExitCode.DISK, { cause: e }), { verbose: args.verbose });
     }
     // A later write failure (disk full) stops logging with a warning; the download goes on.
@@ -161,23 +222,12 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
     log?.write(`${JSON.stringify({ t: new Date().toISOString(), event, ...fields })}\n`);
   };
 
-  const listen = args.listen;
-  const session = await Session.create({
-    port,
-    ...(limitDown !== undefined ? { downloadRateBps: limitDown } : {}),
-    ...(limitUp !== undefined ? { uploadRateBps: limitUp } : {}),
-    ...(listen !== undefined ? (listen.includes(':') ? { listenHost4: null, listenHost6: listen } : { listenHost4: listen, listenHost6: null }) : {}),
-  }).catch((e: unknown) => {
-    throw new CommandError(`cannot listen on port ${port}: ${(e as Error).message}`, ExitCode.NETWORK, { cause: e });
-  });
+  const session = await openSession();
   const started = performance.now();
   const elapsed = (): number => (performance.now() - started) / 1000;
   let torrent: Torrent | undefined;
   let keeper: ResumeKeeper | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const say = (line: string): void => {
-    if (!args.quiet && !args.json) io.stderr.write(`${line}\n`);
-  };
   // The final resume save: after the session closed, so no piece write is in flight.
   const saveResume = async (): Promise<void> => {
     await keeper?.flush().catch((e: unknown) => {
@@ -389,4 +439,99 @@ export async function run(argv: string[], io: Io, command: 'tc-download' | 'tc-s
   } finally {
     await new Promise<void>((r) => (log ? log.end(() => r()) : r()));
   }
+}
+
+interface MagnetRun {
+  readonly io: Io;
+  readonly say: (line: string) => void;
+  readonly openSession: () => Promise<Session>;
+  readonly peers: readonly PeerAddress[];
+  readonly maxPeers: number;
+  readonly noPeersS: number;
+  readonly quiet: boolean;
+  readonly verbose: boolean;
+}
+
+/**
+ * The metainfo of a magnet link: from the .torrent an earlier run saved in `dir`, else fetched
+ * from peers (BEP 9) and saved there. Returns an exit code when it cannot be had: 4 when no peer
+ * offered the metadata within the no-peers timeout, 130 on a signal, 3 for a hostile torrent.
+ * The session stays open on success (the torrent takes over the fetch's connections).
+ */
+async function metainfoOfMagnet(magnet: Magnet, dir: string, o: MagnetRun): Promise<Metainfo | number> {
+  const saved = magnetTorrentPath(dir, magnet.infoHashHex);
+  try {
+    const m = parseMetainfo(await readFile(saved)).metainfo;
+    if (m.infoHash.equals(magnet.infoHash)) {
+      o.say(`using the metadata fetched by an earlier run: ${sanitize(saved)}`);
+      return m;
+    }
+  } catch {
+    // None yet (or unreadable, or not this torrent): fetch it again.
+  }
+  const session = await o.openSession();
+  const fetch = session.fetchMetadata(magnet, { maxPeers: o.maxPeers, peers: o.peers });
+  fetch.on('peer-banned', (e) => {
+    if (!o.quiet) reportWarning(o.io, `banned peer ${e.address}: ${e.reason}`);
+  });
+  fetch.on('warning', (w) => {
+    // Metadata problems (a size over the cap, data that does not hash) are shown; the rest with --verbose.
+    if (!o.quiet && (o.verbose || w.message.includes('metadata'))) reportWarning(o.io, sanitize(w.peer !== undefined ? `${w.peer}: ${w.message}` : w.message));
+  });
+  const started = performance.now();
+  const label = sanitize(magnet.name ?? magnet.infoHashHex).slice(0, 60);
+  let timer: NodeJS.Timeout | undefined;
+  let shown = '';
+  const show = (): void => {
+    const st = fetch.stats();
+    const line = `fetching metadata of ${label} from ${st.peers} peer${st.peers === 1 ? '' : 's'}…${st.pieceCount > 0 ? ` (${st.piecesHave}/${st.pieceCount} pieces)` : ''}`;
+    if (line !== shown) o.say(line);
+    shown = line;
+  };
+  show();
+  const outcome = await new Promise<Metainfo | 'interrupted' | 'no-peers' | EngineError>((resolveOutcome) => {
+    const onAbort = (): void => resolveOutcome('interrupted');
+    if (o.io.signal?.aborted) return onAbort();
+    o.io.signal?.addEventListener('abort', onAbort, { once: true });
+    fetch.metadata.then(resolveOutcome, (e: unknown) => resolveOutcome(e instanceof EngineError ? e : new EngineError('ENGINE_BAD_TORRENT', String(e))));
+    timer = setInterval(() => {
+      show();
+      // Give up like a .torrent download does, when nobody has offered the metadata by then.
+      if (fetch.stats().sources === 0 && (performance.now() - started) / 1000 > o.noPeersS) resolveOutcome('no-peers');
+    }, STATUS_INTERVAL_MS);
+  });
+  clearInterval(timer);
+  if (outcome === 'interrupted') {
+    if (!o.quiet) o.io.stderr.write('interrupted while fetching the metadata\n');
+    await session.close();
+    return ExitCode.INTERRUPTED;
+  }
+  if (outcome === 'no-peers') {
+    const st = fetch.stats();
+    const trackers = fetch.trackerStatus();
+    const why = `${st.peers} peer${st.peers === 1 ? '' : 's'} connected, none offering it; trackers: ${trackers.length === 0 ? 'the magnet link lists none' : trackerFailures(trackers)}`;
+    await session.close();
+    return reportError(
+      o.io,
+      new CommandError(`no peer sent the metadata within ${o.noPeersS} s (${why})`, ExitCode.NETWORK, {
+        hint: 'add a peer that has the torrent with --peer HOST:PORT (or x.pe= in the link), or use the .torrent file',
+      }),
+      { verbose: o.verbose },
+    );
+  }
+  if (outcome instanceof EngineError) {
+    await session.close();
+    const code = reportError(o.io, outcome, { what: 'magnet link', verbose: o.verbose });
+    return outcome.code === 'ENGINE_BAD_TORRENT' ? ExitCode.BAD_INPUT : code;
+  }
+  o.say(`metadata received: ${sanitize(outcome.name)} (${outcome.files.length} file${outcome.files.length === 1 ? '' : 's'}, ${formatBytes(outcome.totalLength)})`);
+  // Saved atomically, so a later run (resume) starts from it without asking peers again.
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(`${saved}.tmp`, torrentBytes(outcome));
+    await rename(`${saved}.tmp`, saved);
+  } catch (e) {
+    if (!o.quiet) reportWarning(o.io, `cannot save the metadata as ${sanitize(saved)}: ${(e as Error).message}`);
+  }
+  return outcome;
 }

@@ -511,10 +511,10 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
    */
   takeOver(conn: PeerConnection, replay: readonly Message[]): boolean {
     if (!this.active || this.peers.size >= this.maxPeers || conn.isClosed) return false;
-    if (!this.candidates.markConnected(conn.address)) return false;
     const h = conn.remote;
-    if (h === undefined || h.peerId.equals(this.opts.peerId)) return false;
+    if (h === undefined || !h.infoHash.equals(this.infoHash) || h.peerId.equals(this.opts.peerId)) return false;
     for (const q of this.peers.values()) if (q.conn.remote?.peerId.equals(h.peerId) === true) return false;
+    if (!this.candidates.markConnected(conn.address)) return false;
     conn.handler = this;
     conn.setPieceCount(this.layout.pieceCount);
     const p = this.addPeerState(conn);
