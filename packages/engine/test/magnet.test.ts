@@ -68,6 +68,33 @@ describe('magnet links (BEP 9) between two engines on 127.0.0.1', () => {
     expect(tor.stats().hashFailures).toBe(0);
   });
 
+  it('keeps the bitfields two partial seeders sent during the fetch: each has half, both are used', async () => {
+    const f = fixture();
+    const src = sourceFromMetainfo(f.metainfo);
+    const n = src.layout.pieceCount;
+    const halves = [0, 1].map(async (h) => {
+      const s = await session();
+      const have = range(n).filter((i) => i % 2 === h);
+      await s.add(f.metainfo, { storage: filledStorage(f.t, src, (i) => i % 2 === h), have, noTrackers: true });
+      return s;
+    });
+    const [a, b] = await Promise.all(halves);
+    const leech = await session();
+    const m = parseMagnet(formatMagnet({ infoHash: f.metainfo.infoHash, peers: [a!, b!].map((s) => ({ host: '127.0.0.1', port: s.port })) })).magnet;
+    const fetch = leech.fetchMetadata(m, { noTrackers: true });
+    const meta = await fetch.metadata;
+    // Both peers have connected and sent their bitfields by now (a partial seed sends a bitfield, not have-all).
+    await expect.poll(() => fetch.stats().peers).toBe(2);
+    const store = memoryStorage();
+    let dialled = 0;
+    const tor = await leech.add(meta, { storage: store, noTrackers: true });
+    tor.on('peer-connected', () => dialled++);
+    await tor.done;
+    expect(dialled).toBe(0);
+    expect(tor.stats().peersUsed).toBe(2);
+    expect(memoryContents(store.last as MemoryStorage).equals(f.data)).toBe(true);
+  });
+
   it('a tc engine that fetched a magnet serves the metadata to a third engine', async () => {
     const f = fixture();
     const seed = await seeder(f);
