@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { formatMagnet, parseMagnet } from '@tc/codec';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLibtorrent, hasLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
 import { startOpentracker, type Opentracker } from '@tc/testkit/opentracker';
@@ -50,5 +51,20 @@ describe('download from a libtorrent seeder found through opentracker', () => {
     const peers = await seeder.peers();
     // libtorrent recognises tc's peer id (identity module) — or the peer already left.
     for (const p of peers) expect(p.client).not.toMatch(/TorrentStorm/);
+  }, 60_000);
+
+  it('fetches a magnet (tr= only) from the libtorrent seeder the tracker names, then downloads every byte', async () => {
+    const d = await tempDir();
+    dirs.push(d);
+    const { magnet } = parseMagnet(formatMagnet({ infoHash: t.infoHash, trackers: [tracker.udpUrl] }));
+    const fetch = session.fetchMetadata(magnet);
+    const meta = await fetch.metadata;
+    expect(meta.infoHash.equals(t.infoHash)).toBe(true);
+    expect(meta.announceTiers).toEqual([[tracker.udpUrl]]);
+    const tor = await session.add(meta, { dir: d.path });
+    await tor.done;
+    expect(tor.stats().hashFailures).toBe(0);
+    await session.remove(t.infoHash);
+    await expectSameFiles(t, d.path);
   }, 60_000);
 });
