@@ -55,7 +55,7 @@ export interface TorrentSource {
 
 /**
  * `left` announced while a magnet's size is unknown: not 0 (that would say we are a seed and get
- * us no seeds back); libtorrent announces 16 KiB then (`value_or(bytes_left(), 16 * 1024)`).
+ * us no seeds back); libtorrent's torrent.cpp announces `left = 16*1024` while bytes_left() is unknown.
  */
 export const UNKNOWN_LEFT_BYTES = 16 * 1024;
 
