@@ -1,5 +1,5 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { once } from 'node:events';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -17,6 +17,7 @@ import {
   reportWarning,
   sanitize,
   UsageError,
+  writeFileAtomic,
   writeJson,
   type Io,
   type ProgressMode,
@@ -528,8 +529,7 @@ async function metainfoOfMagnet(magnet: Magnet, dir: string, o: MagnetRun): Prom
   // Saved atomically, so a later run (resume) starts from it without asking peers again.
   try {
     await mkdir(dir, { recursive: true });
-    await writeFile(`${saved}.tmp`, torrentBytes(outcome));
-    await rename(`${saved}.tmp`, saved);
+    await writeFileAtomic(saved, torrentBytes(outcome));
   } catch (e) {
     if (!o.quiet) reportWarning(o.io, `cannot save the metadata as ${sanitize(saved)}: ${(e as Error).message}`);
   }

@@ -85,8 +85,18 @@ describe('tc-download MAGNET', () => {
     fakes.push(liar, huge);
     const out = join(work.path, 'hostile');
     const tcPort = await freePort();
-    // Only the two hostile peers are in the link; the honest seeder dials tc later (its start takes far longer than the liar's answer).
-    const run = runBin(BIN, [magnet(liar.port, huge.port), '-o', out, '--port', String(tcPort), '--listen', '127.0.0.1'], { cwd: work.path, timeoutMs: 60_000 });
+    // Only the two hostile peers are in the link; the honest seeder dials tc later, after the liar was caught.
+    let listening!: () => void;
+    const tcListening = new Promise<void>((r) => (listening = r));
+    const run = runBin(BIN, [magnet(liar.port, huge.port), '-o', out, '--port', String(tcPort), '--listen', '127.0.0.1'], {
+      cwd: work.path,
+      timeoutMs: 60_000,
+      // tc prints this once its port is open.
+      onStderr: (s) => s.includes('fetching metadata') && listening(),
+    });
+    // The honest seeder dials tc only once tc listens: libtorrent waits a minute or more before it
+    // retries an address that refused it (seen on a busy machine, where tc starts slower than libtorrent).
+    await Promise.race([tcListening, run]);
     const honest = await startLibtorrent({ torrentPath: join(work.path, 'album.torrent'), savePath: join(work.path, 'seed'), seed: true, connectTo: [{ ip: '127.0.0.1', port: tcPort }] });
     try {
       const r = await run;

@@ -40,12 +40,17 @@ describe('tc-download in a swarm', () => {
     const forLt = await startThrottleProxy({ host: '127.0.0.1', port: seeder.port }, SEEDER_BPS);
     proxies.push(forTc, forLt);
     const tcPort = await freePort();
+    let listening!: () => void;
+    const tcListening = new Promise<void>((r) => (listening = r));
     const tc = runBin(BIN, ['shared.torrent', '-o', join(work.path, 'tc'), '--port', String(tcPort), '--listen', '127.0.0.1', '--peer', `127.0.0.1:${forTc.port}`, '--json'], {
       cwd: work.path,
       timeoutMs: 60_000,
+      // The first JSON status line comes once tc's port is open.
+      onStdout: () => listening(),
     });
-    // The other leecher knows the seeder (through its proxy) and tc.
-    await new Promise((r) => setTimeout(r, 500));
+    // The other leecher knows the seeder (through its proxy) and tc. It starts once tc listens:
+    // libtorrent waits a minute or more before it retries an address that refused it.
+    await Promise.race([tcListening, tc]);
     const other = await startLibtorrent({
       torrentPath: join(work.path, 'shared.torrent'),
       savePath: join(work.path, 'lt'),

@@ -16,7 +16,14 @@ const RUN_BIN_TIMEOUT_MS = 30_000;
 export function runBin(
   launcher: string,
   args: readonly string[],
-  opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+  opts: {
+    cwd?: string;
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    /** Each chunk as it arrives, e.g. to start a peer once the command says it listens. */
+    onStdout?: (chunk: string) => void;
+    onStderr?: (chunk: string) => void;
+  } = {},
 ): Promise<BinResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [launcher, ...args], {
@@ -26,8 +33,14 @@ export function runBin(
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.stdout.setEncoding('utf8').on('data', (s: string) => {
+      stdout += s;
+      opts.onStdout?.(s);
+    });
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      stderr += s;
+      opts.onStderr?.(s);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? RUN_BIN_TIMEOUT_MS);
     child.on('error', (e) => {
       clearTimeout(timer);
