@@ -10,13 +10,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { median } from './common.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -129,7 +130,6 @@ p.stdin.close(); p.wait()`;
     const script = `
 import WebTorrent from 'webtorrent';
 import { readFileSync } from 'node:fs';
-import { median } from './common.mjs';
 const client = new WebTorrent({ dht: false, lsd: false, utp: false, natUpnp: false, natPmp: false, tracker: false, webSeeds: false });
 const t = client.add(readFileSync(${JSON.stringify(torrent)}), { path: ${JSON.stringify(out)}, announce: [] });
 t.on('ready', () => t.addPeer('127.0.0.1:${port}'));
@@ -200,12 +200,24 @@ async function aria2WithDial(torrent, out, seeder, listen) {
     `--listen-port=${listen}`, '--interface=127.0.0.1', '--file-allocation=none', '--summary-interval=0',
     '--console-log-level=warn', '--quiet=true', `--dir=${out}`, torrent,
   ]);
-  // Give aria2c a moment to listen, then have the seeder dial it (until it connects).
-  for (let i = 0; i < 5; i++) {
-    await new Promise((r) => setTimeout(r, 150));
-    seeder.child.stdin.write(`${JSON.stringify({ cmd: 'connect', ip: '127.0.0.1', port: listen })}\n`);
-  }
+  // Have the seeder dial aria2c only once it listens: libtorrent waits a minute or more before it
+  // retries an address that refused it (a round once hung for 9 minutes that way).
+  await tcpListening(listen, 10_000);
+  seeder.child.stdin.write(`${JSON.stringify({ cmd: 'connect', ip: '127.0.0.1', port: listen })}\n`);
   return p;
+}
+
+/** Resolves once some socket listens on 127.0.0.1:`port` (read from /proc/net/tcp: no probe connection). */
+async function tcpListening(port, timeoutMs) {
+  const want = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const table = await readFile('/proc/net/tcp', 'utf8');
+    // Columns: sl, local_address, rem_address, st (0A = LISTEN).
+    if (table.split('\n').some((l) => { const f = l.trim().split(/\s+/); return f[1] === want && f[3] === '0A'; })) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
 }
 
 /** A free TCP port on 127.0.0.1 (a new one per aria2c round: libtorrent will not re-dial a peer it just dropped). */
