@@ -81,6 +81,39 @@ describe('tc-seed', () => {
     console.log(`tc-seed → libtorrent: ${t.data.length} bytes in ${secs.toFixed(2)} s; tc uploaded ${uploaded} bytes (ratio ${m![2]})`);
   });
 
+  it('a libtorrent peer given only the magnet link gets the metadata from tc (BEP 9), then every byte from tc alone', async () => {
+    const port = await freePort();
+    const seed = await startSeed(['album.torrent', 'data', '--port', String(port), '--listen', '127.0.0.1', '--progress', 'none']);
+    const dest = join(work.path, 'lt-magnet');
+    // No tr=, no DHT, no LSD: tc, dialled once it listens, is the only place the metadata can come from.
+    const leecher = await startLibtorrent({ magnet: `magnet:?xt=urn:btih:${t.infoHashHex}`, savePath: dest, connectTo: [{ ip: '127.0.0.1', port }] });
+    peers.push(leecher);
+    expect(leecher.infoHash).toBe(t.infoHashHex);
+    const started = performance.now();
+    const meta = await leecher.waitFor('metadata', undefined, 60_000);
+    const metaSecs = (performance.now() - started) / 1000;
+    expect(meta['infoHash']).toBe(t.infoHashHex);
+    expect(meta['name']).toBe('album');
+    expect(meta['totalSize']).toBe(t.data.length);
+    await leecher.waitFor('finished', undefined, 60_000);
+    const secs = (performance.now() - started) / 1000;
+    expect(await matchesFixture(t, dest)).toBe(true);
+    // Every connection libtorrent made (its first try is MSE, which tc refuses; it then redials in
+    // plaintext) went to tc: nothing else could have given it the metadata or a byte.
+    const dialled = leecher.events.filter((e) => e.event === 'peer-connected' || e.event === 'peer-disconnected');
+    expect(dialled.some((e) => e.event === 'peer-connected')).toBe(true);
+    expect(new Set(dialled.map((e) => `${String(e['ip'])}:${String(e['port'])}`))).toEqual(new Set([`127.0.0.1:${port}`]));
+    expect(leecher.events.findIndex((e) => e.event === 'metadata')).toBeLessThan(leecher.events.findIndex((e) => e.event === 'finished'));
+    // Let one status tick count the last blocks, then stop it like a user would.
+    await new Promise((r) => setTimeout(r, 1_200));
+    seed.child.kill('SIGINT');
+    expect(await seed.exit).toBe(0);
+    const m = /uploaded: .*\((\d+) bytes, ratio ([\d.]+)\)/.exec(seed.out());
+    expect(m, seed.out()).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThanOrEqual(t.data.length);
+    console.log(`tc-seed → libtorrent (magnet): metadata in ${metaSecs.toFixed(2)} s, ${t.data.length} bytes in ${secs.toFixed(2)} s; tc uploaded ${m![1]} bytes`);
+  });
+
   it('a transmission leecher downloads the multi-file torrent from tc alone (tc dials it: --peer)', async () => {
     const tPort = await freePort();
     const dest = join(work.path, 'tr-leech');

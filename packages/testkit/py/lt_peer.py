@@ -8,6 +8,9 @@ Started by packages/testkit/src/libtorrent.ts. Configuration is one JSON object 
    "port": N (0 = free), "connectTo": [{"ip":..,"port":..}], "statusIntervalMs": N,
    "settings": {libtorrent settings_pack name: value}}
       seed or download one torrent; print JSON lines on stdout.
+      "magnet": "magnet:?..." instead of "torrentPath" starts from a magnet link: the metadata
+      comes from peers (BEP 9) and {"event":"metadata","infoHash":..,"pieces":..,"totalSize":..}
+      is printed when it arrives.
 Commands arrive as JSON lines on stdin: {"cmd":"connect","ip":..,"port":..}, {"cmd":"peers"},
 {"cmd":"status"}, {"cmd":"quit"}. The process exits when stdin closes, so it never outlives
 the test that started it.
@@ -68,7 +71,10 @@ def settings(port, extra):
         "upload_rate_limit": 0,
         "download_rate_limit": 0,
         "alert_mask": lt.alert.category_t.status_notification | lt.alert.category_t.error_notification
-        | lt.alert.category_t.peer_notification | lt.alert.category_t.storage_notification,
+        | lt.alert.category_t.peer_notification | lt.alert.category_t.storage_notification
+        # peer_connect_alert and peer_disconnected_alert are in this category: without it the
+        # peer-connected/peer-disconnected events below never fire.
+        | lt.alert.category_t.connect_notification,
     })
     # Overrides from the caller (e.g. rate limits, peer_fingerprint for a benchmark).
     s.update(extra)
@@ -106,8 +112,12 @@ def stdin_reader(q):
 
 def peer(cfg):
     ses = lt.session(settings(int(cfg.get("port", 0)), cfg.get("settings", {})))
-    atp = lt.add_torrent_params()
-    atp.ti = lt.torrent_info(cfg["torrentPath"])
+    magnet = cfg.get("magnet")
+    if magnet:
+        atp = lt.parse_magnet_uri(magnet)
+    else:
+        atp = lt.add_torrent_params()
+        atp.ti = lt.torrent_info(cfg["torrentPath"])
     atp.save_path = cfg["savePath"]
     flags = atp.flags & ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused
     flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd
@@ -115,7 +125,7 @@ def peer(cfg):
         flags |= lt.torrent_flags.seed_mode
     atp.flags = flags
     h = ses.add_torrent(atp)
-    hashes = atp.ti.info_hashes()
+    hashes = atp.info_hashes if magnet else atp.ti.info_hashes()
     emit({"event": "added", "infoHash": str(hashes.v1) if hashes.has_v1() else str(hashes.v2)})
 
     cmds = queue.Queue()
@@ -133,20 +143,30 @@ def peer(cfg):
                 emit({"event": "listening", "port": ses.listen_port()})
             elif isinstance(a, lt.listen_failed_alert):
                 emit({"event": "error", "message": a.message()})
+            elif isinstance(a, lt.metadata_received_alert):
+                ti = h.torrent_file()
+                emit({"event": "metadata", "infoHash": str(ti.info_hashes().v1), "name": ti.name(),
+                      "pieces": ti.num_pieces(), "totalSize": ti.total_size()})
+            elif isinstance(a, lt.metadata_failed_alert):
+                emit({"event": "metadata-failed", "message": a.message()})
             elif isinstance(a, lt.torrent_finished_alert) and not finished_sent:
                 finished_sent = True
                 emit({"event": "finished"})
             elif isinstance(a, (lt.torrent_error_alert, lt.file_error_alert)):
                 emit({"event": "error", "message": a.message()})
             elif isinstance(a, lt.peer_disconnected_alert):
-                emit({"event": "peer-disconnected", "message": a.message()})
+                emit({"event": "peer-disconnected", "ip": a.endpoint[0], "port": a.endpoint[1],
+                      "message": a.message()})
             elif isinstance(a, lt.peer_connect_alert):
-                emit({"event": "peer-connected", "message": a.message()})
+                emit({"event": "peer-connected", "ip": a.endpoint[0], "port": a.endpoint[1],
+                      "message": a.message()})
         st = h.status()
         if not finished_sent and st.state == lt.torrent_status.states.seeding:
             finished_sent = True
             emit({"event": "finished"})
-        if listening and pending_connects and st.state in (lt.torrent_status.states.downloading,
+        # A magnet's torrent sits in downloading_metadata until a peer (the one dialled here) sends it.
+        if listening and pending_connects and st.state in (lt.torrent_status.states.downloading_metadata,
+                                                           lt.torrent_status.states.downloading,
                                                            lt.torrent_status.states.seeding,
                                                            lt.torrent_status.states.finished):
             for p in pending_connects:

@@ -47,7 +47,14 @@ export interface LtStatus {
 }
 
 export interface LibtorrentOptions {
-  readonly torrentPath: string;
+  /** The .torrent to seed or download; give either this or `magnet`. */
+  readonly torrentPath?: string;
+  /**
+   * A magnet link (`magnet:?xt=urn:btih:...`) to start from instead of a .torrent: libtorrent
+   * fetches the metadata from its peers (BEP 9) and prints a `metadata` event
+   * (`infoHash`, `name`, `pieces`, `totalSize`) when it has it.
+   */
+  readonly magnet?: string;
   /** Folder holding (seeder) or receiving (downloader) the torrent's data. */
   readonly savePath: string;
   /** Documents intent; a seeder is a peer whose data is complete after the check. */
@@ -150,9 +157,12 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 /** Starts a libtorrent peer and resolves once it listens. Call `stop()` in afterAll. */
 export async function startLibtorrent(opts: LibtorrentOptions): Promise<LibtorrentPeer> {
+  if ((opts.torrentPath === undefined) === (opts.magnet === undefined)) {
+    throw new Error('startLibtorrent: give exactly one of torrentPath and magnet');
+  }
   const { child, events, listeners, stderr } = run({
     mode: 'peer',
-    torrentPath: opts.torrentPath,
+    ...(opts.magnet === undefined ? { torrentPath: opts.torrentPath } : { magnet: opts.magnet }),
     savePath: opts.savePath,
     seed: opts.seed ?? false,
     seedMode: opts.seedMode ?? false,
