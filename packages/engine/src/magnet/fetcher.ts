@@ -4,7 +4,7 @@ import type { Peer as TrackerPeer, TrackerSet, TrackerStatus } from '@tc/tracker
 import { encodeExtendedHandshake, encodeMetadataMessage, ExtensionRouter, UT_METADATA, WireError, type Features, type Handshake, type Message } from '@tc/wire';
 import type { Clock, TimerHandle } from '../clock.js';
 import { EngineError } from '../errors.js';
-import { PeerConnection, type ConnectionHandler, type PeerAddress } from '../peer/connection.js';
+import { PeerConnection, timeoutOptions, type ConnectionHandler, type PeerAddress } from '../peer/connection.js';
 import { Dialer } from '../peer/dial.js';
 import { CandidateList, closeIsFailure, type CandidateSource } from '../peer/swarm.js';
 import { LOCAL_EXTENSIONS, OUR_REQQ, TICK_MS } from '../torrent/torrent.js';
@@ -177,7 +177,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
           this.candidates.disconnected(a, false, this.opts.clock.now());
           return undefined;
         }
-        const conn = new PeerConnection(socket, this, { address: a, outgoing: true, externalReads, features: FEATURES, now: this.opts.clock.now(), ...this.timeouts() });
+        const conn = new PeerConnection(socket, this, { address: a, outgoing: true, externalReads, features: FEATURES, now: this.opts.clock.now(), ...timeoutOptions(this.opts) });
         this.handshaking.add(conn);
         conn.sendHandshake(this.infoHash, this.opts.peerId, FEATURES);
         return conn;
@@ -187,13 +187,6 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
         if (thrown !== undefined) this.emit('warning', { message: `cannot dial: ${thrown.message}`, peer: `${a.host}:${a.port}` });
       },
     );
-  }
-
-  private timeouts(): { handshakeTimeoutMs?: number; idleTimeoutMs?: number } {
-    return {
-      ...(this.opts.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.handshakeTimeoutMs } : {}),
-      ...(this.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}),
-    };
   }
 
   /** An incoming connection for this info-hash (routed by the session). */

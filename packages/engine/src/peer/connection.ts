@@ -74,6 +74,14 @@ export interface ConnectionOptions {
   readonly externalReads?: boolean;
 }
 
+/** The timeout overrides a torrent or a metadata fetch passes on to its connections (set ones only: exactOptionalPropertyTypes). */
+export function timeoutOptions(o: { readonly handshakeTimeoutMs?: number; readonly idleTimeoutMs?: number }): Pick<ConnectionOptions, 'handshakeTimeoutMs' | 'idleTimeoutMs'> {
+  return {
+    ...(o.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
+    ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
+  };
+}
+
 /** Size of the reused read buffer of an outgoing connection: several 16 KiB blocks per read, so few are split. */
 export const READ_BUFFER_BYTES = 256 * 1024;
 

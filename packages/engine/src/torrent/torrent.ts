@@ -20,7 +20,7 @@ import { EngineError, invariant } from '../errors.js';
 import { BLOCK_BYTES, pieceHash, pieceSize, type TorrentLayout } from '../layout.js';
 import { PiecePicker, type BlockRequest } from '../picker/picker.js';
 import { DEFAULT_REQQ, pipelineDepth } from '../picker/pipeline.js';
-import { PeerConnection, type ConnectionHandler, type PeerAddress } from '../peer/connection.js';
+import { PeerConnection, timeoutOptions, type ConnectionHandler, type PeerAddress } from '../peer/connection.js';
 import { Dialer } from '../peer/dial.js';
 import { RateMeter } from '../peer/rate.js';
 import { hashFailureVerdict, peerScore } from '../peer/scoring.js';
@@ -419,7 +419,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
           features: FEATURES,
           now: this.clock.now(),
           pieceCount: this.layout.pieceCount,
-          ...this.timeouts(),
+          ...timeoutOptions(this.opts),
         });
         this.handshaking.add(conn);
         conn.sendHandshake(this.infoHash, this.opts.peerId, FEATURES);
@@ -430,13 +430,6 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
         if (thrown !== undefined) this.emit('warning', { message: `cannot dial: ${thrown.message}`, peer: `${a.host}:${a.port}` });
       },
     );
-  }
-
-  private timeouts(): { handshakeTimeoutMs?: number; idleTimeoutMs?: number } {
-    return {
-      ...(this.opts.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.handshakeTimeoutMs } : {}),
-      ...(this.opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.opts.idleTimeoutMs } : {}),
-    };
   }
 
   /**
