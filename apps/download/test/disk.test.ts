@@ -7,6 +7,7 @@ import { startLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
 import { runBin } from '@tc/testkit/run-bin';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
+import { until } from '@tc/testkit/wait';
 
 const BIN = resolve(import.meta.dirname, '../bin/tc-download.js');
 const SIZE = 6 * 1024 * 1024;
@@ -53,13 +54,6 @@ function spawnBin(a: string[]): { child: ChildProcess; exit: Promise<number | nu
   const child = spawn(process.execPath, [BIN, ...a], { cwd: work.path, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' }, stdio: 'ignore' });
   return { child, exit: new Promise((r) => child.on('close', (code) => r(code))) };
 }
-async function until(what: () => string, cond: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 const complete = async (out: string): Promise<boolean> => (await readFile(join(out, 'big.bin'))).equals(t.data);
 
 describe('tc-download disk faults', () => {
@@ -90,7 +84,7 @@ describe('tc-download disk faults', () => {
     // after a fixed time: a busy machine may not even have started Node by then.
     // Allocated blocks: the file is sparse until pieces land.
     const written = (): Promise<number> => stat(join(out, 'big.bin')).then((st) => st.blocks * 512, () => 0);
-    await until(() => '4 pieces written to big.bin', async () => (await written()) >= 4 * 64 * 1024, 30_000);
+    await until(() => '4 pieces written to big.bin', async () => (await written()) >= 4 * 64 * 1024, { timeoutMs: 30_000, everyMs: 50 });
     partial.child.kill('SIGINT');
     expect(await partial.exit).toBe(130);
     // A read-only remount is refused while a file is open for writing: it is done between runs.
@@ -127,7 +121,7 @@ describe('tc-download disk faults', () => {
         .map((l) => JSON.parse(l) as { event: string });
     const verified = async (): Promise<number[]> => (await logged()).flatMap((e) => (e.event === 'piece-verified' ? [e.index!] : [])).sort((a, b) => a - b);
 
-    await until(() => `the error line (stderr: ${stderr})`, () => /^error: download failed: .*ENOSPC/m.test(stderr), 60_000);
+    await until(() => `the error line (stderr: ${stderr})`, () => /^error: download failed: .*ENOSPC/m.test(stderr), { timeoutMs: 60_000, everyMs: 200 });
     await new Promise((r) => setTimeout(r, 500));
     expect(child.exitCode, stderr).toBeNull();
     const port = (await logged()).find((e) => e.event === 'start')?.port;
@@ -145,7 +139,7 @@ describe('tc-download disk faults', () => {
         have = await verified();
         return have.length > 0 && (await lt.status()).totalDone === have.length * pieceLength;
       },
-      30_000,
+      { timeoutMs: 30_000, everyMs: 200 },
     );
     expect(have.length).toBeLessThan(SIZE / pieceLength);
     const got = await readFile(join(ltDir, 'big.bin'));

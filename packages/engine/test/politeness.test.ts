@@ -1,6 +1,7 @@
 import { connect as netConnect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
+import { until } from '@tc/testkit/wait';
 import { encodePieceHeader, generatePeerId } from '@tc/wire';
 import { ManualClock } from '../src/clock.js';
 import type { EngineError } from '../src/errors.js';
@@ -37,13 +38,6 @@ afterEach(async () => {
     await fake.close();
   }
 });
-
-async function until(cond: () => boolean, what: string): Promise<void> {
-  for (let i = 0; !cond(); i++) {
-    if (i > 2_000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-}
 
 async function simulate(mode: FakeMode, source: CandidateSource, opts: { snubTimeoutMs?: number } = {}): Promise<Sim> {
   const t = createTestTorrent({ pieceLength: 32 * 1024, length: 48 * 32 * 1024, seed: 5 });
@@ -84,10 +78,10 @@ async function simulate(mode: FakeMode, source: CandidateSource, opts: { snubTim
   const quiet =
     mode === 'scripted' ? (): boolean => fake.connections >= dials && read >= fake.written : (): boolean => live === 0 && read >= fake.written;
   const settle = async (): Promise<void> => {
-    await until(quiet, 'the sockets to settle');
+    await until('the sockets to settle', quiet, { everyMs: 1 });
     // One more turn: a FIN or the last bytes may be a callback behind.
     await new Promise((r) => setImmediate(r));
-    await until(quiet, 'the sockets to settle');
+    await until('the sockets to settle', quiet, { everyMs: 1 });
   };
   tor.addPeers([{ host: '127.0.0.1', port: fake.port }], source);
   await settle();
@@ -144,7 +138,7 @@ describe('redial politeness (RELIABILITY #26: back off)', () => {
 describe('a message trickled byte by byte (RELIABILITY #20)', () => {
   /** The piece message answering the engine's `k`-th request, once it is made. */
   async function answer(sim: Sim, k: number): Promise<Buffer> {
-    await until(() => sim.fake.requestLog.length > k, 'a request');
+    await until('a request', () => sim.fake.requestLog.length > k, { everyMs: 1 });
     const r = sim.fake.requestLog[k]!;
     const off = r.index * sim.t.pieceLength + r.begin;
     return Buffer.concat([encodePieceHeader(r.index, r.begin, r.length), sim.t.data.subarray(off, off + r.length)]);

@@ -3,6 +3,7 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeHandshake, encodeMessage, encodePieceHeader, MessageDecoder, type Incoming } from '@tc/wire';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
+import { until } from '@tc/testkit/wait';
 import { EngineError } from '../src/errors.js';
 import { pieceSize, type TorrentLayout } from '../src/layout.js';
 import { MemoryStorage, memoryStorage } from '../src/storage/memory.js';
@@ -26,14 +27,6 @@ async function session(opts: SessionOptions = {}): Promise<Session> {
 
 const peerId = (): Buffer => Buffer.concat([Buffer.from('-FK0001-'), randomBytes(12)]);
 const blockKey = (m: { index: number; begin: number; length: number }): string => `${m.index}:${m.begin}:${m.length}`;
-
-async function until(what: string, cond: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** A tracker that answers every announce with no peers, asking for the next in 1 s; records each request. */
 function recordingTracker(): TrackerTransport & { announces: AnnounceRequest[] } {
@@ -167,7 +160,7 @@ describe('a disk error mid-download: upload-only (RELIABILITY #30, libtorrent up
     expect(st.left).toBe(src.layout.totalLength - have.reduce((sum, i) => sum + pieceSize(src.layout, i), 0));
     // Trackers keep hearing from us, with that `left`, and never a `completed`.
     const seen = tracker.announces.length;
-    await until('an announce after the disk error', () => tracker.announces.length > seen, 5_000);
+    await until('an announce after the disk error', () => tracker.announces.length > seen);
     expect(tracker.announces.at(-1)).toMatchObject({ event: 'periodic', left: st.left });
     expect(tracker.announces.some((r) => r.event === 'completed')).toBe(false);
 
