@@ -88,11 +88,15 @@ describe('tc-download MAGNET', () => {
     // Only the two hostile peers are in the link; the honest seeder dials tc later, after the liar was caught.
     let listening!: () => void;
     const tcListening = new Promise<void>((r) => (listening = r));
+    let early = '';
     const run = runBin(BIN, [magnet(liar.port, huge.port), '-o', out, '--port', String(tcPort), '--listen', '127.0.0.1'], {
       cwd: work.path,
       timeoutMs: 60_000,
-      // tc prints this once its port is open.
-      onStderr: (s) => s.includes('fetching metadata') && listening(),
+      // tc prints this once its port is open (read across chunks: a line may arrive split).
+      onStderr: (s) => {
+        early += s;
+        if (early.includes('fetching metadata')) listening();
+      },
     });
     // The honest seeder dials tc only once tc listens: libtorrent waits a minute or more before it
     // retries an address that refused it (seen on a busy machine, where tc starts slower than libtorrent).
