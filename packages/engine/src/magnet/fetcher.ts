@@ -7,7 +7,9 @@ import { EngineError } from '../errors.js';
 import { PeerConnection, timeoutOptions, type ConnectionHandler, type PeerAddress } from '../peer/connection.js';
 import { Dialer } from '../peer/dial.js';
 import { CandidateList, closeIsFailure, type CandidateSource } from '../peer/swarm.js';
-import { LOCAL_EXTENSIONS, OUR_REQQ, TICK_MS } from '../torrent/torrent.js';
+import { OUR_REQQ } from '../torrent/metadata-server.js';
+import { LOCAL_EXTENSIONS } from '../torrent/peer-state.js';
+import { TICK_MS } from '../torrent/torrent.js';
 import { MetadataExchange } from './exchange.js';
 
 /**

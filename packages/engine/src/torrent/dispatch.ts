@@ -1,0 +1,100 @@
+import { Bitfield, UT_METADATA, WireError, type Message } from '@tc/wire';
+import type { TorrentContext } from './context.js';
+import { onMetadataMessage } from './metadata-server.js';
+import { MAX_ALLOWED_FAST_PIECES, MAX_CLIENT_NAME_CHARS, MAX_PEER_REQQ, type PeerState } from './peer-state.js';
+import type { Requester } from './requesting.js';
+import type { Server } from './serving.js';
+
+/** The parts a peer's messages go to. */
+export interface DispatchParts {
+  readonly ctx: TorrentContext;
+  readonly requester: Requester;
+  readonly server: Server;
+}
+
+/**
+ * One message from a connected peer, to the part that handles it. Throws EngineError or WireError
+ * for a peer at fault (the caller closes it); anything else is a bug.
+ */
+export function dispatch(parts: DispatchParts, p: PeerState, m: Message): void {
+  const { ctx, requester, server } = parts;
+  const picker = ctx.picker;
+  switch (m.type) {
+    case 'piece':
+      requester.onPiece(p, m.index, m.begin, m.block);
+      return;
+    case 'have':
+      if (p.bitfield.set(m.index)) {
+        picker.peerHave(p.id, m.index);
+        if (!p.amInterested && picker.wants(m.index)) requester.setInterested(p, true);
+      }
+      return;
+    case 'bitfield': {
+      const bf = Bitfield.fromWire(m.bytes, ctx.layout.pieceCount);
+      for (const i of bf.indices()) if (p.bitfield.set(i)) picker.peerHave(p.id, i);
+      requester.updateInterest(p);
+      return;
+    }
+    case 'have-all':
+      for (let i = 0; i < ctx.layout.pieceCount; i++) if (p.bitfield.set(i)) picker.peerHave(p.id, i);
+      requester.updateInterest(p);
+      return;
+    case 'have-none':
+      return;
+    case 'choke':
+      p.amChoked = true;
+      // Without BEP 6 a choke discards every pending request; with it the peer rejects them one by one.
+      if (!p.conn.features.fast) picker.releaseAll(p.id);
+      return;
+    case 'unchoke':
+      p.amChoked = false;
+      p.lastProgress = ctx.clock.now();
+      return;
+    case 'interested':
+      p.peerInterested = true;
+      server.maybeUnchoke(p);
+      return;
+    case 'not-interested':
+      p.peerInterested = false;
+      // Its slot is free for someone who wants data (an early run; BEP 3's interval governs the rest).
+      if (!p.peerChoked) server.rechoke();
+      return;
+    case 'request':
+      server.onRequest(p, m.index, m.begin, m.length);
+      return;
+    case 'cancel':
+      server.onCancel(p, m.index, m.begin, m.length);
+      return;
+    case 'reject':
+      requester.onReject(p, m.index, m.begin);
+      return;
+    case 'allowed-fast':
+      if (m.index < ctx.layout.pieceCount && p.allowedFast.size < MAX_ALLOWED_FAST_PIECES) p.allowedFast.add(m.index);
+      return;
+    case 'extended':
+      onExtended(ctx, p, m);
+      return;
+    case 'suggest':
+    case 'port':
+    case 'keep-alive':
+    case 'unknown':
+      return;
+  }
+}
+
+function onExtended(ctx: TorrentContext, p: PeerState, m: Extract<Message, { type: 'extended' }>): void {
+  let routed;
+  try {
+    routed = p.router.route(m);
+  } catch (e) {
+    // A malformed handshake or an extension message we never offered: counted, not fatal (as libtorrent).
+    if (!(e instanceof WireError)) throw e;
+    p.faults++;
+    return;
+  }
+  if (routed.name === 'handshake') {
+    const h = routed.handshake;
+    if (h.reqq !== undefined) p.reqq = Math.min(h.reqq, MAX_PEER_REQQ);
+    if (h.v !== undefined && h.v.length <= MAX_CLIENT_NAME_CHARS) p.client = h.v;
+  } else if (routed.name === UT_METADATA) onMetadataMessage(p, routed.message, ctx.opts.infoBytes);
+}

@@ -1,0 +1,217 @@
+import { Bitfield, type Features, type Handshake } from '@tc/wire';
+import { EngineError } from '../errors.js';
+import { PeerConnection, timeoutOptions, type ConnectionHandler, type PeerAddress } from '../peer/connection.js';
+import { Dialer } from '../peer/dial.js';
+import { CandidateList, closeIsFailure, type CandidateSource } from '../peer/swarm.js';
+import { isLive, type TorrentContext } from './context.js';
+import { sendExtendedHandshake } from './metadata-server.js';
+import { PeerState } from './peer-state.js';
+
+/** Peers per torrent unless configured (issue 5). */
+export const DEFAULT_MAX_PEERS = 50;
+
+/** What we offer in our handshake: BEP 6 fast and BEP 10 extensions. */
+export const FEATURES: Features = { fast: true, extended: true };
+
+/** Why a peer's handshake is refused (RELIABILITY.md case 21 for the last two). */
+export type HandshakeRefusal = 'wrong-torrent' | 'self' | 'duplicate';
+
+/** Whether a peer whose handshake is `h` may join: undefined when it may. */
+export function refuseHandshake(h: Pick<Handshake, 'infoHash' | 'peerId'>, infoHash: Buffer, ourPeerId: Buffer, hasPeerId: (id: Buffer) => boolean): HandshakeRefusal | undefined {
+  if (!h.infoHash.equals(infoHash)) return 'wrong-torrent';
+  if (h.peerId.equals(ourPeerId)) return 'self';
+  if (hasPeerId(h.peerId)) return 'duplicate';
+  return undefined;
+}
+
+/**
+ * Admission: who becomes a peer of the torrent. It dials candidates, accepts connections the
+ * session routes here, takes over a magnet fetch's connections, refuses ourselves and duplicates,
+ * greets each new peer (extended handshake, what we have) and removes it when it closes.
+ */
+export class PeerRegistry {
+  readonly candidates: CandidateList;
+  readonly maxPeers: number;
+  private readonly dialer: Dialer;
+  /** Connected sockets whose handshake has not arrived yet. */
+  private readonly handshaking = new Set<PeerConnection>();
+  private nextPeerId = 1;
+
+  constructor(
+    private readonly ctx: TorrentContext,
+    /** The torrent: each admitted connection reports to it. */
+    private readonly handler: ConnectionHandler,
+  ) {
+    const o = ctx.opts;
+    this.maxPeers = Math.max(1, o.maxPeers ?? DEFAULT_MAX_PEERS);
+    this.candidates = new CandidateList(o.isSelf, o.random);
+    this.dialer = new Dialer({
+      clock: o.clock,
+      ...(o.connect !== undefined ? { connect: o.connect } : {}),
+      ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+    });
+  }
+
+  /** Adds peers to dial (trackers, `--peer`, later DHT and PEX). */
+  addPeers(addresses: readonly PeerAddress[], source: CandidateSource): void {
+    if (this.candidates.add(addresses, source) > 0) this.connectMore();
+  }
+
+  /** Dials candidates while there is room. A seed dials too: peers given by hand (`--peer`) may only accept connections (Transmission on loopback). */
+  connectMore(): void {
+    const { ctx } = this;
+    if (!isLive(ctx.state())) return;
+    const room = this.maxPeers - ctx.peers.size - this.dialer.size - this.handshaking.size;
+    if (room <= 0) return;
+    for (const a of this.candidates.take(room, ctx.clock.now())) this.dial(a);
+  }
+
+  private dial(a: PeerAddress): void {
+    const { ctx } = this;
+    this.dialer.dial(
+      a,
+      (socket, externalReads) => {
+        if (!isLive(ctx.state())) {
+          socket.destroy();
+          this.candidates.disconnected(a, false, ctx.clock.now());
+          return undefined;
+        }
+        const conn = new PeerConnection(socket, this.handler, {
+          address: a,
+          outgoing: true,
+          externalReads,
+          features: FEATURES,
+          now: ctx.clock.now(),
+          pieceCount: ctx.layout.pieceCount,
+          ...timeoutOptions(ctx.opts),
+        });
+        this.handshaking.add(conn);
+        conn.sendHandshake(ctx.opts.infoHash, ctx.opts.peerId, FEATURES);
+        return conn;
+      },
+      (thrown) => {
+        this.candidates.disconnected(a, true, ctx.clock.now());
+        if (thrown !== undefined) ctx.emit('warning', { message: `cannot dial: ${thrown.message}`, peer: `${a.host}:${a.port}` });
+      },
+    );
+  }
+
+  /** An incoming connection whose handshake named this torrent (the session routed it). False when refused. */
+  adopt(conn: PeerConnection, h: Handshake): boolean {
+    const { ctx } = this;
+    if (!isLive(ctx.state()) || ctx.peers.size >= this.maxPeers) return false;
+    if (!this.candidates.markConnected(conn.address)) return false;
+    conn.handler = this.handler;
+    conn.setPieceCount(ctx.layout.pieceCount);
+    conn.sendHandshake(ctx.opts.infoHash, ctx.opts.peerId, FEATURES);
+    if (this.onHandshake(conn, h) === undefined) {
+      this.candidates.disconnected(conn.address, false, ctx.clock.now());
+      return false;
+    }
+    return true;
+  }
+
+  /** The peer's handshake arrived: the new peer, greeted, or undefined when refused. */
+  onHandshake(conn: PeerConnection, h: Handshake): PeerState | undefined {
+    const { ctx } = this;
+    this.handshaking.delete(conn);
+    // A dial that was handshaking when we paused (or failed) must not become a peer of a stopped torrent.
+    if (!isLive(ctx.state())) return undefined;
+    const refusal = refuseHandshake(h, ctx.opts.infoHash, ctx.opts.peerId, (id) => ctx.peers.hasPeerId(id));
+    // We dialled ourselves: never again.
+    if (refusal === 'self') this.candidates.ban(conn.address);
+    if (refusal !== undefined) return undefined;
+    const p = this.addPeer(conn);
+    const f = conn.features;
+    const picker = ctx.picker;
+    if (f.extended) sendExtendedHandshake(p, ctx.opts.infoBytes, ctx.opts.listenPort);
+    if (picker.piecesHave === ctx.layout.pieceCount && f.fast) conn.send({ type: 'have-all' });
+    else if (picker.piecesHave > 0) conn.send({ type: 'bitfield', bytes: this.haveBitfield() });
+    else if (f.fast) conn.send({ type: 'have-none' });
+    ctx.emit('peer-connected', { address: conn.key, incoming: !conn.outgoing });
+    return p;
+  }
+
+  /**
+   * A connection that fetched this torrent's metadata becomes a peer: its handshakes were exchanged
+   * already, so we re-send only our extended handshake (BEP 10 allows a second one; it now carries
+   * `metadata_size`) and announce what we have with `have`s (a bitfield may only follow the
+   * handshake). The caller replays what the peer sent meanwhile. Undefined (nothing closed) when refused.
+   */
+  takeOver(conn: PeerConnection): PeerState | undefined {
+    const { ctx } = this;
+    if (!isLive(ctx.state()) || ctx.peers.size >= this.maxPeers || conn.isClosed) return undefined;
+    const h = conn.remote;
+    if (h === undefined || refuseHandshake(h, ctx.opts.infoHash, ctx.opts.peerId, (id) => ctx.peers.hasPeerId(id)) !== undefined) return undefined;
+    if (!this.candidates.markConnected(conn.address)) return undefined;
+    conn.handler = this.handler;
+    conn.setPieceCount(ctx.layout.pieceCount);
+    const p = this.addPeer(conn);
+    if (conn.features.extended) sendExtendedHandshake(p, ctx.opts.infoBytes, ctx.opts.listenPort);
+    const picker = ctx.picker;
+    if (picker.piecesHave > 0) for (let i = 0; i < ctx.layout.pieceCount; i++) if (picker.hasPiece(i)) conn.send({ type: 'have', index: i });
+    ctx.emit('peer-connected', { address: conn.key, incoming: !conn.outgoing });
+    return p;
+  }
+
+  private addPeer(conn: PeerConnection): PeerState {
+    const { ctx } = this;
+    const p = new PeerState(this.nextPeerId++, conn, ctx.layout.pieceCount, ctx.clock.now());
+    ctx.peers.add(p);
+    ctx.picker.addPeer(p.id, p.bitfield);
+    return p;
+  }
+
+  private haveBitfield(): Buffer {
+    const { layout, picker } = this.ctx;
+    const bf = new Bitfield(layout.pieceCount);
+    for (let i = 0; i < layout.pieceCount; i++) if (picker.hasPiece(i)) bf.set(i);
+    return bf.toBuffer();
+  }
+
+  /** A connection closed: the peer it was (now removed), or undefined when it never became one. */
+  onClose(conn: PeerConnection, reason: EngineError | undefined): PeerState | undefined {
+    const { ctx } = this;
+    const p = ctx.peers.get(conn);
+    const now = ctx.clock.now();
+    const live = isLive(ctx.state());
+    this.handshaking.delete(conn);
+    if (p === undefined) {
+      // No handshake: whatever the way it ended, nothing came of it (unless we were stopping).
+      this.candidates.disconnected(conn.address, live && closeIsFailure({ reason, handshaken: false, blocks: 0, connectedMs: 0 }), now);
+      // Failed before or during the handshake: still worth reporting (a dead or hostile address).
+      if (reason !== undefined) ctx.emit('peer-disconnected', { address: conn.key, reason });
+      return undefined;
+    }
+    ctx.peers.delete(p);
+    ctx.picker.removePeer(p.id);
+    // Closes while pausing or closing are ours, not the peer's failure.
+    const failed = live && closeIsFailure({ reason, handshaken: true, blocks: p.blocks, connectedMs: now - p.connectedAt });
+    this.candidates.disconnected(conn.address, failed, now);
+    ctx.emit('peer-disconnected', { address: conn.key, reason });
+    return p;
+  }
+
+  ban(p: PeerState, reason: string): void {
+    this.candidates.ban(p.conn.address);
+    this.ctx.emit('peer-banned', { address: p.conn.key, reason });
+    p.conn.close(new EngineError('ENGINE_PEER_BANNED', reason, { peer: p.conn.key }));
+  }
+
+  /** Drives the timeouts of connections still handshaking. */
+  tickHandshaking(now: number): void {
+    for (const c of [...this.handshaking]) c.tick(now);
+  }
+
+  /** Closes every peer (pause). */
+  closePeers(): void {
+    for (const p of [...this.ctx.peers.values()]) p.conn.close(undefined);
+  }
+
+  /** Stops dialling and closes every connection (close). */
+  close(): void {
+    this.dialer.close();
+    for (const c of [...this.handshaking]) c.close(undefined);
+    this.closePeers();
+  }
+}
