@@ -401,6 +401,8 @@ export class PiecePicker {
 
   /** A request timed out or was rejected (BEP 6): the block goes back to missing if nobody else asked. */
   release(id: number, piece: number, offset: number): void {
+    // An offset past the piece (or unaligned) names no block; its key would be another piece's block.
+    if (offset % BLOCK_BYTES !== 0 || offset >= this.layout.pieceLength) return;
     const peer = this.peers.get(id);
     const key = piece * this.blocksPerPiece + offset / BLOCK_BYTES;
     if (peer === undefined || !peer.requests.delete(key)) return;

@@ -88,8 +88,9 @@ export class Requester {
       t.wasteBytes += len;
       return;
     }
-    const aligned = begin % BLOCK_BYTES === 0;
-    const sentAt = aligned ? picker.requestsOf(p.id).get(picker.blockKey(index, begin)) : undefined;
+    // Only an offset inside the piece has a block key of its own (past it, the key is the next piece's).
+    const isBlock = begin % BLOCK_BYTES === 0 && begin < ctx.layout.pieceLength;
+    const sentAt = isBlock ? picker.requestsOf(p.id).get(picker.blockKey(index, begin)) : undefined;
     const o = picker.onBlock(p.id, index, begin, len);
     if (o.kind !== 'accepted') {
       if (sentAt !== undefined && o.kind === 'unrequested') {
@@ -120,8 +121,8 @@ export class Requester {
   /** BEP 6 reject: the block goes back to the picker, or it is a fault when we never asked for it. */
   onReject(p: PeerState, index: number, begin: number): void {
     const picker = this.ctx.picker;
-    const aligned = begin % BLOCK_BYTES === 0;
-    if (aligned && picker.requestsOf(p.id).has(picker.blockKey(index, begin))) picker.release(p.id, index, begin);
+    const isBlock = begin % BLOCK_BYTES === 0 && begin < this.ctx.layout.pieceLength;
+    if (isBlock && picker.requestsOf(p.id).has(picker.blockKey(index, begin))) picker.release(p.id, index, begin);
     else p.faults++;
   }
 
