@@ -7,6 +7,8 @@ export type EngineErrorCode =
   | 'ENGINE_PEER_PROTOCOL'
   | 'ENGINE_PEER_TIMEOUT'
   | 'ENGINE_PEER_BANNED'
+  /** A bug met while handling a peer's input: that peer is closed, the process lives (issue 10, defect 3). */
+  | 'ENGINE_PEER_INTERNAL'
   | 'ENGINE_NO_PEERS'
   | 'ENGINE_CLOSED'
   | 'ENGINE_DUPLICATE_TORRENT'

@@ -115,9 +115,13 @@ export function connectMemPeer(target: Adopter, opts: MemPeerOptions): MemPeer {
   };
 }
 
+/** Parsed once per test torrent: a property makes thousands of torrents of the same one. */
+const sources = new WeakMap<TestTorrent, ReturnType<typeof sourceOf>>();
+
 /** A torrent over memory storage on a manual clock, started, for in-memory peers. */
 export async function memTorrent(t: TestTorrent, opts: { clock: ManualClock; have?: Iterable<number>; random?: () => number; infoBytes?: boolean }): Promise<Torrent> {
-  const src = sourceOf(t);
+  let src = sources.get(t);
+  if (src === undefined) sources.set(t, (src = sourceOf(t)));
   const tor = new Torrent({
     infoHash: src.infoHash,
     name: src.name,

@@ -366,6 +366,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
   onClose(conn: PeerConnection, reason: EngineError | undefined): void {
     const now = this.opts.clock.now();
     this.handshaking.delete(conn);
+    if (reason?.code === 'ENGINE_PEER_INTERNAL') this.emit('warning', { message: reason.message, peer: conn.key, cause: reason.cause });
     const p = this.peers.get(conn);
     const fetching = this.state === 'fetching';
     if (p === undefined) {

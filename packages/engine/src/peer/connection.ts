@@ -82,6 +82,18 @@ export function timeoutOptions(o: { readonly handshakeTimeoutMs?: number; readon
   };
 }
 
+/**
+ * Why a peer is closed after `e` was thrown while handling its input: an EngineError as it is, a
+ * WireError as a protocol error, and anything else (a bug: EngineBug, TypeError…) as
+ * ENGINE_PEER_INTERNAL, so that one peer's message can never take the process down.
+ */
+export function closeReasonFor(e: unknown, peer: string): EngineError {
+  if (e instanceof EngineError) return e;
+  if (e instanceof WireError) return new EngineError('ENGINE_PEER_PROTOCOL', `protocol error (${e.code}): ${e.message}`, { peer, cause: e });
+  const what = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return new EngineError('ENGINE_PEER_INTERNAL', `internal error while handling the peer's input (a bug): ${what}`, { peer, cause: e });
+}
+
 /** Size of the reused read buffer of an outgoing connection: several 16 KiB blocks per read, so few are split. */
 export const READ_BUFFER_BYTES = 256 * 1024;
 
@@ -229,21 +241,27 @@ export class PeerConnection {
     // A message left half-read began in this chunk if the chunk finished another, else earlier.
     if (this.decoder.buffered === 0) this.partialSince = undefined;
     else if (msgs.length > 0 || this.partialSince === undefined) this.partialSince = this.lastReceived;
-    for (const m of msgs) {
-      if (this.closed) return;
-      if (m.type === 'handshake') {
-        this.remote = m;
-        this.handshakeDone = true;
-        if (!this.handler.onHandshake(this, m)) {
-          // A reason, so the owner reports it and backs the address off instead of redialing it at once (RELIABILITY #21).
-          this.close(new EngineError('ENGINE_PEER_PROTOCOL', 'handshake refused (another torrent, ourselves, a duplicate peer, or not running)', { peer: this.key }));
-          return;
+    // This runs in a socket callback: whatever the handlers throw must end here, with this peer,
+    // not in the event loop (an uncaught exception would end the process).
+    try {
+      for (const m of msgs) {
+        if (this.closed) return;
+        if (m.type === 'handshake') {
+          this.remote = m;
+          this.handshakeDone = true;
+          if (!this.handler.onHandshake(this, m)) {
+            // A reason, so the owner reports it and backs the address off instead of redialing it at once (RELIABILITY #21).
+            this.close(new EngineError('ENGINE_PEER_PROTOCOL', 'handshake refused (another torrent, ourselves, a duplicate peer, or not running)', { peer: this.key }));
+            return;
+          }
+          continue;
         }
-        continue;
+        this.handler.onMessage(this, m);
       }
-      this.handler.onMessage(this, m);
+      if (!this.closed) this.handler.onBatchEnd(this);
+    } catch (e) {
+      this.close(closeReasonFor(e, this.key));
     }
-    if (!this.closed) this.handler.onBatchEnd(this);
   }
 
   /** The owner's clock reading at the last tick; data handlers use it to avoid a clock call per chunk. */

@@ -176,6 +176,7 @@ export class PeerRegistry {
     const now = ctx.clock.now();
     const live = isLive(ctx.state());
     this.handshaking.delete(conn);
+    if (reason?.code === 'ENGINE_PEER_INTERNAL') ctx.emit('warning', { message: reason.message, peer: conn.key, cause: reason.cause });
     if (p === undefined) {
       // No handshake: whatever the way it ended, nothing came of it (unless we were stopping).
       this.candidates.disconnected(conn.address, live && closeIsFailure({ reason, handshaken: false, blocks: 0, connectedMs: 0 }), now);

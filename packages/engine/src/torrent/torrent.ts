@@ -4,7 +4,7 @@ import type { Handshake, Message } from '@tc/wire';
 import type { Clock, TimerHandle } from '../clock.js';
 import { EngineError } from '../errors.js';
 import type { TorrentLayout } from '../layout.js';
-import type { ConnectionHandler, PeerAddress, PeerConnection } from '../peer/connection.js';
+import { closeReasonFor, type ConnectionHandler, type PeerAddress, type PeerConnection } from '../peer/connection.js';
 import type { CandidateSource } from '../peer/swarm.js';
 import { PiecePicker } from '../picker/picker.js';
 import type { TorrentStorage } from '../storage/types.js';
@@ -247,10 +247,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     try {
       dispatch(this.parts, p, m);
     } catch (e) {
-      if (e instanceof EngineError) conn.close(e);
-      else if ((e as { name?: string }).name === 'WireError') {
-        conn.close(new EngineError('ENGINE_PEER_PROTOCOL', (e as Error).message, { peer: conn.key, cause: e }));
-      } else throw e;
+      // The peer at fault (or a bug met on its input: ENGINE_PEER_INTERNAL) is closed; nothing else is.
+      conn.close(closeReasonFor(e, conn.key));
     }
   }
 
@@ -342,7 +340,11 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
 
   private track(p: Promise<unknown>): void {
     this.pendingIo.add(p);
-    p.finally(() => this.pendingIo.delete(p)).catch(() => undefined);
+    // Pending work handles its own expected failures (disk, hash, limiter): a rejection here is a bug,
+    // reported rather than lost.
+    p.catch((e: unknown) => this.emit('warning', { message: `internal error in pending disk or limiter work (a bug): ${(e as Error).message}`, cause: e })).finally(() =>
+      this.pendingIo.delete(p),
+    );
   }
 
   /**
