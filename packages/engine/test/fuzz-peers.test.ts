@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestTorrent } from '@tc/testkit/swarm-fixture';
-import { encode, parseMetainfo } from '@tc/codec';
+import { encode } from '@tc/codec';
 import {
   decodeMetadataMessage,
   encodeExtendedHandshake,
@@ -13,9 +13,8 @@ import {
 import { ManualClock } from '../src/clock.js';
 import { EngineError } from '../src/errors.js';
 import { MetadataFetcher } from '../src/magnet/fetcher.js';
-import { memoryStorage } from '../src/storage/memory.js';
 import { LOCAL_EXTENSIONS } from '../src/torrent/peer-state.js';
-import { TICK_MS, Torrent } from '../src/torrent/torrent.js';
+import { TICK_MS, type Torrent } from '../src/torrent/torrent.js';
 import { blockOf, connectMemPeer, memTorrent, type Adopter, type MemPeer } from './mem-peer.js';
 import { sourceOf } from './helpers.js';
 
@@ -312,7 +311,6 @@ describe('random peers never break the engine (issue 10, defect 3)', () => {
   it(
     'a magnet fetch, then the torrent that takes its peers over: only typed closes, picker invariants after every step',
     async () => {
-      const meta = parseMetainfo(t.torrent).metainfo;
       await fc.assert(
         fc.asyncProperty(
           fc.record({
@@ -348,24 +346,11 @@ describe('random peers never break the engine (issue 10, defect 3)', () => {
                 await swarm.run(a, check);
                 check();
                 if (tor === undefined && fetcher.done) {
-                  // What Session.add does with a finished fetch.
-                  const src = source;
-                  const handed = fetcher.handOver();
-                  tor = new Torrent({
-                    infoHash: src.infoHash,
-                    name: meta.name,
-                    layout: src.layout,
-                    storage: await memoryStorage().open(src.layout),
-                    peerId: generatePeerId(),
-                    clock,
-                    listenPort: 0,
-                    isSelf: () => false,
-                    random: prng(seed + 1),
-                    infoBytes,
-                  });
+                  // What Session.add does with a finished fetch: a started torrent takes the fetch's peers over.
+                  tor = await memTorrent(t, { clock, random: prng(seed + 1), infoBytes: true });
                   open.push(tor);
                   watch.attach(tor);
-                  tor.start();
+                  const handed = fetcher.handOver();
                   swarm.owner = tor;
                   reach.handedOver++;
                   for (const p of handed.peers) {
