@@ -11,12 +11,9 @@ import { OUR_REQQ } from '../torrent/metadata-server.js';
 import { LOCAL_EXTENSIONS } from '../torrent/peer-state.js';
 import { TICK_MS } from '../torrent/torrent.js';
 import { MetadataExchange } from './exchange.js';
+import { PeerReplay } from './replay.js';
 
-/**
- * Messages kept per peer while the metadata is unknown (its bitfield, `have`s, chokes), replayed
- * to the torrent afterwards. An honest peer sends a bitfield and a few `have`s; more is a flood.
- */
-export const MAX_REPLAY_MESSAGES = 4_096;
+export { MAX_REPLAY_BYTES, MAX_REPLAY_MESSAGES } from './replay.js';
 
 const FEATURES: Features = { fast: true, extended: true };
 
@@ -71,7 +68,8 @@ interface FetchPeer {
   readonly id: number;
   readonly conn: PeerConnection;
   readonly router: ExtensionRouter;
-  readonly replay: Message[];
+  /** What it said meanwhile, for the torrent (bounded: magnet/replay.ts). */
+  readonly replay: PeerReplay;
 }
 
 /**
@@ -212,7 +210,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
       return false;
     }
     for (const p of this.peers.values()) if (p.conn.remote?.peerId.equals(h.peerId) === true) return false;
-    const p: FetchPeer = { id: this.nextId++, conn, router: new ExtensionRouter(LOCAL_EXTENSIONS), replay: [] };
+    const p: FetchPeer = { id: this.nextId++, conn, router: new ExtensionRouter(LOCAL_EXTENSIONS), replay: new PeerReplay() };
     this.peers.set(conn, p);
     this.byId.set(p.id, p);
     if (conn.features.extended) {
@@ -235,9 +233,6 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
         this.onExtended(p, m);
         return;
       case 'bitfield':
-        // A view of the read buffer: copied to be kept.
-        this.keep(p, { type: 'bitfield', bytes: Buffer.from(m.bytes) });
-        return;
       case 'have':
       case 'have-all':
       case 'have-none':
@@ -257,12 +252,10 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
     }
   }
 
+  /** Folds a state message into the peer's replay (which copies what it keeps: `m` may view the read buffer). */
   private keep(p: FetchPeer, m: Message): void {
-    if (p.replay.length >= MAX_REPLAY_MESSAGES) {
-      p.conn.close(new EngineError('ENGINE_PEER_PROTOCOL', `more than ${MAX_REPLAY_MESSAGES} messages before we had the metadata`, { peer: p.conn.key }));
-      return;
-    }
-    p.replay.push(m);
+    const flood = p.replay.add(m);
+    if (flood !== undefined) p.conn.close(new EngineError('ENGINE_PEER_PROTOCOL', flood, { peer: p.conn.key }));
   }
 
   private onExtended(p: FetchPeer, m: Extract<Message, { type: 'extended' }>): void {
@@ -281,7 +274,8 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
     }
     if (routed.name === 'handshake') {
       // Kept for the torrent too (client name, reqq).
-      this.keep(p, { type: 'extended', id: 0, payload: Buffer.from(m.payload) });
+      this.keep(p, m);
+      if (p.conn.isClosed) return;
       const h = routed.handshake;
       this.exchange.addPeer(p.id, h.m.has(UT_METADATA), h.metadataSize);
       this.pump();
@@ -404,7 +398,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
     this.timer?.cancel();
     this.timer = undefined;
     for (const off of this.trackerListeners) off();
-    const peers = [...this.peers.values()].map((p) => ({ conn: p.conn, replay: p.replay }));
+    const peers = [...this.peers.values()].map((p) => ({ conn: p.conn, replay: p.replay.messages() }));
     this.peers.clear();
     this.byId.clear();
     return { peers, candidates: [...this.known], trackers: this.opts.trackers };
