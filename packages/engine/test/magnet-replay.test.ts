@@ -1,11 +1,10 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestTorrent } from '@tc/testkit/swarm-fixture';
 import { encodeMessage, generatePeerId, MAX_PIECE_COUNT } from '@tc/wire';
 import { ManualClock } from '../src/clock.js';
 import type { EngineError } from '../src/errors.js';
 import { MetadataFetcher } from '../src/magnet/fetcher.js';
+import { heldBytes } from './held-bytes.js';
 import { connectMemPeer } from './mem-peer.js';
 
 /**
@@ -13,17 +12,6 @@ import { connectMemPeer } from './mem-peer.js';
  * kept to be replayed to the torrent. It was capped by message count only and kept every bitfield:
  * one peer sending 1,000 bitfields of 256 KiB grew memory by about 250 MiB and stayed connected.
  */
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-/** Bytes held by JS objects and buffers, after a full collection. */
-function heldBytes(): number {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 const MIB = 1024 * 1024;
 const t = createTestTorrent({ length: 50_000, seed: 31 });

@@ -205,6 +205,11 @@ export class PiecePicker {
     return this.have[i] === 0 && this.priority[i] !== 0;
   }
 
+  /** Pieces started and not complete (`active`): each holds, or will on its first block, a piece buffer. */
+  get activeCount(): number {
+    return this.active.size;
+  }
+
   outstanding(id: number): number {
     return this.peers.get(id)?.requests.size ?? 0;
   }
@@ -228,9 +233,10 @@ export class PiecePicker {
 
   /**
    * Picks up to `max` blocks to request from peer `id`, records them as requested at time `now`.
-   * `allowed` restricts the pieces (BEP 6 allowed-fast while choked).
+   * `allowed` restricts the pieces (BEP 6 allowed-fast while choked); at most `newPieces` pieces are
+   * started (the torrent's budget of piece buffers): started ones are finished first either way.
    */
-  pick(id: number, max: number, now: number, allowed?: PieceSet): BlockRequest[] {
+  pick(id: number, max: number, now: number, allowed?: PieceSet, newPieces = Infinity): BlockRequest[] {
     const peer = this.peers.get(id);
     if (peer === undefined || max <= 0) return [];
     const out: BlockRequest[] = [];
@@ -245,7 +251,7 @@ export class PiecePicker {
       this.takeMissing(a, id, peer, max, now, out);
     }
     // 2. Start new pieces: a few random ones, then rarest first.
-    while (out.length < max && this.queued > 0) {
+    for (let started = 0; out.length < max && this.queued > 0 && started < newPieces; started++) {
       const i = this.haveCount < this.randomFirst ? this.randomPiece(can) : this.rarestPiece(can);
       if (i < 0) break;
       const a = this.activate(i);
@@ -438,11 +444,27 @@ export class PiecePicker {
 
   /** An active piece with nothing requested or received goes back to queued, so rarest-first can choose again. */
   private maybeRequeue(a: ActivePiece): void {
-    if (a.missing === a.state.length && a.received === 0) {
-      this.active.delete(a.index);
-      if (this.priority[a.index] !== 0) this.queued++;
-      else this.leftByteCount -= pieceSize(this.layout, a.index); // unwanted meanwhile: now skipped
-    }
+    if (a.missing === a.state.length && a.received === 0) this.requeue(a);
+  }
+
+  private requeue(a: ActivePiece): void {
+    this.active.delete(a.index);
+    if (this.priority[a.index] !== 0) this.queued++;
+    else this.leftByteCount -= pieceSize(this.layout, a.index); // unwanted meanwhile: now skipped
+  }
+
+  /**
+   * Gives up a started piece that nobody is fetching (no block requested): its received blocks are
+   * dropped and it is queued again, freeing its buffer for a piece peers can deliver. Returns the
+   * bytes dropped, or undefined when it is not active or a block of it is still requested.
+   */
+  abandon(i: number): number | undefined {
+    const a = this.active.get(i);
+    if (a === undefined || a.missing + a.received !== a.state.length) return undefined;
+    let bytes = 0;
+    for (let b = 0; b < a.state.length; b++) if (a.state[b] === RECEIVED) bytes += blockSize(this.layout, i, b);
+    this.requeue(a);
+    return bytes;
   }
 
   // ---- introspection for tests and STATE.md checks ----

@@ -2,7 +2,7 @@ import { EngineError } from '../errors.js';
 import { BLOCK_BYTES } from '../layout.js';
 import { pipelineDepth } from '../picker/pipeline.js';
 import type { TorrentContext } from './context.js';
-import type { PieceBuffers } from './piece-buffers.js';
+import { STALLED_PIECE_MS, type PieceBuffers } from './piece-buffers.js';
 import type { PieceCompletion } from './piece-completion.js';
 import { MAX_WASTE_BLOCKS, scorePeer, type PeerState } from './peer-state.js';
 
@@ -37,7 +37,8 @@ export class Requester {
     const outstanding = picker.outstanding(p.id);
     const room = depth - outstanding;
     if (room <= 0 || (outstanding > 0 && room < Math.max(1, Math.floor(depth / REFILL_BATCH_DIVISOR)))) return;
-    const reqs = picker.pick(p.id, room, now, p.amChoked ? p.allowedFast : undefined);
+    // Started pieces are finished first; new ones only while the piece buffers have room (piece-buffers.ts).
+    const reqs = picker.pick(p.id, room, now, p.amChoked ? p.allowedFast : undefined, this.buffers.room(picker.activeCount));
     if (reqs.length === 0) {
       if (outstanding === 0 && !picker.interesting(p.id)) this.setInterested(p, false);
       return;
@@ -110,7 +111,7 @@ export class Requester {
     if (p.snubbed) p.snubbed = false;
     t.downloaded += len;
     t.peersUsed.add(p.conn.key);
-    block.copy(this.buffers.forBlock(index), begin);
+    block.copy(this.buffers.forBlock(index, now), begin);
     for (const pid of o.cancel) {
       const q = ctx.peers.byId(pid);
       q?.conn.sendCancels([{ piece: index, offset: begin, length: len }]);
@@ -136,6 +137,27 @@ export class Requester {
     if (on && this.ctx.diskError() !== undefined) return;
     p.amInterested = on;
     p.conn.send({ type: on ? 'interested' : 'not-interested' });
+  }
+
+  /**
+   * When the piece buffers are full, gives up started pieces that got no block for STALLED_PIECE_MS
+   * and have no request out (their peers left or choke us): otherwise they would hold the budget and
+   * stall the download. Their blocks are waste. Called from the tick.
+   */
+  abandonStalled(now: number): void {
+    const { ctx, buffers } = this;
+    const picker = ctx.picker;
+    if (ctx.state().kind !== 'downloading' || buffers.room(picker.activeCount) > 0) return;
+    let freed = false;
+    for (const index of buffers.stalled(now, STALLED_PIECE_MS)) {
+      const dropped = picker.abandon(index);
+      if (dropped === undefined) continue;
+      buffers.drop(index);
+      ctx.totals.wasteBytes += dropped;
+      freed = true;
+    }
+    // Peers that waited for room get it now, not a tick later.
+    if (freed) this.fillAll();
   }
 
   /** The disk failed: cancel every outstanding request, lose interest, return the half-received pieces' buffers. */

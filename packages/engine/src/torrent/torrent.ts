@@ -281,6 +281,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       }
       this.requester.fill(p);
     }
+    this.requester.abandonStalled(now);
     this.registry.tickHandshaking(now);
     if (this.server.due(now)) this.server.rechoke();
     this.replaceWeakest(now);
