@@ -106,11 +106,11 @@ describe('the bytes held in piece buffers have a ceiling', () => {
     expect(tor.stats()).toMatchObject({ piecesHave: PEERS, hashFailures: 0, state: 'seeding' });
     expect(storage.written).toBe(PEERS * PIECE);
     expect(most).toBeLessThanOrEqual(limit);
-    // What stays allocated once done (pooled buffers): within the same ceiling.
+    // Once done, the pooled piece buffers are freed: a seed reads blocks from storage.
     const kept = heldBytes() - before;
     // eslint-disable-next-line no-console -- the figures the issue asks about
     console.log(`piece budget: ${most} pieces of 16 MiB started at most (limit ${limit}); ${(kept / MIB).toFixed(1)} MiB still held when done`);
-    expect(kept).toBeLessThan(limit * PIECE + 8 * MIB);
+    expect(kept).toBeLessThan(8 * MIB);
   }, 60_000);
 
   it('started pieces whose peers left do not hold the budget for ever: after STALLED_PIECE_MS they are abandoned', async () => {

@@ -104,6 +104,11 @@ export class PieceBuffers {
     for (const a of held) this.recycle(a.buf);
   }
 
+  /** Frees the pooled buffers (the download is done: seeding reads from storage, not from piece buffers). */
+  freePool(): void {
+    this.free.length = 0;
+  }
+
   /** Forgets everything (close). */
   clear(): void {
     this.active.clear();

@@ -316,6 +316,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
 
   /** Every wanted piece is stored while downloading. */
   private finished(): void {
+    this.buffers.freePool();
     this.setState({ kind: 'seeding' });
     this.opts.trackers?.completed().catch(() => undefined);
     this.emit('done');
