@@ -1,11 +1,11 @@
 import { constants } from 'node:fs';
 import { mkdir, open, realpath } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { dirname, relative, isAbsolute, sep } from 'node:path';
+import { join } from 'node:path';
 import { EngineError } from '../errors.js';
 import type { TorrentLayout } from '../layout.js';
 import { fileSlices } from '../layout.js';
-import { containedJoin } from './safe-path.js';
+import { containedJoin, containedFolder } from './safe-path.js';
 import type { StorageFactory, TorrentStorage } from './types.js';
 
 /** Open file handles kept per torrent: enough for sequential piece writes across small files, well under ulimit. */
@@ -77,21 +77,18 @@ export class FsStorage implements TorrentStorage {
   private async openFile(file: number, create: boolean): Promise<FileHandle | undefined> {
     const f = this.layout.files[file]!;
     const root = await this.root();
-    const full = containedJoin(root, f.path);
     const rel = this.relPath(file);
+    let folder: string | undefined;
     try {
-      if (create) await mkdir(dirname(full), { recursive: true });
-      // A symlinked folder inside the target could point outside it (RELIABILITY.md case 4).
-      const parentReal = await realpath(dirname(full));
-      const r = relative(root, parentReal);
-      if (r.startsWith('..' + sep) || r === '..' || isAbsolute(r)) {
-        throw new EngineError('ENGINE_UNSAFE_PATH', `folder of ${rel} resolves outside the download folder`, { path: rel });
-      }
+      // Component by component: a symlinked folder inside the target could point outside it (RELIABILITY.md case 4).
+      folder = await containedFolder(root, f.path, create);
     } catch (e) {
       if (e instanceof EngineError) throw e;
       if (!create && (e as { code?: string }).code === 'ENOENT') return undefined;
       throw diskError('cannot create folder for', rel, e);
     }
+    if (folder === undefined) return undefined;
+    const full = join(folder, f.path[f.path.length - 1]!);
     let fh: FileHandle;
     try {
       // Read-only when only reading: seeding or re-checking data we may not write (a read-only file or mount) must work.

@@ -83,6 +83,40 @@ describe('FsStorage', () => {
     }
   });
 
+  it('creates no folder outside the target when a nested path runs through a planted symlink', async () => {
+    const d = await tempDir();
+    const out = await tempDir();
+    await symlink(out.path, join(d.path, 'sub'));
+    const deep = makeLayout({ pieceLength: 4, files: [{ path: ['sub', 'x', 'y', 'b.bin'], length: 4 }], pieceHashes: new Uint8Array(20) });
+    const s = new FsStorage(deep, d.path);
+    try {
+      await expect(s.write(0, 0, [Buffer.from('evil')])).rejects.toMatchObject({ code: 'ENGINE_UNSAFE_PATH' });
+      // Every component is checked before any is created: not even `x/` appears outside.
+      expect(await readdir(out.path)).toEqual([]);
+      await expect(s.read(0, 0, 4)).rejects.toMatchObject({ code: 'ENGINE_UNSAFE_PATH' });
+      expect(await readdir(out.path)).toEqual([]);
+    } finally {
+      await s.close();
+      await d.cleanup();
+      await out.cleanup();
+    }
+  });
+
+  it('follows a symlinked folder that stays inside the target', async () => {
+    const d = await tempDir();
+    await mkdir(join(d.path, 'real'));
+    await symlink(join(d.path, 'real'), join(d.path, 'sub'));
+    const deep = makeLayout({ pieceLength: 4, files: [{ path: ['sub', 'x', 'b.bin'], length: 4 }], pieceHashes: new Uint8Array(20) });
+    const s = new FsStorage(deep, d.path);
+    try {
+      await s.write(0, 0, [Buffer.from('good')]);
+      expect(await readFile(join(d.path, 'real', 'x', 'b.bin'), 'latin1')).toBe('good');
+    } finally {
+      await s.close();
+      await d.cleanup();
+    }
+  });
+
   it('refuses to follow a symlinked file', async () => {
     const d = await tempDir();
     const out = await tempDir();
