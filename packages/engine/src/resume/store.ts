@@ -1,6 +1,7 @@
 import { lstat, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
+import { syncFolder } from '../storage/durable.js';
 import {
   decodeResume,
   encodeResume,
@@ -81,16 +82,7 @@ export async function writeDurably(path: string, bytes: Uint8Array, hooks: Durab
       cause: e,
     });
   }
-  try {
-    const dh = await open(dirname(path), 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch {
-    // Some file systems refuse fsync on a folder (EINVAL/EISDIR): the rename is done, only its durability is best effort.
-  }
+  await syncFolder(dirname(path));
 }
 
 /**

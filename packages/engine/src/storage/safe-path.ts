@@ -35,7 +35,13 @@ export function containedJoin(root: string, components: readonly string[]): stri
  * What this cannot close: a folder swapped for a symlink between our lstat and our next step (Node
  * has no openat/mkdirat). The file itself is opened with O_NOFOLLOW by the caller.
  */
-export async function containedFolder(rootReal: string, components: readonly string[], create: boolean): Promise<string | undefined> {
+export async function containedFolder(
+  rootReal: string,
+  components: readonly string[],
+  create: boolean,
+  /** Told the parent of each folder made, whose entry is new. */
+  onMade?: (parent: string) => void,
+): Promise<string | undefined> {
   containedJoin(rootReal, components);
   const rel = components.join('/');
   let at = rootReal;
@@ -46,6 +52,7 @@ export async function containedFolder(rootReal: string, components: readonly str
       if (!create) return undefined;
       try {
         await mkdir(next, 0o755);
+        onMade?.(at);
       } catch (e) {
         // Another writer made it meanwhile: check what is there now like any existing entry.
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
