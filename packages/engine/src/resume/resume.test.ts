@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, stat, symlink, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, stat, symlink, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encode } from '@tc/codec';
@@ -337,6 +337,22 @@ describe('resume store on disk', () => {
     const r2 = await store.load(expectT, paths);
     expect(r2.ok && r2.haveCount).toBe(3);
     expect((await readdir(dir)).sort()).toEqual(['data', 'data.tc-resume']);
+  });
+
+  it('a symlink planted at the temp name does not redirect the write', async () => {
+    const p = resumePath(dir, 'data');
+    const victim = join(dir, 'victim');
+    await writeFile(victim, 'keep me');
+    // Someone who can write the download folder points the fixed temp name at another file.
+    await symlink(victim, p + TEMP_SUFFIX);
+    const store = new ResumeStore(p);
+    await saveNow(store, haveOf([0, 1]));
+    expect(await readFile(victim, 'latin1')).toBe('keep me');
+    const r = await store.load(expectT, paths);
+    expect(r.ok && r.haveCount).toBe(2);
+    // The resume file is a file of its own, not a link to the victim.
+    expect((await lstat(p)).isFile()).toBe(true);
+    expect((await readdir(dir)).sort()).toEqual(['data', 'data.tc-resume', 'victim']);
   });
 
   it('saves are serialized and coalesced; every caller learns when its data is safe', async () => {
