@@ -1,19 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generatePeerId } from '@tc/wire';
-import { simulate as startSim, type Sim } from './sim.js';
+import { simulations } from './sim.js';
 
 /** RELIABILITY.md case 21: who may become a peer. On a manual clock with real loopback sockets. */
 
-const open: Sim[] = [];
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
-
-async function simulate(...args: Parameters<typeof startSim>): Promise<Sim> {
-  const sim = await startSim(...args);
-  open.push(sim);
-  return sim;
-}
+const simulate = simulations();
 
 const TEN_MINUTES_MS = 10 * 60_000;
 

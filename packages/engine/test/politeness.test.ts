@@ -1,21 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { until } from '@tc/testkit/wait';
 import { encodePieceHeader } from '@tc/wire';
 import { MAX_FAILURES } from '../src/peer/backoff.js';
 import { IDLE_TIMEOUT_MS } from '../src/peer/connection.js';
 import { TICK_MS } from '../src/torrent/torrent.js';
-import { simulate as startSim, type Sim } from './sim.js';
+import { simulations, type Sim } from './sim.js';
 
-const open: Sim[] = [];
-afterEach(async () => {
-  for (const sim of open.splice(0)) await sim.close();
-});
-
-async function simulate(...args: Parameters<typeof startSim>): Promise<Sim> {
-  const sim = await startSim(...args);
-  open.push(sim);
-  return sim;
-}
+const simulate = simulations();
 
 const TEN_MINUTES_MS = 10 * 60_000;
 

@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeHandshake, encodeMessage, MessageDecoder, type Incoming } from '@tc/wire';
-import { createTestTorrent } from '@tc/testkit/swarm-fixture';
+import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { until } from '@tc/testkit/wait';
 import { ManualClock } from '../src/clock.js';
 import { MAX_BAD_REQUESTS, MAX_QUEUED_PEER_REQUESTS } from '../src/torrent/torrent.js';
 import { DEFAULT_UPLOAD_SLOTS } from '../src/choker/choker.js';
-import type { Session } from '../src/session.js';
+import type { Session, SessionOptions } from '../src/session.js';
 import { filledStorage, loopbackSession, range, sourceOf } from './helpers.js';
 
 const sessions: Session[] = [];
@@ -66,6 +66,25 @@ async function fakeLeecher(port: number, infoHash: Buffer, pieceCount: number, p
   return { sock, got, waitFor, first, closedP, isClosed: () => closed };
 }
 
+/**
+ * A session seeding `t` (every piece, or only `pieces`), with the reasons of every disconnect its
+ * torrent reports.
+ */
+async function seeding(t: TestTorrent, opts: { pieces?: readonly number[]; session?: SessionOptions } = {}) {
+  const src = sourceOf(t);
+  const seeder = await loopbackSession(opts.session);
+  sessions.push(seeder);
+  const pieces = opts.pieces ?? range(src.layout.pieceCount);
+  const tor = await seeder.add(src, { storage: filledStorage(t, src, (i) => pieces.includes(i)), have: pieces, noTrackers: true });
+  const reasons: string[] = [];
+  const codes: (string | undefined)[] = [];
+  tor.on('peer-disconnected', (e) => {
+    reasons.push(e.reason?.message ?? 'none');
+    codes.push(e.reason?.code);
+  });
+  return { src, seeder, tor, reasons, codes };
+}
+
 const isType =
   <T extends Incoming['type']>(type: T, index?: number) =>
   (m: Incoming): boolean =>
@@ -74,10 +93,7 @@ const isType =
 describe('serving requests (the minimal server issue 6 builds on)', () => {
   it('serves valid blocks, rejects bad requests, and drops a peer that keeps sending them', async () => {
     const t = createTestTorrent({ pieceLength: 32 * 1024, length: 100_000, seed: 9 });
-    const src = sourceOf(t);
-    const seeder = await loopbackSession();
-    sessions.push(seeder);
-    await seeder.add(src, { storage: filledStorage(t, src), have: range(src.layout.pieceCount), noTrackers: true });
+    const { src, seeder } = await seeding(t);
     const peer = await fakeLeecher(seeder.port, t.infoHash, src.layout.pieceCount);
     await peer.first(isType('have-all'));
     peer.sock.write(encodeMessage({ type: 'interested' }));
@@ -105,13 +121,8 @@ describe('serving requests (the minimal server issue 6 builds on)', () => {
 
   it('requests for a piece we lack are rejected (BEP 6) and counted: MAX_BAD_REQUESTS are tolerated, the next drops the peer (RELIABILITY #23)', async () => {
     const t = createTestTorrent({ pieceLength: 32 * 1024, length: 4 * 32 * 1024, seed: 12 });
-    const src = sourceOf(t);
-    const seeder = await loopbackSession();
-    sessions.push(seeder);
     // A partial seeder: pieces 0 and 2 only.
-    const tor = await seeder.add(src, { storage: filledStorage(t, src, (i) => i % 2 === 0), have: [0, 2], noTrackers: true });
-    const reasons: string[] = [];
-    tor.on('peer-disconnected', (e) => reasons.push(e.reason?.message ?? 'none'));
+    const { src, seeder, reasons } = await seeding(t, { pieces: [0, 2] });
     const peer = await fakeLeecher(seeder.port, t.infoHash, src.layout.pieceCount);
     await peer.first(isType('bitfield'));
     peer.sock.write(encodeMessage({ type: 'interested' }));
@@ -135,12 +146,7 @@ describe('serving requests (the minimal server issue 6 builds on)', () => {
 
   it('requests while choked are rejected (BEP 6) and counted: MAX_BAD_REQUESTS are tolerated, the next drops the peer (RELIABILITY #23)', async () => {
     const t = createTestTorrent({ pieceLength: 32 * 1024, length: 100_000, seed: 13 });
-    const src = sourceOf(t);
-    const seeder = await loopbackSession();
-    sessions.push(seeder);
-    const tor = await seeder.add(src, { storage: filledStorage(t, src), have: range(src.layout.pieceCount), noTrackers: true });
-    const reasons: string[] = [];
-    tor.on('peer-disconnected', (e) => reasons.push(e.reason?.message ?? 'none'));
+    const { src, seeder, reasons } = await seeding(t);
     const peer = await fakeLeecher(seeder.port, t.infoHash, src.layout.pieceCount);
     await peer.first(isType('have-all'));
     // Not interested yet, so choked: every request, even for a piece the seeder has, is refused.
@@ -164,12 +170,7 @@ describe('serving requests (the minimal server issue 6 builds on)', () => {
 
   it('a second incoming connection with the peer id of a connected peer is closed; the first stays and is served (RELIABILITY #21)', async () => {
     const t = createTestTorrent({ pieceLength: 32 * 1024, length: 100_000, seed: 14 });
-    const src = sourceOf(t);
-    const seeder = await loopbackSession();
-    sessions.push(seeder);
-    const tor = await seeder.add(src, { storage: filledStorage(t, src), have: range(src.layout.pieceCount), noTrackers: true });
-    const reasons: (string | undefined)[] = [];
-    tor.on('peer-disconnected', (e) => reasons.push(e.reason?.code));
+    const { src, seeder, tor, codes: reasons } = await seeding(t);
     const id = randomPeerId();
     const first = await fakeLeecher(seeder.port, t.infoHash, src.layout.pieceCount, id);
     await first.first(isType('have-all'));
@@ -188,12 +189,7 @@ describe('serving requests (the minimal server issue 6 builds on)', () => {
 
   it('a peer that requests but never reads is cut off: served blocks waiting in its socket count toward the 2000-request queue', async () => {
     const t = createTestTorrent({ pieceLength: 32 * 1024, length: 4 * 1024 * 1024, seed: 3 });
-    const src = sourceOf(t);
-    const seeder = await loopbackSession();
-    sessions.push(seeder);
-    const tor = await seeder.add(src, { storage: filledStorage(t, src), have: range(src.layout.pieceCount), noTrackers: true });
-    const reasons: string[] = [];
-    tor.on('peer-disconnected', (e) => reasons.push(e.reason?.message ?? 'none'));
+    const { src, seeder, tor, reasons } = await seeding(t);
     const peer = await fakeLeecher(seeder.port, t.infoHash, src.layout.pieceCount);
     await peer.first(isType('have-all'));
     peer.sock.write(encodeMessage({ type: 'interested' }));
@@ -253,11 +249,8 @@ describe('serving requests (the minimal server issue 6 builds on)', () => {
 
   it('choking: six interested leechers, four upload slots (BEP 3); a freed slot goes to a waiting peer at once', async () => {
     const t = createTestTorrent({ pieceLength: 32 * 1024, length: 100_000, seed: 4 });
-    const src = sourceOf(t);
     // A manual clock: no rechoke round (10 s) or optimistic unchoke runs unless the test says so.
-    const seeder = await loopbackSession({ clock: new ManualClock() });
-    sessions.push(seeder);
-    await seeder.add(src, { storage: filledStorage(t, src), have: range(src.layout.pieceCount), noTrackers: true });
+    const { src, seeder } = await seeding(t, { session: { clock: new ManualClock() } });
     const leechers: Awaited<ReturnType<typeof fakeLeecher>>[] = [];
     const probe = encodeMessage({ type: 'request', index: 0, begin: 0, length: 1024 });
     for (let i = 0; i < 6; i++) {

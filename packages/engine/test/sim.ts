@@ -1,4 +1,5 @@
 import { connect as netConnect } from 'node:net';
+import { afterEach } from 'vitest';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { until } from '@tc/testkit/wait';
 import { generatePeerId } from '@tc/wire';
@@ -126,5 +127,21 @@ export async function simulate(mode: FakeMode, source: CandidateSource, opts: Si
       await tor.close();
       for (const f of fakes) await f.close();
     },
+  };
+}
+
+/**
+ * `simulate` for one test file: every simulation it starts is closed after each test. Call once at
+ * the top of the file.
+ */
+export function simulations(): typeof simulate {
+  const open: Sim[] = [];
+  afterEach(async () => {
+    for (const sim of open.splice(0)) await sim.close();
+  });
+  return async (...args) => {
+    const sim = await simulate(...args);
+    open.push(sim);
+    return sim;
   };
 }
