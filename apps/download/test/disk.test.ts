@@ -122,7 +122,8 @@ describe('tc-download disk faults', () => {
     const verified = async (): Promise<number[]> => (await logged()).flatMap((e) => (e.event === 'piece-verified' ? [e.index!] : [])).sort((a, b) => a - b);
 
     await until(() => `the error line (stderr: ${stderr})`, () => /^error: download failed: .*ENOSPC/m.test(stderr), { timeoutMs: 60_000, everyMs: 200 });
-    await new Promise((r) => setTimeout(r, 500));
+    // It goes on (the leecher below is served by this very process): it says so after the error.
+    await until(() => `the upload-only line (stderr: ${stderr})`, () => /^serving the verified pieces meanwhile/m.test(stderr), { timeoutMs: 10_000, everyMs: 50 });
     expect(child.exitCode, stderr).toBeNull();
     const port = (await logged()).find((e) => e.event === 'start')?.port;
     expect(port).toBeGreaterThan(0);

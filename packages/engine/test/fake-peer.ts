@@ -30,7 +30,14 @@ export type FakeMode =
   /** Serves the first two requests of each connection, then closes cleanly (a peer done seeding for now). */
   | 'serve-and-leave'
   /** Handshakes and unchokes, then sends only what the test writes (`write`): no answers, no keep-alives. */
-  | 'scripted';
+  | 'scripted'
+  /** Answers the handshake and then sends nothing at all: no bitfield, no keep-alives (RELIABILITY.md case 26). */
+  | 'handshake-only';
+
+export interface FakePeerOptions {
+  /** The peer id of our handshake (default: a new random one per connection). */
+  readonly peerId?: Buffer;
+}
 
 export interface FakePeer {
   readonly port: number;
@@ -48,7 +55,7 @@ export interface FakePeer {
 }
 
 /** A scripted peer on 127.0.0.1 speaking the wire protocol with @tc/wire codecs, for hostile-peer tests. */
-export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<FakePeer> {
+export async function startFakePeer(t: TestTorrent, mode: FakeMode, opts: FakePeerOptions = {}): Promise<FakePeer> {
   const pieceCount = Math.ceil(t.data.length / t.pieceLength);
   const sockets = new Set<Socket>();
   let requests = 0;
@@ -80,7 +87,8 @@ export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<Fak
     let served = 0;
     const dec = new MessageDecoder({ pieceCount, features: { fast: true, extended: true } });
     // Keep-alives only after a handshake: a mute peer sends nothing at all.
-    const keepAlive = setInterval(() => mode !== 'mute' && mode !== 'scripted' && sock.write(Buffer.alloc(4)), 500);
+    const quiet = mode === 'mute' || mode === 'scripted' || mode === 'handshake-only';
+    const keepAlive = setInterval(() => !quiet && sock.write(Buffer.alloc(4)), 500);
     sock.on('close', () => clearInterval(keepAlive));
     const block = (r: Request, bytes: Buffer): void => {
       sock.write(Buffer.concat([encodePieceHeader(r.index, r.begin, bytes.length), bytes]));
@@ -97,7 +105,9 @@ export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<Fak
       for (const m of msgs) {
         if (m.type === 'handshake') {
           if (mode === 'mute') continue;
-          sock.write(encodeHandshake({ infoHash: t.infoHash, peerId: Buffer.concat([Buffer.from('-FK0001-'), randomBytes(12)]), features: { fast: true } }));
+          const peerId = opts.peerId ?? Buffer.concat([Buffer.from('-FK0001-'), randomBytes(12)]);
+          sock.write(encodeHandshake({ infoHash: t.infoHash, peerId, features: { fast: true } }));
+          if (mode === 'handshake-only') continue;
           if (mode === 'oversized') {
             const b = Buffer.alloc(5);
             b.writeUInt32BE(0xffffffff, 0);
@@ -136,6 +146,7 @@ export async function startFakePeer(t: TestTorrent, mode: FakeMode): Promise<Fak
           case 'bad-have':
           case 'hangup-after-handshake':
           case 'scripted':
+          case 'handshake-only':
             break;
           case 'serve-and-leave':
             if (served < 2) block(m, real(m));

@@ -1,106 +1,12 @@
-import { connect as netConnect } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
+import { describe, expect, it } from 'vitest';
 import { until } from '@tc/testkit/wait';
-import { encodePieceHeader, generatePeerId } from '@tc/wire';
-import { ManualClock } from '../src/clock.js';
-import type { EngineError } from '../src/errors.js';
+import { encodePieceHeader } from '@tc/wire';
 import { MAX_FAILURES } from '../src/peer/backoff.js';
-import type { CandidateSource } from '../src/peer/swarm.js';
-import { memoryStorage } from '../src/storage/memory.js';
-import { Torrent, TICK_MS } from '../src/torrent/torrent.js';
-import { startFakePeer, type FakeMode, type FakePeer } from './fake-peer.js';
-import { sourceOf } from './helpers.js';
+import { IDLE_TIMEOUT_MS } from '../src/peer/connection.js';
+import { TICK_MS } from '../src/torrent/torrent.js';
+import { simulations, type Sim } from './sim.js';
 
-/**
- * A torrent on a manual clock dialling real loopback sockets: time only moves when the test says,
- * and each step waits (in real time) for the socket work it started, so minutes of backoff and
- * timeouts run in well under a second.
- */
-interface Sim {
-  readonly tor: Torrent;
-  readonly clock: ManualClock;
-  readonly fake: FakePeer;
-  readonly t: TestTorrent;
-  /** Dials made so far. */
-  readonly dials: () => number;
-  readonly disconnects: { at: number; reason: EngineError | undefined }[];
-  /** Advances simulated time by `ms` in ticks, letting the sockets catch up after each. */
-  advance(ms: number): Promise<void>;
-  /** Waits (real time) until the engine has read every byte the fake peer wrote and no dial is half-done. */
-  settle(): Promise<void>;
-}
-
-const open: { tor: Torrent; fake: FakePeer }[] = [];
-afterEach(async () => {
-  for (const { tor, fake } of open.splice(0)) {
-    await tor.close();
-    await fake.close();
-  }
-});
-
-async function simulate(mode: FakeMode, source: CandidateSource, opts: { snubTimeoutMs?: number } = {}): Promise<Sim> {
-  const t = createTestTorrent({ pieceLength: 32 * 1024, length: 48 * 32 * 1024, seed: 5 });
-  const src = sourceOf(t);
-  const fake = await startFakePeer(t, mode);
-  const clock = new ManualClock();
-  let dials = 0;
-  /** Engine-side sockets not yet closed, and the bytes they have read. */
-  let live = 0;
-  let read = 0;
-  const tor = new Torrent({
-    infoHash: src.infoHash,
-    name: src.name,
-    layout: src.layout,
-    storage: await memoryStorage().open(src.layout),
-    peerId: generatePeerId(),
-    clock,
-    listenPort: 0,
-    isSelf: () => false,
-    random: () => 0.5,
-    ...(opts.snubTimeoutMs !== undefined ? { snubTimeoutMs: opts.snubTimeoutMs } : {}),
-    connect: (a) => {
-      dials++;
-      live++;
-      const s = netConnect({ host: a.host, port: a.port });
-      // Registered before the engine's own listeners, so once `read` has caught up the engine has the bytes too.
-      s.on('data', (b: Buffer) => (read += b.length));
-      s.once('close', () => live--);
-      return s;
-    },
-  });
-  open.push({ tor, fake });
-  const disconnects: Sim['disconnects'] = [];
-  tor.on('peer-disconnected', (e) => disconnects.push({ at: clock.now(), reason: e.reason }));
-  tor.start();
-  // Every mode but 'scripted' hangs up on each connection: then a step is over once the engine has
-  // closed its socket. A scripted connection stays: it is over once the engine has read every byte.
-  const quiet =
-    mode === 'scripted' ? (): boolean => fake.connections >= dials && read >= fake.written : (): boolean => live === 0 && read >= fake.written;
-  const settle = async (): Promise<void> => {
-    await until('the sockets to settle', quiet, { everyMs: 1 });
-    // One more turn: a FIN or the last bytes may be a callback behind.
-    await new Promise((r) => setImmediate(r));
-    await until('the sockets to settle', quiet, { everyMs: 1 });
-  };
-  tor.addPeers([{ host: '127.0.0.1', port: fake.port }], source);
-  await settle();
-  return {
-    tor,
-    clock,
-    fake,
-    t,
-    dials: () => dials,
-    disconnects,
-    settle,
-    async advance(ms) {
-      for (let left = ms; left > 0; left -= TICK_MS) {
-        clock.advance(Math.min(TICK_MS, left));
-        await settle();
-      }
-    },
-  };
-}
+const simulate = simulations();
 
 const TEN_MINUTES_MS = 10 * 60_000;
 
@@ -132,6 +38,25 @@ describe('redial politeness (RELIABILITY #26: back off)', () => {
     // Every ~5 s (the first retry delay) plus a tick, not backed off.
     expect(sim.dials()).toBeGreaterThanOrEqual(9);
     expect(sim.tor.stats().downloaded).toBeGreaterThanOrEqual(sim.dials() * 2 * 16 * 1024 - 2 * 16 * 1024);
+  });
+});
+
+describe('a peer silent after the handshake (RELIABILITY #26: idle timeout)', () => {
+  it('is dropped once IDLE_TIMEOUT_MS pass without a byte from it, not before', async () => {
+    // It has nothing, so nothing is requested and snubbing never starts: only the idle timeout applies.
+    const sim = await simulate('handshake-only', 'manual');
+    expect(sim.connected).toHaveLength(1);
+    await sim.advance(IDLE_TIMEOUT_MS - TICK_MS);
+    expect(sim.disconnects).toEqual([]);
+    expect(sim.tor.stats().peers).toBe(1);
+    await sim.advance(3 * TICK_MS);
+    expect(sim.disconnects).toHaveLength(1);
+    const d = sim.disconnects[0]!;
+    expect(d.reason?.code).toBe('ENGINE_PEER_TIMEOUT');
+    expect(d.reason?.message).toMatch(/sent nothing/);
+    expect(d.at).toBeGreaterThan(IDLE_TIMEOUT_MS);
+    expect(d.at).toBeLessThanOrEqual(IDLE_TIMEOUT_MS + 2 * TICK_MS);
+    expect(sim.tor.stats().peers).toBe(0);
   });
 });
 

@@ -1,12 +1,15 @@
 import { EventEmitter } from 'node:events';
-import { access, open, truncate, utimes, writeFile } from 'node:fs/promises';
+import { access, open, readFile, truncate, utimes, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Bitfield } from '@tc/wire';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
 import { ManualClock } from '../src/clock.js';
 import { restore, ResumeKeeper } from '../src/resume/restore.js';
-import { resumePath } from '../src/resume/store.js';
+import { decodeResume } from '../src/resume/format.js';
+import { resumePath, TEMP_SUFFIX } from '../src/resume/store.js';
+import { MemoryStorage } from '../src/storage/memory.js';
+import { until } from '@tc/testkit/wait';
 import type { TorrentSource } from '../src/session.js';
 import type { Torrent } from '../src/torrent/torrent.js';
 import { FsStorage } from '../src/storage/fs.js';
@@ -42,8 +45,48 @@ async function restoreIn(dir: string, recheck = false) {
 }
 
 async function saveAll(dir: string, have: Bitfield): Promise<void> {
-  const k = new ResumeKeeper({ dir, name: 'r', infoHash: src.infoHash, layout: src.layout, clock: new ManualClock(), have });
+  const storage = new FsStorage(src.layout, dir);
+  const k = new ResumeKeeper({ dir, name: 'r', infoHash: src.infoHash, layout: src.layout, clock: new ManualClock(), storage, have });
   await k.flush();
+  await storage.close();
+}
+
+/** Just what the keeper uses of a Torrent: its piece-verified and state events and its totals. */
+function fakeTorrent(): EventEmitter & { stats: () => { uploaded: number; downloaded: number } } {
+  return Object.assign(new EventEmitter(), { stats: () => ({ uploaded: 0, downloaded: 0 }) });
+}
+
+/** Pieces a resume file (or its temp) claims. */
+async function claims(path: string): Promise<number[]> {
+  const r = decodeResume(await readFile(path), { ...src.layout, infoHash: src.infoHash });
+  if (!r.ok) throw new Error(`resume file unreadable: ${r.message}`);
+  return [...Bitfield.fromWire(r.resume.have, src.layout.pieceCount).indices()];
+}
+
+/**
+ * Memory storage that models the page cache: a write is durable only once a sync that began after
+ * it has completed. Each sync waits for the test to release it.
+ */
+class GatedSyncStorage extends MemoryStorage {
+  readonly durable = new Set<number>();
+  readonly gates: (() => void)[] = [];
+  private readonly unsynced = new Set<number>();
+
+  override async write(piece: number, offset: number, chunks: readonly Uint8Array[]): Promise<void> {
+    await super.write(piece, offset, chunks);
+    this.unsynced.add(piece);
+  }
+
+  override sync(): Promise<void> {
+    const covered = [...this.unsynced];
+    this.unsynced.clear();
+    return new Promise((resolve) =>
+      this.gates.push(() => {
+        for (const p of covered) this.durable.add(p);
+        resolve();
+      }),
+    );
+  }
 }
 
 describe('restore (resume file or re-check)', () => {
@@ -109,26 +152,72 @@ describe('restore (resume file or re-check)', () => {
     const dir = `${work.path}/keeper`;
     await t.writeTo(dir);
     const clock = new ManualClock();
-    const k = new ResumeKeeper({ dir, name: 'r', infoHash: src.infoHash, layout: src.layout, clock, have: new Bitfield(src.layout.pieceCount), savePieces: 3, saveMs: 1_000 });
-    // Just what the keeper uses of a Torrent: its piece-verified event and its totals.
-    const fake = Object.assign(new EventEmitter(), { stats: () => ({ uploaded: 0, downloaded: 0 }) });
+    const storage = new MemoryStorage(src.layout);
+    const k = new ResumeKeeper({ dir, name: 'r', infoHash: src.infoHash, layout: src.layout, clock, storage, have: new Bitfield(src.layout.pieceCount), savePieces: 3, saveMs: 1_000 });
+    const fake = fakeTorrent();
     k.attach(fake as unknown as Torrent);
     fake.emit('piece-verified', { index: 0 });
-    await new Promise((r) => setTimeout(r, 20));
-    expect((await restoreIn(dir)).fromResume).toBe(0); // nothing saved yet (no resume file: re-check)
+    await k.settled();
+    expect(storage.syncs).toBe(0); // no save started: one piece is below the burst, and no time has passed
+    expect((await restoreIn(dir)).fromResume).toBe(0); // no resume file: re-check
     clock.advance(1_000);
-    // The save is an fsynced write: wait for the file (bounded).
-    for (let i = 0; i < 100 && !(await access(resumePath(dir, 'r')).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 20));
+    await k.settled();
+    expect(storage.syncs).toBe(1);
     const after = await restoreIn(dir);
     expect([after.rejected, after.fromResume, after.checked]).toEqual([undefined, 1, 0]);
     expect(after.source).toBe('resume');
-    expect(after.fromResume).toBe(1);
+    // A burst of savePieces saves at once, without the timer.
+    for (const index of [1, 2, 3]) fake.emit('piece-verified', { index });
+    await k.settled();
+    expect((await restoreIn(dir)).fromResume).toBe(4);
     // A pause saves at once, without waiting for the timer.
-    fake.emit('piece-verified', { index: 1 });
+    fake.emit('piece-verified', { index: 4 });
     fake.emit('state', { kind: 'paused' });
-    for (let i = 0; i < 100 && (await restoreIn(dir)).fromResume < 2; i++) await new Promise((r) => setTimeout(r, 20));
-    expect((await restoreIn(dir)).fromResume).toBe(2);
+    await k.settled();
+    expect((await restoreIn(dir)).fromResume).toBe(5);
+    expect(storage.syncs).toBe(3);
     await k.flush();
+  });
+
+  it('the resume file never claims a piece before a sync that covers its write has completed', async () => {
+    const dir = `${work.path}/ordering`;
+    await t.writeTo(dir);
+    const file = resumePath(dir, 'r');
+    const storage = new GatedSyncStorage(src.layout);
+    const violations: string[] = [];
+    const k = new ResumeKeeper({
+      dir, name: 'r', infoHash: src.infoHash, layout: src.layout, clock: new ManualClock(), storage,
+      have: new Bitfield(src.layout.pieceCount), savePieces: 1,
+      // Just before a save becomes the resume file: everything it claims must be durable by now.
+      writeHooks: {
+        beforeRename: async () => {
+          for (const p of await claims(file + TEMP_SUFFIX)) if (!storage.durable.has(p)) violations.push(`piece ${p} claimed before its sync`);
+        },
+      },
+    });
+    const fake = fakeTorrent();
+    k.attach(fake as unknown as Torrent);
+    const block = (i: number): Buffer => t.data.subarray(i * src.layout.pieceLength, i * src.layout.pieceLength + 16);
+    // As the torrent does: the write finishes, then the piece is verified.
+    await storage.write(0, 0, [block(0)]);
+    fake.emit('piece-verified', { index: 0 });
+    await until(() => `the first sync (${violations.join('; ') || 'no claims yet'})`, () => storage.gates.length === 1);
+    // Piece 1 lands while that sync runs: the sync does not cover it.
+    await storage.write(1, 0, [block(1)]);
+    fake.emit('piece-verified', { index: 1 });
+    expect(await access(file).then(() => true, () => false)).toBe(false); // nothing saved while the sync is pending
+    storage.gates[0]!();
+    await until('the second sync', () => storage.gates.length === 2);
+    expect(await claims(file)).toEqual([0]);
+    storage.gates[1]!();
+    await k.settled();
+    expect(await claims(file)).toEqual([0, 1]);
+    expect(violations).toEqual([]);
+    // The final save syncs too (nothing left to cover).
+    const flushed = k.flush();
+    await until('the final sync', () => storage.gates.length === 3);
+    storage.gates[2]!();
+    await flushed;
+    expect(violations).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import { encodeHandshake } from '@tc/wire';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
+import { until } from '@tc/testkit/wait';
 import { memoryStorage, MemoryStorage } from '../src/storage/memory.js';
 import type { Session } from '../src/session.js';
 import { filledStorage, loopbackSession, memoryContents, range, sourceOf } from './helpers.js';
@@ -133,7 +134,8 @@ describe('engine against engine on 127.0.0.1', () => {
       tor.pause();
       const closed = new Promise<void>((r) => remote!.once('close', () => r()));
       remote!.write(encodeHandshake({ infoHash: t.infoHash, peerId: Buffer.concat([Buffer.from('-FK0001-'), randomBytes(12)]), features: { fast: true, extended: true } }));
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 2_000))]);
+      // The engine must close it (no bound here: were it kept, the test times out and fails).
+      await closed;
       expect(tor.stats().peers).toBe(0);
       expect(remote!.destroyed || remote!.readableEnded).toBe(true);
     } finally {
@@ -195,10 +197,15 @@ describe('session close', () => {
       await tor.done;
       await leecher.close();
       await seeder.close();
-      // Socket closes are reported on the next turns of the event loop.
-      await new Promise((r) => setTimeout(r, 50));
+      // Socket closes are reported on the next turns of the event loop: wait for them (bounded).
+      const kinds = ['TCPSocketWrap', 'TCPServerWrap', 'FileHandle', 'Timeout'];
+      await until(
+        () => `resources to be released (${JSON.stringify(count())}, before ${JSON.stringify(before)})`,
+        () => kinds.every((k) => (count()[k] ?? 0) <= (before[k] ?? 0)),
+        { timeoutMs: 2_000 },
+      ).catch(() => undefined); // the expects below say which one stayed
       const after = count();
-      for (const kind of ['TCPSocketWrap', 'TCPServerWrap', 'FileHandle', 'Timeout']) {
+      for (const kind of kinds) {
         expect(after[kind] ?? 0, kind).toBeLessThanOrEqual(before[kind] ?? 0);
       }
     } finally {

@@ -98,7 +98,11 @@ async function holdingSeeder(t: TestTorrent, pieceCount: number, answerPieces: n
     for (const s of sockets) s.destroy();
     await new Promise<void>((r) => server.close(() => r()));
   });
-  return { port: (server.address() as AddressInfo).port, got, held, answered };
+  /** Writes raw bytes to every open connection. */
+  const send = (bytes: Buffer): void => {
+    for (const s of sockets) s.write(bytes);
+  };
+  return { port: (server.address() as AddressInfo).port, got, held, answered, send };
 }
 
 /** A scripted leecher: dials, handshakes, and records what the engine sends back. */
@@ -149,7 +153,12 @@ describe('a disk error mid-download: upload-only (RELIABILITY #30, libtorrent up
     await until('a cancel for every held request', () => cancels().size === seeder.held.size);
     expect(cancels()).toEqual(seeder.held);
     const requests = seeder.got.filter((m) => m.type === 'request').length;
-    await new Promise((r) => setTimeout(r, 1_200)); // one tick: fill() would have asked again by now
+    // A whole tick (fill() runs for every peer in each tick, before 'progress'), then a probe the
+    // engine answers after anything that tick sent: a request from the seeder, which never said it
+    // was interested, so it is choked and gets a reject (BEP 6).
+    await new Promise((r) => tor.once('progress', r));
+    seeder.send(encodeMessage({ type: 'request', index: have[0]!, begin: 0, length: 1024 }));
+    await until('the probe rejected', () => seeder.got.some((m) => m.type === 'reject' && m.index === have[0] && m.length === 1024));
     expect(seeder.got.filter((m) => m.type === 'request')).toHaveLength(requests);
 
     // The error is visible; the failed piece is not `have` and still counts in `left` (tracker stats).

@@ -177,10 +177,10 @@ describe('HTTP announce against fake trackers', () => {
       }, 100);
       timers.push(t);
     });
-    const started = Date.now();
+    // The drip is never idle and ends in about 6 s with a valid body: a TRACKER_TIMEOUT can only come
+    // from the total deadline (how soon it fires: bench/deadlines.mjs).
     const e = await errorOf(httpAnnounce(`${base}/drip`, req(), { dispatcher: agent, timeoutMs: 500 }));
     expect(e.code).toBe('TRACKER_TIMEOUT');
-    expect(Date.now() - started).toBeLessThan(3000);
     timers.forEach(clearInterval);
   });
 

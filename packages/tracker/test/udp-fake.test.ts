@@ -1,4 +1,6 @@
+import { ManualClock } from '@tc/testkit/tracker-clock';
 import { rejection } from '@tc/testkit/tracker-errors';
+import { until } from '@tc/testkit/wait';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
 import { expandIpv6 } from '../src/compact-peers.js';
@@ -128,11 +130,13 @@ describe('UDP tracker client against fake trackers', () => {
 
   it('reuses the connection id for its lifetime and renews it after', async () => {
     const t = await fakeTracker(wellBehaved(Buffer.alloc(0)));
-    const c = client({ connectionIdLifetimeMs: 300 });
+    const clock = new ManualClock();
+    const c = client({ connectionIdLifetimeMs: 300, clock });
     await c.announce(t.url, req);
+    await clock.advance(299);
     await c.scrape(t.url, [Buffer.alloc(20, 1), Buffer.alloc(20, 2)]);
     expect(t.received.map((x) => x.action)).toEqual([0, 1, 2]);
-    await new Promise((r) => setTimeout(r, 350));
+    await clock.advance(2);
     await c.announce(t.url, req);
     expect(t.received.map((x) => x.action)).toEqual([0, 1, 2, 0, 1]);
   });
@@ -147,23 +151,24 @@ describe('UDP tracker client against fake trackers', () => {
 
   it('retransmits on the base·2ⁿ schedule, then times out', async () => {
     const t = await fakeTracker(() => undefined);
-    // The client's own send times: the tracker's receive times shift with event-loop delays on a
-    // busy machine (a late first receive makes the next gap look short).
-    const at: number[] = [];
+    // A manual clock: the schedule is checked exactly, with no wall-clock bound to stretch under load.
+    const clock = new ManualClock();
+    const sentAt: number[] = [];
     const onPacket = (p: { direction: 'sent' | 'received' }): void => {
-      if (p.direction === 'sent') at.push(performance.now());
+      if (p.direction === 'sent') sentAt.push(clock.now());
     };
-    const e = await errorOf(client({ retransmitBaseMs: 100, maxRetransmits: 3, onPacket }).announce(t.url, req));
-    expect(e.code).toBe('TRACKER_TIMEOUT');
-    expect(at.length).toBe(4);
-    expect(t.received.length).toBe(4);
-    const gaps = at.slice(1).map((x, i) => x - (at[i] ?? 0));
-    // 100, 200, 400 ms (timers fire late, never early)
-    gaps.forEach((g, i) => {
-      expect(g).toBeGreaterThanOrEqual(100 * 2 ** i - 5);
-      // Generous upper bound: CI machines are busy; the lower bound is the protocol's point.
-      expect(g).toBeLessThan(100 * 2 ** i + 400);
-    });
+    let failedAt: number | undefined;
+    const e = errorOf(client({ retransmitBaseMs: 100, maxRetransmits: 3, onPacket, clock }).announce(t.url, req));
+    void e.then(() => (failedAt = clock.now()));
+    await until('the first send', () => sentAt.length === 1);
+    // 100, 200, 400 ms between tries, then 800 ms for the last answer.
+    await clock.advance(1_499);
+    expect(sentAt).toEqual([0, 100, 300, 700]);
+    expect(failedAt).toBeUndefined();
+    await clock.advance(1);
+    expect((await e).code).toBe('TRACKER_TIMEOUT');
+    expect(failedAt).toBe(1_500);
+    await until('every try at the tracker', () => t.received.length === 4);
     expect(t.received.every((x) => x.action === 0)).toBe(true);
   });
 
@@ -177,8 +182,9 @@ describe('UDP tracker client against fake trackers', () => {
   it('accepts the right reply after a wrong one', async () => {
     const t = await fakeTracker((r, send) => {
       if (r.action === 0) {
+        // The wrong one first: loopback datagrams from one socket arrive in the order sent.
         send(connectReply((r.tid ^ 0xffff) >>> 0, 1n));
-        setTimeout(() => send(connectReply(r.tid)), 10);
+        send(connectReply(r.tid));
       } else send(announceReply(r.tid, Buffer.alloc(0)));
     });
     const c = client();
@@ -275,10 +281,12 @@ describe('UDP tracker client against fake trackers', () => {
     const c = client({ retransmitBaseMs: 10_000 });
     const ctl = new AbortController();
     const p = c.announce(t.url, req, { signal: ctl.signal });
-    setTimeout(() => ctl.abort(), 20);
+    // Aborted while its request is out (the tracker has it), and closed while another one is.
+    await until('the first request at the tracker', () => t.received.length === 1);
+    ctl.abort();
     expect((await errorOf(p)).code).toBe('TRACKER_ABORTED');
     const p2 = c.announce(t.url, req);
-    await new Promise((r) => setTimeout(r, 20));
+    await until('the second request at the tracker', () => t.received.length === 2);
     await c.close();
     expect((await errorOf(p2)).code).toBe('TRACKER_ABORTED');
   });

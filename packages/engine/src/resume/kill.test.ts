@@ -13,7 +13,7 @@ import { readResume, resumePath } from './store.js';
  * moment, again and again. Every time, what is on disk must load as a whole, valid resume file
  * (the old one or a newer one), never a torn one.
  *
- * The child runs this package's own store code: errors.ts, resume/format.ts and resume/store.ts are
+ * The child runs this package's own store code: errors.ts, storage/durable.ts, resume/format.ts and resume/store.ts are
  * transpiled to JS in a temp folder whose node_modules points at this package's.
  */
 
@@ -56,7 +56,7 @@ describe('resume file under SIGKILL', () => {
   beforeAll(async () => {
     ({ path: dir, cleanup } = await tempDir('tc-resume-kill-'));
     const out = join(dir, 'code');
-    for (const rel of ['errors.ts', 'resume/format.ts', 'resume/store.ts']) {
+    for (const rel of ['errors.ts', 'storage/durable.ts', 'resume/format.ts', 'resume/store.ts']) {
       const js = ts.transpileModule(await readFile(join(src, rel), 'utf8'), {
         compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
       }).outputText;

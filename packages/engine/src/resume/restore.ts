@@ -8,7 +8,7 @@ import type { TorrentStorage } from '../storage/types.js';
 import type { Torrent } from '../torrent/torrent.js';
 import type { Verifier } from '../verify.js';
 import { decodeResume, trustablePieces, type FileStamp, type ResumeData, type ResumeLoad } from './format.js';
-import { ResumeStore, resumePath, stampFiles } from './store.js';
+import { ResumeStore, resumePath, stampFiles, type DurableWriteHooks } from './store.js';
 
 /**
  * Start-up state of a torrent on disk (issue 6): trust the resume file where the files on disk match
@@ -141,6 +141,10 @@ export interface ResumeKeeperOptions {
   readonly infoHash: Buffer;
   readonly layout: TorrentLayout;
   readonly clock: Clock;
+  /** The torrent's storage: synced before each save, so the file never claims data a power cut could lose. */
+  readonly storage: TorrentStorage;
+  /** Passed to the resume file's durable write (tests look at the file there). */
+  readonly writeHooks?: DurableWriteHooks;
   /** Verified pieces at start (from `restore`). */
   readonly have: Bitfield;
   readonly uploaded?: number;
@@ -165,6 +169,8 @@ export class ResumeKeeper {
   private timer: TimerHandle | undefined;
   private torrent: Torrent | undefined;
   private stopped = false;
+  /** The save in progress: saves run one after another, so a later one never records less than an earlier one. */
+  private saving: Promise<void> = Promise.resolve();
   private readonly onVerified = ({ index }: { index: number }): void => this.verified(index);
   /** A pause is a natural point to be durable: save then (issue 6). */
   private readonly onState = (s: { kind: string }): void => {
@@ -172,7 +178,7 @@ export class ResumeKeeper {
   };
 
   constructor(private readonly opts: ResumeKeeperOptions) {
-    this.store = new ResumeStore(resumePath(opts.dir, opts.name));
+    this.store = new ResumeStore(resumePath(opts.dir, opts.name), opts.writeHooks);
     this.have = new Bitfield(opts.layout.pieceCount);
     for (const i of opts.have.indices()) this.have.set(i);
     this.paths = dataPaths(opts.dir, opts.layout);
@@ -201,14 +207,35 @@ export class ResumeKeeper {
     }
   }
 
-  /** Writes the current state now (also when nothing changed: a first save records the stamps). */
-  async save(): Promise<void> {
+  /**
+   * Writes the current state now (also when nothing changed: a first save records the stamps).
+   * Resolves once it is durable; a failure is reported through `onError` and rejects.
+   */
+  save(): Promise<void> {
     this.timer?.cancel();
     this.timer = undefined;
     this.unsaved = 0;
-    // The bitfield is taken before the stamps: a write landing in between changes an mtime, which only makes the next start re-check more.
+    const run = this.saving.catch(() => undefined).then(() => this.saveNow());
+    this.saving = run;
+    return run;
+  }
+
+  /** Resolves when no save is in progress (a test's "wait for the keeper"); never rejects. */
+  async settled(): Promise<void> {
+    let current: Promise<void>;
+    do {
+      current = this.saving;
+      await current.catch(() => undefined);
+    } while (current !== this.saving);
+  }
+
+  private async saveNow(): Promise<void> {
+    // The bitfield first, then a sync: every piece in it was written before the sync began, so the
+    // sync makes it durable before the file claims it (a power cut loses claims, never data they name).
     const have = Buffer.from(this.have.toBuffer());
     try {
+      await this.opts.storage.sync();
+      // Stamps after the sync: a write landing in between changes an mtime, which only makes the next start re-check more.
       const files = await stampFiles(this.paths);
       const s = this.torrent?.stats();
       const data: ResumeData = {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, stat, symlink, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, stat, symlink, truncate, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encode } from '@tc/codec';
@@ -84,12 +84,31 @@ describe('resume format', () => {
     expect(reason(Buffer.concat([good, Buffer.from('x')]))).toBe('corrupt');
     expect(reason(encode([1, 2, 3]))).toBe('corrupt');
     expect(reason(Buffer.alloc(MAX_RESUME_BYTES + 1, 0x64))).toBe('too-large');
-    // A single flipped byte anywhere never yields a wrong "ok" for other geometry, and never throws.
-    for (let i = 0; i < good.length; i++) {
-      const bad = Buffer.from(good);
+    // A single flipped byte anywhere never throws, and never yields an "ok" for other geometry: what
+    // loads names this torrent, its piece length and count, its file count, and claims pieces only in
+    // files it says were long enough. (Flips in free-form bytes, such as the bitfield, may still load.)
+    // File b is short here, so a flip in the bitfield that claims one of its pieces must be refused.
+    const partial = encodeResume(sample({ have: haveOf([0, 1]), files: [{ size: 40, mtimeMs: 7 }, undefined, { size: 10, mtimeMs: 8 }, undefined] }));
+    let accepted = 0;
+    for (let i = 0; i < partial.length; i++) {
+      const bad = Buffer.from(partial);
       bad[i] = bad[i]! ^ 0x5a;
-      expect(() => decodeResume(bad, expectT)).not.toThrow();
+      const r = decodeResume(bad, expectT);
+      if (!r.ok) continue;
+      accepted++;
+      expect(Buffer.from(r.resume.infoHash), `flip at ${i}`).toEqual(infoHash);
+      expect([r.resume.pieceLength, r.resume.pieceCount, r.resume.files.length], `flip at ${i}`).toEqual([16, 7, 4]);
+      const claimed = Bitfield.fromWire(r.resume.have, 7);
+      expect(claimed.count).toBe(r.haveCount);
+      for (const p of claimed.indices()) {
+        expectT.files.forEach((f, k) => {
+          if (f.padding === true || f.offset >= (p + 1) * 16 || f.offset + f.length <= p * 16) return;
+          expect(r.resume.files[k]?.size ?? -1, `flip at ${i}: piece ${p} in file ${k}`).toBeGreaterThanOrEqual(f.length);
+        });
+      }
     }
+    // Some flips did load (else the checks above never ran).
+    expect(accepted).toBeGreaterThan(0);
   });
 
   it('fields of the wrong type or out of range are corrupt', () => {
@@ -318,6 +337,22 @@ describe('resume store on disk', () => {
     const r2 = await store.load(expectT, paths);
     expect(r2.ok && r2.haveCount).toBe(3);
     expect((await readdir(dir)).sort()).toEqual(['data', 'data.tc-resume']);
+  });
+
+  it('a symlink planted at the temp name does not redirect the write', async () => {
+    const p = resumePath(dir, 'data');
+    const victim = join(dir, 'victim');
+    await writeFile(victim, 'keep me');
+    // Someone who can write the download folder points the fixed temp name at another file.
+    await symlink(victim, p + TEMP_SUFFIX);
+    const store = new ResumeStore(p);
+    await saveNow(store, haveOf([0, 1]));
+    expect(await readFile(victim, 'latin1')).toBe('keep me');
+    const r = await store.load(expectT, paths);
+    expect(r.ok && r.haveCount).toBe(2);
+    // The resume file is a file of its own, not a link to the victim.
+    expect((await lstat(p)).isFile()).toBe(true);
+    expect((await readdir(dir)).sort()).toEqual(['data', 'data.tc-resume', 'victim']);
   });
 
   it('saves are serialized and coalesced; every caller learns when its data is safe', async () => {

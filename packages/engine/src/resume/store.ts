@@ -1,6 +1,8 @@
+import { constants } from 'node:fs';
 import { lstat, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../errors.js';
+import { syncFolder } from '../storage/durable.js';
 import {
   decodeResume,
   encodeResume,
@@ -63,7 +65,13 @@ export interface DurableWriteHooks {
 export async function writeDurably(path: string, bytes: Uint8Array, hooks: DurableWriteHooks = {}): Promise<void> {
   const tmp = path + TEMP_SUFFIX;
   try {
-    const fh = await open(tmp, 'w', 0o644);
+    // A stale temp (a crash) or anything planted at its fixed name goes first; unlink removes a
+    // symlink itself, never its target. Then a new file only: O_EXCL fails on anything that appears
+    // at the name meanwhile, O_NOFOLLOW on a symlink, so the write can never be redirected.
+    await unlink(tmp).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
     try {
       await fh.writeFile(bytes);
       await fh.sync();
@@ -81,16 +89,7 @@ export async function writeDurably(path: string, bytes: Uint8Array, hooks: Durab
       cause: e,
     });
   }
-  try {
-    const dh = await open(dirname(path), 'r');
-    try {
-      await dh.sync();
-    } finally {
-      await dh.close();
-    }
-  } catch {
-    // Some file systems refuse fsync on a folder (EINVAL/EISDIR): the rename is done, only its durability is best effort.
-  }
+  await syncFolder(dirname(path));
 }
 
 /**

@@ -75,10 +75,11 @@ describe('glob', () => {
   });
 
   it('does not blow up on patterns that make backtracking regexes explode', () => {
+    // A backtracking matcher would not answer within the test's time limit (about n^10 steps);
+    // how long tc's takes, beside a RegExp: bench/glob.mjs.
     const g = glob('*a*a*a*a*a*a*a*a*a*a*b');
-    const t0 = performance.now();
     expect(globMatch(g, 'a'.repeat(4000))).toBe(false);
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(globMatch(g, `${'a'.repeat(4000)}b`)).toBe(true);
   });
 });
 

@@ -1,11 +1,12 @@
 import { constants } from 'node:fs';
 import { mkdir, open, realpath } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
-import { dirname, relative, isAbsolute, sep } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { EngineError } from '../errors.js';
 import type { TorrentLayout } from '../layout.js';
 import { fileSlices } from '../layout.js';
-import { containedJoin } from './safe-path.js';
+import { syncFolder } from './durable.js';
+import { containedJoin, containedFolder } from './safe-path.js';
 import type { StorageFactory, TorrentStorage } from './types.js';
 
 /** Open file handles kept per torrent: enough for sequential piece writes across small files, well under ulimit. */
@@ -46,6 +47,12 @@ export class FsStorage implements TorrentStorage {
   private readonly maxOpen: number;
   private tick = 0;
   private closed = false;
+  /** Files written since the last sync began: the only ones `sync()` needs to touch. */
+  private readonly dirtyFiles = new Set<number>();
+  /** Real folders whose entries changed (a file or folder created in them) since the last sync began. */
+  private readonly dirtyFolders = new Set<string>();
+  /** The sync in progress, if any: the next waits for it, so each covers every write before its call. */
+  private syncing: Promise<void> = Promise.resolve();
   private rootReal: string | undefined;
 
   constructor(
@@ -65,7 +72,15 @@ export class FsStorage implements TorrentStorage {
   private async root(): Promise<string> {
     if (this.rootReal === undefined) {
       try {
-        await mkdir(this.dir, { recursive: true });
+        const first = await mkdir(this.dir, { recursive: true });
+        // Folders made here are new entries in their parents, up to the one that already existed.
+        if (first !== undefined) {
+          const top = resolve(first);
+          for (let d = resolve(this.dir); ; d = dirname(d)) {
+            this.dirtyFolders.add(dirname(d));
+            if (d === top || d === dirname(d)) break;
+          }
+        }
         this.rootReal = await realpath(this.dir);
       } catch (e) {
         throw diskError('cannot create folder', this.dir, e);
@@ -77,26 +92,29 @@ export class FsStorage implements TorrentStorage {
   private async openFile(file: number, create: boolean): Promise<FileHandle | undefined> {
     const f = this.layout.files[file]!;
     const root = await this.root();
-    const full = containedJoin(root, f.path);
     const rel = this.relPath(file);
+    let folder: string | undefined;
     try {
-      if (create) await mkdir(dirname(full), { recursive: true });
-      // A symlinked folder inside the target could point outside it (RELIABILITY.md case 4).
-      const parentReal = await realpath(dirname(full));
-      const r = relative(root, parentReal);
-      if (r.startsWith('..' + sep) || r === '..' || isAbsolute(r)) {
-        throw new EngineError('ENGINE_UNSAFE_PATH', `folder of ${rel} resolves outside the download folder`, { path: rel });
-      }
+      // Component by component: a symlinked folder inside the target could point outside it (RELIABILITY.md case 4).
+      folder = await containedFolder(root, f.path, create, (parent) => this.dirtyFolders.add(parent));
     } catch (e) {
       if (e instanceof EngineError) throw e;
       if (!create && (e as { code?: string }).code === 'ENOENT') return undefined;
       throw diskError('cannot create folder for', rel, e);
     }
+    if (folder === undefined) return undefined;
+    const full = join(folder, f.path[f.path.length - 1]!);
     let fh: FileHandle;
     try {
       // Read-only when only reading: seeding or re-checking data we may not write (a read-only file or mount) must work.
-      const flags = constants.O_NOFOLLOW | (create ? constants.O_RDWR | constants.O_CREAT : constants.O_RDONLY);
-      fh = await open(full, flags, 0o644);
+      const flags = constants.O_NOFOLLOW | (create ? constants.O_RDWR : constants.O_RDONLY);
+      fh = await open(full, flags).catch(async (e: unknown) => {
+        if (!create || (e as { code?: string }).code !== 'ENOENT') throw e;
+        // A new file: its entry in the folder must be made durable along with its data.
+        const made = await open(full, flags | constants.O_CREAT | constants.O_EXCL, 0o644);
+        this.dirtyFolders.add(folder);
+        return made;
+      });
     } catch (e) {
       if (!create && (e as { code?: string }).code === 'ENOENT') return undefined;
       throw diskError('cannot open', rel, e);
@@ -217,6 +235,8 @@ export class FsStorage implements TorrentStorage {
       } catch (e) {
         throw e instanceof EngineError ? e : diskError('cannot write', this.relPath(s.file), e);
       } finally {
+        // Marked after the write, not before: a write landing during a sync is left for the next one.
+        this.dirtyFiles.add(s.file);
         this.release(h);
       }
     }
@@ -256,6 +276,55 @@ export class FsStorage implements TorrentStorage {
       if (f.padding || f.length !== 0 || (want !== undefined && !want.has(i))) continue;
       const fh = await this.openFile(i, true);
       await fh?.close();
+    }
+  }
+
+  sync(): Promise<void> {
+    const run = this.syncing.catch(() => undefined).then(() => this.syncNow());
+    this.syncing = run;
+    return run;
+  }
+
+  private async syncNow(): Promise<void> {
+    const files = [...this.dirtyFiles];
+    const folders = [...this.dirtyFolders];
+    this.dirtyFiles.clear();
+    this.dirtyFolders.clear();
+    try {
+      // One at a time: syncs compete with the download for the disk, and none of them is urgent.
+      for (const file of files) await this.syncFile(file);
+      for (const folder of folders) await syncFolder(folder);
+    } catch (e) {
+      // Not durable after all: the next sync tries them again.
+      for (const file of files) this.dirtyFiles.add(file);
+      for (const folder of folders) this.dirtyFolders.add(folder);
+      throw e;
+    }
+  }
+
+  private async syncFile(file: number): Promise<void> {
+    try {
+      const h = this.closed ? undefined : (this.handles.get(file) ?? this.readHandles.get(file));
+      if (h !== undefined) {
+        // Held while syncing so eviction cannot close it under us.
+        h.users++;
+        try {
+          await h.fh.datasync();
+        } finally {
+          this.release(h);
+        }
+        return;
+      }
+      // Evicted or closed since the write: fdatasync through any descriptor flushes the file's pages.
+      const fh = await this.openFile(file, false);
+      if (fh === undefined) return; // deleted meanwhile: nothing of ours left to keep
+      try {
+        await fh.datasync();
+      } finally {
+        await fh.close().catch(() => undefined);
+      }
+    } catch (e) {
+      throw e instanceof EngineError ? e : diskError('cannot sync', this.relPath(file), e);
     }
   }
 

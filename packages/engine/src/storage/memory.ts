@@ -7,6 +7,7 @@ export class MemoryStorage implements TorrentStorage {
   readonly pieces = new Map<number, Buffer>();
   closed = false;
   writes = 0;
+  syncs = 0;
 
   constructor(readonly layout: TorrentLayout) {}
 
@@ -35,6 +36,12 @@ export class MemoryStorage implements TorrentStorage {
     const p = this.piece(piece);
     if (offset + length > p.length) return Promise.reject(new RangeError('read past piece end'));
     return Promise.resolve(Buffer.from(p.subarray(offset, offset + length)));
+  }
+
+  /** Nothing to make durable; counted so tests can see a caller asked. */
+  sync(): Promise<void> {
+    this.syncs++;
+    return Promise.resolve();
   }
 
   close(): Promise<void> {

@@ -1,7 +1,7 @@
-import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
-import { readdirSync } from 'node:fs';
+import { mkdir, open, readFile, readdir, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { tempDir } from '@tc/testkit/tmp';
 import { EngineError } from '../errors.js';
 import { makeLayout } from '../layout.js';
@@ -83,6 +83,40 @@ describe('FsStorage', () => {
     }
   });
 
+  it('creates no folder outside the target when a nested path runs through a planted symlink', async () => {
+    const d = await tempDir();
+    const out = await tempDir();
+    await symlink(out.path, join(d.path, 'sub'));
+    const deep = makeLayout({ pieceLength: 4, files: [{ path: ['sub', 'x', 'y', 'b.bin'], length: 4 }], pieceHashes: new Uint8Array(20) });
+    const s = new FsStorage(deep, d.path);
+    try {
+      await expect(s.write(0, 0, [Buffer.from('evil')])).rejects.toMatchObject({ code: 'ENGINE_UNSAFE_PATH' });
+      // Every component is checked before any is created: not even `x/` appears outside.
+      expect(await readdir(out.path)).toEqual([]);
+      await expect(s.read(0, 0, 4)).rejects.toMatchObject({ code: 'ENGINE_UNSAFE_PATH' });
+      expect(await readdir(out.path)).toEqual([]);
+    } finally {
+      await s.close();
+      await d.cleanup();
+      await out.cleanup();
+    }
+  });
+
+  it('follows a symlinked folder that stays inside the target', async () => {
+    const d = await tempDir();
+    await mkdir(join(d.path, 'real'));
+    await symlink(join(d.path, 'real'), join(d.path, 'sub'));
+    const deep = makeLayout({ pieceLength: 4, files: [{ path: ['sub', 'x', 'b.bin'], length: 4 }], pieceHashes: new Uint8Array(20) });
+    const s = new FsStorage(deep, d.path);
+    try {
+      await s.write(0, 0, [Buffer.from('good')]);
+      expect(await readFile(join(d.path, 'real', 'x', 'b.bin'), 'latin1')).toBe('good');
+    } finally {
+      await s.close();
+      await d.cleanup();
+    }
+  });
+
   it('refuses to follow a symlinked file', async () => {
     const d = await tempDir();
     const out = await tempDir();
@@ -140,6 +174,77 @@ describe('FsStorage reads', () => {
       await d.cleanup();
     }
     expect(openFds()).toBe(before);
+  });
+});
+
+describe('FsStorage sync', () => {
+  /** Records the path of every file or folder fdatasync'ed or fsync'ed through a FileHandle. */
+  async function recordSyncs(): Promise<{ paths: string[]; restore: () => void }> {
+    const d = await tempDir();
+    const probe = await open(d.path, 'r');
+    const proto = Object.getPrototypeOf(probe) as { datasync: () => Promise<void>; sync: () => Promise<void> };
+    await probe.close();
+    await d.cleanup();
+    const paths: string[] = [];
+    const spies = (['datasync', 'sync'] as const).map((m) =>
+      vi.spyOn(proto, m).mockImplementation(async function (this: { fd: number }) {
+        paths.push(`${m} ${readlinkSync(`/proc/self/fd/${this.fd}`)}`);
+      }),
+    );
+    return { paths, restore: () => spies.forEach((s) => s.mockRestore()) };
+  }
+
+  it('syncs only the files written since the last sync, open or evicted, and the folders it created', async () => {
+    const d = await tempDir();
+    const root = await realpath(d.path);
+    const rec = await recordSyncs();
+    // One open handle at a time: a.txt's is evicted when sub/b.bin opens, and still gets synced.
+    const s = new FsStorage(layout, d.path, 1);
+    try {
+      await s.sync();
+      expect(rec.paths).toEqual([]); // nothing written yet
+      await s.write(0, 0, [Buffer.from('hello')]);
+      await s.write(1, 0, [Buffer.alloc(8)]);
+      await s.sync();
+      expect(rec.paths.sort()).toEqual([`datasync ${root}/a.txt`, `datasync ${root}/sub/b.bin`, `sync ${root}`, `sync ${root}/sub`].sort());
+      rec.paths.length = 0;
+      await s.sync();
+      expect(rec.paths).toEqual([]); // clean: nothing to do
+      await s.write(1, 0, [Buffer.alloc(8, 1)]);
+      await s.sync();
+      expect(rec.paths).toEqual([`datasync ${root}/sub/b.bin`]);
+      rec.paths.length = 0;
+      // Written, then closed (a torrent closes its storage before the final resume save): still synced.
+      await s.write(0, 0, [Buffer.from('HELLO')]);
+      await s.close();
+      await s.sync();
+      expect(rec.paths).toEqual([`datasync ${root}/a.txt`]);
+    } finally {
+      rec.restore();
+      await s.close();
+      await d.cleanup();
+    }
+  });
+
+  it('a failed sync leaves the file to the next one', async () => {
+    const d = await tempDir();
+    const rec = await recordSyncs();
+    const s = new FsStorage(layout, d.path);
+    try {
+      await s.write(0, 0, [Buffer.from('hello')]);
+      await rm(join(d.path, 'a.txt'));
+      await mkdir(join(d.path, 'a.txt')); // a folder where our file was: reopening it fails
+      await s.close(); // so the sync must reopen
+      await expect(s.sync()).rejects.toMatchObject({ code: 'ENGINE_DISK' });
+      await rm(join(d.path, 'a.txt'), { recursive: true });
+      await writeFile(join(d.path, 'a.txt'), 'hello');
+      await s.sync();
+      expect(rec.paths.filter((p) => p.startsWith('datasync'))).toEqual([`datasync ${await realpath(d.path)}/a.txt`]);
+    } finally {
+      rec.restore();
+      await s.close();
+      await d.cleanup();
+    }
   });
 });
 

@@ -9,7 +9,13 @@ export interface TorrentStorage {
   write(piece: number, offset: number, chunks: readonly Uint8Array[]): Promise<void>;
   /** Reads `length` bytes at `offset` within `piece`. Unwritten regions read as zeros. */
   read(piece: number, offset: number, length: number): Promise<Buffer>;
-  /** Flushes and closes every handle. Idempotent. */
+  /**
+   * Makes every write that completed before the call durable (fdatasync), including the folder
+   * entries of files it created, so resume data saved afterwards never claims a piece a power cut
+   * could still lose. Syncs run one after another; a sync after `close()` still works.
+   */
+  sync(): Promise<void>;
+  /** Closes every handle (without syncing: call `sync()` for durability). Idempotent. */
   close(): Promise<void>;
 }
 

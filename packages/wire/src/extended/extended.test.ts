@@ -181,11 +181,15 @@ describe('ExtensionRouter', () => {
 
     const pex = theirs.encode(UT_PEX, encodePex({ added: [{ ip: '1.1.1.1', port: 1, flags: 0 }], dropped: [] }))!;
     expect(ours.route(rx(pex))).toMatchObject({ name: UT_PEX, message: { added: [{ ip: '1.1.1.1', port: 1 }] } });
-    // The peer's metadata_size bounds the pieces it may send us.
-    const data = ours.encode(UT_METADATA, Buffer.alloc(0));
-    expect(data).toBeDefined();
-    const tooFar = theirs.encode(UT_METADATA, encodeMetadataMessage({ type: 'data', piece: 2, totalSize: 40000, data: Buffer.alloc(40000 - 32768) }))!;
-    expectCode(() => ours.route(rx(tooFar)), 'WIRE_METADATA_BAD_SIZE');
+    // The peer's metadata_size (20000 bytes: pieces 0 and 1) bounds what it may send us: its last
+    // piece is data, a piece past it is refused, and data claiming another total size too (each of
+    // these would pass if the size were not taken from its handshake: 40000 bytes has a piece 2).
+    const last = theirs.encode(UT_METADATA, encodeMetadataMessage({ type: 'data', piece: 1, totalSize: 20000, data: Buffer.alloc(20000 - 16384, 7) }))!;
+    expect(ours.route(rx(last))).toMatchObject({ name: UT_METADATA, message: { type: 'data', piece: 1, totalSize: 20000 } });
+    const pastEnd = theirs.encode(UT_METADATA, encodeMetadataMessage({ type: 'request', piece: 2 }))!;
+    expectCode(() => ours.route(rx(pastEnd)), 'WIRE_METADATA_BAD_PIECE');
+    const otherSize = theirs.encode(UT_METADATA, encodeMetadataMessage({ type: 'data', piece: 2, totalSize: 40000, data: Buffer.alloc(40000 - 32768) }))!;
+    expectCode(() => ours.route(rx(otherSize)), 'WIRE_METADATA_BAD_SIZE');
     expectCode(() => ours.route({ type: 'extended', id: 77, payload: Buffer.alloc(0) }), 'WIRE_BAD_EXTENDED');
     // A re-sent handshake may disable an extension with id 0.
     ours.route({ type: 'extended', id: 0, payload: encodeExtendedHandshake({ m: { ut_pex: 0, ut_metadata: 9 } }) });
