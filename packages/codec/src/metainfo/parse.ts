@@ -234,7 +234,7 @@ function parseTopLevel(root: BDict, problems: Problems, opts: ParseMetainfoOptio
   };
 }
 
-function build(raw: BDict, info: BDict, infoBytes: Buffer, r: InfoResult, top: TopLevel): Metainfo {
+function build(raw: BDict, torrentBytes: Buffer | undefined, info: BDict, infoBytes: Buffer, r: InfoResult, top: TopLevel): Metainfo {
   const infoHash = infoHashFromBytes(createHash('sha1').update(infoBytes).digest());
   const { pieceLength, pieceCount, totalLength, pieces } = r;
   const fields: MetainfoFields = {
@@ -259,6 +259,7 @@ function build(raw: BDict, info: BDict, infoBytes: Buffer, r: InfoResult, top: T
     createdBy: top.createdBy,
     creationDate: top.creationDate,
     source: r.source,
+    torrentBytes,
     raw,
     info,
     pieceHash(index: number): Buffer {
@@ -301,7 +302,7 @@ function run(bytes: Uint8Array, opts: ParseMetainfoOptions, problems: Problems):
   const infoBytes = buf.subarray(span.start, span.end);
   const top = parseTopLevel(root, problems, opts);
   const info = parseInfo(infoValue, problems, opts);
-  return build(root, infoValue, infoBytes, info, top);
+  return build(root, buf, infoValue, infoBytes, info, top);
 }
 
 /**
@@ -352,5 +353,5 @@ export function parseInfoDict(
     creationDate: undefined,
   };
   problems.finish();
-  return { metainfo: build(info, info, buf, r, top), warnings: problems.warnings };
+  return { metainfo: build(info, undefined, info, buf, r, top), warnings: problems.warnings };
 }
