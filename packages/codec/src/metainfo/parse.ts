@@ -6,6 +6,7 @@ import { CodecError } from '../errors.js';
 import { infoHashBase32, infoHashFromBytes, infoHashHex, INFO_HASH_BYTES } from '../ids.js';
 import { optionalText, reqLength, text, warnUnknownKeys } from './fields.js';
 import { checkComponents, checkDuplicates, parseFiles } from './files.js';
+import { pieceSize } from './geometry.js';
 import { Problems } from './problems.js';
 import { safeFileName } from './safe-path.js';
 import { parseTrackers, parseWebSeeds } from './trackers.js';
@@ -267,8 +268,7 @@ function build(raw: BDict, torrentBytes: Buffer | undefined, info: BDict, infoBy
       return pieces.subarray(index * INFO_HASH_BYTES, (index + 1) * INFO_HASH_BYTES);
     },
     pieceSize(index: number): number {
-      if (!Number.isInteger(index) || index < 0 || index >= pieceCount) throw new RangeError(`piece ${index} is outside 0..${pieceCount - 1}`);
-      return index === pieceCount - 1 ? totalLength - pieceLength * (pieceCount - 1) : pieceLength;
+      return pieceSize(fields, index);
     },
   };
   return Object.freeze(fields) as Metainfo; // the brand is type-only: this is the one place that asserts it
