@@ -1,6 +1,5 @@
 export { TrackerError, isTrackerError, type TrackerErrorCode, type TrackerErrorDetails } from './errors.js';
 export type { Peer, AnnounceEvent, AnnounceRequest, AnnounceResult, ScrapeEntry, ScrapeResult } from './types.js';
-export { systemClock, type Clock } from './clock.js';
 export {
   MAX_PEERS_PER_REPLY,
   parseCompactPeers,

@@ -1,3 +1,4 @@
+import type { Clock } from '@tc/clock';
 import { rejection } from '@tc/testkit/tracker-errors';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,7 +10,6 @@ import {
   TrackerError,
   UdpTrackerClient,
   type AnnounceRequest,
-  type Clock,
   type ConnectedUdpSocketFactory,
   type ConnectedUdpSocketLike,
   type Endpoint,
@@ -253,11 +253,15 @@ describe('UDP tracker client against fake trackers', () => {
           fn();
         }, ms);
         live.add(h);
-        return h;
+        return {
+          cancel: () => {
+            live.delete(h);
+            clearTimeout(h);
+          },
+        };
       },
-      clearTimeout: (h) => {
-        live.delete(h);
-        clearTimeout(h as NodeJS.Timeout);
+      setInterval: () => {
+        throw new Error('the UDP client sets no interval');
       },
     };
     const c = new UdpTrackerClient({ retransmitBaseMs: 5_000, socketFactory: factory, clock });
