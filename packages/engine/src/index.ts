@@ -49,3 +49,12 @@ export { ResumeStore, readResume, writeDurably, stampFiles, resumePath, RESUME_S
 export { restore, dataPaths, ResumeKeeper, RESUME_SAVE_MS, RESUME_SAVE_PIECES, type RestoreOptions, type RestoreResult, type RestoreSource, type ResumeKeeperOptions } from './resume/restore.js';
 export { parseSelection, planPieces, SelectionError, MAX_SELECT_ITEMS, MAX_SELECT_SPEC_CHARS, type SelectableFile, type SelectionErrorCode, type PiecePlan } from './selection/selection.js';
 export { parseSeedGoal, seedGoalReached, MAX_SEED_MS, MAX_SEED_RATIO, type SeedGoal } from './seed-goal.js';
+export {
+  probeHandshake,
+  PROBE_HANDSHAKE_TIMEOUT_MS,
+  PROBE_EXTENDED_WAIT_MS,
+  MAX_PROBE_PEER_BYTES,
+  type HandshakeProbe,
+  type HandshakeProbeOptions,
+  type HandshakeProbeState,
+} from './probe/handshake.js';

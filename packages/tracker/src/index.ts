@@ -67,3 +67,14 @@ export {
   type TrackerState,
   type AnnounceOutcome,
 } from './tiers.js';
+export { answeredCode, printable, probeError, roundMs, type ProbeError } from './probe/explain.js';
+export {
+  TrackerProber,
+  trackerHostPort,
+  type ProbeStep,
+  type RawExchange,
+  type ReachProbe,
+  type TrackerProberOptions,
+  type TrackerReach,
+} from './probe/prober.js';
+export { diagnoseTracker, type DiagnoseOptions, type DiagnosisStep, type TrackerDiagnosis } from './probe/diagnose.js';
