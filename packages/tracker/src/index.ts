@@ -71,6 +71,7 @@ export { answeredCode, printable, probeError, roundMs, type ProbeError } from '.
 export {
   TrackerProber,
   trackerHostPort,
+  type DateSeen,
   type ProbeStep,
   type RawExchange,
   type ReachProbe,

@@ -49,13 +49,19 @@ export interface RawExchange {
   readonly text: string;
 }
 
+/** An HTTP `Date` header and the wall time it was seen at (ms since the epoch), for clock checks. */
+export interface DateSeen {
+  readonly header: string;
+  readonly seenAtMs: number;
+}
+
 interface StepInfo {
   /** How long the step took, ms. */
   readonly ms: number;
   /** UDP: the first round trip of the step (BEP 15 connect, unless a connection id was cached), ms. */
   readonly connectMs?: number;
-  /** The HTTP `Date` header of the first reply, and the wall time it was seen at (for clock checks). */
-  readonly date?: { readonly header: string; readonly seenAtMs: number };
+  /** The HTTP `Date` header of the first reply. */
+  readonly date?: DateSeen;
   readonly raw: readonly RawExchange[];
 }
 
@@ -78,7 +84,7 @@ export interface ReachProbe {
   readonly code?: string;
   /** Short reason; untrusted text from the tracker included (sanitize before printing). */
   readonly message?: string;
-  readonly date?: StepInfo['date'];
+  readonly date?: DateSeen;
 }
 
 interface Packet {
@@ -209,7 +215,7 @@ export class TrackerProber {
   private async step<T>(url: string, signal: AbortSignal, run: (http: HttpTrackerOptions) => Promise<T>): Promise<ProbeStep<T>> {
     const started = this.clock.now();
     const raw: RawExchange[] = [];
-    let date: StepInfo['date'];
+    let date: DateSeen | undefined;
     const onExchange = (x: HttpExchange): void => {
       const d = x.headers.date;
       const header = Array.isArray(d) ? d[0] : d;
