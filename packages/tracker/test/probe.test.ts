@@ -1,9 +1,9 @@
 import { ManualClock } from '@tc/clock';
+import { freeTcpUdpPort } from '@tc/testkit/opentracker';
 import { startBtTracker, type RunningBtTracker } from '@tc/testkit/tracker-server';
 import { Server } from 'bittorrent-tracker';
 import { createHash } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnoseTracker, TrackerProber, type AnnounceRequest } from '../src/index.js';
 
@@ -26,25 +26,11 @@ let prober: TrackerProber;
 let deadHttp: string;
 let closedUdp: string;
 
-async function freePort(kind: 'tcp' | 'udp'): Promise<number> {
-  if (kind === 'tcp') {
-    const s = createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    const port = (s.address() as { port: number }).port;
-    await new Promise<void>((r) => s.close(() => r()));
-    return port;
-  }
-  const u = createSocket('udp4');
-  await new Promise<void>((r) => u.bind(0, '127.0.0.1', r));
-  const port = u.address().port;
-  await new Promise<void>((r) => u.close(() => r()));
-  return port;
-}
-
 beforeAll(async () => {
   bt = await startBtTracker(Server);
-  deadHttp = `http://127.0.0.1:${await freePort('tcp')}/announce`;
-  closedUdp = `udp://127.0.0.1:${await freePort('udp')}/announce`;
+  // A port free for TCP and UDP alike: nothing listens there.
+  deadHttp = `http://127.0.0.1:${await freeTcpUdpPort()}/announce`;
+  closedUdp = `udp://127.0.0.1:${await freeTcpUdpPort()}/announce`;
   prober = new TrackerProber({ userAgent: 'tc-test/1', timeoutMs: 3_000, udpRetransmitBaseMs: 1_000, udpMaxRetransmits: 1, keepRaw: true });
 });
 
