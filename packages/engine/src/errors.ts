@@ -1,18 +1,20 @@
 /** Every failure the engine reports, as a literal code that apps map to exit codes and messages. */
-export type EngineErrorCode =
-  | 'ENGINE_BAD_TORRENT'
-  | 'ENGINE_UNSAFE_PATH'
-  | 'ENGINE_DISK'
-  | 'ENGINE_HASH_MISMATCH'
-  | 'ENGINE_PEER_PROTOCOL'
-  | 'ENGINE_PEER_TIMEOUT'
-  | 'ENGINE_PEER_BANNED'
-  | 'ENGINE_NO_PEERS'
-  | 'ENGINE_CLOSED'
-  | 'ENGINE_DUPLICATE_TORRENT'
-  | 'ENGINE_ABORTED'
+export const ENGINE_ERROR_CODES = [
+  'ENGINE_BAD_TORRENT',
+  'ENGINE_UNSAFE_PATH',
+  'ENGINE_DISK',
+  'ENGINE_HASH_MISMATCH',
+  'ENGINE_PEER_PROTOCOL',
+  'ENGINE_PEER_TIMEOUT',
+  'ENGINE_PEER_BANNED',
+  'ENGINE_NO_PEERS',
+  'ENGINE_CLOSED',
+  'ENGINE_DUPLICATE_TORRENT',
+  'ENGINE_ABORTED',
   /** A caller's option cannot be read (a usage error in a CLI). */
-  | 'ENGINE_BAD_OPTION';
+  'ENGINE_BAD_OPTION',
+] as const;
+export type EngineErrorCode = (typeof ENGINE_ERROR_CODES)[number];
 
 export interface EngineErrorDetails {
   readonly cause?: unknown;

@@ -1,4 +1,4 @@
-export { TrackerError, isTrackerError, type TrackerErrorCode, type TrackerErrorDetails } from './errors.js';
+export { TrackerError, isTrackerError, TRACKER_ERROR_CODES, type TrackerErrorCode, type TrackerErrorDetails } from './errors.js';
 export type { Peer, AnnounceEvent, AnnounceRequest, AnnounceResult, ScrapeEntry, ScrapeResult } from './types.js';
 export {
   MAX_PEERS_PER_REPLY,
