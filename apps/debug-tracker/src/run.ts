@@ -6,14 +6,14 @@ import {
   CommandError,
   ExitCode,
   parseCommand,
-  readInputFile,
+  readTorrentArg,
   reportWarning,
   UsageError,
   writeJson,
   type Io,
 } from '@tc/cli';
-import { MAX_TORRENT_BYTES, parseInfoHash, parseMagnet, parseMetainfo } from '@tc/codec';
-import { httpGet, TrackerProber } from '@tc/tracker';
+import { parseInfoHash } from '@tc/codec';
+import { TrackerProber } from '@tc/tracker';
 import { generatePeerId, USER_AGENT } from '@tc/wire';
 import { probeTracker, type ProbeContext, type TrackerProbe } from './probe.js';
 import { renderReport, reportJson, type Report } from './render.js';
@@ -138,20 +138,11 @@ async function loadTarget(input: string | undefined, infoHashText: string | unde
     }
     return { infoHash: parseInfoHash(infoHashText), name: undefined, tiers: override };
   }
-  if (/^magnet:/i.test(input)) {
-    const { magnet, warnings } = parseMagnet(input);
-    for (const w of warnings) reportWarning(io, w.message);
+  const arg = await readTorrentArg(input, { cwd: io.cwd, signal: io.signal, timeoutMs });
+  if (arg.kind === 'magnet') {
+    for (const w of arg.warnings) reportWarning(io, w.message);
     // A magnet has no tiers (BEP 9): each `tr` is probed, numbered in order.
-    return { infoHash: magnet.infoHash, name: magnet.name, tiers: override ?? magnet.trackers.map((t) => [t]) };
+    return { infoHash: arg.magnet.infoHash, name: arg.magnet.name, tiers: override ?? arg.magnet.trackers.map((t) => [t]) };
   }
-  let bytes: Buffer;
-  if (/^https?:\/\//i.test(input)) {
-    const res = await httpGet(input, { timeoutMs, maxBodyBytes: MAX_TORRENT_BYTES, userAgent: USER_AGENT, ...(io.signal ? { signal: io.signal } : {}) });
-    if (res.status !== 200) throw new CommandError(`${input}: the server answered HTTP ${res.status}`, ExitCode.NETWORK);
-    bytes = res.body;
-  } else {
-    bytes = await readInputFile(input, { maxBytes: MAX_TORRENT_BYTES });
-  }
-  const { metainfo } = parseMetainfo(bytes, { mode: 'lenient' });
-  return { infoHash: metainfo.infoHash, name: metainfo.name, tiers: override ?? metainfo.announceTiers };
+  return { infoHash: arg.metainfo.infoHash, name: arg.metainfo.name, tiers: override ?? arg.metainfo.announceTiers };
 }

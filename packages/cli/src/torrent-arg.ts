@@ -1,4 +1,5 @@
-import { MAX_TORRENT_BYTES, parseMagnet, parseMetainfo, type CodecProblem, type Magnet, type Metainfo, type ParseMetainfoOptions } from '@tc/codec';
+import { CodecError, MAX_TORRENT_BYTES, parseMagnet, parseMetainfo, type CodecProblem, type Magnet, type Metainfo, type ParseMetainfoOptions } from '@tc/codec';
+import { CliError, UsageError } from './exit-codes.js';
 import { readFileOrUrl } from './fetch.js';
 
 /**
@@ -44,16 +45,29 @@ export function isMagnet(arg: string): boolean {
  * could not be read (5), USAGE for a missing file or a folder (2), CLI_INTERRUPTED (130).
  */
 export async function readTorrentArg(arg: string, opts: TorrentArgOptions): Promise<TorrentArg> {
-  if (isMagnet(arg)) {
-    const { magnet, warnings } = parseMagnet(arg);
-    return { kind: 'magnet', source: arg, magnet, warnings };
+  try {
+    if (isMagnet(arg)) {
+      const { magnet, warnings } = parseMagnet(arg);
+      return { kind: 'magnet', source: arg, magnet, warnings };
+    }
+    const bytes = await readFileOrUrl(arg, {
+      cwd: opts.cwd,
+      maxBytes: opts.maxBytes ?? MAX_TORRENT_BYTES,
+      signal: opts.signal,
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    });
+    const { metainfo, warnings } = parseMetainfo(bytes, opts.parse ?? { mode: 'lenient' });
+    return { kind: 'torrent', source: arg, bytes, metainfo, warnings };
+  } catch (e) {
+    throw inContext(e, isMagnet(arg) ? 'magnet link' : arg);
   }
-  const bytes = await readFileOrUrl(arg, {
-    cwd: opts.cwd,
-    maxBytes: opts.maxBytes ?? MAX_TORRENT_BYTES,
-    signal: opts.signal,
-    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
-  });
-  const { metainfo, warnings } = parseMetainfo(bytes, opts.parse ?? { mode: 'lenient' });
-  return { kind: 'torrent', source: arg, bytes, metainfo, warnings };
+}
+
+/** The same error (class, code, hint) with the argument it concerns named first; the original as its cause. */
+function inContext(e: unknown, what: string): unknown {
+  const message = (m: string): string => `${what}: ${m}`;
+  if (e instanceof CodecError) return new CodecError(e.code, message(e.message), { ...(e.field !== undefined ? { field: e.field } : {}), problems: e.problems, cause: e });
+  if (e instanceof UsageError) return Object.assign(new UsageError(message(e.message), e.hint), { cause: e });
+  if (e instanceof CliError) return new CliError(e.code, message(e.message), { ...(e.hint !== undefined ? { hint: e.hint } : {}), cause: e });
+  return e;
 }

@@ -54,6 +54,7 @@ describe('readTorrentArg', () => {
   it('throws typed errors that map to bad input (3), fetch failed (4), unreadable (5) and usage (2)', async () => {
     const bad = await failure('bad.torrent');
     expect(bad).toBeInstanceOf(CodecError);
+    expect(bad).toMatchObject({ code: 'CODEC_BAD_SYNTAX', message: expect.stringMatching(/^bad\.torrent: /) });
     expect(exitCodeFor(bad)).toBe(ExitCode.BAD_INPUT);
     expect(exitCodeFor(await failure('magnet:?xt=urn:btih:nothex'))).toBe(ExitCode.BAD_INPUT);
     for (const tooBig of [await failure('big.torrent', 1000), await failure(`${base}/big`, 1000)]) {
@@ -66,10 +67,11 @@ describe('readTorrentArg', () => {
     // Opening succeeds, reading fails (EIO), even for root: a file that cannot be read.
     const unreadable = await failure('/proc/self/mem');
     expect(unreadable).toBeInstanceOf(CliError);
-    expect(unreadable).toMatchObject({ code: 'CLI_FILE_UNREADABLE', message: 'cannot read it (EIO)' });
+    expect(unreadable).toMatchObject({ code: 'CLI_FILE_UNREADABLE', message: '/proc/self/mem: cannot read it (EIO)' });
     expect(exitCodeFor(unreadable)).toBe(ExitCode.DISK);
     for (const usage of [await failure('missing.torrent'), await failure('folder')]) {
       expect(usage).toBeInstanceOf(UsageError);
+      expect((usage as UsageError).message).toMatch(/^(missing\.torrent|folder): /);
       expect(exitCodeFor(usage)).toBe(ExitCode.USAGE);
     }
   });
