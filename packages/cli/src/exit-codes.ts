@@ -35,6 +35,11 @@ export class CliError extends Error {
     this.code = code;
     this.hint = opts.hint;
   }
+
+  /** Its exit code from the shared table (as CommandError carries one). */
+  get exitCode(): ExitCode {
+    return PACKAGE_EXIT_CODES[this.code];
+  }
 }
 
 /** A mistake in how the command was called: a bad flag, a bad env value, a missing input file. */

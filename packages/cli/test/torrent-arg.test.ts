@@ -62,7 +62,7 @@ describe('readTorrentArg', () => {
       expect(exitCodeFor(tooBig)).toBe(ExitCode.BAD_INPUT);
     }
     const notFound = await failure(`${base}/nope.torrent`);
-    expect(notFound).toMatchObject({ code: 'CLI_FETCH_FAILED' });
+    expect(notFound).toMatchObject({ code: 'CLI_FETCH_FAILED', exitCode: ExitCode.NETWORK });
     expect(exitCodeFor(notFound)).toBe(ExitCode.NETWORK);
     // Opening succeeds, reading fails (EIO), even for root: a file that cannot be read.
     const unreadable = await failure('/proc/self/mem');
