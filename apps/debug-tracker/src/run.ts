@@ -6,14 +6,14 @@ import {
   CommandError,
   ExitCode,
   parseCommand,
-  readInputFile,
+  readTorrentArg,
   reportWarning,
   UsageError,
   writeJson,
   type Io,
 } from '@tc/cli';
-import { MAX_TORRENT_BYTES, parseInfoHash, parseMagnet, parseMetainfo } from '@tc/codec';
-import { createTrackerAgent, httpGet, UdpTrackerClient } from '@tc/tracker';
+import { parseInfoHash } from '@tc/codec';
+import { TrackerProber } from '@tc/tracker';
 import { generatePeerId, USER_AGENT } from '@tc/wire';
 import { probeTracker, type ProbeContext, type TrackerProbe } from './probe.js';
 import { renderReport, reportJson, type Report } from './render.js';
@@ -39,6 +39,8 @@ const MAX_HANDSHAKES = 50;
  */
 const PROBE_UDP_BASE_MS = 2_000;
 const PROBE_UDP_RETRANSMITS = 2;
+/** Peers asked of each tracker: enough to show and to dial a few, far below the trackers' caps. */
+const PROBE_NUMWANT = 50;
 /**
  * The port we announce is a random one from the dynamic range (RFC 6335): we do not listen on it,
  * the probe announces `stopped` right after, and it must not look like a real local client's port.
@@ -80,35 +82,31 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const timer = setTimeout(() => deadline.abort(), timeoutMs);
   const onInterrupt = (): void => deadline.abort();
   io.signal?.addEventListener('abort', onInterrupt, { once: true });
-  const dispatcher = createTrackerAgent({ connectTimeoutMs: timeoutMs, keepAliveMs: 1_000 });
-  const udpPackets: ProbeContext['udpPackets'] = new Map();
-  const udp = new UdpTrackerClient({
-    // One connected socket per tracker: a closed UDP port is then reported as refused at once
-    // (ICMP port unreachable) rather than as a timeout after every retransmission.
-    sockets: 'per-tracker',
-    retransmitBaseMs: PROBE_UDP_BASE_MS,
-    maxRetransmits: PROBE_UDP_RETRANSMITS,
-    onPacket: ({ direction, endpoint, bytes }) => {
-      const key = endpoint.family === 6 ? `[${endpoint.address}]:${endpoint.port}` : `${endpoint.address}:${endpoint.port}`;
-      const list = udpPackets.get(key) ?? [];
-      if (list.length < 32) list.push({ direction, bytes: Buffer.from(bytes), at: performance.now() });
-      udpPackets.set(key, list);
-    },
+  const prober = new TrackerProber({
+    userAgent: USER_AGENT,
+    connectTimeoutMs: timeoutMs,
+    udpRetransmitBaseMs: PROBE_UDP_BASE_MS,
+    udpMaxRetransmits: PROBE_UDP_RETRANSMITS,
+    // The overall limit aborts every step still running: for the user that is a timeout.
+    deadlineMs: timeoutMs,
+    keepRaw: args.verbose,
   });
   const ctx: ProbeContext = {
-    infoHash: target.infoHash,
-    peerId: generatePeerId(),
-    port: randomInt(PROBE_PORT_MIN, PROBE_PORT_MAX + 1),
+    prober,
+    request: {
+      infoHash: target.infoHash,
+      peerId: generatePeerId(),
+      port: randomInt(PROBE_PORT_MIN, PROBE_PORT_MAX + 1),
+      uploaded: 0,
+      downloaded: 0,
+      left: 1,
+      event: 'started',
+      key: randomInt(0, 0xffffffff),
+      numwant: PROBE_NUMWANT,
+    },
     selfAddresses: new Set(Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address))),
-    key: randomInt(0, 0xffffffff),
-    userAgent: USER_AGENT,
-    dispatcher,
-    udp,
-    udpPackets,
     signal: deadline.signal,
-    totalTimeoutMs: timeoutMs,
     handshakes: args.handshake,
-    verbose: args.verbose,
   };
   let probes: TrackerProbe[];
   const started = performance.now();
@@ -117,8 +115,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   } finally {
     clearTimeout(timer);
     io.signal?.removeEventListener('abort', onInterrupt);
-    await udp.close();
-    await dispatcher.close();
+    await prober.close();
   }
   if (io.signal?.aborted) return ExitCode.INTERRUPTED;
   const report: Report = {
@@ -141,20 +138,11 @@ async function loadTarget(input: string | undefined, infoHashText: string | unde
     }
     return { infoHash: parseInfoHash(infoHashText), name: undefined, tiers: override };
   }
-  if (/^magnet:/i.test(input)) {
-    const { magnet, warnings } = parseMagnet(input);
-    for (const w of warnings) reportWarning(io, w.message);
+  const arg = await readTorrentArg(input, { cwd: io.cwd, signal: io.signal, timeoutMs });
+  if (arg.kind === 'magnet') {
+    for (const w of arg.warnings) reportWarning(io, w.message);
     // A magnet has no tiers (BEP 9): each `tr` is probed, numbered in order.
-    return { infoHash: magnet.infoHash, name: magnet.name, tiers: override ?? magnet.trackers.map((t) => [t]) };
+    return { infoHash: arg.magnet.infoHash, name: arg.magnet.name, tiers: override ?? arg.magnet.trackers.map((t) => [t]) };
   }
-  let bytes: Buffer;
-  if (/^https?:\/\//i.test(input)) {
-    const res = await httpGet(input, { timeoutMs, maxBodyBytes: MAX_TORRENT_BYTES, userAgent: USER_AGENT, ...(io.signal ? { signal: io.signal } : {}) });
-    if (res.status !== 200) throw new CommandError(`${input}: the server answered HTTP ${res.status}`, ExitCode.NETWORK);
-    bytes = res.body;
-  } else {
-    bytes = await readInputFile(input, { maxBytes: MAX_TORRENT_BYTES });
-  }
-  const { metainfo } = parseMetainfo(bytes, { mode: 'lenient' });
-  return { infoHash: metainfo.infoHash, name: metainfo.name, tiers: override ?? metainfo.announceTiers };
+  return { infoHash: arg.metainfo.infoHash, name: arg.metainfo.name, tiers: override ?? arg.metainfo.announceTiers };
 }

@@ -15,9 +15,8 @@ import {
   writeJson,
   type Io,
 } from '@tc/cli';
-import { MAX_TORRENT_BYTES, parseMetainfo, PUBLIC_TRACKERS, toMagnet } from '@tc/codec';
+import { MAX_TORRENT_BYTES, parseMetainfo, PUBLIC_TRACKERS, toMagnet, toTorrentFile } from '@tc/codec';
 import { enhanceJson, renderEnhance, type EnhanceResult } from './render.js';
-import { rewriteTrackers } from './rewrite.js';
 import { checkTrackerUrl, mergeTiers, parseTrackerList } from './trackers.js';
 
 const USAGE = `$0 FILE -o OUT [--tracker URL]... [--list FILE]... [--public]
@@ -98,7 +97,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
 
   const merged = mergeTiers(before.announceTiers, extra);
-  const out = rewriteTrackers(bytes, before, merged.tiers);
+  const out = toTorrentFile(before, merged.tiers);
   // Belt and braces: read back what we are about to write; a changed info-hash would be a bug in tc.
   const after = parseMetainfo(out, { mode: 'lenient' }).metainfo;
   if (!after.infoHash.equals(before.infoHash) || !after.infoBytes.equals(before.infoBytes)) {

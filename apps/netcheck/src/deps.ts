@@ -1,5 +1,4 @@
 import type { Io } from '@tc/cli';
-import { UdpTrackerClient } from '@tc/tracker';
 import { generatePeerId } from '@tc/wire';
 import { randomBytes } from 'node:crypto';
 import { lookup, Resolver } from 'node:dns/promises';
@@ -9,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Clock } from './checks/types.js';
 import type { Network, NetcheckDeps } from './netcheck.js';
 import { findPortOwner } from './proc-owner.js';
-import { announceTo, bindProbe, bookAgent, handshakePeer, probeTracker, udpClientFor, type ProbeContext } from './probes.js';
+import { announceTo, bindProbe, handshakePeer, probeTracker, proberFor, type ProbeContext } from './probes.js';
 
 export const systemClock: Clock = { mono: () => performance.now(), wall: () => Date.now() };
 
@@ -39,18 +38,12 @@ export function realDeps(opts: { dnsServers: readonly string[]; probeTimeoutMs: 
     announceKey: () => randomBytes(4).readUInt32BE(0),
     ...(opts.io.signal ? { signal: opts.io.signal } : {}),
     network: (book, probeTimeoutMs, infoHash): Network => {
-      const udpTimes: ProbeContext['udpTimes'] = new Map();
-      const dispatcher = bookAgent(book, probeTimeoutMs);
-      const udp: UdpTrackerClient = udpClientFor(book, clock, probeTimeoutMs, udpTimes);
-      const ctx: ProbeContext = { book, dispatcher, udp, clock, timeoutMs: probeTimeoutMs, infoHash: infoHash ?? PROBE_INFO_HASH, udpTimes };
+      const ctx: ProbeContext = { book, prober: proberFor(book, probeTimeoutMs, clock.wall), infoHash: infoHash ?? PROBE_INFO_HASH };
       return {
         probeTracker: (url, signal) => probeTracker(ctx, url, signal),
         announce: (url, req, signal) => announceTo(ctx, url, req, signal),
-        handshake: (peer, ih, peerId, signal) => handshakePeer(peer, ih, peerId, clock, probeTimeoutMs, signal),
-        close: async () => {
-          await udp.close();
-          await dispatcher.close();
-        },
+        handshake: (peer, ih, peerId, signal) => handshakePeer(peer, ih, peerId, probeTimeoutMs, signal),
+        close: () => ctx.prober.close(),
       };
     },
   };

@@ -1,15 +1,14 @@
 import {
   colours,
   commandParser,
-  CommandError,
   ExitCode,
   parseCommand,
-  readInputFile,
+  readTorrentArg,
   reportError,
   UsageError,
   type Io,
 } from '@tc/cli';
-import { MAX_TORRENT_BYTES, parseMagnet, parseMetainfo, PUBLIC_TRACKERS } from '@tc/codec';
+import { PUBLIC_TRACKERS } from '@tc/codec';
 import { DEFAULT_LISTEN_PORT } from './checks/listen.js';
 import { DEFAULT_PEERS_TRIED, MAX_PEERS_TRIED } from './checks/peers.js';
 import { CHECK_IDS, type CheckId } from './checks/types.js';
@@ -27,7 +26,8 @@ const USAGE = `$0 [torrent-or-magnet] [options]
 
 Checks what a download needs from the network, and says what to do about what fails:
 addresses, listening ports, DNS, trackers, peers (with a torrent), inbound reachability, environment.
-Exit status: 0 when everything a download needs works, 1 when something essential fails, 2 on bad usage.`;
+Exit status: 0 when everything a download needs works, 1 when something essential fails, 2 on bad
+usage, 3 for an invalid torrent or magnet link, 4 when the torrent's URL cannot be fetched.`;
 
 /** Names accepted by --only, with friendly aliases. */
 const ONLY_ALIASES: Readonly<Record<string, CheckId>> = {
@@ -91,29 +91,16 @@ async function loadTarget(input: string | undefined, extra: readonly string[], i
     if (extraTiers.length > 0) return { tiers: extraTiers, source: '--tracker' };
     return { tiers: PUBLIC_TRACKERS.map((u) => [u]), source: 'the built-in public list' };
   }
-  if (input.startsWith('magnet:')) {
-    let m;
-    try {
-      m = parseMagnet(input).magnet;
-    } catch (e) {
-      throw new CommandError(`cannot read the magnet link: ${(e as Error).message}`, ExitCode.USAGE, { cause: e });
-    }
+  const arg = await readTorrentArg(input, { cwd: io.cwd, signal: io.signal });
+  if (arg.kind === 'magnet') {
+    const m = arg.magnet;
     return {
       tiers: [...m.trackers.map((u) => [u]), ...extraTiers],
       source: extraTiers.length > 0 ? 'the magnet link and --tracker' : 'the magnet link',
       torrent: { infoHash: Buffer.from(m.infoHash), infoHashHex: m.infoHashHex, ...(m.name !== undefined ? { name: m.name } : {}), left: UNKNOWN_LEFT_BYTES },
     };
   }
-  const path = input.startsWith('/') ? input : `${io.cwd}/${input}`;
-  const bytes = await readInputFile(path, { maxBytes: MAX_TORRENT_BYTES }).catch((e: unknown) => {
-    throw new CommandError(`${input}: ${(e as Error).message}`, ExitCode.USAGE, { cause: e });
-  });
-  let meta;
-  try {
-    meta = parseMetainfo(bytes).metainfo;
-  } catch (e) {
-    throw new CommandError(`${input}: not a usable torrent: ${(e as Error).message}`, ExitCode.USAGE, { cause: e });
-  }
+  const meta = arg.metainfo;
   return {
     tiers: [...meta.announceTiers.map((t) => [...t]), ...extraTiers],
     source: extraTiers.length > 0 ? 'the torrent and --tracker' : 'the torrent',
@@ -131,7 +118,7 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
   let verbose = argv.includes('--verbose') || argv.includes('-v');
   try {
     const parser = commandParser('tc-netcheck', USAGE)
-      .positional('torrent', { type: 'string', describe: '.torrent file or magnet link (enables the peer check)' })
+      .positional('torrent', { type: 'string', describe: '.torrent file, its http(s) URL, or a magnet link (enables the peer check)' })
       .option('port', { alias: 'p', type: 'number', describe: `listen port to check (default ${DEFAULT_LISTEN_PORT}, or TC_PORT)` })
       .option('tracker', { alias: 't', type: 'string', array: true, describe: 'tracker URL to check (repeatable); added to the torrent\'s' })
       .option('only', { type: 'string', describe: `checks to run, comma-separated: ${CHECK_IDS.join(',')}` })
@@ -184,8 +171,7 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
     else io.stdout.write(renderChecklist(report, heading, colours(args.color, io)));
     return code;
   } catch (e) {
-    // The issue's contract: 2 for anything wrong with how the command was called or what it was given.
-    const code = reportError(io, e, { what: 'tc-netcheck', verbose });
-    return code === ExitCode.INTERRUPTED ? code : e instanceof UsageError || e instanceof CommandError ? ExitCode.USAGE : code;
+    // The shared table: 2 for how the command was called, 3 for a bad torrent or magnet link.
+    return reportError(io, e, { what: 'tc-netcheck', verbose });
   }
 }

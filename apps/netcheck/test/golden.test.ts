@@ -1,5 +1,7 @@
 import { captureIo } from '@tc/cli';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { DnsResolver } from '../src/checks/dns.js';
@@ -170,7 +172,7 @@ describe('tc-netcheck output', () => {
   });
 
   it('exits 2 on bad usage', async () => {
-    for (const args of [['--only', 'bogus'], ['--peers', '0'], ['--timeout', '-1'], ['--port', '70000'], ['magnet:?xt=urn:btih:zz'], ['/nonexistent/x.torrent'], ['a', 'b']]) {
+    for (const args of [['--only', 'bogus'], ['--peers', '0'], ['--timeout', '-1'], ['--port', '70000'], ['/nonexistent/x.torrent'], ['a', 'b']]) {
       const io = captureIo({ env: {} });
       expect(await run(args, io, { deps: fakeDeps }), args.join(' ')).toBe(2);
       expect(io.err()).toMatch(/^error: tc-netcheck: /);
@@ -179,5 +181,21 @@ describe('tc-netcheck output', () => {
     const io = captureIo({ env: { TC_PORT: 'abc' } });
     expect(await run([], io, { deps: fakeDeps })).toBe(2);
     expect(io.err()).toContain('TC_PORT');
+  });
+
+  it('exits 3 for an invalid torrent or magnet link, as every command does', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tc-netcheck-bad-'));
+    try {
+      await writeFile(join(dir, 'bad.torrent'), 'not bencode');
+      for (const [arg, why] of [['bad.torrent', /bad\.torrent|bencode|dictionary/], ['magnet:?xt=urn:btih:zz', /btih|magnet/]] as const) {
+        const io = captureIo({ env: {}, cwd: dir });
+        expect(await run([arg], io, { deps: fakeDeps }), arg).toBe(3);
+        expect(io.err()).toMatch(/^error: tc-netcheck: /);
+        expect(io.err()).toMatch(why);
+        expect(io.out()).toBe('');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

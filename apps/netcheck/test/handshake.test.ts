@@ -1,7 +1,6 @@
 import { encodeExtendedHandshake, encodeHandshake, encodeMessage, generatePeerId } from '@tc/wire';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../src/deps.js';
 import { handshakePeer } from '../src/probes.js';
 
 /** Fake peers on 127.0.0.1, each answering a handshake in its own (mis)way. */
@@ -54,7 +53,7 @@ describe('handshake probe', () => {
   });
 
   const probe = (name: string, timeoutMs = 2000) =>
-    handshakePeer({ ip: '127.0.0.1', port: ports[name]! }, INFO, OURS, systemClock, timeoutMs, new AbortController().signal);
+    handshakePeer({ ip: '127.0.0.1', port: ports[name]! }, INFO, OURS, timeoutMs, new AbortController().signal);
 
   it('reads the handshake, the client and yourip', async () => {
     const r = await probe('good');
@@ -74,14 +73,14 @@ describe('handshake probe', () => {
         s.close(() => r(p));
       });
     });
-    expect(await handshakePeer({ ip: '127.0.0.1', port: closed }, INFO, OURS, systemClock, 2000, new AbortController().signal)).toMatchObject({
+    expect(await handshakePeer({ ip: '127.0.0.1', port: closed }, INFO, OURS, 2000, new AbortController().signal)).toMatchObject({
       state: 'refused',
     });
   });
 
   it('gives up when the overall deadline aborts', async () => {
     const ctl = new AbortController();
-    const p = handshakePeer({ ip: '127.0.0.1', port: ports.mute! }, INFO, OURS, systemClock, 10_000, ctl.signal);
+    const p = handshakePeer({ ip: '127.0.0.1', port: ports.mute! }, INFO, OURS, 10_000, ctl.signal);
     setTimeout(() => ctl.abort(), 50);
     expect(await p).toMatchObject({ state: 'timeout', message: 'stopped by the overall --timeout' });
   });

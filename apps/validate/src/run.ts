@@ -153,11 +153,12 @@ async function checkData(m: Metainfo, dir: string, io: Io, mode: ProgressMode): 
   }
 }
 
-/** An error while hashing is about the disk (5) or an interrupt (130); codec's CODEC_IO is a disk error too. */
+/**
+ * An error while hashing: the shared table's code (CODEC_IO is a disk error there), an abort
+ * without a code is an interrupt (130), and one the table does not know is taken as the disk's (5).
+ */
 function dataErrorCode(e: unknown): number {
-  const code = (e as { code?: unknown } | null)?.code;
-  if (code === 'ABORT_ERR' || (e instanceof Error && e.name === 'AbortError')) return ExitCode.INTERRUPTED;
-  if (code === 'CODEC_IO') return ExitCode.DISK;
+  if (e instanceof Error && e.name === 'AbortError') return ExitCode.INTERRUPTED;
   const mapped = exitCodeFor(e);
   return mapped === ExitCode.FAILURE ? ExitCode.DISK : mapped;
 }

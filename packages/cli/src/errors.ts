@@ -1,4 +1,4 @@
-import { CommandError, exitCodeFor, type ExitCode, UsageError } from './exit-codes.js';
+import { CliError, CommandError, exitCodeFor, type ExitCode } from './exit-codes.js';
 import type { Io } from './io.js';
 import { sanitize } from './sanitize.js';
 
@@ -14,7 +14,7 @@ const HINTS: Readonly<Record<string, string>> = {
 };
 
 function hintFor(e: unknown): string | undefined {
-  if (e instanceof UsageError || e instanceof CommandError) return e.hint;
+  if (e instanceof CliError || e instanceof CommandError) return e.hint;
   if (typeof e === 'object' && e !== null) {
     const hint = (e as { hint?: unknown }).hint;
     if (typeof hint === 'string') return hint;

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { CommandError, ExitCode, UsageError } from './exit-codes.js';
+import { CliError, UsageError } from './exit-codes.js';
 import { readInputFile } from './files.js';
 
 /** How long a download (a .torrent, say) may take in all (issue 2: "10 s timeout"). */
@@ -33,7 +33,8 @@ export function isWebUrl(source: string): boolean {
 /**
  * Downloads a small file (a .torrent) over HTTP(S) with undici: bounded redirects, one overall
  * timeout, and the size limit enforced on the bytes received, so a huge or endless body is cut off
- * early. Network failures are exit 4; a body over the limit is bad input (exit 3), like a file over it.
+ * early. Network failures are CLI_FETCH_FAILED (exit 4); a body over the limit is CLI_BAD_INPUT
+ * (exit 3), like a file over it.
  */
 export async function fetchLimited(url: string, opts: FetchOptions): Promise<Buffer> {
   // Loaded on first use: undici costs a quarter second of start-up that file inputs never need.
@@ -47,11 +48,11 @@ export async function fetchLimited(url: string, opts: FetchOptions): Promise<Buf
     const res = await request(url, { dispatcher, signal, method: 'GET' });
     if (res.statusCode >= 300 && res.statusCode < 400) {
       discard(res.body);
-      throw new CommandError(`more than ${MAX_REDIRECTS} redirects`, ExitCode.NETWORK);
+      throw new CliError('CLI_FETCH_FAILED', `more than ${MAX_REDIRECTS} redirects`);
     }
     if (res.statusCode !== 200) {
       discard(res.body);
-      throw new CommandError(`the server answered HTTP ${res.statusCode}`, ExitCode.NETWORK);
+      throw new CliError('CLI_FETCH_FAILED', `the server answered HTTP ${res.statusCode}`);
     }
     const declared = Number(res.headers['content-length']);
     if (Number.isFinite(declared) && declared > opts.maxBytes) {
@@ -71,16 +72,16 @@ export async function fetchLimited(url: string, opts: FetchOptions): Promise<Buf
     }
     return Buffer.concat(chunks, total);
   } catch (e) {
-    if (e instanceof CommandError) throw e;
-    if (opts.signal?.aborted) throw new CommandError('interrupted', ExitCode.INTERRUPTED, { cause: e });
+    if (e instanceof CliError) throw e;
+    if (opts.signal?.aborted) throw new CliError('CLI_INTERRUPTED', 'interrupted', { cause: e });
     if (timeout.aborted) {
-      throw new CommandError(`no complete answer within ${timeoutMs / 1000} s`, ExitCode.NETWORK, {
+      throw new CliError('CLI_FETCH_FAILED', `no complete answer within ${timeoutMs / 1000} s`, {
         hint: 'the server is slow or unreachable; try again or raise --timeout',
         cause: e,
       });
     }
     const message = e instanceof Error ? e.message : String(e);
-    throw new CommandError(`download failed: ${message}`, ExitCode.NETWORK, { cause: e });
+    throw new CliError('CLI_FETCH_FAILED', `download failed: ${message}`, { cause: e });
   } finally {
     await agent.destroy();
   }
@@ -92,8 +93,8 @@ function discard(body: NodeJS.ReadableStream & { destroy(): unknown }): void {
   body.destroy();
 }
 
-function tooLarge(maxBytes: number): CommandError {
-  return new CommandError(`the answer is larger than ${maxBytes} bytes, too large for this input`, ExitCode.BAD_INPUT);
+function tooLarge(maxBytes: number): CliError {
+  return new CliError('CLI_BAD_INPUT', `the answer is larger than ${maxBytes} bytes, too large for this input`);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CommandError, ExitCode } from './exit-codes.js';
+import { CliError, UsageError } from './exit-codes.js';
 
 /** Read size for input files: large enough that a 10 MB torrent takes few reads. */
 const READ_CHUNK_BYTES = 1024 * 1024;
@@ -11,10 +11,18 @@ function errnoOf(e: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** A file that exists but cannot be read (permissions, an I/O error): exit 5, the errno kept as the cause. */
+function unreadable(e: unknown): CliError {
+  const code = errnoOf(e);
+  const hint = code === 'EACCES' || code === 'EPERM' ? 'check the file’s permissions' : undefined;
+  return new CliError('CLI_FILE_UNREADABLE', `cannot read it (${code ?? (e as Error).message})`, { cause: e, ...(hint ? { hint } : {}) });
+}
+
 /**
  * Reads a file the user named on the command line, refusing more than `maxBytes` before reading
  * it all (a hostile or mistaken input must not fill memory). A missing file or a folder is a usage
- * error (CLI.md: exit 2), too large is bad input (exit 3); other errnos keep their disk mapping.
+ * error (CLI.md: exit 2), too large is CLI_BAD_INPUT (exit 3), any other failure to read it
+ * CLI_FILE_UNREADABLE (exit 5) with the system error as its cause.
  */
 export async function readInputFile(path: string, opts: { maxBytes: number }): Promise<Buffer> {
   let handle;
@@ -23,27 +31,31 @@ export async function readInputFile(path: string, opts: { maxBytes: number }): P
   } catch (e) {
     const code = errnoOf(e);
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new CommandError('no such file', ExitCode.USAGE, { hint: 'check the path', cause: e });
+      throw Object.assign(new UsageError('no such file', 'check the path'), { cause: e });
     }
-    throw e;
+    throw unreadable(e);
   }
   try {
-    const st = await handle.stat();
-    if (st.isDirectory()) throw new CommandError('is a folder, not a file', ExitCode.USAGE);
+    const st = await handle.stat().catch((e: unknown) => {
+      throw unreadable(e);
+    });
+    if (st.isDirectory()) throw new UsageError('is a folder, not a file');
     if (st.size > opts.maxBytes) {
-      throw new CommandError(`is ${st.size} bytes, more than the ${opts.maxBytes}-byte limit`, ExitCode.BAD_INPUT);
+      throw new CliError('CLI_BAD_INPUT', `is ${st.size} bytes, more than the ${opts.maxBytes}-byte limit`);
     }
     // Read at most maxBytes + 1 whatever stat said: the file may grow, or be a pipe or device.
     const chunks: Buffer[] = [];
     let total = 0;
     const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
     for (;;) {
-      const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, opts.maxBytes + 1 - total), null);
+      const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, opts.maxBytes + 1 - total), null).catch((e: unknown) => {
+        throw unreadable(e);
+      });
       if (bytesRead === 0) break;
       chunks.push(Buffer.from(chunk.subarray(0, bytesRead)));
       total += bytesRead;
       if (total > opts.maxBytes) {
-        throw new CommandError(`is more than the ${opts.maxBytes}-byte limit`, ExitCode.BAD_INPUT);
+        throw new CliError('CLI_BAD_INPUT', `is more than the ${opts.maxBytes}-byte limit`);
       }
     }
     return Buffer.concat(chunks, total);

@@ -1,7 +1,7 @@
 export { commandParser, parseCommand, type CommonOptions } from './args.js';
 export { colourLevel, colours, type ColourMode } from './colour.js';
 export { reportError, reportWarning } from './errors.js';
-export { CommandError, ExitCode, exitCodeFor, UsageError } from './exit-codes.js';
+export { CLI_ERROR_CODES, CliError, CommandError, ExitCode, exitCodeFor, UsageError, type CliErrorCode } from './exit-codes.js';
 export { formatBytes, formatDuration, formatRate, parseSize } from './format.js';
 export { processIo, writeJson, type Io, type OutStream } from './io.js';
 export { runMain } from './main.js';
@@ -13,3 +13,4 @@ export { readInputFile, writeFileAtomic } from './files.js';
 export { formatProblem, problemJson, type ProblemLike } from './problems.js';
 export { positionals } from './positionals.js';
 export { fetchLimited, FETCH_TIMEOUT_MS, isWebUrl, MAX_FETCH_TIMEOUT_S, MAX_REDIRECTS, readFileOrUrl, timeoutMs, type FetchOptions } from './fetch.js';
+export { isMagnet, readTorrentArg, type TorrentArg, type TorrentArgOptions } from './torrent-arg.js';

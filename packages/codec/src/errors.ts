@@ -1,36 +1,38 @@
 /** Every failure the codec reports, as a literal code that apps map to exit codes and messages. */
-export type CodecErrorCode =
+export const CODEC_ERROR_CODES = [
   // bencode syntax
-  | 'CODEC_BAD_SYNTAX'
-  | 'CODEC_TRUNCATED'
-  | 'CODEC_LEADING_ZERO'
-  | 'CODEC_NEGATIVE_ZERO'
-  | 'CODEC_UNSORTED_KEYS'
-  | 'CODEC_DUPLICATE_KEY'
-  | 'CODEC_TRAILING_DATA'
-  | 'CODEC_TOO_DEEP'
-  | 'CODEC_TOO_MANY_TOKENS'
-  | 'CODEC_TOO_LARGE'
-  | 'CODEC_UNSAFE_INTEGER'
-  | 'CODEC_UNENCODABLE'
-  | 'CODEC_WRONG_TYPE'
+  'CODEC_BAD_SYNTAX',
+  'CODEC_TRUNCATED',
+  'CODEC_LEADING_ZERO',
+  'CODEC_NEGATIVE_ZERO',
+  'CODEC_UNSORTED_KEYS',
+  'CODEC_DUPLICATE_KEY',
+  'CODEC_TRAILING_DATA',
+  'CODEC_TOO_DEEP',
+  'CODEC_TOO_MANY_TOKENS',
+  'CODEC_TOO_LARGE',
+  'CODEC_UNSAFE_INTEGER',
+  'CODEC_UNENCODABLE',
+  'CODEC_WRONG_TYPE',
   // metainfo
-  | 'CODEC_BAD_METAINFO'
-  | 'CODEC_MISSING_FIELD'
-  | 'CODEC_BAD_PIECE_LENGTH'
-  | 'CODEC_BAD_PIECES'
-  | 'CODEC_BAD_LENGTH'
-  | 'CODEC_TOO_MANY_PIECES'
-  | 'CODEC_EMPTY_FILE_LIST'
-  | 'CODEC_PATH_TRAVERSAL'
-  | 'CODEC_UNSAFE_PATH'
-  | 'CODEC_PATH_TOO_DEEP'
-  | 'CODEC_DUPLICATE_PATH'
-  | 'CODEC_BAD_INFO_HASH'
+  'CODEC_BAD_METAINFO',
+  'CODEC_MISSING_FIELD',
+  'CODEC_BAD_PIECE_LENGTH',
+  'CODEC_BAD_PIECES',
+  'CODEC_BAD_LENGTH',
+  'CODEC_TOO_MANY_PIECES',
+  'CODEC_EMPTY_FILE_LIST',
+  'CODEC_PATH_TRAVERSAL',
+  'CODEC_UNSAFE_PATH',
+  'CODEC_PATH_TOO_DEEP',
+  'CODEC_DUPLICATE_PATH',
+  'CODEC_BAD_INFO_HASH',
   // magnet
-  | 'CODEC_BAD_MAGNET'
+  'CODEC_BAD_MAGNET',
   // file I/O of createTorrent / verifyData
-  | 'CODEC_IO';
+  'CODEC_IO',
+] as const;
+export type CodecErrorCode = (typeof CODEC_ERROR_CODES)[number];
 
 export interface CodecErrorDetails {
   /** Byte offset in the input where the problem was found. */

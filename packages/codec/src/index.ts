@@ -1,5 +1,6 @@
 export {
   CodecError,
+  CODEC_ERROR_CODES,
   isCodecError,
   type CodecErrorCode,
   type CodecErrorDetails,

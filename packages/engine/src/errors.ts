@@ -1,20 +1,22 @@
 /** Every failure the engine reports, as a literal code that apps map to exit codes and messages. */
-export type EngineErrorCode =
-  | 'ENGINE_BAD_TORRENT'
-  | 'ENGINE_UNSAFE_PATH'
-  | 'ENGINE_DISK'
-  | 'ENGINE_HASH_MISMATCH'
-  | 'ENGINE_PEER_PROTOCOL'
-  | 'ENGINE_PEER_TIMEOUT'
-  | 'ENGINE_PEER_BANNED'
+export const ENGINE_ERROR_CODES = [
+  'ENGINE_BAD_TORRENT',
+  'ENGINE_UNSAFE_PATH',
+  'ENGINE_DISK',
+  'ENGINE_HASH_MISMATCH',
+  'ENGINE_PEER_PROTOCOL',
+  'ENGINE_PEER_TIMEOUT',
+  'ENGINE_PEER_BANNED',
   /** A bug met while handling a peer's input: that peer is closed, the process lives (issue 10, defect 3). */
-  | 'ENGINE_PEER_INTERNAL'
-  | 'ENGINE_NO_PEERS'
-  | 'ENGINE_CLOSED'
-  | 'ENGINE_DUPLICATE_TORRENT'
-  | 'ENGINE_ABORTED'
+  'ENGINE_PEER_INTERNAL',
+  'ENGINE_NO_PEERS',
+  'ENGINE_CLOSED',
+  'ENGINE_DUPLICATE_TORRENT',
+  'ENGINE_ABORTED',
   /** A caller's option cannot be read (a usage error in a CLI). */
-  | 'ENGINE_BAD_OPTION';
+  'ENGINE_BAD_OPTION',
+] as const;
+export type EngineErrorCode = (typeof ENGINE_ERROR_CODES)[number];
 
 export interface EngineErrorDetails {
   readonly cause?: unknown;

@@ -1,4 +1,4 @@
-export { EngineError, EngineBug, isEngineError, type EngineErrorCode, type EngineErrorDetails } from './errors.js';
+export { EngineError, EngineBug, isEngineError, ENGINE_ERROR_CODES, type EngineErrorCode, type EngineErrorDetails } from './errors.js';
 export { ManualClock, systemClock, type Clock, type TimerHandle } from './clock.js';
 export {
   BLOCK_BYTES,
@@ -47,5 +47,14 @@ export { RateLimiter, type RateLimiterOptions, type LimiterKey } from './ratelim
 export { encodeResume, decodeResume, staleFiles, trustablePieces, MAX_RESUME_BYTES, RESUME_FORMAT, RESUME_VERSION, type FileStamp, type ResumeData, type ResumeExpect, type ResumeLoad, type ResumeRejectReason } from './resume/format.js';
 export { ResumeStore, readResume, writeDurably, stampFiles, resumePath, RESUME_SUFFIX, TEMP_SUFFIX, type DurableWriteHooks } from './resume/store.js';
 export { restore, dataPaths, ResumeKeeper, RESUME_SAVE_MS, RESUME_SAVE_PIECES, type RestoreOptions, type RestoreResult, type RestoreSource, type ResumeKeeperOptions } from './resume/restore.js';
-export { parseSelection, planPieces, SelectionError, MAX_SELECT_ITEMS, MAX_SELECT_SPEC_CHARS, type SelectableFile, type SelectionErrorCode, type PiecePlan } from './selection/selection.js';
+export { parseSelection, planPieces, SelectionError, SELECTION_ERROR_CODES, MAX_SELECT_ITEMS, MAX_SELECT_SPEC_CHARS, type SelectableFile, type SelectionErrorCode, type PiecePlan } from './selection/selection.js';
 export { parseSeedGoal, seedGoalReached, MAX_SEED_MS, MAX_SEED_RATIO, type SeedGoal } from './seed-goal.js';
+export {
+  probeHandshake,
+  PROBE_HANDSHAKE_TIMEOUT_MS,
+  PROBE_EXTENDED_WAIT_MS,
+  MAX_PROBE_PEER_BYTES,
+  type HandshakeProbe,
+  type HandshakeProbeOptions,
+  type HandshakeProbeState,
+} from './probe/handshake.js';

@@ -1,3 +1,4 @@
+import { pieceSize as codecPieceSize } from '@tc/codec';
 import { EngineError } from './errors.js';
 
 /** Bytes per block request: BEP 3 says 2^14 is what clients use; larger is often refused. */
@@ -60,11 +61,11 @@ export function makeLayout(input: {
   return { pieceLength, totalLength, pieceCount, files, pieceHashes };
 }
 
-/** Size in bytes of piece `i` (the last one may be shorter). */
-export function pieceSize(layout: TorrentLayout, i: number): number {
-  if (i < layout.pieceCount - 1) return layout.pieceLength;
-  return layout.totalLength - layout.pieceLength * (layout.pieceCount - 1);
-}
+/**
+ * Size in bytes of piece `i` (the last one may be shorter; RangeError outside the torrent): codec's
+ * geometry, the one place that computes it.
+ */
+export const pieceSize: (layout: TorrentLayout, i: number) => number = codecPieceSize;
 
 /** Number of 16 KiB blocks in piece `i`. */
 export function blockCount(layout: TorrentLayout, i: number): number {

@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Magnet, Metainfo } from '@tc/codec';
 import { TrackerClient, TrackerSet, type TrackerTransport } from '@tc/tracker';
-import { generatePeerId, type Handshake, type Message } from '@tc/wire';
+import { generatePeerId, USER_AGENT, type Handshake, type Message } from '@tc/wire';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { EngineError } from './errors.js';
 import { makeLayout, type TorrentLayout } from './layout.js';
@@ -321,6 +321,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
         return { uploaded: s?.uploaded ?? 0, downloaded: s?.downloaded ?? 0, left: s?.left ?? unknownLeft };
       },
       numwant: 200,
+      clock: this.clock,
       ...(this.opts.random !== undefined ? { random: this.opts.random } : {}),
       ...(this.opts.trackerMinIntervalS !== undefined ? { minIntervalS: this.opts.trackerMinIntervalS } : {}),
     });
@@ -373,7 +374,9 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     if (this.transport === undefined) {
       if (this.opts.trackerTransport !== undefined) this.transport = this.opts.trackerTransport;
       else {
-        this.transport = new TrackerClient();
+        // tc's user agent on HTTP announces (trackers log and sometimes filter by it); the UDP
+        // client's retransmissions run on the session's clock like everything else.
+        this.transport = new TrackerClient({ http: { userAgent: USER_AGENT }, udp: { clock: this.clock } });
         this.ownsTransport = true;
       }
     }

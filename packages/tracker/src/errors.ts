@@ -1,32 +1,34 @@
 /** Every failure the tracker package reports, as a literal code that apps map to exit codes and messages. */
-export type TrackerErrorCode =
+export const TRACKER_ERROR_CODES = [
   /** The tracker answered with `failure reason` (HTTP) or an error action (UDP); `trackerMessage` holds its text. */
-  | 'TRACKER_FAILURE'
+  'TRACKER_FAILURE',
   /** No answer in time (HTTP deadline, or every UDP retransmission used up). */
-  | 'TRACKER_TIMEOUT'
+  'TRACKER_TIMEOUT',
   /** HTTP status other than 200. */
-  | 'TRACKER_HTTP_STATUS'
+  'TRACKER_HTTP_STATUS',
   /** The reply is not what the protocol allows: bad bencode, wrong types, short packet, wrong action. */
-  | 'TRACKER_BAD_RESPONSE'
+  'TRACKER_BAD_RESPONSE',
   /** The reply is larger than the cap (body, decompressed body or datagram). */
-  | 'TRACKER_TOO_LARGE'
+  'TRACKER_TOO_LARGE',
   /** The host name did not resolve. */
-  | 'TRACKER_DNS'
+  'TRACKER_DNS',
   /**
    * The connection was refused or reset (HTTP), or nothing listens on the UDP port (ICMP port
    * unreachable, seen only by a UDP client in `per-tracker` socket mode).
    */
-  | 'TRACKER_REFUSED'
+  'TRACKER_REFUSED',
   /** Some other network failure (unreachable, TLS, socket error). */
-  | 'TRACKER_NETWORK'
+  'TRACKER_NETWORK',
   /** A scheme we do not speak (wss:, …) or a tracker with no scrape URL. */
-  | 'TRACKER_UNSUPPORTED'
+  'TRACKER_UNSUPPORTED',
   /** Too many redirects, or a redirect the SSRF guard refused. */
-  | 'TRACKER_REDIRECT'
+  'TRACKER_REDIRECT',
   /** The announce URL or a request parameter is malformed (our side). */
-  | 'TRACKER_BAD_URL'
+  'TRACKER_BAD_URL',
   /** The caller aborted (AbortSignal) or the client was closed. */
-  | 'TRACKER_ABORTED';
+  'TRACKER_ABORTED',
+] as const;
+export type TrackerErrorCode = (typeof TRACKER_ERROR_CODES)[number];
 
 export interface TrackerErrorDetails {
   readonly url?: string;

@@ -1,6 +1,5 @@
-export { TrackerError, isTrackerError, type TrackerErrorCode, type TrackerErrorDetails } from './errors.js';
+export { TrackerError, isTrackerError, TRACKER_ERROR_CODES, type TrackerErrorCode, type TrackerErrorDetails } from './errors.js';
 export type { Peer, AnnounceEvent, AnnounceRequest, AnnounceResult, ScrapeEntry, ScrapeResult } from './types.js';
-export { systemClock, type Clock } from './clock.js';
 export {
   MAX_PEERS_PER_REPLY,
   parseCompactPeers,
@@ -68,3 +67,15 @@ export {
   type TrackerState,
   type AnnounceOutcome,
 } from './tiers.js';
+export { answeredCode, printable, probeError, roundMs, type ProbeError } from './probe/explain.js';
+export {
+  TrackerProber,
+  trackerHostPort,
+  type DateSeen,
+  type ProbeStep,
+  type RawExchange,
+  type ReachProbe,
+  type TrackerProberOptions,
+  type TrackerReach,
+} from './probe/prober.js';
+export { diagnoseTracker, type DiagnoseOptions, type DiagnosisStep, type TrackerDiagnosis } from './probe/diagnose.js';

@@ -1,4 +1,4 @@
-import { ManualClock } from '@tc/testkit/tracker-clock';
+import { ManualClock } from '@tc/clock';
 import { describe, expect, it } from 'vitest';
 import { TrackerError } from './errors.js';
 import { TrackerSet, type TrackerSetOptions, type TrackerStatus } from './tiers.js';
@@ -75,9 +75,9 @@ describe('TrackerSet (BEP 12)', () => {
     transport.behaviour.set('a', ok([], { interval: 1, trackerId: Buffer.from('T1') }));
     await set.start();
     expect(set.nextAnnounceAt).toBe(300_000);
-    await clock.advance(299_999);
+    await clock.advanceAsync(299_999);
     expect(transport.calls.length).toBe(1);
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     expect(transport.calls.map((c) => [c.event, c.at, c.trackerId])).toEqual([
       ['started', 0, undefined],
       ['periodic', 300_000, 'T1'],
@@ -101,9 +101,9 @@ describe('TrackerSet (BEP 12)', () => {
     transport.behaviour.set('a', ok([], { minInterval: 120 }));
     await set.start();
     const p = set.announceNow();
-    await clock.advance(119_000);
+    await clock.advanceAsync(119_000);
     expect(transport.calls.length).toBe(1);
-    await clock.advance(1_000);
+    await clock.advanceAsync(1_000);
     await p;
     expect(transport.calls.map((c) => [c.event, c.at])).toEqual([
       ['started', 0],
@@ -118,7 +118,7 @@ describe('TrackerSet (BEP 12)', () => {
     await set.start();
     const first = set.announceNow();
     const second = set.announceNow();
-    await clock.advance(120_000);
+    await clock.advanceAsync(120_000);
     expect((await first)?.url).toBe('a');
     expect((await second)?.url).toBe('a');
     expect(transport.calls.length).toBe(2);
@@ -137,7 +137,7 @@ describe('TrackerSet (BEP 12)', () => {
     const statuses: TrackerStatus[] = [];
     set.on('status', (s) => statuses.push(s));
     await set.start();
-    await clock.advance(200_000);
+    await clock.advanceAsync(200_000);
     // random 0.5 → jitter factor 1: retries at 10 s, +20 s, +40 s, +80 s
     expect(transport.calls.map((c) => c.at)).toEqual([0, 10_000, 30_000, 70_000, 150_000]);
     const last = statuses.at(-1)!;
@@ -152,7 +152,7 @@ describe('TrackerSet (BEP 12)', () => {
   it('applies the jitter range', async () => {
     const { set, transport, clock } = setup([['a']], { random: () => 0, backoffBaseMs: 10_000 });
     await set.start();
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     expect(transport.calls.map((c) => c.at)).toEqual([0, 7_500]);
     await set.stop();
   });
@@ -162,7 +162,7 @@ describe('TrackerSet (BEP 12)', () => {
     transport.behaviour.set('b', ok([], { interval: 10 }));
     await set.start();
     expect(transport.calls.map((c) => c.url)).toEqual(['a', 'b']);
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     // b is now first; a (backing off until ~15 s) is not tried
     expect(transport.calls.map((c) => `${c.url}:${c.event}`)).toEqual(['a:started', 'b:started', 'b:periodic']);
     await set.stop();
@@ -174,7 +174,7 @@ describe('TrackerSet (BEP 12)', () => {
     await set.start();
     transport.behaviour.delete('a');
     transport.behaviour.set('b', ok([], { interval: 10 }));
-    await clock.advance(10_000);
+    await clock.advanceAsync(10_000);
     expect(transport.calls.map((c) => `${c.url}:${c.event}`)).toEqual(['a:started', 'a:periodic', 'b:started']);
     await set.completed();
     expect(transport.calls.at(-1)).toMatchObject({ url: 'b', event: 'completed' });
@@ -239,7 +239,7 @@ describe('TrackerSet (BEP 12)', () => {
     await set.start();
     transport.behaviour.set('a', 'hang');
     const stopping = set.stop();
-    await clock.advance(1_000);
+    await clock.advanceAsync(1_000);
     await stopping;
     expect(transport.calls.at(-1)?.event).toBe('stopped');
     expect(clock.pending).toBe(0);

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { isPrivateHost } from './address.js';
-import { systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock, type TimerHandle } from '@tc/clock';
 import { TrackerError } from './errors.js';
 import type { TrackerTransport } from './transport.js';
 import type { AnnounceEvent, AnnounceRequest, AnnounceResult, Peer } from './types.js';
@@ -106,7 +106,7 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly key: number;
-  private timer: unknown;
+  private timer: TimerHandle | undefined;
   private running = false;
   private stopped = false;
   private inFlight: Promise<AnnounceOutcome | undefined> | undefined;
@@ -204,7 +204,7 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
     } catch {
       // A tracker that misses our `stopped` drops us after its timeout anyway.
     } finally {
-      this.clock.clearTimeout(t);
+      t.cancel();
     }
   }
 
@@ -362,7 +362,7 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
   }
 
   private cancelTimer(): void {
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     this.nextAt = undefined;
   }

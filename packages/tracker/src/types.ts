@@ -42,6 +42,8 @@ export interface AnnounceResult {
   readonly skipped: number;
   readonly warning?: string;
   readonly trackerId?: Buffer;
+  /** BEP 24 `external ip`: our address as the tracker saw it (HTTP replies only; untrusted). */
+  readonly externalIp?: string;
 }
 
 export interface ScrapeEntry {

@@ -1,4 +1,4 @@
-import { ManualClock } from '@tc/testkit/tracker-clock';
+import { ManualClock, type Clock } from '@tc/clock';
 import { rejection } from '@tc/testkit/tracker-errors';
 import { until } from '@tc/testkit/wait';
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
@@ -11,7 +11,6 @@ import {
   TrackerError,
   UdpTrackerClient,
   type AnnounceRequest,
-  type Clock,
   type ConnectedUdpSocketFactory,
   type ConnectedUdpSocketLike,
   type Endpoint,
@@ -133,10 +132,10 @@ describe('UDP tracker client against fake trackers', () => {
     const clock = new ManualClock();
     const c = client({ connectionIdLifetimeMs: 300, clock });
     await c.announce(t.url, req);
-    await clock.advance(299);
+    await clock.advanceAsync(299);
     await c.scrape(t.url, [Buffer.alloc(20, 1), Buffer.alloc(20, 2)]);
     expect(t.received.map((x) => x.action)).toEqual([0, 1, 2]);
-    await clock.advance(2);
+    await clock.advanceAsync(2);
     await c.announce(t.url, req);
     expect(t.received.map((x) => x.action)).toEqual([0, 1, 2, 0, 1]);
   });
@@ -162,10 +161,10 @@ describe('UDP tracker client against fake trackers', () => {
     void e.then(() => (failedAt = clock.now()));
     await until('the first send', () => sentAt.length === 1);
     // 100, 200, 400 ms between tries, then 800 ms for the last answer.
-    await clock.advance(1_499);
+    await clock.advanceAsync(1_499);
     expect(sentAt).toEqual([0, 100, 300, 700]);
     expect(failedAt).toBeUndefined();
-    await clock.advance(1);
+    await clock.advanceAsync(1);
     expect((await e).code).toBe('TRACKER_TIMEOUT');
     expect(failedAt).toBe(1_500);
     await until('every try at the tracker', () => t.received.length === 4);
@@ -259,11 +258,15 @@ describe('UDP tracker client against fake trackers', () => {
           fn();
         }, ms);
         live.add(h);
-        return h;
+        return {
+          cancel: () => {
+            live.delete(h);
+            clearTimeout(h);
+          },
+        };
       },
-      clearTimeout: (h) => {
-        live.delete(h);
-        clearTimeout(h as NodeJS.Timeout);
+      setInterval: () => {
+        throw new Error('the UDP client sets no interval');
       },
     };
     const c = new UdpTrackerClient({ retransmitBaseMs: 5_000, socketFactory: factory, clock });

@@ -1,4 +1,4 @@
-export { WireError, isWireError, type WireErrorCode, type WireErrorDetails } from './errors.js';
+export { WireError, isWireError, WIRE_ERROR_CODES, type WireErrorCode, type WireErrorDetails } from './errors.js';
 export {
   CLIENT_CODE,
   CLIENT_NAME,

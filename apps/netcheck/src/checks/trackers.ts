@@ -1,28 +1,16 @@
+import type { ReachProbe, TrackerReach } from '@tc/tracker';
 import { type CheckResult, type Clock, result } from './types.js';
 
 /**
- * What one tracker probe found. `alive`: the tracker answered in its protocol. `answered`: a server
- * answered but refused the request (HTTP status, tracker failure): it is up, but may not serve this
- * torrent. `dead`: refused, timed out, or unresolvable. `unsupported`: a scheme tc does not speak.
- * A dead tracker's `code` tells which: TRACKER_REFUSED (nothing listens on the port: TCP refused, or
- * for UDP an ICMP port unreachable), TRACKER_TIMEOUT (no answer at all), TRACKER_DNS, …
+ * What one tracker probe found: @tc/tracker's reach probe. `alive`: the tracker answered in its
+ * protocol. `answered`: a server answered but refused the request (HTTP status, tracker failure): it
+ * is up, but may not serve this torrent. `dead`: refused, timed out, or unresolvable. `unsupported`:
+ * a scheme tc does not speak. A dead tracker's `code` tells which: TRACKER_REFUSED (nothing listens
+ * on the port: TCP refused, or for UDP an ICMP port unreachable), TRACKER_TIMEOUT (no answer at
+ * all), TRACKER_DNS, …
  */
-export type TrackerState = 'alive' | 'answered' | 'dead' | 'unsupported';
-
-export interface TrackerProbeOutcome {
-  readonly url: string;
-  readonly state: TrackerState;
-  /** Whole probe, milliseconds. */
-  readonly ms: number;
-  /** UDP: the BEP 15 connect round trip alone, milliseconds. */
-  readonly connectMs?: number;
-  /** TRACKER_* code or system errno when not alive. */
-  readonly code?: string;
-  /** Short human reason (untrusted text from the tracker included: sanitized at render). */
-  readonly message?: string;
-  /** HTTP `Date` header and when we saw it (wall ms), for the clock check. */
-  readonly date?: { readonly header: string; readonly seenAtMs: number };
-}
+export type TrackerState = TrackerReach;
+export type TrackerProbeOutcome = ReachProbe;
 
 /** Probes one tracker URL within the signal's deadline; never rejects. */
 export type TrackerProbe = (url: string, signal: AbortSignal) => Promise<TrackerProbeOutcome>;

@@ -3,7 +3,8 @@ import { BDict, type BValue } from './types.js';
 
 /**
  * Typed reads of decoded values, for parsers of bencoded formats (metainfo, tracker replies,
- * extension messages). Each throws CODEC_WRONG_TYPE naming the field; `undefined` counts as missing.
+ * extension messages). Each throws CODEC_WRONG_TYPE naming the field, or CODEC_MISSING_FIELD when
+ * the value is `undefined` (a dictionary without that key).
  */
 
 /** How a value's type reads in an error message (shared with the metainfo parser). */
@@ -15,23 +16,25 @@ export function typeName(v: BValue | undefined): string {
   return 'a dictionary';
 }
 
-function wrong(field: string, wanted: string, v: BValue | undefined): CodecError {
+/** The error for a value that is missing (`undefined`) or not of the `wanted` type. */
+export function wrongType(field: string, wanted: string, v: BValue | undefined): CodecError {
+  if (v === undefined) return new CodecError('CODEC_MISSING_FIELD', `${field} is missing`, { field });
   return new CodecError('CODEC_WRONG_TYPE', `${field} should be ${wanted} but is ${typeName(v)}`, { field });
 }
 
 export function asDict(v: BValue | undefined, field: string): BDict {
   if (v instanceof BDict) return v;
-  throw wrong(field, 'a dictionary', v);
+  throw wrongType(field, 'a dictionary', v);
 }
 
 export function asList(v: BValue | undefined, field: string): BValue[] {
   if (Array.isArray(v)) return v;
-  throw wrong(field, 'a list', v);
+  throw wrongType(field, 'a list', v);
 }
 
 export function asBytes(v: BValue | undefined, field: string): Buffer {
   if (Buffer.isBuffer(v)) return v;
-  throw wrong(field, 'a byte string', v);
+  throw wrongType(field, 'a byte string', v);
 }
 
 /** A byte string decoded as UTF-8 (invalid sequences become U+FFFD; callers that must keep raw bytes use asBytes). */
@@ -44,7 +47,7 @@ export function asInt(v: BValue | undefined, field: string, min = Number.MIN_SAF
   if (typeof v === 'bigint') {
     throw new CodecError('CODEC_UNSAFE_INTEGER', `${field} is ${v}, beyond the largest safe integer`, { field });
   }
-  if (typeof v !== 'number') throw wrong(field, 'an integer', v);
+  if (typeof v !== 'number') throw wrongType(field, 'an integer', v);
   if (v < min || v > max) {
     throw new CodecError('CODEC_WRONG_TYPE', `${field} is ${v}, outside ${min}..${max}`, { field });
   }

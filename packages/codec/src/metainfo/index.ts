@@ -10,4 +10,4 @@ export {
 export { checkPathComponent, MAX_NAME_BYTES, MAX_PATH_DEPTH, safeFileName, toSafePath, truncateUtf8, type PathRename, type UnsafeComponentReason } from './safe-path.js';
 export type { Metainfo, MetainfoFile, MetainfoReport, ParsedMetainfo, ParseMetainfoOptions } from './types.js';
 export { fileAt, fileToPieces, locateByte, pieceRanges, pieceSize, type Layout, type PieceRange } from './geometry.js';
-export { editMetainfo, type EditResult, type MetainfoEdits } from './edit.js';
+export { toTorrentFile, type AnnounceTiers } from './torrent-file.js';

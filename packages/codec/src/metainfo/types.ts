@@ -65,6 +65,11 @@ export interface MetainfoFields {
   readonly creationDate: Date | undefined;
   /** `info.source` (private trackers use it to change the info-hash). */
   readonly source: string | undefined;
+  /**
+   * The .torrent exactly as read (what `raw`'s byte spans index into); undefined for a metainfo
+   * built from a bare info dictionary (`parseInfoDict`), whose `raw` is then `info`.
+   */
+  readonly torrentBytes: Buffer | undefined;
   /** The top-level dictionary, for tools that show raw keys. */
   readonly raw: BDict;
   /** The `info` dictionary. */

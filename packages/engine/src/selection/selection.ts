@@ -7,7 +7,8 @@ import { globMatch, parseGlob } from './glob.js';
  * `Metainfo` and the engine's `TorrentLayout` both satisfy.
  */
 
-export type SelectionErrorCode = 'SELECT_BAD_SPEC' | 'SELECT_OUT_OF_RANGE' | 'SELECT_NO_MATCH';
+export const SELECTION_ERROR_CODES = ['SELECT_BAD_SPEC', 'SELECT_OUT_OF_RANGE', 'SELECT_NO_MATCH'] as const;
+export type SelectionErrorCode = (typeof SELECTION_ERROR_CODES)[number];
 
 /**
  * A `--select` value the user got wrong (a usage error: apps map it to exit code 2).

@@ -186,6 +186,15 @@ describe('announce reply', () => {
     expect(r.peers).toEqual([{ ip: '8.8.4.4', port: 6881, family: 4 }]);
   });
 
+  it('reads BEP 24 external ip of 4 and 16 bytes and ignores other lengths', () => {
+    const reply = (ip: Buffer | number) => parseAnnounceReply(encode({ 'external ip': ip, interval: 1800, peers: Buffer.alloc(0) })).externalIp;
+    expect(reply(Buffer.from([203, 0, 113, 7]))).toBe('203.0.113.7');
+    expect(reply(Buffer.from('20010db8000000000000000000000001', 'hex'))).toBe('2001:db8::1');
+    expect(reply(Buffer.from([1, 2, 3]))).toBeUndefined();
+    expect(reply(7)).toBeUndefined();
+    expect(parseAnnounceReply(encode({ interval: 1800, peers: Buffer.alloc(0) })).externalIp).toBeUndefined();
+  });
+
   it('caps a peer list of a million', () => {
     const r = parseAnnounceReply(encode({ interval: 1800, peers: Buffer.alloc(6 * 200_000, 9) }));
     expect(r.peers.length).toBe(2000);

@@ -1,6 +1,6 @@
 import { BDict, asBytes, asDict, asInt, decode, type BValue } from '@tc/codec';
 import { isIPv6 } from 'node:net';
-import { MAX_PEERS_PER_REPLY, parseCompactPeers } from '../compact-peers.js';
+import { ipv4ToString, ipv6ToString, MAX_PEERS_PER_REPLY, parseCompactPeers } from '../compact-peers.js';
 import { TrackerError } from '../errors.js';
 import type { AnnounceRequest, AnnounceResult, Peer, ScrapeEntry, ScrapeResult } from '../types.js';
 
@@ -233,6 +233,7 @@ export function parseAnnounceReply(body: Uint8Array, maxPeers = MAX_PEERS_PER_RE
 
   const warning = d.get('warning message');
   const trackerId = d.get('tracker id');
+  const externalIp = externalIpOf(d.get('external ip'));
   return {
     interval,
     ...(minInterval !== undefined ? { minInterval } : {}),
@@ -242,7 +243,16 @@ export function parseAnnounceReply(body: Uint8Array, maxPeers = MAX_PEERS_PER_RE
     skipped,
     ...(Buffer.isBuffer(warning) ? { warning: trackerText(warning) } : {}),
     ...(Buffer.isBuffer(trackerId) && trackerId.length <= 256 ? { trackerId: Buffer.from(trackerId) } : {}),
+    ...(externalIp !== undefined ? { externalIp } : {}),
   };
+}
+
+/** BEP 24: `external ip` is 4 (IPv4) or 16 (IPv6) raw bytes; anything else is ignored, not an error. */
+function externalIpOf(v: BValue | undefined): string | undefined {
+  if (!Buffer.isBuffer(v)) return undefined;
+  if (v.length === 4) return ipv4ToString(v, 0);
+  if (v.length === 16) return ipv6ToString(v, 0);
+  return undefined;
 }
 
 /**

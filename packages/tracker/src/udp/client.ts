@@ -1,7 +1,7 @@
 import { createSocket } from 'node:dgram';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import { systemClock, type Clock } from '../clock.js';
+import { systemClock, type Clock, type TimerHandle } from '@tc/clock';
 import { TrackerError } from '../errors.js';
 import type { AnnounceRequest, AnnounceResult, ScrapeEntry, ScrapeResult } from '../types.js';
 import { buildAnnounceRequest, buildConnectRequest, buildScrapeRequest, type UdpReply } from './protocol.js';
@@ -259,9 +259,9 @@ export class UdpTrackerClient {
     if (signal?.aborted) return Promise.reject(new TrackerError('TRACKER_ABORTED', 'aborted', { url }));
     return new Promise((resolve, reject) => {
       const tid = this.table.allocate();
-      let timer: unknown;
+      let timer: TimerHandle | undefined;
       const done = (): void => {
-        this.clock.clearTimeout(timer);
+        timer?.cancel();
         this.table.cancel(tid);
         signal?.removeEventListener('abort', onAbort);
       };

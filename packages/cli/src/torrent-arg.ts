@@ -1,0 +1,73 @@
+import { CodecError, MAX_TORRENT_BYTES, parseMagnet, parseMetainfo, type CodecProblem, type Magnet, type Metainfo, type ParseMetainfoOptions } from '@tc/codec';
+import { CliError, UsageError } from './exit-codes.js';
+import { readFileOrUrl } from './fetch.js';
+
+/**
+ * What a command's torrent argument named: a .torrent (from a file or an http(s) URL), or a magnet
+ * link (BEP 9: its metadata still has to come from peers). The warnings are codec's, for the
+ * command to show or not.
+ */
+export type TorrentArg =
+  | {
+      readonly kind: 'torrent';
+      /** The argument as given. */
+      readonly source: string;
+      /** The .torrent as read. */
+      readonly bytes: Buffer;
+      readonly metainfo: Metainfo;
+      readonly warnings: readonly CodecProblem[];
+    }
+  | { readonly kind: 'magnet'; readonly source: string; readonly magnet: Magnet; readonly warnings: readonly CodecProblem[] };
+
+export interface TorrentArgOptions {
+  /** Relative paths are read from here. */
+  readonly cwd: string;
+  /** Aborts a URL fetch (Ctrl-C). */
+  readonly signal?: AbortSignal | undefined;
+  /** Bound on a URL fetch, ms (default FETCH_TIMEOUT_MS). */
+  readonly timeoutMs?: number;
+  /** Largest .torrent accepted, file or URL. Default codec's MAX_TORRENT_BYTES. */
+  readonly maxBytes?: number;
+  /** How strictly the .torrent is parsed (default lenient). */
+  readonly parse?: ParseMetainfoOptions;
+}
+
+/** A magnet link (BEP 9) rather than a path or URL: `magnet:?…`, in any case. */
+export function isMagnet(arg: string): boolean {
+  return /^magnet:/i.test(arg.trim());
+}
+
+/**
+ * Reads the torrent argument of a command: a magnet link, an http(s) URL of a .torrent, or a path
+ * to one, all under one size limit. Throws typed errors mapped by the exit-code table: CodecError
+ * for a bad torrent or magnet (exit 3), CliError CLI_BAD_INPUT for one over the size limit (3),
+ * CLI_FETCH_FAILED for a URL that could not be fetched (4), CLI_FILE_UNREADABLE for a file that
+ * could not be read (5), USAGE for a missing file or a folder (2), CLI_INTERRUPTED (130).
+ */
+export async function readTorrentArg(arg: string, opts: TorrentArgOptions): Promise<TorrentArg> {
+  try {
+    if (isMagnet(arg)) {
+      const { magnet, warnings } = parseMagnet(arg);
+      return { kind: 'magnet', source: arg, magnet, warnings };
+    }
+    const bytes = await readFileOrUrl(arg, {
+      cwd: opts.cwd,
+      maxBytes: opts.maxBytes ?? MAX_TORRENT_BYTES,
+      signal: opts.signal,
+      ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+    });
+    const { metainfo, warnings } = parseMetainfo(bytes, opts.parse ?? { mode: 'lenient' });
+    return { kind: 'torrent', source: arg, bytes, metainfo, warnings };
+  } catch (e) {
+    throw inContext(e, isMagnet(arg) ? 'magnet link' : arg);
+  }
+}
+
+/** The same error (class, code, hint) with the argument it concerns named first; the original as its cause. */
+function inContext(e: unknown, what: string): unknown {
+  const message = (m: string): string => `${what}: ${m}`;
+  if (e instanceof CodecError) return new CodecError(e.code, message(e.message), { ...(e.field !== undefined ? { field: e.field } : {}), problems: e.problems, cause: e });
+  if (e instanceof UsageError) return Object.assign(new UsageError(message(e.message), e.hint), { cause: e });
+  if (e instanceof CliError) return new CliError(e.code, message(e.message), { ...(e.hint !== undefined ? { hint: e.hint } : {}), cause: e });
+  return e;
+}
