@@ -134,6 +134,8 @@ const PACKAGE_EXIT_CODES: Readonly<Record<CodecErrorCode | WireErrorCode | Track
   ENGINE_PEER_PROTOCOL: ExitCode.NETWORK,
   ENGINE_PEER_TIMEOUT: ExitCode.NETWORK,
   ENGINE_PEER_BANNED: ExitCode.NETWORK,
+  // A bug met while handling one peer: it reaches a command only if it stops the whole job.
+  ENGINE_PEER_INTERNAL: ExitCode.FAILURE,
   ENGINE_NO_PEERS: ExitCode.NETWORK,
   ENGINE_CLOSED: ExitCode.FAILURE,
   ENGINE_DUPLICATE_TORRENT: ExitCode.FAILURE,
