@@ -40,8 +40,13 @@ export function toJsonLine(value: unknown): string {
   return escapeUnsafeJson(JSON.stringify(value, jsonReplacer));
 }
 
-function jsonReplacer(_key: string, value: unknown): unknown {
+/**
+ * `value` is what `toJSON` made of the property (a Buffer has become `{type: 'Buffer', data}` by
+ * then), so the Buffer check looks at the property itself, `holder[key]`.
+ */
+function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
-  if (Buffer.isBuffer(value)) return value.toString('hex');
+  const raw = (this as Record<string, unknown>)[key];
+  if (Buffer.isBuffer(raw)) return raw.toString('hex');
   return value;
 }

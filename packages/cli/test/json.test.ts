@@ -21,4 +21,9 @@ describe('writeJson', () => {
     expect(JSON.parse(out)).toEqual({ schema: 1, type: 'files', name, files: [{ path: `dir/${name}`, length: 1 }], [`key${'\u202e'}`]: true });
   });
 
+  it('still writes bigints as decimal strings and Buffers as hex', () => {
+    const io = captureIo();
+    writeJson(io, { n: 2n ** 70n, h: Buffer.from([0xab, 0x01]) });
+    expect(JSON.parse(io.out())).toEqual({ schema: 1, n: '1180591620717411303424', h: 'ab01' });
+  });
 });
