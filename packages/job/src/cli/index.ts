@@ -4,5 +4,15 @@
  */
 export { JobConsole, type JobConsoleOptions } from './console.js';
 export { EventLog } from './event-log.js';
-export { openSession, parsePeer, readSeedGoal, type SessionFlags } from './flags.js';
+export {
+  DEFAULT_FIRST_PEER_TIMEOUT_S,
+  MAX_COMMAND_PEERS,
+  openSession,
+  parsePeer,
+  readJobFlags,
+  readSeedGoal,
+  withJobFlags,
+  type JobFlags,
+  type SessionFlags,
+} from './flags.js';
 export { etaSeconds, seedSummaryText, seedText, statusJson, statusText, summaryText, trackerFailures } from './render.js';
