@@ -207,8 +207,9 @@ export class Job extends EventEmitter<JobEvents> {
     }
     this.torrentValue = torrent;
     keeper.attach(torrent);
-    // A first save at once, so a crash before the first piece still finds the stamps of what was checked.
-    if (restored.source !== 'resume') keeper.save().catch(() => undefined);
+    // After a re-check, a first save at once: a crash before the first piece still finds the stamps
+    // of what was checked. (A fresh start has nothing to record, and its folder may not exist yet.)
+    if (restored.source === 'recheck') keeper.save().catch(() => undefined);
     const unforward = this.forward(torrent);
     this.emit('started', { torrent, port: session.port });
     try {
