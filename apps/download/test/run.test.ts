@@ -205,6 +205,20 @@ describe('tc-download', () => {
     expect(io.err()).toMatch(/^error: cannot open the log .*x\.log: ENOENT/);
   });
 
+  it('--json escapes the C1 and bidi controls of a hostile torrent name (U+202E, U+009B…): the raw output cannot drive a terminal, the parsed names are exact', async () => {
+    const name = 'movie\u202egnp.exe \u009b2J \u2066x\u2069 \u200e\u200f\u202a\u202d\x85';
+    const e = createTestTorrent({ name, files: [{ path: ['a\u202eb.txt'], length: 10 }], seed: 13 });
+    await writeFile(join(work.path, 'bidi.torrent'), e.torrent);
+    const io = captureIo({ cwd: work.path });
+    expect(await run(['bidi.torrent', '--list', '--json'], io)).toBe(0);
+    // eslint-disable-next-line no-control-regex
+    expect(io.out()).not.toMatch(/[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u);
+    expect(io.out()).toContain('\\u202e');
+    const listed = JSON.parse(io.out()) as { name: string; files: { path: string }[] };
+    expect(listed.name).toBe(name);
+    expect(listed.files[0]!.path.endsWith('a\u202eb.txt')).toBe(true);
+  });
+
   it('rejects bad flags (exit 2)', async () => {
     // run() throws usage errors; runMain prints them and exits 2.
     const io = captureIo({ cwd: work.path });
