@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ExitCode, reportError, type Io } from '@tc/cli';
+import { ExitCode, type Io } from '@tc/cli';
 import type { Metainfo } from '@tc/codec';
 import type { Session } from '@tc/engine';
 import { Job } from '@tc/job';
@@ -26,12 +26,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return ExitCode.OK;
     }
     const selection = args.select !== undefined ? readSelection(args.select, metainfo) : undefined;
-    let log: EventLog | undefined;
-    try {
-      log = args.log !== undefined ? await EventLog.open(args.log, io, args.quiet) : undefined;
-    } catch (e) {
-      return reportError(io, e, { verbose: args.verbose });
-    }
+    const log = await EventLog.forCommand(args, io);
+    if (typeof log === 'number') return log;
     try {
       return await download(args, io, metainfo, selection, await session(), log);
     } finally {
@@ -56,23 +52,8 @@ async function download(args: DownloadArgs, io: Io, metainfo: Metainfo, selectio
     ...(io.signal !== undefined ? { signal: io.signal } : {}),
   });
   const top = metainfo.files[0]!.safePath;
-  const view = new JobConsole(job, {
-    io,
-    name: metainfo.name,
-    infoHashHex: metainfo.infoHashHex,
-    pieceCount: metainfo.pieceCount,
-    quiet: args.quiet,
-    json: args.json,
-    verbose: args.verbose,
-    progress: args.progress,
-    recheck: args.recheck,
-    seedOnly: false,
-    dir: args.dir,
-    where: resolve(args.dir, metainfo.multiFile ? top[0]! : top.join('/')),
-    source: args.source,
-    firstPeerTimeoutS: args.firstPeerTimeoutS,
-    signal: io.signal,
-  });
+  const where = resolve(args.dir, metainfo.multiFile ? top[0]! : top.join('/'));
+  const view = new JobConsole(job, { io, metainfo, flags: args, seedOnly: false, dir: args.dir, where, source: args.source });
   log?.attach(job, args.dir);
   return view.finish(await job.run());
 }

@@ -23,12 +23,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     return reportError(io, e, { what: args.source, verbose: args.verbose });
   }
-  let log: EventLog | undefined;
-  try {
-    log = args.log !== undefined ? await EventLog.open(args.log, io, args.quiet) : undefined;
-  } catch (e) {
-    return reportError(io, e, { verbose: args.verbose });
-  }
+  const log = await EventLog.forCommand(args, io);
+  if (typeof log === 'number') return log;
   try {
     const session = await openSession(args);
     try {
@@ -57,23 +53,7 @@ async function seed(args: SeedArgs, io: Io, metainfo: Metainfo, session: Session
     firstPeerTimeoutMs: args.firstPeerTimeoutS * 1000,
     ...(io.signal !== undefined ? { signal: io.signal } : {}),
   });
-  const view = new JobConsole(job, {
-    io,
-    name: metainfo.name,
-    infoHashHex: metainfo.infoHashHex,
-    pieceCount: metainfo.pieceCount,
-    quiet: args.quiet,
-    json: args.json,
-    verbose: args.verbose,
-    progress: args.progress,
-    recheck: args.recheck,
-    seedOnly: true,
-    dir,
-    where: join(dir, name),
-    source: args.source,
-    firstPeerTimeoutS: args.firstPeerTimeoutS,
-    signal: io.signal,
-  });
+  const view = new JobConsole(job, { io, metainfo, flags: args, seedOnly: true, dir, where: join(dir, name), source: args.source });
   log?.attach(job, dir);
   return view.finish(await job.run());
 }

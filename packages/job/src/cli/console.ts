@@ -12,24 +12,25 @@ import {
   type Progress,
   type ProgressMode,
 } from '@tc/cli';
+import type { Metainfo } from '@tc/codec';
 import type { EngineError, TorrentStats } from '@tc/engine';
 import type { Job } from '../job.js';
 import type { JobOutcome, JobStatus } from '../types.js';
+import type { JobFlags } from './flags.js';
 import { seedSummaryText, seedText, statusJson, statusText, summaryText, trackerFailures } from './render.js';
 
-export interface JobConsoleOptions {
-  readonly io: Io;
-  readonly name: string;
-  readonly infoHashHex: string;
-  readonly pieceCount: number;
-  /** No progress, no summary: errors only. */
-  readonly quiet: boolean;
+/** The flags that shape what a command shows (tc-download's and tc-seed's parsed arguments have them all). */
+export interface ConsoleFlags extends Pick<JobFlags, 'quiet' | 'progress' | 'recheck' | 'firstPeerTimeoutS'> {
   /** `--json`: status objects and the summary on stdout, no human lines on stderr. */
   readonly json: boolean;
   readonly verbose: boolean;
-  readonly progress: ProgressMode;
-  /** `--recheck` was given (said in the re-check line). */
-  readonly recheck: boolean;
+}
+
+export interface JobConsoleOptions {
+  /** Where to write; `io.signal` is the job's. */
+  readonly io: Io;
+  readonly metainfo: Metainfo;
+  readonly flags: ConsoleFlags;
   /** tc-seed: no "downloaded" summary before seeding, and incomplete data is the user's DATA folder. */
   readonly seedOnly: boolean;
   /** The folder the job works in (named when tc-seed's data does not match). */
@@ -38,9 +39,6 @@ export interface JobConsoleOptions {
   readonly where: string;
   /** The torrent argument as given: names an unsafe torrent in its error line. */
   readonly source: string;
-  /** `--first-peer-timeout`, in seconds as the user wrote it, for the no-peers error. */
-  readonly firstPeerTimeoutS: number;
-  readonly signal?: AbortSignal | undefined;
 }
 
 /** A progress display that shows nothing: before the job has started one. */
@@ -53,6 +51,8 @@ const NO_PROGRESS: Progress = { update() {}, stop() {} };
  */
 export class JobConsole {
   private readonly o: JobConsoleOptions;
+  private readonly f: ConsoleFlags;
+  private readonly name: string;
   private readonly mode: ProgressMode;
   private checking: Progress | undefined;
   private progress: Progress = NO_PROGRESS;
@@ -64,35 +64,38 @@ export class JobConsole {
 
   constructor(job: Job, o: JobConsoleOptions) {
     this.o = o;
-    this.mode = o.quiet || o.json ? 'none' : o.progress;
+    this.f = o.flags;
+    this.name = o.metainfo.name;
+    const f = o.flags;
+    this.mode = f.quiet || f.json ? 'none' : f.progress;
     job.on('selected', (s) =>
       this.say(`selected ${s.files} of ${s.fileCount} files: ${s.wantedPieces} of ${s.pieceCount} pieces (${formatBytes(s.wantedBytes)})`),
     );
     job.on('checking', ({ done, total }) => {
       if (this.checking === undefined) {
-        this.say(o.recheck ? 're-checking existing data (--recheck)' : 're-checking existing data');
+        this.say(f.recheck ? 're-checking existing data (--recheck)' : 're-checking existing data');
         this.checking = createProgress(o.io, { mode: this.mode, total, label: 'checking' });
       }
       this.checking.update(done, `${done}/${total} pieces`);
       if (done === total) this.checking.stop();
     });
     job.on('restored', (r) => {
-      if (r.rejected !== undefined && !o.quiet) reportWarning(o.io, `ignoring resume data: ${r.rejected.message}`);
+      if (r.rejected !== undefined && !f.quiet) reportWarning(o.io, `ignoring resume data: ${r.rejected.message}`);
       const pct = (n: number): string => `${Math.floor((100 * n) / Math.max(1, r.pieceCount))}%`;
       if (r.source === 'resume') this.say(`resuming: ${pct(r.have)} verified from resume data`);
       else if (r.source === 'recheck') this.say(`re-checked: ${pct(r.have)} verified (${r.checkedOk} of ${r.checked} pieces on disk good)`);
     });
     job.on('started', () => {
-      this.progress = createProgress(o.io, { mode: this.mode, total: o.pieceCount, label: sanitize(o.name).slice(0, 40) });
+      this.progress = createProgress(o.io, { mode: this.mode, total: o.metainfo.pieceCount, label: sanitize(this.name).slice(0, 40) });
     });
     job.on('peer-banned', (e) => {
-      if (!o.quiet && !o.json) reportWarning(o.io, `banned peer ${e.address}: ${e.reason}`);
+      if (!f.quiet && !f.json) reportWarning(o.io, `banned peer ${e.address}: ${e.reason}`);
     });
     job.on('hash-failure', (e) => {
-      if (!o.quiet && !o.json) reportWarning(o.io, `piece ${e.index} failed its hash check (from ${e.peers.join(', ') || 'a departed peer'}); downloading it again`);
+      if (!f.quiet && !f.json) reportWarning(o.io, `piece ${e.index} failed its hash check (from ${e.peers.join(', ') || 'a departed peer'}); downloading it again`);
     });
     job.on('warning', (w) => {
-      if (o.verbose && !o.json) reportWarning(o.io, w.peer !== undefined ? `${w.peer}: ${w.message}` : w.message);
+      if (f.verbose && !f.json) reportWarning(o.io, w.peer !== undefined ? `${w.peer}: ${w.message}` : w.message);
     });
     job.on('status', (s) => this.status(s));
     job.on('download-end', (end) => {
@@ -106,43 +109,45 @@ export class JobConsole {
       this.uploadOnly = uploadOnly;
       if (uploadOnly) {
         // Shown at once, before the torrent goes on serving what it verified (not again at the end).
-        if (this.diskError !== undefined) reportError(o.io, this.diskError, { what: 'download failed', verbose: o.verbose });
+        if (this.diskError !== undefined) reportError(o.io, this.diskError, { what: 'download failed', verbose: f.verbose });
         this.diskErrorShown = true;
         this.say('serving the verified pieces meanwhile (--seed); Ctrl-C stops');
-      } else if (!o.seedOnly && !o.quiet && !o.json) {
-        o.io.stdout.write(`${summaryText(o.name, stats, elapsedMs / 1000, o.where)}\n`);
+      } else if (!o.seedOnly && !f.quiet && !f.json) {
+        o.io.stdout.write(`${summaryText(this.name, stats, elapsedMs / 1000, o.where)}\n`);
       }
       const label = uploadOnly ? 'upload only (disk error): seeding' : 'seeding';
-      this.seeding = createProgress(o.io, { mode: this.mode, total: uploadOnly ? o.pieceCount : 1, label });
+      this.seeding = createProgress(o.io, { mode: this.mode, total: uploadOnly ? o.metainfo.pieceCount : 1, label });
     });
     job.on('seed-end', () => this.seeding.stop());
     job.on('stopping', ({ reason, phase }) => {
-      if (reason !== 'interrupted' || o.quiet) return;
+      if (reason !== 'interrupted' || f.quiet) return;
       o.io.stderr.write(phase === 'downloading' ? 'interrupted: stopping (announcing "stopped" to trackers)\n' : 'stopping (announcing "stopped" to trackers)\n');
     });
     job.on('resume-save-failed', ({ error, final }) => {
-      if (final && !o.quiet) reportWarning(o.io, `cannot save resume data: ${error.message}`);
+      if (final && !f.quiet) reportWarning(o.io, `cannot save resume data: ${error.message}`);
     });
   }
 
   private say(line: string): void {
-    if (!this.o.quiet && !this.o.json) this.o.io.stderr.write(`${line}\n`);
+    if (!this.f.quiet && !this.f.json) this.o.io.stderr.write(`${line}\n`);
   }
 
   private status(s: JobStatus): void {
     if (s.phase === 'downloading') this.progress.update(s.stats.piecesHave, statusText(s.stats));
     else this.seeding.update(this.uploadOnly ? s.stats.piecesHave : 1, seedText(s.stats));
-    if (this.o.json) writeJson(this.o.io, statusJson(this.o.name, this.o.infoHashHex, s.stats, s.elapsedMs / 1000, false));
+    if (this.f.json) writeJson(this.o.io, statusJson(this.name, this.o.metainfo.infoHashHex, s.stats, s.elapsedMs / 1000, false));
   }
 
   private summary(stats: TorrentStats, elapsedMs: number, text: () => string): void {
-    if (this.o.json) writeJson(this.o.io, statusJson(this.o.name, this.o.infoHashHex, stats, elapsedMs / 1000, true));
-    else if (!this.o.quiet) this.o.io.stdout.write(`${text()}\n`);
+    if (this.f.json) writeJson(this.o.io, statusJson(this.name, this.o.metainfo.infoHashHex, stats, elapsedMs / 1000, true));
+    else if (!this.f.quiet) this.o.io.stdout.write(`${text()}\n`);
   }
 
   /** Prints how the job ended (summary on stdout, or one error line) and returns the exit code. */
   finish(outcome: JobOutcome): ExitCode {
-    const { io, verbose, name } = this.o;
+    const { io } = this.o;
+    const { verbose } = this.f;
+    const name = this.name;
     switch (outcome.kind) {
       case 'done':
         this.summary(outcome.stats, outcome.elapsedMs, () => summaryText(name, outcome.stats, outcome.elapsedMs / 1000, this.o.where));
@@ -158,7 +163,7 @@ export class JobConsole {
       case 'no-peers':
         return reportError(
           io,
-          new CommandError(`no peers found within ${this.o.firstPeerTimeoutS} s (${trackerFailures(outcome.trackers)})`, ExitCode.NETWORK, {
+          new CommandError(`no peers found within ${this.f.firstPeerTimeoutS} s (${trackerFailures(outcome.trackers)})`, ExitCode.NETWORK, {
             hint: 'check the trackers with tc-debug-tracker, or add a peer with --peer HOST:PORT',
           }),
           { verbose },
@@ -182,7 +187,7 @@ export class JobConsole {
         );
       case 'failed': {
         const e = outcome.error;
-        if (e.code === 'ENGINE_CLOSED' && this.o.signal?.aborted === true) return ExitCode.INTERRUPTED;
+        if (e.code === 'ENGINE_CLOSED' && io.signal?.aborted === true) return ExitCode.INTERRUPTED;
         if (e.code === 'ENGINE_UNSAFE_PATH') {
           reportError(io, e, { what: this.o.source, verbose });
           return ExitCode.BAD_INPUT;

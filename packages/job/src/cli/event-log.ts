@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { CommandError, ExitCode, reportWarning, sanitize, toJsonLine, type Io } from '@tc/cli';
+import { CommandError, ExitCode, reportError, reportWarning, sanitize, toJsonLine, type Io } from '@tc/cli';
 import type { Job } from '../job.js';
 
 /**
@@ -31,6 +31,19 @@ export class EventLog {
       throw new CommandError(`cannot open the log ${sanitize(path)}: ${why}`, ExitCode.DISK, { cause: e });
     }
     return new EventLog(stream, path, io, quiet);
+  }
+
+  /**
+   * `--log` for a command: the opened log, undefined without `--log`, or, for a log that cannot be
+   * opened, the exit code after its error line.
+   */
+  static async forCommand(flags: { readonly log: string | undefined; readonly quiet: boolean; readonly verbose: boolean }, io: Io): Promise<EventLog | undefined | ExitCode> {
+    if (flags.log === undefined) return undefined;
+    try {
+      return await EventLog.open(flags.log, io, flags.quiet);
+    } catch (e) {
+      return reportError(io, e, { verbose: flags.verbose });
+    }
   }
 
   write(event: string, fields: object = {}): void {
