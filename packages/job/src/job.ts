@@ -15,6 +15,7 @@ import {
   type Session,
   type Torrent,
   type TorrentSource,
+  type TorrentState,
 } from '@tc/engine';
 import { JobError } from './errors.js';
 import { checkJobOptions, diskNameOf } from './options.js';
@@ -294,7 +295,7 @@ export class Job extends EventEmitter<JobEvents> {
     }
   }
 
-  /** Resolves when the download completes, fails on disk, gets no peer in time, or the signal stops it. */
+  /** Resolves when the download completes, fails on disk, gets no peer in time, or the signal (or the session's close) stops it. */
   private waitForDownload(torrent: Torrent): Promise<DownloadEnd> {
     const { signal, firstPeerTimeoutMs } = this.opts;
     return new Promise<DownloadEnd>((resolve) => {
@@ -302,11 +303,16 @@ export class Job extends EventEmitter<JobEvents> {
       const finish = (end: 'done' | 'interrupted' | 'no-peers' | EngineError): void => {
         ticker.cancel();
         signal?.removeEventListener('abort', onAbort);
+        torrent.off('state', onState);
         const stats = torrent.stats();
         const elapsedMs = this.elapsedMs();
         resolve(typeof end === 'string' ? { kind: end, stats, elapsedMs } : { kind: 'disk-error', error: end, stats, elapsedMs });
       };
       const onAbort = (): void => finish('interrupted');
+      // The session's owner closed it (a daemon shutting down): a stop from outside, like the signal.
+      const onState = (st: TorrentState): void => {
+        if (st.kind === 'closed') finish('interrupted');
+      };
       const ticker = this.clock.setInterval(() => {
         const stats = torrent.stats();
         if (stats.peers > 0) everPeer = true;
@@ -316,6 +322,7 @@ export class Job extends EventEmitter<JobEvents> {
       }, this.opts.statusIntervalMs ?? STATUS_INTERVAL_MS);
       if (signal?.aborted === true) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
+      torrent.on('state', onState);
       torrent.done.then(
         () => finish('done'),
         (e: unknown) => finish(e instanceof EngineError ? e : new EngineError('ENGINE_DISK', String(e), { cause: e })),
@@ -323,7 +330,7 @@ export class Job extends EventEmitter<JobEvents> {
     });
   }
 
-  /** Serves peers until the goal, the signal or an error. */
+  /** Serves peers until the goal, the signal (or the session's close) or an error. */
   private async seed(torrent: Torrent, goal: SeedGoal, uploadOnly: boolean): Promise<SeedRun> {
     const { signal } = this.opts;
     this.phaseValue = 'seeding';
@@ -334,10 +341,14 @@ export class Job extends EventEmitter<JobEvents> {
         ticker.cancel();
         signal?.removeEventListener('abort', onAbort);
         torrent.off('error', onError);
+        torrent.off('state', onState);
         resolve({ kind, error });
       };
       const onAbort = (): void => finish('interrupted');
       const onError = (e: EngineError): void => finish('error', e);
+      const onState = (st: TorrentState): void => {
+        if (st.kind === 'closed') finish('interrupted');
+      };
       const ticker = this.clock.setInterval(() => {
         const stats = torrent.stats();
         const seedMs = this.clock.now() - seedStart;
@@ -347,6 +358,7 @@ export class Job extends EventEmitter<JobEvents> {
       if (signal?.aborted === true) return onAbort();
       signal?.addEventListener('abort', onAbort, { once: true });
       torrent.on('error', onError);
+      torrent.on('state', onState);
     });
     this.emit('seed-end', { kind: end.kind, stats: torrent.stats(), error: end.error });
     return { ...end, seedMs: this.clock.now() - seedStart };

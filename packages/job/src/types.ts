@@ -26,7 +26,7 @@ export interface JobOptions {
    * downloaded. Undefined: wait for peers as long as it takes (a daemon).
    */
   readonly firstPeerTimeoutMs?: number;
-  /** Aborting it stops the job gracefully (`stopped` announced, resume data saved). */
+  /** Aborting it stops the job gracefully (`stopped` announced, resume data saved). Closing the session stops it too. */
   readonly signal?: AbortSignal;
   /** Time for the status ticks, the timeouts, the seed goal and resume saves; default the system clock. */
   readonly clock?: Clock;
@@ -86,11 +86,14 @@ export type StopReason = 'done' | 'goal' | 'interrupted' | 'no-peers' | 'disk-er
 export type JobOutcome =
   /** Every wanted piece verified and written; no seed goal. */
   | { readonly kind: 'done'; readonly stats: TorrentStats; readonly elapsedMs: number }
-  /** Complete, then seeded until the goal or a stop (seeding is open-ended: both are normal ends). */
+  /** Complete, then seeded until the goal or a stop (the signal, the session closed): seeding is open-ended, both are normal ends. */
   | { readonly kind: 'seeded'; readonly until: 'goal' | 'interrupted'; readonly stats: TorrentStats; readonly elapsedMs: number; readonly seedMs: number }
   /** Complete, then seeding ended by an error. */
   | { readonly kind: 'seed-failed'; readonly error: EngineError; readonly stats: TorrentStats; readonly elapsedMs: number; readonly seedMs: number }
-  /** Stopped (the signal) before the download completed; no stats when it came before the torrent started. */
+  /**
+   * Stopped before the download completed, by the signal or by the session's owner closing it; no
+   * stats when it came before the torrent started.
+   */
   | { readonly kind: 'interrupted'; readonly stats: TorrentStats | undefined; readonly elapsedMs: number }
   /** No peer within `firstPeerTimeoutMs`: each tracker's last state and error say why. */
   | { readonly kind: 'no-peers'; readonly stats: TorrentStats; readonly trackers: readonly TrackerStatus[]; readonly elapsedMs: number }

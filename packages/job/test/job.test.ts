@@ -138,6 +138,30 @@ describe('Job', () => {
     expect(session.list()).toEqual([]);
   });
 
+  it('the session closed by its owner under a running job (a daemon shutting down) ends it as interrupted, downloading or seeding', async () => {
+    const a = await leecher();
+    const downloading = new Job({ session: a, metainfo: metainfoOf(pack), dir: freshDir() });
+    const run = downloading.run();
+    await nextEvent(downloading, 'started');
+    await a.close();
+    expect(await run).toMatchObject({ kind: 'interrupted', stats: { state: 'closed' } });
+
+    const dir = freshDir();
+    await other.writeTo(dir);
+    const b = await leecher();
+    const seeding = new Job({ session: b, metainfo: metainfoOf(other), dir, seedOnly: true, seedGoal: { kind: 'forever' } });
+    const seedRun = seeding.run();
+    await nextEvent(seeding, 'seeding');
+    await b.close();
+    expect(await seedRun).toMatchObject({ kind: 'seeded', until: 'interrupted' });
+    // The resume data was saved after the close: the next start trusts it.
+    const again = new Job({ session: await leecher(), metainfo: metainfoOf(other), dir, seedOnly: true });
+    const restored = nextEvent(again, 'restored');
+    const next = again.run();
+    expect(await restored).toMatchObject({ source: 'resume', have: 10 });
+    expect((await next).kind).toBe('done');
+  });
+
   it('the signal during a re-check: interrupted before anything is added, every file handle given back', async () => {
     const dir = freshDir();
     await pack.writeTo(dir);
