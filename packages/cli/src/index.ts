@@ -3,7 +3,7 @@ export { colourLevel, colours, type ColourMode } from './colour.js';
 export { reportError, reportWarning } from './errors.js';
 export { CLI_ERROR_CODES, CliError, CommandError, ExitCode, exitCodeFor, UsageError, type CliErrorCode } from './exit-codes.js';
 export { formatBytes, formatDuration, formatRate, parseSize } from './format.js';
-export { processIo, writeJson, type Io, type OutStream } from './io.js';
+export { processIo, toJsonLine, writeJson, type Io, type OutStream } from './io.js';
 export { runMain } from './main.js';
 export { createProgress, type Progress, type ProgressMode } from './progress.js';
 export { sanitize } from './sanitize.js';

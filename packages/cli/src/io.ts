@@ -1,3 +1,5 @@
+import { escapeUnsafeJson } from './sanitize.js';
+
 /** The streams and environment a command runs with: process's in production, captured in tests. */
 export interface OutStream {
   write(chunk: string): unknown;
@@ -26,11 +28,25 @@ export function processIo(signal?: AbortSignal): Io {
 
 /** Writes one JSON document to stdout, tagged with the output schema version (CLI.md). */
 export function writeJson(io: Io, value: object): void {
-  io.stdout.write(`${JSON.stringify({ schema: 1, ...value }, jsonReplacer)}\n`);
+  io.stdout.write(`${toJsonLine({ schema: 1, ...value })}\n`);
 }
 
-function jsonReplacer(_key: string, value: unknown): unknown {
+/**
+ * One line of JSON for output a person may read on a terminal (`--json`, a `--log` file): bigints as
+ * decimal strings, Buffers as hex, and C1 and bidi controls escaped like the C0 ones (the value a
+ * program parses is unchanged; a terminal shows `\u202e` instead of obeying it).
+ */
+export function toJsonLine(value: unknown): string {
+  return escapeUnsafeJson(JSON.stringify(value, jsonReplacer));
+}
+
+/**
+ * `value` is what `toJSON` made of the property (a Buffer has become `{type: 'Buffer', data}` by
+ * then), so the Buffer check looks at the property itself, `holder[key]`.
+ */
+function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
   if (typeof value === 'bigint') return value.toString();
-  if (Buffer.isBuffer(value)) return value.toString('hex');
+  const raw = (this as Record<string, unknown>)[key];
+  if (Buffer.isBuffer(raw)) return raw.toString('hex');
   return value;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError, type TorrentStats } from '@tc/engine';
-import { etaSeconds, statusJson, statusText, summaryText, trackerFailures } from '../src/render.js';
+import { etaSeconds, statusJson, statusText, summaryText, trackerFailures } from './render.js';
 
 const stats: TorrentStats = {
   state: 'downloading',

@@ -1,0 +1,59 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { ExitCode, readFileOrUrl, reportError, reportWarning, type Io } from '@tc/cli';
+import { MAX_TORRENT_BYTES, parseMetainfo, type Metainfo } from '@tc/codec';
+import type { Session } from '@tc/engine';
+import { diskNameOf, Job } from '@tc/job';
+import { EventLog, JobConsole, openSession } from '@tc/job/cli';
+import { parseSeedArgs, type SeedArgs } from './args.js';
+
+/** Longest a URL fetch of a .torrent may take (the shared fetch has 10 s; a busy tracker site gets more). */
+const FETCH_TIMEOUT_MS = 30_000;
+
+/** `tc-seed TORRENT DATA`: verify the data, then seed it until the goal or a signal. Returns the exit code. */
+export async function run(argv: string[], io: Io): Promise<number> {
+  const args = await parseSeedArgs(argv, io);
+  if (args === undefined) return ExitCode.OK;
+  const bytes = await readFileOrUrl(args.source, { cwd: io.cwd, maxBytes: MAX_TORRENT_BYTES, timeoutMs: FETCH_TIMEOUT_MS, signal: io.signal });
+  let metainfo: Metainfo;
+  try {
+    const parsed = parseMetainfo(bytes);
+    metainfo = parsed.metainfo;
+    if (!args.quiet && !args.json) for (const w of parsed.warnings) reportWarning(io, `${args.source}: ${w.message}`);
+  } catch (e) {
+    return reportError(io, e, { what: args.source, verbose: args.verbose });
+  }
+  const log = await EventLog.forCommand(args, io);
+  if (typeof log === 'number') return log;
+  try {
+    const session = await openSession(args);
+    try {
+      return await seed(args, io, metainfo, session, log);
+    } finally {
+      await session.close();
+    }
+  } finally {
+    await log?.close();
+  }
+}
+
+async function seed(args: SeedArgs, io: Io, metainfo: Metainfo, session: Session, log: EventLog | undefined): Promise<number> {
+  // DATA may name the torrent's own file or folder rather than the folder holding it.
+  const name = diskNameOf(metainfo);
+  const dir = basename(args.data) === name && !existsSync(join(args.data, name)) ? dirname(args.data) : args.data;
+  const job = new Job({
+    session,
+    metainfo,
+    dir,
+    seedOnly: true,
+    seedGoal: args.seedGoal ?? { kind: 'forever' },
+    peers: args.peers,
+    maxPeers: args.maxPeers,
+    recheck: args.recheck,
+    firstPeerTimeoutMs: args.firstPeerTimeoutS * 1000,
+    ...(io.signal !== undefined ? { signal: io.signal } : {}),
+  });
+  const view = new JobConsole(job, { io, metainfo, flags: args, seedOnly: true, dir, where: join(dir, name), source: args.source });
+  log?.attach(job, dir);
+  return view.finish(await job.run());
+}

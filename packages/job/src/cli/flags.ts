@@ -1,0 +1,118 @@
+import { resolve } from 'node:path';
+import type { Argv } from 'yargs';
+import { CommandError, ExitCode, parseSize, UsageError, type ProgressMode } from '@tc/cli';
+import { DEFAULT_MAX_PEERS, isEngineError, parseSeedGoal, Session, type PeerAddress, type SeedGoal } from '@tc/engine';
+
+/** Without any peer for this long, give up and say why (trackers' errors). */
+export const DEFAULT_FIRST_PEER_TIMEOUT_S = 60;
+/** Most peers a command may ask for at once. */
+export const MAX_COMMAND_PEERS = 1_000;
+
+/**
+ * The flags tc-download and tc-seed share (after the command's own first ones). `seedDescribe`
+ * says what `--seed` means for the command.
+ */
+export function withJobFlags<T>(parser: Argv<T>, seedDescribe: string) {
+  return parser
+    .option('seed', { type: 'string', describe: seedDescribe })
+    .option('port', { type: 'number', describe: 'TCP port to listen on (default: any free port)', default: 0 })
+    .option('max-peers', { type: 'number', default: DEFAULT_MAX_PEERS, describe: 'most peers connected at once' })
+    .option('peer', { type: 'string', array: true, default: [] as string[], describe: 'also connect to HOST:PORT (repeatable)' })
+    .option('listen', { type: 'string', describe: 'listen only on this address (e.g. 127.0.0.1)' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress, no summary; errors only' })
+    .option('progress', { choices: ['auto', 'bar', 'plain', 'none'] as const, default: 'auto' as ProgressMode, describe: 'progress display on stderr' })
+    .option('log', { type: 'string', describe: 'write a structured log (JSON lines) to FILE' })
+    .option('limit-up', { type: 'string', describe: 'upload rate limit (5M, 500k); default: none' })
+    .option('recheck', { type: 'boolean', default: false, describe: 'ignore resume data and hash the data on disk again' })
+    .option('first-peer-timeout', { type: 'number', default: DEFAULT_FIRST_PEER_TIMEOUT_S, describe: 'seconds to wait for a first peer before giving up' });
+}
+
+/** The shared flags, read and checked (each mistake a UsageError, exit 2). */
+export interface JobFlags {
+  /** `--seed` as given; undefined when absent. */
+  readonly seedGoal: SeedGoal | undefined;
+  readonly port: number;
+  readonly maxPeers: number;
+  readonly peers: readonly PeerAddress[];
+  readonly listen: string | undefined;
+  readonly quiet: boolean;
+  readonly progress: ProgressMode;
+  /** `--log FILE`, absolute. */
+  readonly log: string | undefined;
+  readonly limitUpBps: number | undefined;
+  readonly recheck: boolean;
+  readonly firstPeerTimeoutS: number;
+}
+
+type ParsedJobFlags = Awaited<ReturnType<ReturnType<typeof withJobFlags>['parseAsync']>>;
+
+/** Reads the shared flags; relative paths are taken from `cwd`. */
+export function readJobFlags(args: ParsedJobFlags, cwd: string): JobFlags {
+  const seedGoal = args.seed !== undefined ? readSeedGoal(String(args.seed)) : undefined;
+  const port = args.port;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be in 0..65535');
+  const maxPeers = args['max-peers'];
+  if (!Number.isInteger(maxPeers) || maxPeers < 1 || maxPeers > MAX_COMMAND_PEERS) throw new UsageError(`--max-peers must be in 1..${MAX_COMMAND_PEERS}`);
+  const firstPeerTimeoutS = args['first-peer-timeout'];
+  if (!Number.isFinite(firstPeerTimeoutS) || firstPeerTimeoutS <= 0) throw new UsageError('--first-peer-timeout must be a positive number of seconds');
+  const peers = args.peer.map(String).map(parsePeer);
+  const limitUpBps = args['limit-up'] !== undefined ? parseSize(String(args['limit-up']), '--limit-up') : undefined;
+  return {
+    seedGoal,
+    port,
+    maxPeers,
+    peers,
+    listen: args.listen,
+    quiet: args.quiet,
+    progress: args.progress,
+    log: args.log !== undefined ? resolve(cwd, args.log) : undefined,
+    limitUpBps,
+    recheck: args.recheck,
+    firstPeerTimeoutS,
+  };
+}
+
+/** `--peer HOST:PORT` or `[v6]:PORT`. */
+export function parsePeer(text: string): PeerAddress {
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(text) ?? /^([^:\s]+):(\d+)$/.exec(text);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new UsageError(`--peer: cannot read ${JSON.stringify(text)} as HOST:PORT`, 'e.g. --peer 127.0.0.1:6881 or --peer [::1]:6881');
+  }
+  return { host: m[1]!, port };
+}
+
+/** `--seed [RATIO|TIME]`; a bad value is a usage error. */
+export function readSeedGoal(text: string): SeedGoal {
+  try {
+    return parseSeedGoal(text);
+  } catch (e) {
+    if (isEngineError(e)) throw new UsageError(`--seed: ${e.message}`, 'e.g. --seed (until interrupted), --seed 2 (ratio), --seed 30m (time)');
+    throw e;
+  }
+}
+
+/** What a command's flags say about its session. */
+export interface SessionFlags {
+  /** `--port`: 0 picks a free one. */
+  readonly port: number;
+  /** `--listen ADDRESS`: only this address (IPv4 or IPv6); default every address. */
+  readonly listen?: string | undefined;
+  readonly limitDownBps?: number | undefined;
+  readonly limitUpBps?: number | undefined;
+}
+
+/** Opens the one session of a command; a port that cannot be listened on is a network error (exit 4). */
+export async function openSession(f: SessionFlags): Promise<Session> {
+  const listen = f.listen;
+  try {
+    return await Session.create({
+      port: f.port,
+      ...(f.limitDownBps !== undefined ? { downloadRateBps: f.limitDownBps } : {}),
+      ...(f.limitUpBps !== undefined ? { uploadRateBps: f.limitUpBps } : {}),
+      ...(listen !== undefined ? (listen.includes(':') ? { listenHost4: null, listenHost6: listen } : { listenHost4: listen, listenHost6: null }) : {}),
+    });
+  } catch (e) {
+    throw new CommandError(`cannot listen on port ${f.port}: ${(e as Error).message}`, ExitCode.NETWORK, { cause: e });
+  }
+}
