@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommandError, ExitCode, formatBytes, reportError, reportWarning, sanitize, writeFileAtomic, type Io } from '@tc/cli';
-import { BRaw, encode, parseMetainfo, type BEncodable, type Magnet, type Metainfo } from '@tc/codec';
+import { parseMetainfo, toTorrentFile, type Magnet, type Metainfo } from '@tc/codec';
 import { EngineError, type PeerAddress, type Session } from '@tc/engine';
 import { trackerFailures } from '@tc/job/cli';
 
@@ -11,16 +11,6 @@ const FETCH_STATUS_INTERVAL_MS = 1_000;
 /** Where a magnet's fetched metadata is saved as a .torrent: the download folder, named by info-hash (a later run of the same magnet reads it). */
 export function magnetTorrentPath(dir: string, infoHashHex: string): string {
   return join(dir, `${infoHashHex}.torrent`);
-}
-
-/** A .torrent for fetched metadata: the raw info bytes (so the info-hash holds) with the magnet's trackers. */
-function torrentBytes(m: Metainfo): Buffer {
-  const top = new Map<string, BEncodable>();
-  const tiers = m.announceTiers.filter((t) => t.length > 0);
-  if (tiers[0]?.[0] !== undefined) top.set('announce', tiers[0][0]);
-  if (tiers.length > 1 || (tiers[0]?.length ?? 0) > 1) top.set('announce-list', tiers.map((t) => [...t]));
-  top.set('info', new BRaw(m.infoBytes));
-  return encode(top);
 }
 
 interface MagnetRun {
@@ -101,14 +91,13 @@ export async function metainfoOfMagnet(magnet: Magnet, dir: string, o: MagnetRun
     );
   }
   if (outcome instanceof EngineError) {
-    const code = reportError(o.io, outcome, { what: 'magnet link', verbose: o.verbose });
-    return outcome.code === 'ENGINE_BAD_TORRENT' ? ExitCode.BAD_INPUT : code;
+    return reportError(o.io, outcome, { what: 'magnet link', verbose: o.verbose });
   }
   o.say(`metadata received: ${sanitize(outcome.name)} (${outcome.files.length} file${outcome.files.length === 1 ? '' : 's'}, ${formatBytes(outcome.totalLength)})`);
   // Saved atomically, so a later run (resume) starts from it without asking peers again.
   try {
     await mkdir(dir, { recursive: true });
-    await writeFileAtomic(saved, torrentBytes(outcome));
+    await writeFileAtomic(saved, toTorrentFile(outcome));
   } catch (e) {
     if (!o.quiet) reportWarning(o.io, `cannot save the metadata as ${sanitize(saved)}: ${(e as Error).message}`);
   }

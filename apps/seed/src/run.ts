@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ExitCode, readFileOrUrl, reportError, reportWarning, type Io } from '@tc/cli';
-import { MAX_TORRENT_BYTES, parseMetainfo, type Metainfo } from '@tc/codec';
+import { ExitCode, readTorrentArg, reportError, reportWarning, UsageError, type Io } from '@tc/cli';
+import type { Metainfo } from '@tc/codec';
 import type { Session } from '@tc/engine';
 import { diskNameOf, Job } from '@tc/job';
 import { EventLog, JobConsole, openSession } from '@tc/job/cli';
@@ -14,14 +14,14 @@ const FETCH_TIMEOUT_MS = 30_000;
 export async function run(argv: string[], io: Io): Promise<number> {
   const args = await parseSeedArgs(argv, io);
   if (args === undefined) return ExitCode.OK;
-  const bytes = await readFileOrUrl(args.source, { cwd: io.cwd, maxBytes: MAX_TORRENT_BYTES, timeoutMs: FETCH_TIMEOUT_MS, signal: io.signal });
   let metainfo: Metainfo;
   try {
-    const parsed = parseMetainfo(bytes);
-    metainfo = parsed.metainfo;
-    if (!args.quiet && !args.json) for (const w of parsed.warnings) reportWarning(io, `${args.source}: ${w.message}`);
+    const arg = await readTorrentArg(args.source, { cwd: io.cwd, signal: io.signal, timeoutMs: FETCH_TIMEOUT_MS });
+    if (arg.kind === 'magnet') throw new UsageError('tc-seed needs the .torrent, not a magnet link', 'seed with the .torrent file (tc-download saves a magnet\'s metadata as HASH.torrent in its folder)');
+    metainfo = arg.metainfo;
+    if (!args.quiet && !args.json) for (const w of arg.warnings) reportWarning(io, `${args.source}: ${w.message}`);
   } catch (e) {
-    return reportError(io, e, { what: args.source, verbose: args.verbose });
+    return reportError(io, e, { verbose: args.verbose });
   }
   const log = await EventLog.forCommand(args, io);
   if (typeof log === 'number') return log;

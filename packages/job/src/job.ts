@@ -179,6 +179,7 @@ export class Job extends EventEmitter<JobEvents> {
       infoHash: this.source.infoHash,
       layout: this.source.layout,
       clock: this.clock,
+      storage: store,
       have: restored.have,
       uploaded: restored.uploaded,
       downloaded: restored.downloaded,
