@@ -44,6 +44,7 @@ const packages: { name: string; codes: readonly string[]; make: (code: string) =
       ENGINE_HASH_MISMATCH: ExitCode.VERIFY_FAILED,
       ENGINE_CLOSED: ExitCode.FAILURE,
       ENGINE_DUPLICATE_TORRENT: ExitCode.FAILURE,
+      ENGINE_PEER_INTERNAL: ExitCode.FAILURE,
       ENGINE_ABORTED: ExitCode.INTERRUPTED,
       ENGINE_BAD_OPTION: ExitCode.USAGE,
     },

@@ -196,17 +196,18 @@ describe('serving requests (the minimal server issue 6 builds on)', () => {
     await peer.first(isType('unchoke'));
     // Stop reading: once the kernel buffers are full, every served block stays in the seeder's memory.
     peer.sock.pause();
-    const blocks = src.layout.pieceCount * 2;
+    const pieces = src.layout.pieceCount;
     const BATCH = 100;
     const n = MAX_QUEUED_PEER_REQUESTS * 2 + MAX_BAD_REQUESTS;
     let requestedBytes = 0;
     const send = async (k: number): Promise<void> => {
       const reqs = range(Math.min(BATCH, n - k)).map((j) => {
-        // A different length each round: every request is distinct (a repeat of a pending one is not queued twice).
-        const b = (k + j) % blocks;
-        const length = 16384 - Math.floor((k + j) / blocks);
+        // A different offset each round: every request is distinct (a repeat of a queued (index, begin) replaces it).
+        const index = (k + j) % pieces;
+        const begin = Math.floor((k + j) / pieces);
+        const length = 16384;
         requestedBytes += length;
-        return encodeMessage({ type: 'request', index: b >> 1, begin: (b & 1) * 16384, length });
+        return encodeMessage({ type: 'request', index, begin, length });
       });
       if (!peer.sock.write(Buffer.concat(reqs))) await Promise.race([new Promise((r) => peer.sock.once('drain', r)), peer.closedP]);
     };
