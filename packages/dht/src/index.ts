@@ -35,3 +35,4 @@ export {
   type ErrorMessage,
   type ResponseBody,
 } from './krpc.js';
+export { hostileKrpcDatagrams } from './fuzz.js';
