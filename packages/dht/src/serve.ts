@@ -47,12 +47,16 @@ export interface Answer {
   readonly refused?: string;
 }
 
-/** BEP 32: `want` picks the families of nodes to send; without it, the family the query came over. */
-function nodeLists(ctx: ServeContext, from: Requester, target: Buffer, want: readonly Family[] | undefined): Pick<ResponseBody, 'nodes' | 'nodes6'> {
+/**
+ * BEP 32: `want` picks the families of nodes to send; without it, the family the query came over.
+ * The asker is left out of its own answer (it knows where it is).
+ */
+function nodeLists(ctx: ServeContext, from: Requester, asker: Buffer, target: Buffer, want: readonly Family[] | undefined): Pick<ResponseBody, 'nodes' | 'nodes6'> {
   const families = want && want.length > 0 ? want : [from.family];
+  const closest = (f: Family): Contact[] => ctx.closest(f, target, K + 1).filter((c) => !c.id.equals(asker)).slice(0, K);
   return {
-    ...(families.includes(4) ? { nodes: ctx.closest(4, target, K) } : {}),
-    ...(families.includes(6) ? { nodes6: ctx.closest(6, target, K) } : {}),
+    ...(families.includes(4) ? { nodes: closest(4) } : {}),
+    ...(families.includes(6) ? { nodes6: closest(6) } : {}),
   };
 }
 
@@ -66,14 +70,14 @@ export function answerQuery(m: QueryMessage, from: Requester, ctx: ServeContext)
     case 'ping':
       return { reply: encodeResponse(m.t, { id: ctx.id }, opts) };
     case 'find_node':
-      return { reply: encodeResponse(m.t, { id: ctx.id, ...nodeLists(ctx, from, q.target, q.want) }, opts) };
+      return { reply: encodeResponse(m.t, { id: ctx.id, ...nodeLists(ctx, from, q.id, q.target, q.want) }, opts) };
     case 'get_peers': {
       const values = ctx.store.get(q.infoHash, from.family, MAX_VALUES_SENT[from.family], ctx.now);
       // Nodes go with values too (as libtorrent does; BEP 32 allows both): the asker converges faster.
       const body: ResponseBody = {
         id: ctx.id,
         token: ctx.tokens.issue(from.ip),
-        ...nodeLists(ctx, from, q.infoHash, q.want),
+        ...nodeLists(ctx, from, q.id, q.infoHash, q.want),
         ...(values.length > 0 ? { values } : {}),
       };
       return { reply: encodeResponse(m.t, body, opts) };
