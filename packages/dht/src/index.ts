@@ -1,5 +1,6 @@
 export { DhtError, isDhtError, type DhtErrorCode, type DhtErrorDetails } from './errors.js';
 export {
+  ANNOUNCE_INTERVAL_MS,
   DhtNode,
   EXTERNAL_ADDRESS_VOTES,
   MAINTENANCE_INTERVAL_MS,

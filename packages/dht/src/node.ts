@@ -16,6 +16,12 @@ import { MAX_SAVED_NODES, type DhtState } from './state.js';
 import { TOKEN_ROTATE_MS, TokenSecrets } from './tokens.js';
 import { NodeStats, type DhtStats } from './stats.js';
 
+/**
+ * How often a torrent's info-hash should be looked up and announced again while it runs (BEP 5
+ * leaves it open; libtorrent's `dht_announce_interval` is 15 minutes, as the issue asks). The
+ * engine schedules it; the node does not keep a list of torrents.
+ */
+export const ANNOUNCE_INTERVAL_MS = 15 * 60_000;
 /** How often the node looks after its table: pings questionable members, refreshes stale buckets. */
 export const MAINTENANCE_INTERVAL_MS = 10_000;
 /** Questionable members pinged per maintenance tick (about 12 a minute). */
@@ -250,7 +256,8 @@ export class DhtNode extends EventEmitter<DhtNodeEvents> {
     this.counters.response();
     const key = endpointKey(src);
     if (m.r.id.equals(this.nodeId) || this.isSelf(src)) return;
-    if (m.ip && this.familyOf(m.ip.ip) === src.family) this.vote(m.ip.ip, key);
+    // One vote per voter address (per port only on loopback, where every node shares one address).
+    if (m.ip && this.familyOf(m.ip.ip) === src.family) this.vote(m.ip.ip, this.limitKey(src));
     if (this.routers.has(key)) return;
     const c: Contact = { id: m.r.id, ...src };
     const table = this.tables.get(src.family)!;
