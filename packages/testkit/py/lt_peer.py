@@ -14,7 +14,7 @@ Started by packages/testkit/src/libtorrent.ts. Configuration is one JSON object 
       "dht": {"nodes": [{"ip":..,"port":..}]} turns libtorrent's DHT on for the session and the
       torrent (loopback settings below, joined to the given nodes with add_dht_node).
 Commands arrive as JSON lines on stdin: {"cmd":"connect","ip":..,"port":..}, {"cmd":"peers"},
-{"cmd":"status"}, {"cmd":"quit"}. The process exits when stdin closes, so it never outlives
+{"cmd":"status"}, {"cmd":"dht-announce"} (announce to the DHT now), {"cmd":"quit"}. The process exits when stdin closes, so it never outlives
 the test that started it.
 """
 import json
@@ -208,6 +208,8 @@ def peer(cfg):
                     emit({"event": "peers", "peers": peers_of(h)})
                 elif cmd == "status":
                     emit(status_of(h))
+                elif cmd == "dht-announce":
+                    h.force_dht_announce()
         except queue.Empty:
             pass
 

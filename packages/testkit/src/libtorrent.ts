@@ -86,6 +86,8 @@ export interface LibtorrentPeer {
   waitFor(name: string, match?: (e: LtEvent) => boolean, timeoutMs?: number): Promise<LtEvent>;
   /** Makes libtorrent dial a peer (e.g. tc listening on 127.0.0.1). */
   connect(ip: string, port: number): void;
+  /** With `dht`: announces the torrent to the DHT now (torrent_handle.force_dht_announce). */
+  dhtAnnounce(): void;
   peers(): Promise<LtPeerInfo[]>;
   status(): Promise<LtStatus>;
   /** Ends the process (stdin close, then SIGKILL after 5 s) and waits for its exit. */
@@ -201,6 +203,7 @@ export async function startLibtorrent(opts: LibtorrentOptions): Promise<Libtorre
       events,
       waitFor,
       connect: (ip, port) => send({ cmd: 'connect', ip, port }),
+      dhtAnnounce: () => send({ cmd: 'dht-announce' }),
       peers: () => ask<LtPeerInfo[]>('peers', 'peers'),
       status: () => ask<LtStatus>('status', ''),
       stop: () => stopChild(child),
