@@ -10,7 +10,7 @@ import { PeerStore } from './peer-store.js';
 import { DEFAULT_RATE_LIMIT, RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { RoutingTable } from './routing-table.js';
 import { Rpc, type Target } from './rpc.js';
-import { DhtSearch, type SearchResult } from './search.js';
+import { DhtSearch, driveLookup, sum, sumStats, type QueryFn, type SearchResult } from './search.js';
 import { answerQuery } from './serve.js';
 import { MAX_SAVED_NODES, type DhtState } from './state.js';
 import { TOKEN_ROTATE_MS, TokenSecrets } from './tokens.js';
@@ -279,6 +279,8 @@ export class DhtNode extends EventEmitter<DhtNodeEvents> {
     });
   }
 
+  private readonly queryFn: QueryFn = (to, q, onSlow) => this.query(to, q, onSlow);
+
   /** Pings a node (BEP 5's `port` message asks for exactly this); it joins the table if it answers. */
   ping(to: Endpoint): Promise<Buffer> {
     const ip = unmapIpv4(to.ip);
@@ -321,43 +323,6 @@ export class DhtNode extends EventEmitter<DhtNodeEvents> {
 
   // ---------------------------------------------------------------- lookups
 
-  /** Runs one pure lookup against the network until it is done (or aborted, or the node stops). */
-  private runLookup(l: Lookup, family: Family, make: () => Query, onPeers: (p: PeerAddress[]) => void, aborted: () => boolean): Promise<void> {
-    return new Promise((resolve) => {
-      let inFlight = 0;
-      let finished = false;
-      const pump = (): void => {
-        if (finished) return;
-        if (!this.running || aborted() || l.done) {
-          finished = true;
-          return resolve();
-        }
-        for (const to of l.next()) {
-          inFlight++;
-          const target: Target = { ip: to.ip, port: to.port, family };
-          this.query(target, make(), () => {
-            l.slow(target);
-            pump();
-          })
-            .then((r) => {
-              const fresh = l.answered(target, r.r);
-              if (fresh.length > 0) onPeers(fresh);
-            })
-            .catch(() => l.failed(target))
-            .finally(() => {
-              inFlight--;
-              pump();
-            });
-        }
-        if (inFlight === 0) {
-          finished = true;
-          resolve();
-        }
-      };
-      pump();
-    });
-  }
-
   private newLookup(target: Buffer, family: Family, extraSeeds: readonly Seed[] = []): Lookup {
     const l = new Lookup(target, {
       family,
@@ -383,7 +348,7 @@ export class DhtNode extends EventEmitter<DhtNodeEvents> {
       };
       const runs = this.families.map(async (family) => {
         const l = this.newLookup(infoHash, family);
-        await this.runLookup(l, family, () => ({ method: 'get_peers', id: this.nodeId, infoHash }), emitPeers, aborted);
+        await driveLookup(l, family, () => ({ method: 'get_peers', id: this.nodeId, infoHash }), this.queryFn, emitPeers, () => !this.running || aborted());
         let announced = 0;
         let announceFailed = 0;
         if (announce && !aborted()) {
@@ -427,7 +392,7 @@ export class DhtNode extends EventEmitter<DhtNodeEvents> {
     const results = await Promise.all(
       this.families.map(async (family) => {
         const l = this.newLookup(target, family, extraSeeds);
-        await this.runLookup(l, family, () => ({ method: 'find_node', id: this.nodeId, target }), () => undefined, () => false);
+        await driveLookup(l, family, () => ({ method: 'find_node', id: this.nodeId, target }), this.queryFn, () => undefined, () => !this.running);
         return l;
       }),
     );
@@ -517,21 +482,6 @@ export class DhtNode extends EventEmitter<DhtNodeEvents> {
       externalAddress: this.externalAddress,
     });
   }
-}
-
-function sum(xs: readonly (number | undefined)[]): number {
-  return xs.reduce<number>((a, b) => a + (b ?? 0), 0);
-}
-
-function sumStats(all: readonly LookupStats[]): LookupStats {
-  return {
-    queried: sum(all.map((s) => s.queried)),
-    answered: sum(all.map((s) => s.answered)),
-    failed: sum(all.map((s) => s.failed)),
-    hops: Math.max(0, ...all.map((s) => s.hops)),
-    peers: sum(all.map((s) => s.peers)),
-    dropped: sum(all.map((s) => s.dropped)),
-  };
 }
 
 export type { SearchResult };

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '@tc/clock';
-import type { PeerAddress } from './ids.js';
-import type { LookupStats } from './lookup.js';
+import type { Family, PeerAddress } from './ids.js';
+import type { Query, ResponseMessage } from './krpc.js';
+import type { Lookup, LookupStats } from './lookup.js';
+import type { Target } from './rpc.js';
 
 export interface SearchResult {
   readonly infoHash: Buffer;
@@ -86,4 +88,70 @@ export class DhtSearch extends EventEmitter<SearchEvents> implements AsyncIterab
       await new Promise<void>((r) => this.wake.push(r));
     }
   }
+}
+
+/** Sends one query (the node's, which also keeps the routing table's failure counts). */
+export type QueryFn = (to: Target, q: Query, onSlow: () => void) => Promise<ResponseMessage>;
+
+/**
+ * Drives one pure lookup over the network: asks whom `next()` names, feeds answers, failures and
+ * slow nodes back, and resolves when the lookup is done, nothing is left in flight, or `stop()`.
+ */
+export function driveLookup(
+  l: Lookup,
+  family: Family,
+  make: () => Query,
+  query: QueryFn,
+  onPeers: (p: PeerAddress[]) => void,
+  stop: () => boolean,
+): Promise<void> {
+  return new Promise((resolve) => {
+    let inFlight = 0;
+    let finished = false;
+    const pump = (): void => {
+      if (finished) return;
+      if (stop() || l.done) {
+        finished = true;
+        return resolve();
+      }
+      for (const to of l.next()) {
+        inFlight++;
+        const target: Target = { ip: to.ip, port: to.port, family };
+        query(target, make(), () => {
+          l.slow(target);
+          pump();
+        })
+          .then((r) => {
+            const fresh = l.answered(target, r.r);
+            if (fresh.length > 0) onPeers(fresh);
+          })
+          .catch(() => l.failed(target))
+          .finally(() => {
+            inFlight--;
+            pump();
+          });
+      }
+      if (inFlight === 0) {
+        finished = true;
+        resolve();
+      }
+    };
+    pump();
+  });
+}
+
+export function sum(xs: readonly (number | undefined)[]): number {
+  return xs.reduce<number>((a, b) => a + (b ?? 0), 0);
+}
+
+/** Counters of several lookups (one per family) as one. */
+export function sumStats(all: readonly LookupStats[]): LookupStats {
+  return {
+    queried: sum(all.map((s) => s.queried)),
+    answered: sum(all.map((s) => s.answered)),
+    failed: sum(all.map((s) => s.failed)),
+    hops: Math.max(0, ...all.map((s) => s.hops)),
+    peers: sum(all.map((s) => s.peers)),
+    dropped: sum(all.map((s) => s.dropped)),
+  };
 }
