@@ -32,6 +32,8 @@ import warnings
 
 import libtorrent as lt
 
+# lt_peer.py is a sibling module; importing it must not leave a __pycache__ in the checkout.
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lt_peer import DHT_SETTINGS, emit, stdin_reader  # noqa: E402
 
