@@ -10,6 +10,7 @@ export {
 export * from './bencode/index.js';
 export { fromBase32, infoHashBase32, infoHashFromBytes, infoHashHex, INFO_HASH_BYTES, parseInfoHash, toBase32, type InfoHash } from './ids.js';
 export * from './metainfo/index.js';
+export { formatIp, IPV4_BYTES, IPV6_BYTES, parseIp, unmapIpv4 } from './ip.js';
 export { PUBLIC_TRACKERS } from './public-trackers.js';
 export {
   formatMagnet,

@@ -11,8 +11,10 @@ Started by packages/testkit/src/libtorrent.ts. Configuration is one JSON object 
       "magnet": "magnet:?..." instead of "torrentPath" starts from a magnet link: the metadata
       comes from peers (BEP 9) and {"event":"metadata","infoHash":..,"pieces":..,"totalSize":..}
       is printed when it arrives.
+      "dht": {"nodes": [{"ip":..,"port":..}]} turns libtorrent's DHT on for the session and the
+      torrent (loopback settings below, joined to the given nodes with add_dht_node).
 Commands arrive as JSON lines on stdin: {"cmd":"connect","ip":..,"port":..}, {"cmd":"peers"},
-{"cmd":"status"}, {"cmd":"quit"}. The process exits when stdin closes, so it never outlives
+{"cmd":"status"}, {"cmd":"dht-announce"} (announce to the DHT now), {"cmd":"quit"}. The process exits when stdin closes, so it never outlives
 the test that started it.
 """
 import json
@@ -23,6 +25,19 @@ import threading
 import time
 
 import libtorrent as lt
+
+
+# A DHT on loopback (INTEROP.md): every node is 127.0.0.1, so the one-node-per-IP rules are off, no
+# public router is named, and libtorrent's per-IP query limit (5/s) and DHT upload limit (8 kB/s)
+# are raised, since a loopback DHT of many nodes all shares one address.
+DHT_SETTINGS = {
+    "enable_dht": True,
+    "dht_bootstrap_nodes": "",
+    "dht_restrict_routing_ips": False,
+    "dht_restrict_search_ips": False,
+    "dht_block_ratelimit": 100000,
+    "dht_upload_rate_limit": 10000000,
+}
 
 
 def text(v):
@@ -111,7 +126,11 @@ def stdin_reader(q):
 
 
 def peer(cfg):
-    ses = lt.session(settings(int(cfg.get("port", 0)), cfg.get("settings", {})))
+    dht = cfg.get("dht")
+    extra = dict(DHT_SETTINGS, **cfg.get("settings", {})) if dht else cfg.get("settings", {})
+    ses = lt.session(settings(int(cfg.get("port", 0)), extra))
+    for n in (dht or {}).get("nodes", []):
+        ses.add_dht_node((n["ip"], int(n["port"])))
     magnet = cfg.get("magnet")
     if magnet:
         atp = lt.parse_magnet_uri(magnet)
@@ -120,7 +139,9 @@ def peer(cfg):
         atp.ti = lt.torrent_info(cfg["torrentPath"])
     atp.save_path = cfg["savePath"]
     flags = atp.flags & ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused
-    flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd
+    flags |= lt.torrent_flags.disable_lsd
+    if not dht:
+        flags |= lt.torrent_flags.disable_dht
     if cfg.get("seedMode"):
         flags |= lt.torrent_flags.seed_mode
     atp.flags = flags
@@ -187,6 +208,8 @@ def peer(cfg):
                     emit({"event": "peers", "peers": peers_of(h)})
                 elif cmd == "status":
                     emit(status_of(h))
+                elif cmd == "dht-announce":
+                    h.force_dht_announce()
         except queue.Empty:
             pass
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 /**
  * A real libtorrent 2.0.x peer (Debian's python3-libtorrent) on 127.0.0.1, driven by
  * `py/lt_peer.py`: a seeder for interop tests, a downloader for benchmarks, and a reference
- * torrent maker. DHT, LSD, UPnP, NAT-PMP and uTP are off (INTEROP.md).
+ * torrent maker. DHT (unless `dht` is given), LSD, UPnP, NAT-PMP and uTP are off (INTEROP.md).
  */
 
 /** Debian's interpreter: the pyenv `python3` on PATH has no libtorrent module. */
@@ -69,6 +69,11 @@ export interface LibtorrentOptions {
   readonly statusIntervalMs?: number;
   /** libtorrent settings_pack overrides by name, applied last (e.g. `{ upload_rate_limit: 1000000 }`). */
   readonly settings?: Readonly<Record<string, string | number | boolean>>;
+  /**
+   * Turns libtorrent's DHT on (loopback settings, no public router) and joins these nodes with
+   * add_dht_node; the torrent is then announced to the DHT at once. Off when absent.
+   */
+  readonly dht?: { readonly nodes: readonly { readonly ip: string; readonly port: number }[] };
 }
 
 export interface LibtorrentPeer {
@@ -81,14 +86,20 @@ export interface LibtorrentPeer {
   waitFor(name: string, match?: (e: LtEvent) => boolean, timeoutMs?: number): Promise<LtEvent>;
   /** Makes libtorrent dial a peer (e.g. tc listening on 127.0.0.1). */
   connect(ip: string, port: number): void;
+  /** With `dht`: announces the torrent to the DHT now (torrent_handle.force_dht_announce). */
+  dhtAnnounce(): void;
   peers(): Promise<LtPeerInfo[]>;
   status(): Promise<LtStatus>;
   /** Ends the process (stdin close, then SIGKILL after 5 s) and waits for its exit. */
   stop(): Promise<void>;
 }
 
-function run(config: object): { child: ChildProcess; events: LtEvent[]; listeners: Set<(e: LtEvent) => void>; stderr: string[] } {
-  const child = spawn(SYSTEM_PYTHON, [SCRIPT, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** Starts a python script of py/ (lt_peer.py unless told) with its JSON config; exported for the DHT node helper. */
+export function run(
+  config: object,
+  script: string = SCRIPT,
+): { child: ChildProcess; events: LtEvent[]; listeners: Set<(e: LtEvent) => void>; stderr: string[] } {
+  const child = spawn(SYSTEM_PYTHON, [script, JSON.stringify(config)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const events: LtEvent[] = [];
   const listeners = new Set<(e: LtEvent) => void>();
   const stderr: string[] = [];
@@ -108,7 +119,7 @@ function run(config: object): { child: ChildProcess; events: LtEvent[]; listener
   return { child, events, listeners, stderr };
 }
 
-function waiter(
+export function waiter(
   child: ChildProcess,
   events: LtEvent[],
   listeners: Set<(e: LtEvent) => void>,
@@ -146,7 +157,7 @@ function waiter(
     });
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.stdin?.end();
@@ -170,6 +181,7 @@ export async function startLibtorrent(opts: LibtorrentOptions): Promise<Libtorre
     connectTo: opts.connectTo ?? [],
     statusIntervalMs: opts.statusIntervalMs ?? 0,
     settings: opts.settings ?? {},
+    ...(opts.dht ? { dht: opts.dht } : {}),
   });
   const waitFor = waiter(child, events, listeners, stderr);
   const send = (cmd: object): void => {
@@ -191,6 +203,7 @@ export async function startLibtorrent(opts: LibtorrentOptions): Promise<Libtorre
       events,
       waitFor,
       connect: (ip, port) => send({ cmd: 'connect', ip, port }),
+      dhtAnnounce: () => send({ cmd: 'dht-announce' }),
       peers: () => ask<LtPeerInfo[]>('peers', 'peers'),
       status: () => ask<LtStatus>('status', ''),
       stop: () => stopChild(child),
