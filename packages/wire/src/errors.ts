@@ -1,3 +1,5 @@
+import type { MseErrorCode } from './mse/errors.js';
+
 /**
  * Every rule a peer can break on the wire, as a literal code. The engine maps codes to
  * "drop the connection" or "ban the peer"; none of these is a bug in tc.
@@ -32,7 +34,9 @@ export type WireErrorCode =
   /** ut_metadata: the assembled info dictionary does not hash to the info-hash (RELIABILITY #19). */
   | 'WIRE_METADATA_HASH_MISMATCH'
   /** A value we were asked to encode is out of the protocol's range (a caller bug or bad input). */
-  | 'WIRE_BAD_ARGUMENT';
+  | 'WIRE_BAD_ARGUMENT'
+  /** MSE/PE handshake failures (mse/errors.ts). */
+  | MseErrorCode;
 
 export interface WireErrorDetails {
   /** The message id involved, when there is one. */
