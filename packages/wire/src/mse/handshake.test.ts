@@ -176,3 +176,145 @@ function payloadAfter(m: MseInitiator | MseResponder, chunks: Buffer[], ia?: Buf
   if (!done) throw new Error('never established');
   return Buffer.concat(out).toString();
 }
+
+describe('MSE: every way a handshake fails, with a typed code', () => {
+  const Xa = Buffer.alloc(20, 0x5a);
+  const Xb = Buffer.alloc(20, 0xb5);
+  const Ya = msePublicKey(Xa);
+  const Yb = msePublicKey(Xb);
+  const S = mseSharedSecret(Xa, Yb);
+
+  /** A responder that has read Ya and answered (no padding), ready for a hand-made message 3. */
+  function responderAfterKey(opts: Partial<MseResponderOptions> = {}): MseResponder {
+    const b = new MseResponder({ lookup, random: scripted(Xb), maxPadBytes: 0, ...opts });
+    expect(b.push(Ya)).toMatchObject({ state: 'need-more', send: Yb });
+    return b;
+  }
+  /** An initiator that has read Yb (no padding) and sent message 3. */
+  function initiatorAfterKey(opts: Partial<MseInitiatorOptions> = {}): MseInitiator {
+    const a = new MseInitiator({ infoHash, random: scripted(Xa), maxPadBytes: 0, ...opts });
+    a.start();
+    expect(a.push(Yb).send.length).toBeGreaterThan(40);
+    return a;
+  }
+
+  it('wrong info-hash: the req2 hash matches no torrent we serve', () => {
+    const { a, b } = pair({ infoHash: Buffer.alloc(20, 1) });
+    const t = converse(a, b);
+    expect(failed(t.b)).toBe('WIRE_MSE_UNKNOWN_TORRENT');
+    expect(t.a.state).toBe('need-more');
+    expect(failed(responderAfterKey({ lookup: () => undefined }).push(message3({ secret: S, infoHash })))).toBe('WIRE_MSE_UNKNOWN_TORRENT');
+  });
+
+  it('responder: the req1 marker may start 512 bytes after Ya, not 513', () => {
+    for (const [extra, ok] of [[0, true], [MSE_MAX_PAD_BYTES, true], [MSE_SYNC_WINDOW_BYTES + 1, false]] as const) {
+      const { a, b } = pair({ maxPadBytes: 0 });
+      const t = converse(a, b, (m, n) => (n === 0 ? Buffer.concat([m, Buffer.alloc(extra, 0x33)]) : m));
+      if (ok) established(t.b);
+      else expect(failed(t.b)).toBe('WIRE_MSE_NO_SYNC');
+    }
+  });
+
+  it('initiator: the encrypted VC may start 512 bytes after Yb, not 513', () => {
+    for (const [extra, ok] of [[0, true], [MSE_MAX_PAD_BYTES, true], [MSE_SYNC_WINDOW_BYTES + 1, false]] as const) {
+      const { a, b } = pair({}, { maxPadBytes: 0 });
+      const t = converse(a, b, undefined, (m, n) => (n === 1 ? Buffer.concat([m, Buffer.alloc(extra, 0x44)]) : m));
+      established(t.b);
+      if (ok) established(t.a);
+      else expect(failed(t.a)).toBe('WIRE_MSE_NO_SYNC');
+    }
+  });
+
+  it('no sync marker at all: garbage after the key fails once the window is past, holding no more than it', () => {
+    const b = responderAfterKey();
+    let step: MseStep = b.push(Buffer.alloc(400, 1));
+    expect(step.state).toBe('need-more');
+    expect(b.buffered).toBe(400);
+    step = b.push(Buffer.alloc(132, 2)); // 532 = 512 + 20: the last place the marker could start is here
+    expect(failed(step)).toBe('WIRE_MSE_NO_SYNC');
+    expect(b.buffered).toBe(0);
+
+    const a = initiatorAfterKey();
+    expect(a.push(Buffer.alloc(519, 3)).state).toBe('need-more');
+    expect(failed(a.push(Buffer.alloc(1, 3)))).toBe('WIRE_MSE_NO_SYNC');
+  });
+
+  it('PadC and PadD: 512 bytes pass, a length of 513 fails', () => {
+    established(responderAfterKey().push(message3({ secret: S, infoHash, padC: Buffer.alloc(512, 9) })));
+    expect(failed(responderAfterKey().push(message3({ secret: S, infoHash, padCLength: 513 })))).toBe('WIRE_MSE_BAD_PAD');
+    expect(failed(responderAfterKey().push(message3({ secret: S, infoHash, padCLength: 0xffff })))).toBe('WIRE_MSE_BAD_PAD');
+
+    established(initiatorAfterKey().push(message4({ secret: S, infoHash, select: 2, padD: Buffer.alloc(512, 8) })));
+    expect(failed(initiatorAfterKey().push(message4({ secret: S, infoHash, select: 2, padDLength: 513 })))).toBe('WIRE_MSE_BAD_PAD');
+  });
+
+  it('a verification constant that does not decrypt to zeros', () => {
+    expect(failed(responderAfterKey().push(message3({ secret: S, infoHash, vc: Buffer.from([0, 0, 0, 0, 0, 0, 0, 1]) })))).toBe('WIRE_MSE_BAD_VC');
+    // The right marker but the rest made with another secret: the unmasked req2 hash matches nothing.
+    const wrong = message3({ secret: mseSharedSecret(Buffer.alloc(20, 1), Yb), infoHash });
+    const spliced = Buffer.concat([message3({ secret: S, infoHash }).subarray(0, 20), wrong.subarray(20)]);
+    expect(failed(responderAfterKey().push(spliced))).toBe('WIRE_MSE_UNKNOWN_TORRENT');
+  });
+
+  it('an IA over the limit the responder set; exactly the limit passes', () => {
+    established(responderAfterKey({ maxIaBytes: 100 }).push(message3({ secret: S, infoHash, ia: Buffer.alloc(100) })));
+    const step = responderAfterKey({ maxIaBytes: 100 }).push(message3({ secret: S, infoHash, iaLength: 101 }));
+    expect(failed(step)).toBe('WIRE_MSE_IA_TOO_LONG');
+    expect(step.state === 'failed' && step.error.limit).toBe(100);
+    expect(() => new MseResponder({ lookup, maxIaBytes: 0x10000 })).toThrow(expect.objectContaining({ code: 'WIRE_BAD_ARGUMENT' }));
+  });
+
+  it('crypto_select that is not exactly one method we provided', () => {
+    for (const select of [0, 3, 4, 0x80000002]) {
+      expect(failed(initiatorAfterKey().push(message4({ secret: S, infoHash, select })))).toBe('WIRE_MSE_BAD_SELECT');
+    }
+    expect(failed(initiatorAfterKey({ provide: ['plaintext'] }).push(message4({ secret: S, infoHash, select: 2 })))).toBe('WIRE_MSE_BAD_SELECT');
+    expect(failed(initiatorAfterKey({ provide: ['rc4'] }).push(message4({ secret: S, infoHash, select: 1 })))).toBe('WIRE_MSE_BAD_SELECT');
+    // Bits for methods nobody defines are ignored in crypto_provide (room for new ones)…
+    expect(established(responderAfterKey().push(message3({ secret: S, infoHash, provide: 0xf0 | 2 }))).method).toBe('rc4');
+    // …but a provide with none we know is refused.
+    expect(failed(responderAfterKey().push(message3({ secret: S, infoHash, provide: 0x04 })))).toBe('WIRE_MSE_NO_COMMON_METHOD');
+  });
+
+  it('a Diffie-Hellman key outside 2..P-2', () => {
+    const n = (v: bigint): Buffer => Buffer.from(v.toString(16).padStart(192, '0'), 'hex');
+    const p = BigInt('0x' + MSE_PRIME.toString('hex'));
+    for (const bad of [0n, 1n, p - 1n, p, 2n ** 768n - 1n]) {
+      expect(failed(new MseResponder({ lookup }).push(n(bad)))).toBe('WIRE_MSE_BAD_KEY');
+      const a = new MseInitiator({ infoHash });
+      a.start();
+      expect(failed(a.push(n(bad)))).toBe('WIRE_MSE_BAD_KEY');
+    }
+    expect(new MseResponder({ lookup }).push(n(2n)).state).toBe('need-more');
+  });
+
+  it('a plaintext BitTorrent handshake sent to the responder', () => {
+    const hs = encodeHandshake({ infoHash, peerId: Buffer.alloc(20, 1) });
+    const b = new MseResponder({ lookup });
+    expect(b.push(hs.subarray(0, 19)).state).toBe('need-more');
+    expect(failed(b.push(hs.subarray(19)))).toBe('WIRE_MSE_PLAINTEXT');
+    expect(classifyIncoming(hs.subarray(0, 5))).toBe('need-more');
+    expect(classifyIncoming(hs)).toBe('bittorrent');
+    expect(classifyIncoming(Ya)).toBe('mse');
+    expect(classifyIncoming(Buffer.from([19, 0x42]))).toBe('need-more'); // 19 'B'…
+    expect(classifyIncoming(Buffer.from([19, 0x41]))).toBe('mse');
+    expect(classifyIncoming(Buffer.alloc(0))).toBe('need-more');
+  });
+
+  it('a failure is final; pushing after success or before start() is a caller bug', () => {
+    const b = responderAfterKey({ lookup: () => undefined });
+    const f = b.push(message3({ secret: S, infoHash }));
+    expect(failed(f)).toBe('WIRE_MSE_UNKNOWN_TORRENT');
+    expect(b.push(Buffer.alloc(10))).toEqual(f);
+
+    const { a, b: b2 } = pair();
+    const t = converse(a, b2);
+    established(t.a);
+    expect(() => a.push(Buffer.alloc(1))).toThrow(expect.objectContaining({ code: 'WIRE_BAD_ARGUMENT' }));
+    expect(() => new MseInitiator({ infoHash }).push(Buffer.alloc(1))).toThrow(expect.objectContaining({ code: 'WIRE_BAD_ARGUMENT' }));
+    expect(() => a.start()).toThrow(expect.objectContaining({ code: 'WIRE_BAD_ARGUMENT' }));
+    expect(() => new MseInitiator({ infoHash: Buffer.alloc(19) })).toThrow(expect.objectContaining({ code: 'WIRE_BAD_ARGUMENT' }));
+    expect(() => new MseInitiator({ infoHash, provide: [] })).toThrow(expect.objectContaining({ code: 'WIRE_BAD_ARGUMENT' }));
+    expect(() => new MseInitiator({ infoHash, maxPadBytes: 513 })).toThrow(expect.objectContaining({ code: 'WIRE_BAD_ARGUMENT' }));
+  });
+});

@@ -16,6 +16,7 @@ import {
   type MseCommonOptions,
   type MseMethod,
   type MseResult,
+  type MseStep,
   type RandomBytes,
 } from './common.js';
 import {
@@ -95,8 +96,12 @@ export class MseInitiator extends MseMachine {
     return Buffer.concat([msePublicKey(this.privateKey), this.random(pad)]);
   }
 
-  protected advance(out: Buffer[]): MseResult | undefined {
+  override push(chunk: Uint8Array): MseStep {
     if (this.state === 'new') throw new WireError('WIRE_BAD_ARGUMENT', 'MseInitiator.push() before start()');
+    return super.push(chunk);
+  }
+
+  protected advance(out: Buffer[]): MseResult | undefined {
     if (this.state === 'key') {
       const yb = this.input.take(MSE_KEY_BYTES);
       if (!yb) return undefined;
