@@ -12,9 +12,9 @@ import { classifyIncoming, MseResponder, type MseResponderOptions } from './resp
  *
  * Writes are encrypted into a new buffer: the caller's buffers are never changed (the same block
  * may go to many peers). Reads are decrypted in place: a chunk read from `inner` belongs to us.
- * Close and errors follow `inner`: its error destroys this stream with that error; its closing
- * without an end destroys this stream; destroying this stream destroys `inner`, and this stream's
- * 'close' comes after `inner`'s.
+ * Close and errors follow `inner`: its error destroys this stream with that error; its close
+ * destroys this stream (after our reader has read what was buffered, if `inner` ended cleanly);
+ * destroying this stream destroys `inner`, and this stream's 'close' comes after `inner`'s.
  */
 export class MseStream extends Duplex {
   private innerEnded = false;
@@ -38,8 +38,10 @@ export class MseStream extends Duplex {
     });
     inner.on('error', (e: Error) => this.destroy(e));
     inner.on('close', () => {
-      // A close after 'end' lets our reader drain what is buffered; a close without one is a reset.
-      if (!this.innerEnded) this.destroy();
+      // Without an 'end' first it was a reset: close now. After a clean end, our reader may still
+      // have bytes buffered here: close once it has read them.
+      if (!this.innerEnded || this.readableEnded) this.destroy();
+      else this.once('end', () => this.destroy());
     });
     if (inner.readableEnded) {
       this.innerEnded = true;
@@ -155,6 +157,7 @@ function drive<T>(socket: Duplex, signal: AbortSignal | undefined, onData: (chun
     socket.on('close', closed);
     socket.on('error', fail);
     signal?.addEventListener('abort', aborted, { once: true });
+    socket.resume(); // a socket the caller paused would otherwise never deliver the peer's answer
   });
 }
 
