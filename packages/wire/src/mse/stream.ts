@@ -25,6 +25,10 @@ export class MseStream extends Duplex {
     prefix: Buffer = EMPTY,
   ) {
     super({ allowHalfOpen: inner.allowHalfOpen });
+    // The half-close rule moves up to us: were `inner` to end its side on the peer's FIN itself, the
+    // writes still queued here (waiting for 'drain') would come after its end and be lost. We end
+    // `inner` once our own queue is flushed instead.
+    inner.allowHalfOpen = true;
     // Paused until our reader asks: backpressure goes from our buffer to `inner`.
     inner.pause();
     if (prefix.length > 0) this.push(prefix);
