@@ -141,3 +141,13 @@ export {
   type MseStreamOptions,
 } from './mse/stream.js';
 export type { MseErrorCode } from './mse/errors.js';
+export {
+  decodeHolepunch,
+  encodeHolepunch,
+  HolepunchError,
+  holepunchErrorName,
+  HolepunchType,
+  UT_HOLEPUNCH,
+  type HolepunchErrorName,
+  type HolepunchMessage,
+} from './extended/ut-holepunch.js';
