@@ -81,3 +81,46 @@ describe('Rc4', () => {
     expect(() => new Rc4(Buffer.alloc(256, 1))).not.toThrow();
   });
 });
+
+describe('Rc4: the WebAssembly kernel against the JavaScript loop', () => {
+  it('gives the same bytes for every length around the switch-over and across the 64 KiB window', () => {
+    const next = rng(11);
+    const key = Buffer.from('cross-check key');
+    const a = new Rc4(key);
+    const b = new Rc4(key);
+    for (const n of [0, 1, 3, 4, 5, 63, 64, 65, 67, 1000, 16384, 65535, 65536, 65537, 200_003]) {
+      const src = Buffer.alloc(n);
+      for (let i = 0; i < n; i++) src[i] = Math.floor(next() * 256);
+      const viaProcess = Buffer.alloc(n);
+      const viaJs = Buffer.alloc(n);
+      a.process(src, viaProcess);
+      b.processJs(src, viaJs);
+      expect(viaProcess.equals(viaJs)).toBe(true);
+    }
+  });
+
+  it('keeps each instance apart though they share one kernel', () => {
+    const x = new Rc4(Buffer.from('one'));
+    const y = new Rc4(Buffer.from('two'));
+    const bx = Buffer.alloc(3000);
+    const by = Buffer.alloc(3000);
+    for (let k = 0; k < 3000; k += 1000) {
+      x.process(bx.subarray(k, k + 1000)); // interleaved calls
+      y.process(by.subarray(k, k + 1000));
+    }
+    const rx = Buffer.alloc(3000);
+    new Rc4(Buffer.from('one')).processJs(rx);
+    expect(bx.equals(rx)).toBe(true);
+    expect(by.equals(rx)).toBe(false);
+  });
+
+  it('works on a view into a larger buffer without touching its neighbours', () => {
+    const big = Buffer.alloc(10_000, 0xaa);
+    new Rc4(Buffer.from('k')).process(big.subarray(100, 9_900));
+    expect(big.subarray(0, 100).every((v) => v === 0xaa)).toBe(true);
+    expect(big.subarray(9_900).every((v) => v === 0xaa)).toBe(true);
+    const ref = Buffer.alloc(9_800, 0xaa);
+    new Rc4(Buffer.from('k')).processJs(ref);
+    expect(big.subarray(100, 9_900).equals(ref)).toBe(true);
+  });
+});
