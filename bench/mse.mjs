@@ -1,4 +1,5 @@
-// MSE/PE costs in @tc/wire: the RC4 keystream beside plain copies of the same bytes, then whole
+// MSE/PE costs in @tc/wire: the RC4 keystream (WebAssembly kernel, and the JavaScript loop it
+// replaced) beside plain copies of the same bytes, then whole
 // streams over a loopback TCP connection (raw socket, MseStream passing plaintext through, and
 // MseStream with RC4). Same process, same run, interleaved rounds: compare within one run only.
 //
@@ -34,6 +35,11 @@ function timeIt(fn) {
 }
 
 const contenders = {
+  'rc4 js loop, in place': (size) => {
+    // The reference loop in JavaScript (Rc4.processJs), for comparison with the kernel.
+    const r = new Rc4(key);
+    for (let at = 0; at < data.length; at += size) r.processJs(data.subarray(at, at + size));
+  },
   'rc4 in place': (size) => {
     const r = new Rc4(key);
     for (let at = 0; at < data.length; at += size) r.process(data.subarray(at, at + size));
