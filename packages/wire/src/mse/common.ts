@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { WireError } from '../errors.js';
-import type { MseCipher } from './crypto.js';
+import { MSE_PRIVATE_KEY_BYTES, msePublicKey, type MseCipher } from './crypto.js';
 
 /** PadA..PadD are 0..512 bytes (MSE spec); a longer len(PadC)/len(PadD) is an error. */
 export const MSE_MAX_PAD_BYTES = 512;
@@ -125,13 +125,26 @@ export class Pending {
   }
 }
 
-/** The state shared by both machines: a failure is final, and every push after it returns it. */
+/**
+ * What both machines share: randomness, the private key and padding, the sync-marker search, the
+ * pad-length check and the hand-over of what follows the handshake. A failure is final, and every
+ * push after it returns it.
+ */
 export abstract class MseMachine {
   protected readonly input = new Pending();
+  protected readonly random: RandomBytes;
+  protected readonly privateKey: Buffer;
+  private readonly maxPad: number;
   private failure: WireError | undefined;
   private done = false;
   /** Bytes received so far, for the caller's accounting. */
   received = 0;
+
+  constructor(opts: MseCommonOptions) {
+    this.random = opts.random ?? defaultRandom;
+    this.maxPad = checkMaxPad(opts.maxPadBytes ?? MSE_MAX_PAD_BYTES);
+    this.privateKey = this.random(MSE_PRIVATE_KEY_BYTES);
+  }
 
   /** Bytes held for the next step (bounded by the state's need; never more than a window plus IA). */
   get buffered(): number {
@@ -164,4 +177,43 @@ export abstract class MseMachine {
 
   /** Runs the states as far as the input allows; appends bytes to send to `out`; a result when done. */
   protected abstract advance(out: Buffer[]): MseResult | undefined;
+
+  /** Our public key and a pad of random bytes and random length (message 1 or 2). */
+  protected keyMessage(): Buffer {
+    return Buffer.concat([msePublicKey(this.privateKey), this.random(padLength(this.random, this.maxPad))]);
+  }
+
+  /**
+   * Consumes input up to and including `marker` if it starts within the window after the peer's
+   * key; false when more input is needed; WIRE_MSE_NO_SYNC once the window is past.
+   */
+  protected seek(marker: Buffer, what: string): boolean {
+    const at = this.input.find(marker, MSE_SYNC_WINDOW_BYTES);
+    if (at >= 0) {
+      this.input.take(at + marker.length);
+      return true;
+    }
+    if (this.input.length >= MSE_SYNC_WINDOW_BYTES + marker.length) {
+      throw new WireError('WIRE_MSE_NO_SYNC', `no ${what} within ${MSE_SYNC_WINDOW_BYTES} bytes after the peer's key`, {
+        limit: MSE_SYNC_WINDOW_BYTES,
+      });
+    }
+    return false;
+  }
+
+  /** The 16-bit len(PadC) or len(PadD) at `at`, checked against the 512-byte limit. */
+  protected padLengthAt(field: Buffer, at: number, which: 'PadC' | 'PadD'): number {
+    const n = field.readUInt16BE(at);
+    if (n > MSE_MAX_PAD_BYTES) {
+      throw new WireError('WIRE_MSE_BAD_PAD', `len(${which}) is ${n}, over ${MSE_MAX_PAD_BYTES}`, { value: n, limit: MSE_MAX_PAD_BYTES });
+    }
+    return n;
+  }
+
+  /** The verdict: what is left of the input is the payload stream's start, decrypted for rc4. */
+  protected finish(method: MseMethod, infoHash: Buffer, ia: Buffer, cipher: MseCipher): MseResult {
+    const rest = this.input.drain();
+    if (method === 'rc4') cipher.decrypt.process(rest);
+    return { method, infoHash, ia, rest, cipher: method === 'rc4' ? cipher : undefined };
+  }
 }

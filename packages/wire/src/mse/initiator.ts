@@ -1,29 +1,21 @@
 import { WireError } from '../errors.js';
 import { INFO_HASH_BYTES } from '../handshake.js';
 import {
-  checkMaxPad,
-  defaultRandom,
   EMPTY,
   MSE_CRYPTO_PLAINTEXT,
   MSE_CRYPTO_RC4,
   MSE_MAX_IA_BYTES,
-  MSE_MAX_PAD_BYTES,
-  MSE_SYNC_WINDOW_BYTES,
   MSE_VC_BYTES,
   MseMachine,
   methodBits,
-  padLength,
   type MseCommonOptions,
   type MseMethod,
   type MseResult,
   type MseStep,
-  type RandomBytes,
 } from './common.js';
 import {
   MSE_KEY_BYTES,
-  MSE_PRIVATE_KEY_BYTES,
   mseCipher,
-  msePublicKey,
   mseReq1Hash,
   mseReq2Hash,
   mseReq3Hash,
@@ -60,19 +52,16 @@ type State = 'new' | 'key' | 'sync' | 'select' | 'pad' | 'done';
  */
 export class MseInitiator extends MseMachine {
   private state: State = 'new';
-  private readonly random: RandomBytes;
-  private readonly privateKey: Buffer;
   private readonly infoHash: Buffer;
   private readonly provide: number;
   private readonly ia: Buffer;
-  private readonly maxPad: number;
   private cipher: MseCipher | undefined;
   private vcMarker: Buffer = EMPTY;
   private selected: MseMethod = 'rc4';
   private padD = 0;
 
   constructor(opts: MseInitiatorOptions) {
-    super();
+    super(opts);
     if (opts.infoHash.length !== INFO_HASH_BYTES) {
       throw new WireError('WIRE_BAD_ARGUMENT', `an info-hash is ${INFO_HASH_BYTES} bytes, got ${opts.infoHash.length}`);
     }
@@ -80,20 +69,16 @@ export class MseInitiator extends MseMachine {
     if (ia.length > MSE_MAX_IA_BYTES) {
       throw new WireError('WIRE_BAD_ARGUMENT', `the MSE initial payload is at most ${MSE_MAX_IA_BYTES} bytes, got ${ia.length}`);
     }
-    this.random = opts.random ?? defaultRandom;
-    this.maxPad = checkMaxPad(opts.maxPadBytes ?? MSE_MAX_PAD_BYTES);
     this.infoHash = Buffer.from(opts.infoHash);
     this.provide = methodBits(opts.provide ?? ['rc4', 'plaintext']);
     this.ia = Buffer.from(ia);
-    this.privateKey = this.random(MSE_PRIVATE_KEY_BYTES);
   }
 
   /** Message 1: Ya and PadA (random bytes of random length). Call once, before any push. */
   start(): Buffer {
     if (this.state !== 'new') throw new WireError('WIRE_BAD_ARGUMENT', 'MseInitiator.start() was already called');
     this.state = 'key';
-    const pad = padLength(this.random, this.maxPad);
-    return Buffer.concat([msePublicKey(this.privateKey), this.random(pad)]);
+    return this.keyMessage();
   }
 
   override push(chunk: Uint8Array): MseStep {
@@ -109,16 +94,7 @@ export class MseInitiator extends MseMachine {
       this.state = 'sync';
     }
     if (this.state === 'sync') {
-      const at = this.input.find(this.vcMarker, MSE_SYNC_WINDOW_BYTES);
-      if (at < 0) {
-        if (this.input.length >= MSE_SYNC_WINDOW_BYTES + MSE_VC_BYTES) {
-          throw new WireError('WIRE_MSE_NO_SYNC', `no encrypted VC within ${MSE_SYNC_WINDOW_BYTES} bytes after the peer's key`, {
-            limit: MSE_SYNC_WINDOW_BYTES,
-          });
-        }
-        return undefined;
-      }
-      this.input.take(at + MSE_VC_BYTES);
+      if (!this.seek(this.vcMarker, 'encrypted VC')) return undefined;
       this.state = 'select';
     }
     const cipher = this.cipher!;
@@ -133,10 +109,7 @@ export class MseInitiator extends MseMachine {
         });
       }
       this.selected = select === MSE_CRYPTO_RC4 ? 'rc4' : 'plaintext';
-      this.padD = f.readUInt16BE(4);
-      if (this.padD > MSE_MAX_PAD_BYTES) {
-        throw new WireError('WIRE_MSE_BAD_PAD', `len(PadD) is ${this.padD}, over ${MSE_MAX_PAD_BYTES}`, { value: this.padD, limit: MSE_MAX_PAD_BYTES });
-      }
+      this.padD = this.padLengthAt(f, 4, 'PadD');
       this.state = 'pad';
     }
     if (this.state === 'pad') {
@@ -144,10 +117,7 @@ export class MseInitiator extends MseMachine {
       if (!pad) return undefined;
       cipher.decrypt.process(pad); // keeps the keystream in step; the content means nothing
       this.state = 'done';
-      const rest = this.input.drain();
-      const rc4 = this.selected === 'rc4';
-      if (rc4) cipher.decrypt.process(rest);
-      return { method: this.selected, infoHash: this.infoHash, ia: EMPTY, rest, cipher: rc4 ? cipher : undefined };
+      return this.finish(this.selected, this.infoHash, EMPTY, cipher);
     }
     return undefined;
   }

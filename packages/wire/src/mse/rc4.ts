@@ -87,17 +87,6 @@ export class Rc4 {
 
   /** Advances the keystream by `n` bytes without output (MSE drops the first 1024). */
   skip(n: number): void {
-    const s = this.s;
-    let i = this.i;
-    let j = this.j;
-    for (let k = 0; k < n; k++) {
-      i = (i + 1) & 0xff;
-      const si = s[i]!;
-      j = (j + si) & 0xff;
-      s[i] = s[j]!;
-      s[j] = si;
-    }
-    this.i = i;
-    this.j = j;
+    this.processJs(new Uint8Array(n));
   }
 }

@@ -1,29 +1,21 @@
 import { WireError } from '../errors.js';
 import { PROTOCOL_STRING } from '../handshake.js';
 import {
-  checkMaxPad,
-  defaultRandom,
   EMPTY,
   MSE_CRYPTO_PLAINTEXT,
   MSE_CRYPTO_RC4,
   MSE_MAX_IA_BYTES,
-  MSE_MAX_PAD_BYTES,
-  MSE_SYNC_WINDOW_BYTES,
   MSE_VC_BYTES,
   MseMachine,
   methodBit,
   methodBits,
-  padLength,
   type MseCommonOptions,
   type MseMethod,
   type MseResult,
-  type RandomBytes,
 } from './common.js';
 import {
   MSE_KEY_BYTES,
-  MSE_PRIVATE_KEY_BYTES,
   mseCipher,
-  msePublicKey,
   mseReq1Hash,
   mseReq3Hash,
   mseSharedSecret,
@@ -67,13 +59,10 @@ type State = 'key' | 'sync' | 'skey' | 'provide' | 'pad' | 'ia';
  */
 export class MseResponder extends MseMachine {
   private state: State = 'key';
-  private readonly random: RandomBytes;
-  private readonly privateKey: Buffer;
   private readonly lookup: MseInfoHashLookup;
   private readonly allow: number;
   private readonly prefer: MseMethod;
   private readonly maxIa: number;
-  private readonly maxPad: number;
   private secret: Buffer = EMPTY;
   private req1: Buffer = EMPTY;
   private infoHash: Buffer = EMPTY;
@@ -83,18 +72,15 @@ export class MseResponder extends MseMachine {
   private iaLength = 0;
 
   constructor(opts: MseResponderOptions) {
-    super();
+    super(opts);
     const maxIa = opts.maxIaBytes ?? MSE_MAX_IA_BYTES;
     if (!Number.isInteger(maxIa) || maxIa < 0 || maxIa > MSE_MAX_IA_BYTES) {
       throw new WireError('WIRE_BAD_ARGUMENT', `maxIaBytes must be in 0..${MSE_MAX_IA_BYTES}, got ${maxIa}`);
     }
-    this.random = opts.random ?? defaultRandom;
-    this.maxPad = checkMaxPad(opts.maxPadBytes ?? MSE_MAX_PAD_BYTES);
     this.lookup = opts.lookup;
     this.allow = methodBits(opts.allow ?? ['rc4', 'plaintext']);
     this.prefer = opts.prefer ?? 'rc4';
     this.maxIa = maxIa;
-    this.privateKey = this.random(MSE_PRIVATE_KEY_BYTES);
   }
 
   protected advance(out: Buffer[]): MseResult | undefined {
@@ -106,20 +92,11 @@ export class MseResponder extends MseMachine {
       if (!ya) return undefined;
       this.secret = mseSharedSecret(this.privateKey, ya);
       this.req1 = mseReq1Hash(this.secret);
-      out.push(Buffer.concat([msePublicKey(this.privateKey), this.random(padLength(this.random, this.maxPad))]));
+      out.push(this.keyMessage());
       this.state = 'sync';
     }
     if (this.state === 'sync') {
-      const at = this.input.find(this.req1, MSE_SYNC_WINDOW_BYTES);
-      if (at < 0) {
-        if (this.input.length >= MSE_SYNC_WINDOW_BYTES + this.req1.length) {
-          throw new WireError('WIRE_MSE_NO_SYNC', `no HASH('req1', S) within ${MSE_SYNC_WINDOW_BYTES} bytes after the peer's key`, {
-            limit: MSE_SYNC_WINDOW_BYTES,
-          });
-        }
-        return undefined;
-      }
-      this.input.take(at + this.req1.length);
+      if (!this.seek(this.req1, "HASH('req1', S)")) return undefined;
       this.state = 'skey';
     }
     if (this.state === 'skey') {
@@ -142,10 +119,7 @@ export class MseResponder extends MseMachine {
       cipher.decrypt.process(f);
       const provide = f.readUInt32BE(0);
       this.selected = this.select(provide);
-      this.padC = f.readUInt16BE(4);
-      if (this.padC > MSE_MAX_PAD_BYTES) {
-        throw new WireError('WIRE_MSE_BAD_PAD', `len(PadC) is ${this.padC}, over ${MSE_MAX_PAD_BYTES}`, { value: this.padC, limit: MSE_MAX_PAD_BYTES });
-      }
+      this.padC = this.padLengthAt(f, 4, 'PadC');
       this.state = 'pad';
     }
     if (this.state === 'pad') {
@@ -162,10 +136,7 @@ export class MseResponder extends MseMachine {
     if (!ia) return undefined;
     cipher.decrypt.process(ia); // the IA is always RC4, whatever method is selected
     out.push(this.message4());
-    const rest = this.input.drain();
-    const rc4 = this.selected === 'rc4';
-    if (rc4) cipher.decrypt.process(rest);
-    return { method: this.selected, infoHash: this.infoHash, ia, rest, cipher: rc4 ? cipher : undefined };
+    return this.finish(this.selected, this.infoHash, ia, cipher);
   }
 
   private select(provide: number): MseMethod {
