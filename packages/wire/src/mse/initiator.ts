@@ -32,6 +32,9 @@ export interface MseInitiatorOptions extends MseCommonOptions {
   /**
    * The initial payload, sent encrypted inside the handshake (libtorrent sends its 68-byte
    * BitTorrent handshake here, saving a round trip). At most 65535 bytes. Default: none.
+   * Transmission 3.00 reads the IA without decrypting it when it selects plaintext and then hangs
+   * up (test/mse-transmission.test.ts): give an IA only when `provide` is rc4 alone, or write the
+   * BitTorrent handshake to the stream after the MSE handshake.
    */
   readonly ia?: Uint8Array;
 }
