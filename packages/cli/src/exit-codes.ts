@@ -113,6 +113,17 @@ const PACKAGE_EXIT_CODES: Readonly<Record<CodecErrorCode | WireErrorCode | Track
   WIRE_METADATA_BAD_PIECE: ExitCode.NETWORK,
   WIRE_METADATA_HASH_MISMATCH: ExitCode.NETWORK,
   WIRE_BAD_ARGUMENT: ExitCode.FAILURE,
+  // wire MSE/PE: the encrypted handshake with a peer failed.
+  WIRE_MSE_BAD_KEY: ExitCode.NETWORK,
+  WIRE_MSE_NO_SYNC: ExitCode.NETWORK,
+  WIRE_MSE_UNKNOWN_TORRENT: ExitCode.NETWORK,
+  WIRE_MSE_BAD_VC: ExitCode.NETWORK,
+  WIRE_MSE_BAD_PAD: ExitCode.NETWORK,
+  WIRE_MSE_NO_COMMON_METHOD: ExitCode.NETWORK,
+  WIRE_MSE_BAD_SELECT: ExitCode.NETWORK,
+  WIRE_MSE_IA_TOO_LONG: ExitCode.NETWORK,
+  WIRE_MSE_PLAINTEXT: ExitCode.NETWORK,
+  WIRE_MSE_CLOSED: ExitCode.NETWORK,
   // tracker: the tracker or the way to it; a malformed tracker URL is the input's fault.
   TRACKER_FAILURE: ExitCode.NETWORK,
   TRACKER_TIMEOUT: ExitCode.NETWORK,

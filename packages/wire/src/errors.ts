@@ -1,3 +1,5 @@
+import { MSE_ERROR_CODES } from './mse/errors.js';
+
 /**
  * Every rule a peer can break on the wire, as a literal code. The engine maps codes to
  * "drop the connection" or "ban the peer"; none of these is a bug in tc.
@@ -33,6 +35,8 @@ export const WIRE_ERROR_CODES = [
   'WIRE_METADATA_HASH_MISMATCH',
   /** A value we were asked to encode is out of the protocol's range (a caller bug or bad input). */
   'WIRE_BAD_ARGUMENT',
+  /** MSE/PE handshake failures (mse/errors.ts). */
+  ...MSE_ERROR_CODES,
 ] as const;
 export type WireErrorCode = (typeof WIRE_ERROR_CODES)[number];
 

@@ -99,3 +99,55 @@ export {
   type PexPeer,
 } from './extended/ut-pex.js';
 export { DEFAULT_LOCAL_EXTENSIONS, ExtensionRouter, UT_METADATA, UT_PEX, type RoutedExtended } from './extended/router.js';
+export { Rc4 } from './mse/rc4.js';
+export {
+  MSE_GENERATOR,
+  MSE_KEY_BYTES,
+  MSE_PRIME,
+  MSE_PRIVATE_KEY_BYTES,
+  MSE_RC4_DISCARD_BYTES,
+  mseCipher,
+  mseInfoHashLookup,
+  msePublicKey,
+  mseReq1Hash,
+  mseReq2Hash,
+  mseReq3Hash,
+  mseSharedSecret,
+  type MseCipher,
+  type MseInfoHashLookup,
+} from './mse/crypto.js';
+export {
+  MSE_CRYPTO_PLAINTEXT,
+  MSE_CRYPTO_RC4,
+  MSE_MAX_IA_BYTES,
+  MSE_MAX_PAD_BYTES,
+  MSE_SYNC_WINDOW_BYTES,
+  MSE_VC_BYTES,
+  type MseCommonOptions,
+  type MseMethod,
+  type MseResult,
+  type MseStep,
+  type RandomBytes,
+} from './mse/common.js';
+export { MseInitiator, type MseInitiatorOptions } from './mse/initiator.js';
+export { classifyIncoming, MseResponder, type MseResponderOptions } from './mse/responder.js';
+export {
+  mseAccept,
+  mseConnect,
+  MseStream,
+  type MseAccepted,
+  type MseAcceptOptions,
+  type MseConnected,
+  type MseStreamOptions,
+} from './mse/stream.js';
+export { MSE_ERROR_CODES, type MseErrorCode } from './mse/errors.js';
+export {
+  decodeHolepunch,
+  encodeHolepunch,
+  HolepunchError,
+  holepunchErrorName,
+  HolepunchType,
+  UT_HOLEPUNCH,
+  type HolepunchErrorName,
+  type HolepunchMessage,
+} from './extended/ut-holepunch.js';

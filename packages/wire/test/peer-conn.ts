@@ -1,8 +1,9 @@
-import { connect, type Socket } from 'node:net';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { MessageDecoder, type DecoderOptions, type Incoming } from '../src/index.js';
 
 /**
- * A plain TCP socket plus our decoder, for live tests against real clients: no engine, just the
+ * A byte stream (a TCP socket, or an MSE stream over one) plus our decoder, for live tests against real clients: no engine, just the
  * codecs. `next` waits for the first message matching a predicate (earlier ones are kept in `seen`).
  */
 export class PeerConn {
@@ -13,7 +14,7 @@ export class PeerConn {
   private readonly failWaiters = new Set<(e: Error) => void>();
 
   private constructor(
-    readonly socket: Socket,
+    readonly socket: Duplex,
     opts: DecoderOptions,
   ) {
     this.decoder = new MessageDecoder(opts);
@@ -53,6 +54,11 @@ export class PeerConn {
       });
       s.once('error', reject);
     });
+  }
+
+  /** Our decoder over an already open stream (e.g. after an MSE handshake). */
+  static over(stream: Duplex, opts: DecoderOptions): PeerConn {
+    return new PeerConn(stream, opts);
   }
 
   send(...bufs: Buffer[]): void {
