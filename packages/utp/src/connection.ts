@@ -294,6 +294,8 @@ export class UtpConnection {
   end(): void {
     if (this.st === 'closed' || this.finRequested) return;
     this.finRequested = true;
+    // The write side is shut now, even if the FIN waits behind queued data.
+    if (this.st === 'connected') this.st = 'fin-sent';
     this.flush();
     this.maybeDone();
   }
@@ -414,9 +416,11 @@ export class UtpConnection {
   private processAcks(p: Packet, now: number): void {
     const inFlightBefore = this.window.inFlightBytes;
     let ackedBytes = 0;
+    let ackedPackets = 0;
     let minRttMs = Infinity;
     const acked = (q: OutPacket | undefined): void => {
       if (q === undefined) return;
+      ackedPackets++;
       ackedBytes += q.payloadBytes;
       // Karn: only a packet sent once tells which transmission the ack answers.
       if (q.transmissions === 1) {
@@ -450,8 +454,9 @@ export class UtpConnection {
       const delay = Math.min(this.ourDelay.currentUs, Number.isFinite(minRttMs) ? minRttMs * 1000 : Infinity);
       const saturated = inFlightBefore + this.payloadMax > Math.min(this.ledbat.windowBytes, this.peerWindow);
       this.ledbat.onAck(ackedBytes, inFlightBefore, delay, saturated);
-      this.rtoDeadline = this.window.count > 0 ? now + this.rtt.timeoutMs : undefined;
     }
+    // The timer restarts from each ack that moves things along (a SYN's or FIN's included).
+    if (ackedPackets > 0) this.rtoDeadline = this.window.count > 0 ? now + this.rtt.timeoutMs : undefined;
     if (this.finSeq !== undefined && !this.finAcked && this.window.count === 0) {
       this.finAcked = true;
       this.handlers.finished();
@@ -604,8 +609,11 @@ export class UtpConnection {
     );
     if (q.transmissions > 0) this.stats.retransmits++;
     else this.stats.bytesSent += q.payloadBytes;
-    if (this.window.count > 0 && this.rtoDeadline === undefined) this.rtoDeadline = now + this.rtt.timeoutMs;
     this.window.sent(q, now);
+    if (this.rtoDeadline === undefined) {
+      this.rtoDeadline = now + this.rtt.timeoutMs;
+      this.armTimer(now);
+    }
     this.lastAdvertised = wnd;
     this.lastSentMs = now;
     this.stats.packetsSent++;
@@ -642,6 +650,7 @@ export class UtpConnection {
     this.lastSentMs = this.clock.now();
     this.stats.packetsSent++;
     this.handlers.send(buf);
+    if (this.st !== 'closed') this.armTimer();
   }
 
   private sendReset(): void {
