@@ -307,6 +307,14 @@ export class UtpConnection {
     this.finish('destroyed', undefined);
   }
 
+  /** Stops lingering after a clean close (the socket is closing): frees the timer and the id now. */
+  stopLingering(): void {
+    if (!this.lingering) return;
+    this.lingerUntil = undefined;
+    this.cancelTimer();
+    this.handlers.release();
+  }
+
   /** The application consumed received bytes: reopen the window if it had closed (libutp's read_drained). */
   readDrained(): void {
     if (this.st === 'closed' || this.st === 'syn-sent') return;

@@ -35,6 +35,8 @@ export interface UtpSocketOptions extends Omit<ConnectionOptions, 'clock' | 'rea
   readonly maxHalfOpen?: number;
   /** RESETs answered to packets of unknown connections per second, at most. */
   readonly maxResetsPerSecond?: number;
+  /** As for `net.Socket`: when false (default), the remote's FIN also ends our writable side. */
+  readonly allowHalfOpen?: boolean;
 }
 
 export const DEFAULT_MAX_CONNECTIONS = 1000;
@@ -143,7 +145,7 @@ export class UtpSocket extends EventEmitter<UtpSocketEvents> {
 
   /** Dials `host:port` over uTP; the stream emits `connect` once the SYN is answered. */
   connect(port: number, host: string): UtpStream {
-    const stream = new UtpStream({ address: host, port }, true);
+    const stream = new UtpStream({ address: host, port }, true, this.opts.allowHalfOpen);
     if (this.closed) {
       process.nextTick(() => stream.destroy(new UtpError('UTP_CLOSED', 'uTP socket is closed')));
       return stream;
@@ -175,15 +177,15 @@ export class UtpSocket extends EventEmitter<UtpSocketEvents> {
   close(): void {
     this.closed = true;
     for (const e of [...this.conns.values()]) {
-      if (e.conn.state === 'closed') continue;
-      e.stream.destroy();
+      if (e.conn.state === 'closed') e.conn.stopLingering();
+      else e.stream.destroy();
     }
     this.conns.clear();
     this.halfOpen = 0;
   }
 
   private connectionOptions(stream: UtpStream): ConnectionOptions {
-    const { maxConnections: _a, maxHalfOpen: _b, maxResetsPerSecond: _c, ...rest } = this.opts;
+    const { maxConnections: _a, maxHalfOpen: _b, maxResetsPerSecond: _c, allowHalfOpen: _d, ...rest } = this.opts;
     return { ...rest, clock: this.clock, readBufferedBytes: () => stream.readableLength };
   }
 
@@ -204,7 +206,7 @@ export class UtpSocket extends EventEmitter<UtpSocketEvents> {
       this.stats.synsDropped++;
       return;
     }
-    const stream = new UtpStream(from, false);
+    const stream = new UtpStream(from, false, this.opts.allowHalfOpen);
     const k = key(from.address, from.port, (syn.connectionId + 1) & 0xffff);
     const entry: { e?: Entry } = {};
     const handlers = stream.handlers();

@@ -8,8 +8,8 @@ export const STREAM_HIGH_WATER_MARK_BYTES = 64 * 1024;
 /**
  * A uTP connection as a Node `Duplex`, with a TCP socket's close and error semantics:
  * `end()` sends a FIN after the data written so far and `finish` fires once the FIN is acked;
- * the remote's FIN ends the readable side and (as `net.Socket` with `allowHalfOpen: false`)
- * ends ours too; `destroy()` sends a RESET; a RESET or timeout destroys the stream with a
+ * the remote's FIN ends the readable side and, unless `allowHalfOpen` (as for `net.Socket`,
+ * default false), ends ours too; `destroy()` sends a RESET; a RESET or timeout destroys the stream with a
  * `UtpError` whose `errno` is `ECONNRESET`, `ECONNREFUSED` or `ETIMEDOUT`. Outgoing streams emit
  * `connect` (and `ready`) when the SYN is answered. Backpressure: `write` returns false while the
  * connection's send buffer is full, and the amount the application leaves unread shrinks the
@@ -26,9 +26,9 @@ export class UtpStream extends Duplex {
   private heldFinal: ((e?: Error | null) => void) | undefined;
 
   /** @internal made by `UtpSocket`; `handlers()` wires it to its connection. */
-  constructor(remote: { address: string; port: number }, outgoing: boolean) {
+  constructor(remote: { address: string; port: number }, outgoing: boolean, allowHalfOpen = false) {
     super({
-      allowHalfOpen: false,
+      allowHalfOpen,
       readableHighWaterMark: STREAM_HIGH_WATER_MARK_BYTES,
       writableHighWaterMark: STREAM_HIGH_WATER_MARK_BYTES,
     });
