@@ -2,10 +2,10 @@ import type { Clock, TimerHandle } from '@tc/clock';
 import { DelayHistory } from './delay.js';
 import { UtpError } from './errors.js';
 import { Ledbat } from './ledbat.js';
-import { EXTENSION_SACK, HEADER_BYTES, PacketType, sackHas, writeHeader, type Packet } from './packet.js';
+import { EXTENSION_SACK, HEADER_BYTES, PacketType, sackHas, writeHeaderFields, type Packet } from './packet.js';
 import { MAX_REORDER_DISTANCE, ReorderBuffer } from './reorder.js';
 import { RttEstimator } from './rtt.js';
-import { SendWindow, WriteQueue, MAX_PACKETS_IN_FLIGHT, type OutPacket } from './send-buffer.js';
+import { MAX_PACKETS_IN_FLIGHT, PacketAllocator, SendWindow, WriteQueue, type OutPacket } from './send-buffer.js';
 import { seqAdd, seqDistance, seqLess, timeDistance, timeLess } from './seq.js';
 
 /**
@@ -163,6 +163,9 @@ export class UtpConnection {
   /** Packets sent before this one cannot cut the window again (one cut per window, libtorrent). */
   private lossSeq: number;
   private nagle = true;
+  /** Sequence number of the latest data packet sent with less than a full payload. */
+  private shortSeq: number | undefined;
+  private readonly alloc = new PacketAllocator();
   private finRequested = false;
   private finSeq: number | undefined;
   private finAcked = false;
@@ -593,7 +596,7 @@ export class UtpConnection {
   // ---- sending ----
 
   private newPacket(type: PacketType, payloadBytes: number): OutPacket {
-    const buf = Buffer.allocUnsafe(HEADER_BYTES + payloadBytes);
+    const buf = this.alloc.take(HEADER_BYTES + payloadBytes);
     return { type, seq: this.window.next, buf, payloadBytes, sentAtMs: 0, transmissions: 0, needResend: false, fastResent: false };
   }
 
@@ -602,19 +605,9 @@ export class UtpConnection {
     const now = this.clock.now();
     const pktType = q.type;
     const wnd = this.advertisedWindow();
-    writeHeader(
-      q.buf,
-      {
-        type: pktType,
-        connectionId: pktType === PacketType.Syn ? this.ids.recvId : this.ids.sendId,
-        timestampUs: this.nowUs(),
-        timestampDiffUs: this.replyMicro,
-        windowBytes: wnd,
-        seq: q.seq,
-        ack: pktType === PacketType.Syn ? 0 : this.ackNr,
-      },
-      0,
-    );
+    const syn = pktType === PacketType.Syn;
+    writeHeaderFields(q.buf, pktType, 0, syn ? this.ids.recvId : this.ids.sendId, this.nowUs(), this.replyMicro, wnd, q.seq, syn ? 0 : this.ackNr);
+    if (pktType === PacketType.Data && q.payloadBytes < this.payloadMax) this.shortSeq = q.seq;
     if (q.transmissions > 0) this.stats.retransmits++;
     else this.stats.bytesSent += q.payloadBytes;
     this.window.sent(q, now);
@@ -634,20 +627,9 @@ export class UtpConnection {
   private sendState(): void {
     const sack = this.readEnded ? undefined : this.reorder.sack(this.ackNr);
     const wnd = this.advertisedWindow();
-    const buf = Buffer.allocUnsafe(HEADER_BYTES + (sack === undefined ? 0 : 2 + sack.length));
-    writeHeader(
-      buf,
-      {
-        type: PacketType.State,
-        connectionId: this.ids.sendId,
-        timestampUs: this.nowUs(),
-        timestampDiffUs: this.replyMicro,
-        windowBytes: wnd,
-        seq: this.window.next,
-        ack: this.ackNr,
-      },
-      sack === undefined ? 0 : EXTENSION_SACK,
-    );
+    const buf = this.alloc.take(HEADER_BYTES + (sack === undefined ? 0 : 2 + sack.length));
+    const ext = sack === undefined ? 0 : EXTENSION_SACK;
+    writeHeaderFields(buf, PacketType.State, ext, this.ids.sendId, this.nowUs(), this.replyMicro, wnd, this.window.next, this.ackNr);
     if (sack !== undefined) {
       buf[HEADER_BYTES] = 0;
       buf[HEADER_BYTES + 1] = sack.length;
@@ -663,19 +645,7 @@ export class UtpConnection {
 
   private sendReset(): void {
     const buf = Buffer.allocUnsafe(HEADER_BYTES);
-    writeHeader(
-      buf,
-      {
-        type: PacketType.Reset,
-        connectionId: this.ids.sendId,
-        timestampUs: this.nowUs(),
-        timestampDiffUs: this.replyMicro,
-        windowBytes: 0,
-        seq: this.window.next,
-        ack: this.ackNr,
-      },
-      0,
-    );
+    writeHeaderFields(buf, PacketType.Reset, 0, this.ids.sendId, this.nowUs(), this.replyMicro, 0, this.window.next, this.ackNr);
     this.stats.packetsSent++;
     this.handlers.send(buf);
   }
@@ -694,7 +664,7 @@ export class UtpConnection {
   private flush(zeroWindowProbe = false): void {
     if (this.st !== 'connected' && this.st !== 'fin-sent') return;
     // 1. Packets declared lost by a timeout, oldest first.
-    if (this.window.inFlightBytes < this.window.count * this.payloadMax) {
+    if (this.window.lostCount > 0) {
       for (let s = this.window.base; s !== this.window.next; s = seqAdd(s, 1)) {
         const q = this.window.get(s);
         if (q === undefined || !q.needResend) continue;
@@ -727,12 +697,9 @@ export class UtpConnection {
     }
   }
 
+  /** Whether the latest short data packet is still unacked (Nagle holds the next one until it is). */
   private shortPacketOutstanding(): boolean {
-    for (let s = this.window.base; s !== this.window.next; s = seqAdd(s, 1)) {
-      const q = this.window.get(s);
-      if (q !== undefined && q.payloadBytes > 0 && q.payloadBytes < this.payloadMax) return true;
-    }
-    return false;
+    return this.shortSeq !== undefined && this.window.get(this.shortSeq) !== undefined;
   }
 
   // ---- closing ----

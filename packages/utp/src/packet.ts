@@ -132,17 +132,29 @@ export function decodePacket(buf: Uint8Array): Packet {
       limit: 0,
     });
   }
+  // Plain byte arithmetic: the length was checked above, and this runs once per datagram.
   return {
     type,
-    connectionId: b.readUInt16BE(2),
-    timestampUs: b.readUInt32BE(4),
-    timestampDiffUs: b.readUInt32BE(8),
-    windowBytes: b.readUInt32BE(12),
-    seq: b.readUInt16BE(16),
-    ack: b.readUInt16BE(18),
+    connectionId: (b[2]! << 8) | b[3]!,
+    timestampUs: u32(b, 4),
+    timestampDiffUs: u32(b, 8),
+    windowBytes: u32(b, 12),
+    seq: (b[16]! << 8) | b[17]!,
+    ack: (b[18]! << 8) | b[19]!,
     sack,
     payload,
   };
+}
+
+function u32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+function putU32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 24;
+  b[at + 1] = v >>> 16;
+  b[at + 2] = v >>> 8;
+  b[at + 3] = v;
 }
 
 function checkField(name: string, v: number, max: number): void {
@@ -152,15 +164,36 @@ function checkField(name: string, v: number, max: number): void {
 }
 
 /** Writes the 20-byte header at `buf[0..20)`; `extension` is the first extension id (0 = none). */
-export function writeHeader(buf: Buffer, h: PacketHeader, extension: number): void {
-  buf[0] = (h.type << 4) | UTP_VERSION;
+export function writeHeader(buf: Uint8Array, h: PacketHeader, extension: number): void {
+  writeHeaderFields(buf, h.type, extension, h.connectionId, h.timestampUs, h.timestampDiffUs, h.windowBytes, h.seq, h.ack);
+}
+
+/**
+ * `writeHeader` with the fields as arguments, for the per-packet path (no object per packet).
+ * Fields are taken modulo their width; callers pass values already in range.
+ */
+export function writeHeaderFields(
+  buf: Uint8Array,
+  type: PacketType,
+  extension: number,
+  connectionId: number,
+  timestampUs: number,
+  timestampDiffUs: number,
+  windowBytes: number,
+  seq: number,
+  ack: number,
+): void {
+  buf[0] = (type << 4) | UTP_VERSION;
   buf[1] = extension;
-  buf.writeUInt16BE(h.connectionId, 2);
-  buf.writeUInt32BE(h.timestampUs >>> 0, 4);
-  buf.writeUInt32BE(h.timestampDiffUs >>> 0, 8);
-  buf.writeUInt32BE(h.windowBytes >>> 0, 12);
-  buf.writeUInt16BE(h.seq, 16);
-  buf.writeUInt16BE(h.ack, 18);
+  buf[2] = connectionId >>> 8;
+  buf[3] = connectionId;
+  putU32(buf, 4, timestampUs);
+  putU32(buf, 8, timestampDiffUs);
+  putU32(buf, 12, windowBytes);
+  buf[16] = seq >>> 8;
+  buf[17] = seq;
+  buf[18] = ack >>> 8;
+  buf[19] = ack;
 }
 
 /** Encodes a whole packet (header, optional selective ack, payload) into a new buffer. */

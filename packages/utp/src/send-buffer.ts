@@ -35,6 +35,7 @@ export class SendWindow {
   private baseSeq: number;
   private nextSeq: number;
   private bytes = 0;
+  private lost = 0;
 
   constructor(firstSeq: number) {
     this.baseSeq = firstSeq;
@@ -60,6 +61,11 @@ export class SendWindow {
     return this.count >= MAX_PACKETS_IN_FLIGHT;
   }
 
+  /** Packets declared lost and not yet sent again. */
+  get lostCount(): number {
+    return this.lost;
+  }
+
   /** Payload bytes sent and neither acked nor declared lost. */
   get inFlightBytes(): number {
     return this.bytes;
@@ -76,8 +82,9 @@ export class SendWindow {
 
   /** Assigns the next sequence number to a packet that is about to be sent. */
   add(p: OutPacket): void {
-    invariant(p.seq === this.nextSeq, `packet ${p.seq} added at ${this.nextSeq}`);
-    invariant(!this.full, 'send window is full');
+    // Checked before building a message: this runs once per packet.
+    if (p.seq !== this.nextSeq) invariant(false, `packet ${p.seq} added at ${this.nextSeq}`);
+    if (this.full) invariant(false, 'send window is full');
     this.ring[p.seq & (RING_SIZE - 1)] = p;
     this.nextSeq = seqAdd(this.nextSeq, 1);
   }
@@ -85,6 +92,7 @@ export class SendWindow {
   /** Counts a (re)transmission of `p` in flight. */
   sent(p: OutPacket, nowMs: number): void {
     if (p.transmissions === 0 || p.needResend) this.bytes += p.payloadBytes;
+    if (p.needResend) this.lost--;
     p.needResend = false;
     p.transmissions++;
     p.sentAtMs = nowMs;
@@ -95,7 +103,8 @@ export class SendWindow {
     const p = this.get(seq);
     if (p === undefined) return undefined;
     this.ring[seq & (RING_SIZE - 1)] = undefined;
-    if (!p.needResend) this.bytes -= p.payloadBytes;
+    if (p.needResend) this.lost--;
+    else this.bytes -= p.payloadBytes;
     return p;
   }
 
@@ -115,6 +124,7 @@ export class SendWindow {
       const p = this.ring[s & (RING_SIZE - 1)];
       if (p === undefined || p.needResend) continue;
       p.needResend = true;
+      this.lost++;
       this.bytes -= p.payloadBytes;
     }
   }
@@ -133,6 +143,29 @@ export class SendWindow {
     this.ring.fill(undefined);
     this.baseSeq = this.nextSeq;
     this.bytes = 0;
+    this.lost = 0;
+  }
+}
+
+/**
+ * Carves packet buffers out of larger slabs: one allocation per ~180 packets instead of one per
+ * packet. A slab is freed once every packet cut from it is acked and dropped.
+ */
+const SLAB_BYTES = 256 * 1024;
+
+export class PacketAllocator {
+  private slab: Buffer = Buffer.allocUnsafeSlow(0);
+  private used = 0;
+
+  take(n: number): Buffer {
+    if (this.used + n > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(Math.max(SLAB_BYTES, n));
+      this.used = 0;
+    }
+    const b = this.slab.subarray(this.used, this.used + n);
+    // Keep the next packet 8-byte aligned (cheaper copies).
+    this.used += (n + 7) & ~7;
+    return b;
   }
 }
 
@@ -155,7 +188,7 @@ export class WriteQueue {
 
   /** Copies the next `n` bytes (n ≤ bytes) into `into` at `at`, and drops them from the queue. */
   take(n: number, into: Buffer, at: number): void {
-    invariant(n <= this.total, `take ${n} of ${this.total} queued bytes`);
+    if (n > this.total) invariant(false, `take ${n} of ${this.total} queued bytes`);
     let left = n;
     let pos = at;
     while (left > 0) {

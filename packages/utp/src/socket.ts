@@ -78,6 +78,7 @@ export class UtpSocket extends EventEmitter<UtpSocketEvents> {
   private readonly maxHalfOpen: number;
   private readonly maxResets: number;
   private halfOpen = 0;
+  private last: Entry | undefined;
   private resetWindowStart = -Infinity;
   private resetsInWindow = 0;
   private closed = false;
@@ -114,8 +115,14 @@ export class UtpSocket extends EventEmitter<UtpSocketEvents> {
       this.stats.invalid[e.code] = (this.stats.invalid[e.code] ?? 0) + 1;
       return true;
     }
-    const entry = this.lookup(p, from);
+    // Most datagrams belong to the connection the previous one did (libtorrent caches it too).
+    const last = this.last;
+    const entry =
+      last !== undefined && p.type !== PacketType.Syn && p.connectionId === last.conn.ids.recvId && from.port === last.remote.port && from.address === last.remote.address
+        ? last
+        : this.lookup(p, from);
     if (entry !== undefined) {
+      this.last = entry;
       entry.conn.receive(p);
       return true;
     }
@@ -181,6 +188,7 @@ export class UtpSocket extends EventEmitter<UtpSocketEvents> {
       else e.stream.destroy();
     }
     this.conns.clear();
+    this.last = undefined;
     this.halfOpen = 0;
   }
 
@@ -224,6 +232,12 @@ export class UtpSocket extends EventEmitter<UtpSocketEvents> {
           this.stats.accepted++;
           this.emit('connection', stream);
         },
+        close: (error) => {
+          // Nobody holds a half-open stream (it was never handed out): its failure is nobody's
+          // error event, or a spoofed SYN would crash the process ten seconds later.
+          if (entry.e?.halfOpen !== false) stream.destroy();
+          else handlers.close(error);
+        },
         send: (b) => this.sender.send(b, from.port, from.address),
         release: () => this.remove(k),
       },
@@ -239,6 +253,7 @@ export class UtpSocket extends EventEmitter<UtpSocketEvents> {
   private remove(k: string): void {
     const e = this.conns.get(k);
     if (e === undefined) return;
+    if (this.last === e) this.last = undefined;
     if (e.halfOpen) this.halfOpen--;
     this.conns.delete(k);
   }

@@ -1,0 +1,134 @@
+// Throughput of tc's uTP (@tc/utp) between two processes on 127.0.0.1, beside a plain TCP
+// transfer of the same bytes (Node's net, same processes, same run), and optionally the same
+// through a lossy proxy. The receiver runs in a child process so that each side has a core, as
+// two peers would.
+//
+//   node bench/utp.mjs [--mib 64] [--rounds 3] [--json] [--ledbat]
+//
+// Needs a built @tc/utp (npm run setup, or turbo run build --filter=@tc/utp). Run it in a private
+// network namespace so nothing leaves loopback:
+//   unshare --net -- sh -c 'ip link set lo up && node bench/utp.mjs'
+import { fork } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { listenUtp } from '@tc/utp';
+import { flag, median, numberOption } from './common.mjs';
+
+const SELF = fileURLToPath(import.meta.url);
+
+// ---- child: a receiver that reads everything, hashes it, and reports ----
+if (process.argv[2] === '--receiver') {
+  const mode = process.argv[3];
+  let elu0;
+  const report = (bytes, hash, ms) =>
+    process.send({ type: 'done', bytes, hash, ms, elu: performance.eventLoopUtilization(elu0).utilization });
+  const consume = (stream) => {
+    const h = createHash('sha1');
+    let bytes = 0;
+    let t0;
+    stream.on('data', (c) => {
+      if (t0 === undefined) {
+        t0 = performance.now();
+        elu0 = performance.eventLoopUtilization();
+      }
+      bytes += c.length;
+      h.update(c);
+    });
+    stream.on('end', () => {
+      report(bytes, h.digest('hex'), performance.now() - t0);
+      stream.end?.();
+    });
+  };
+  if (mode === 'tcp') {
+    const server = createServer((s) => consume(s));
+    server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
+  } else {
+    const ep = await listenUtp({ allowHalfOpen: true });
+    ep.utp.on('connection', (s) => consume(s));
+    process.send({ type: 'ready', port: ep.port });
+  }
+  process.on('message', (m) => {
+    if (m === 'exit') process.exit(0);
+  });
+} else {
+  await main();
+}
+
+function startReceiver(mode) {
+  const child = fork(SELF, ['--receiver', mode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('message', (m) => resolve({ child, port: m.port }));
+  });
+}
+
+function waitDone(child) {
+  return new Promise((resolve) => child.once('message', (m) => resolve(m)));
+}
+
+async function writeAll(stream, data, chunk = 256 * 1024) {
+  for (let i = 0; i < data.length; i += chunk) {
+    if (!stream.write(data.subarray(i, i + chunk))) await new Promise((r) => stream.once('drain', r));
+  }
+  stream.end();
+}
+
+async function oneTransfer(mode, data, expectHash) {
+  const { child, port } = await startReceiver(mode);
+  const done = waitDone(child);
+  let ep;
+  let stream;
+  const t0 = performance.now();
+  const elu0 = performance.eventLoopUtilization();
+  if (mode === 'tcp') {
+    stream = tcpConnect(port, '127.0.0.1');
+    await new Promise((r) => stream.once('connect', r));
+  } else {
+    ep = await listenUtp({ allowHalfOpen: true });
+    stream = ep.utp.connect(port, '127.0.0.1');
+    await new Promise((r, j) => {
+      stream.once('connect', r);
+      stream.once('error', j);
+    });
+  }
+  await writeAll(stream, data);
+  const r = await done;
+  const ms = performance.now() - t0;
+  const elu = { sender: performance.eventLoopUtilization(elu0).utilization, receiver: r.elu };
+  const stats = { ...stream.connection?.stats, cwnd: stream.connection?.congestionWindowBytes, rttMs: stream.connection?.rttMs, delayUs: stream.connection?.delayUs, elu };
+  child.send('exit');
+  stream.destroy();
+  await ep?.close();
+  if (r.bytes !== data.length || r.hash !== expectHash) throw new Error(`${mode}: received ${r.bytes} bytes, hash ${r.hash}`);
+  return { ms, stats };
+}
+
+async function main() {
+  const MIB = numberOption('mib', 64);
+  const ROUNDS = numberOption('rounds', 3);
+  const data = randomBytes(MIB * 1024 * 1024);
+  const hash = createHash('sha1').update(data).digest('hex');
+  const modes = (process.argv.includes('--modes') ? process.argv[process.argv.indexOf('--modes') + 1] : 'tcp,utp').split(',');
+  const times = Object.fromEntries(modes.map((m) => [m, []]));
+  let lastUtpStats;
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate the order so neither mode always runs on a warmer machine.
+    for (const m of round % 2 === 0 ? modes : [...modes].reverse()) {
+      const { ms, stats } = await oneTransfer(m, data, hash);
+      times[m].push(ms);
+      if (m === 'utp') lastUtpStats = stats;
+    }
+  }
+  const mbps = (ms) => data.length / 1e6 / (ms / 1000);
+  const result = Object.fromEntries(modes.map((m) => [m, { medianMs: median(times[m]), mbps: mbps(median(times[m])) }]));
+  if (flag('json')) {
+    console.log(JSON.stringify({ schema: 1, mib: MIB, rounds: ROUNDS, node: process.version, result, utpStats: lastUtpStats }));
+    return;
+  }
+  console.log(`uTP vs TCP: ${MIB} MiB between two processes on 127.0.0.1, median of ${ROUNDS} rounds, ${process.version}`);
+  console.log('transport   wall ms     MB/s');
+  for (const m of modes) console.log(`${m.padEnd(10)} ${result[m].medianMs.toFixed(0).padStart(8)} ${result[m].mbps.toFixed(1).padStart(8)}`);
+  console.log(`uTP / TCP: ${(result.utp.mbps / result.tcp.mbps).toFixed(2)}`);
+  console.log(`last uTP sender: ${JSON.stringify(lastUtpStats)}`);
+}
