@@ -337,9 +337,10 @@ export class UtpConnection {
     }
     this.stats.packetsReceived++;
     if (p.type === PacketType.Reset) {
-      // A reset that acks past anything we could have sent is not believed (libtorrent's spoofing
-      // check; `next` itself is allowed, since a RESET may answer our STATE, which carries it).
-      if (seqLess(this.window.next, p.ack)) {
+      // A genuine RESET acks what the remote received of ours: at least everything it acked
+      // before (base - 1), at most the seq our STATEs carry (next). Anything else is a blind
+      // guess at our connection (libtorrent checks only the upper bound).
+      if (seqLess(this.window.next, p.ack) || seqLess(p.ack, seqAdd(this.window.base, -1))) {
         this.stats.droppedPackets++;
         return;
       }
@@ -518,8 +519,13 @@ export class UtpConnection {
 
   // ---- receiving data ----
 
+  /** Receive-buffer space left; negative once the remote overshot it. */
+  private windowLeft(): number {
+    return this.recvBufferBytes - this.readBuffered() - this.reorder.bytes;
+  }
+
   private advertisedWindow(): number {
-    return Math.max(0, this.recvBufferBytes - this.readBuffered() - this.reorder.bytes);
+    return Math.max(0, this.windowLeft());
   }
 
   private receiveData(p: Packet): void {
@@ -546,7 +552,7 @@ export class UtpConnection {
       return;
     }
     // The remote must stay inside the window we advertise; one packet of slack covers its probe.
-    if (p.payload.length > this.advertisedWindow() + this.payloadMax) {
+    if (p.payload.length > this.windowLeft() + this.payloadMax) {
       this.stats.droppedPackets++;
       return;
     }
