@@ -10,6 +10,7 @@
 //   unshare --net -- sh -c 'ip link set lo up && node bench/utp.mjs'
 import { fork } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { listenUtp } from '@tc/utp';
@@ -39,10 +40,39 @@ if (process.argv[2] === '--receiver') {
       report(bytes, h.digest('hex'), performance.now() - t0);
       stream.end?.();
     });
+    stream.on('error', () => undefined); // the sender may reset once it has its answer
   };
   if (mode === 'tcp') {
     const server = createServer((s) => consume(s));
     server.listen(0, '127.0.0.1', () => process.send({ type: 'ready', port: server.address().port }));
+  } else if (mode === 'udp') {
+    // The ceiling: bare datagrams, no protocol. The first 4 bytes count packets; an 8-byte reply
+    // every 32 packets (as uTP's acks come about once per 32) lets the sender keep a window.
+    const sock = createSocket('udp4');
+    const h = createHash('sha1');
+    let bytes = 0;
+    let got = 0;
+    let t0;
+    sock.on('message', (m, r) => {
+      if (m.length === 4) {
+        report(bytes, h.digest('hex'), performance.now() - t0);
+        return;
+      }
+      t0 ??= performance.now();
+      elu0 ??= performance.eventLoopUtilization();
+      got++;
+      bytes += m.length - 4;
+      h.update(m.subarray(4));
+      if (got % 32 === 0) {
+        const ack = Buffer.alloc(8);
+        ack.writeUInt32BE(got, 0);
+        sock.send(ack, r.port, r.address);
+      }
+    });
+    sock.bind(0, '127.0.0.1', () => {
+      sock.setRecvBufferSize(4 * 1024 * 1024);
+      process.send({ type: 'ready', port: sock.address().port });
+    });
   } else {
     const ep = await listenUtp({ allowHalfOpen: true });
     ep.utp.on('connection', (s) => consume(s));
@@ -74,6 +104,39 @@ async function writeAll(stream, data, chunk = 256 * 1024) {
   stream.end();
 }
 
+/** Bare UDP at uTP's packet size (1380 bytes of payload), a window of 512 packets, no loss recovery. */
+async function blastUdp(port, data) {
+  const PAYLOAD = 1380;
+  const WINDOW = 512;
+  const sock = createSocket('udp4');
+  await new Promise((r) => sock.bind(0, '127.0.0.1', r));
+  sock.setSendBufferSize(4 * 1024 * 1024);
+  const total = Math.ceil(data.length / PAYLOAD);
+  let sent = 0;
+  let acked = 0;
+  await new Promise((resolve) => {
+    const pump = () => {
+      while (sent < total && sent - acked < WINDOW) {
+        const chunk = data.subarray(sent * PAYLOAD, (sent + 1) * PAYLOAD);
+        const b = Buffer.allocUnsafe(4 + chunk.length);
+        b.writeUInt32BE(sent, 0);
+        chunk.copy(b, 4);
+        sock.send(b, port, '127.0.0.1');
+        sent++;
+      }
+      if (sent === total && acked >= total - (total % 32)) resolve();
+    };
+    sock.on('message', (m) => {
+      acked = Math.max(acked, m.readUInt32BE(0));
+      pump();
+    });
+    pump();
+  });
+  sock.send(Buffer.alloc(4), port, '127.0.0.1'); // end marker
+  await new Promise((r) => setTimeout(r, 20));
+  sock.close();
+}
+
 async function oneTransfer(mode, data, expectHash) {
   const { child, port } = await startReceiver(mode);
   const done = waitDone(child);
@@ -81,7 +144,9 @@ async function oneTransfer(mode, data, expectHash) {
   let stream;
   const t0 = performance.now();
   const elu0 = performance.eventLoopUtilization();
-  if (mode === 'tcp') {
+  if (mode === 'udp') {
+    await blastUdp(port, data);
+  } else if (mode === 'tcp') {
     stream = tcpConnect(port, '127.0.0.1');
     await new Promise((r) => stream.once('connect', r));
   } else {
@@ -92,13 +157,17 @@ async function oneTransfer(mode, data, expectHash) {
       stream.once('error', j);
     });
   }
-  await writeAll(stream, data);
+  if (stream !== undefined) {
+    stream.on('error', () => undefined);
+    await writeAll(stream, data);
+  }
   const r = await done;
   const ms = performance.now() - t0;
   const elu = { sender: performance.eventLoopUtilization(elu0).utilization, receiver: r.elu };
-  const stats = { ...stream.connection?.stats, cwnd: stream.connection?.congestionWindowBytes, rttMs: stream.connection?.rttMs, delayUs: stream.connection?.delayUs, elu };
+  const c = stream?.connection;
+  const stats = { ...c?.stats, cwnd: c?.congestionWindowBytes, rttMs: c?.rttMs, delayUs: c?.delayUs, elu };
   child.send('exit');
-  stream.destroy();
+  stream?.destroy();
   await ep?.close();
   if (r.bytes !== data.length || r.hash !== expectHash) throw new Error(`${mode}: received ${r.bytes} bytes, hash ${r.hash}`);
   return { ms, stats };
@@ -109,7 +178,7 @@ async function main() {
   const ROUNDS = numberOption('rounds', 3);
   const data = randomBytes(MIB * 1024 * 1024);
   const hash = createHash('sha1').update(data).digest('hex');
-  const modes = (process.argv.includes('--modes') ? process.argv[process.argv.indexOf('--modes') + 1] : 'tcp,utp').split(',');
+  const modes = (process.argv.includes('--modes') ? process.argv[process.argv.indexOf('--modes') + 1] : 'tcp,udp,utp').split(',');
   const times = Object.fromEntries(modes.map((m) => [m, []]));
   let lastUtpStats;
   for (let round = 0; round < ROUNDS; round++) {
@@ -129,6 +198,7 @@ async function main() {
   console.log(`uTP vs TCP: ${MIB} MiB between two processes on 127.0.0.1, median of ${ROUNDS} rounds, ${process.version}`);
   console.log('transport   wall ms     MB/s');
   for (const m of modes) console.log(`${m.padEnd(10)} ${result[m].medianMs.toFixed(0).padStart(8)} ${result[m].mbps.toFixed(1).padStart(8)}`);
-  console.log(`uTP / TCP: ${(result.utp.mbps / result.tcp.mbps).toFixed(2)}`);
+  if (result.utp && result.tcp) console.log(`uTP / TCP: ${(result.utp.mbps / result.tcp.mbps).toFixed(2)}`);
+  if (result.utp && result.udp) console.log(`uTP / bare UDP: ${(result.utp.mbps / result.udp.mbps).toFixed(2)}`);
   console.log(`last uTP sender: ${JSON.stringify(lastUtpStats)}`);
 }

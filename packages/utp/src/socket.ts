@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { isIP } from 'node:net';
 import { systemClock, type Clock } from '@tc/clock';
 import { UtpConnection, type ConnectionOptions } from './connection.js';
 import { classifyDatagram } from './demux.js';
@@ -150,8 +151,14 @@ export class UtpSocket extends EventEmitter<UtpSocketEvents> {
     return undefined;
   }
 
-  /** Dials `host:port` over uTP; the stream emits `connect` once the SYN is answered. */
+  /**
+   * Dials `host:port` over uTP; the stream emits `connect` once the SYN is answered. `host` must
+   * be an IP address (peers are learnt as addresses; nothing here resolves names).
+   */
   connect(port: number, host: string): UtpStream {
+    if (isIP(host) === 0 || !Number.isInteger(port) || port < 1 || port > 0xffff) {
+      throw new UtpError('UTP_BAD_ARGUMENT', `uTP can only dial an IP address and port 1-65535, not ${host}:${port}`, { value: port });
+    }
     const stream = new UtpStream({ address: host, port }, true, this.opts.allowHalfOpen);
     if (this.closed) {
       process.nextTick(() => stream.destroy(new UtpError('UTP_CLOSED', 'uTP socket is closed')));

@@ -29,7 +29,13 @@ export interface UtpUdpEndpoint {
 
 export async function listenUtp(opts: UtpUdpOptions = {}): Promise<UtpUdpEndpoint> {
   const host = opts.host ?? '127.0.0.1';
-  const udp = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+  const family = host.includes(':') ? 6 : 4;
+  // uTP sends to IP literals only. Node's default lookup (dns.lookup) answers even those on the
+  // next tick, once per datagram; this one answers at once.
+  const udp = createSocket({
+    type: family === 6 ? 'udp6' : 'udp4',
+    lookup: (address, _opts, cb) => (cb as (e: null, a: string, f: number) => void)(null, address, family),
+  });
   await new Promise<void>((resolve, reject) => {
     udp.once('error', reject);
     udp.bind(opts.port ?? 0, host, () => {
