@@ -10,7 +10,7 @@ export type UtpErrorCode =
   | 'UTP_BAD_VERSION'
   /** The type nibble is not one of DATA, FIN, STATE, RESET, SYN (0–4). */
   | 'UTP_BAD_TYPE'
-  /** A selective-ack extension whose length is 0 or not a multiple of 4 (BEP 29). */
+  /** An extension with an impossible length (the 8-byte extension-bits header of another size). */
   | 'UTP_BAD_EXTENSION'
   /** More chained extensions than any implementation sends (a loop-shaped attack). */
   | 'UTP_TOO_MANY_EXTENSIONS'

@@ -30,6 +30,7 @@ export const HEADER_BYTES = 20;
 export const EXTENSION_SACK = 1;
 export const EXTENSION_BITS = 2;
 export const EXTENSION_CLOSE_REASON = 3;
+const EXTENSION_BITS_BYTES = 8;
 
 /**
  * Chained extensions we walk before giving up. Real peers send at most two (sack, close reason);
@@ -37,7 +38,7 @@ export const EXTENSION_CLOSE_REASON = 3;
  */
 export const MAX_EXTENSIONS = 8;
 
-/** The selective-ack bitmask is a whole number of 32-bit words (BEP 29); the length byte caps it at 252. */
+/** We send the selective-ack bitmask in whole 32-bit words (BEP 29); the length byte caps it at 252. */
 export const SACK_WORD_BYTES = 4;
 export const MAX_SACK_BYTES = 252;
 
@@ -115,11 +116,13 @@ export function decodePacket(buf: Uint8Array): Packet {
       });
     }
     if (extension === EXTENSION_SACK) {
-      if (len === 0 || len % SACK_WORD_BYTES !== 0) {
-        throw new UtpError('UTP_BAD_EXTENSION', `selective ack of ${len} bytes is not a positive multiple of 4`, { value: len });
-      }
-      // A second sack in one packet would be meaningless; the first one wins.
-      sack ??= b.subarray(start, start + len);
+      // BEP 29 says whole 32-bit words, but libtorrent sends as many bytes as the gap needs
+      // (1, 2, 3, ...): accept any length. An empty one says nothing. A second one in the same
+      // packet would be meaningless; the first wins.
+      if (len > 0) sack ??= b.subarray(start, start + len);
+    } else if (extension === EXTENSION_BITS && len !== EXTENSION_BITS_BYTES) {
+      // libutp drops such packets: the extension-bits header is exactly 8 bytes.
+      throw new UtpError('UTP_BAD_EXTENSION', `extension-bits header of ${len} bytes (must be 8)`, { value: len, limit: EXTENSION_BITS_BYTES });
     }
     // Other extensions (extension bits, close reason, future ones) are skipped, as BEP 29 asks.
     extension = next;
