@@ -87,13 +87,15 @@ describe('Ledbat', () => {
     expect(l.inSlowStart).toBe(true);
   });
 
-  it('leaves slow start when the delay reaches the target, then gains at most 3000 B per window', () => {
+  it('leaves slow start at the delay target with half the window, then gains at most 3000 B per window', () => {
     const l = fresh();
     for (let i = 0; i < 5; i++) l.onAck(l.windowBytes, l.windowBytes, 0, true);
-    const w = l.windowBytes;
-    l.onAck(w / 2, w, TARGET_DELAY_US, true); // at target: out of slow start, no gain
+    const before = l.windowBytes;
+    l.onAck(before / 2, before, TARGET_DELAY_US, true); // at target: the last doubling overshot
     expect(l.inSlowStart).toBe(false);
-    expect(l.windowBytes).toBe(w);
+    expect(l.windowBytes).toBe(before / 2);
+    expect(l.slowStartThresholdBytes).toBe(before / 2);
+    const w = l.windowBytes;
     l.onAck(w, w, 0, true); // a whole window acked with no delay: +3000 B
     expect(l.windowBytes).toBe(w + MAX_CWND_INCREASE_BYTES_PER_RTT);
     l.onAck(w, w, TARGET_DELAY_US * 2, true); // twice the target: -3000 B

@@ -66,8 +66,14 @@ export class Ledbat {
   onAck(ackedBytes: number, inFlightBytes: number, delayUs: number, saturated: boolean): void {
     if (ackedBytes <= 0 || inFlightBytes <= 0) return;
     if (delayUs >= this.target && this.slowStart) {
-      this.ssthresh = this.window / 2;
+      // Slow start doubled the window in the last round trip, and the delay only now shows it:
+      // go back to the half that did not overshoot. (libtorrent keeps the whole window and lets
+      // the linear decrease, 3000 B per round trip, work it down, which took minutes here: a
+      // 4 MB/s link sat at twice the target delay.)
+      this.window = this.clamp(this.window / 2);
+      this.ssthresh = this.window;
       this.slowStart = false;
+      return;
     }
     // Each ack moves the window by its share of one round trip's worth of gain.
     const windowFactor = Math.min(1, ackedBytes / inFlightBytes);
