@@ -58,6 +58,14 @@ describe('hostile input to a UtpSocket', () => {
     expect(accepted.length).toBe(1);
   });
 
+  it('connect() takes IP addresses and real ports only', () => {
+    const { server } = setup();
+    for (const [port, host] of [[6881, 'example.com'], [0, '10.0.0.2'], [70_000, '10.0.0.2'], [6881, '']] as const) {
+      expect(() => server.connect(port, host)).toThrow(expect.objectContaining({ code: 'UTP_BAD_ARGUMENT' }));
+    }
+    expect(server.size).toBe(0);
+  });
+
   it('malformed and junk datagrams are counted and dropped; resets to them are rate-limited', async () => {
     const { net, server } = setup();
     const rnd = seededRandom(5);

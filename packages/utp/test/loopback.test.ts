@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { startUdpProxy, type UdpProxy } from '@tc/testkit/udp-proxy';
+import { until } from '@tc/testkit/wait';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listenUtp, type UtpUdpEndpoint } from '../src/udp.js';
 import type { UtpStream } from '../src/stream.js';
@@ -94,6 +95,26 @@ describe('tc uTP ↔ tc uTP over UDP on 127.0.0.1', () => {
     expect(err.code).toBe('UTP_TIMEOUT');
     expect(b.utp.stats.synsDropped).toBeGreaterThanOrEqual(1);
   }, 20_000);
+
+  it('leaves no UDP socket or timer behind once the endpoints close', async () => {
+    const count = (kind: string): number => process.getActiveResourcesInfo().filter((r) => r === kind).length;
+    const timersBefore = count('Timeout');
+    const udpBefore = count('UDPWrap');
+    const a = await listenUtp({ allowHalfOpen: true });
+    const b = await listenUtp({ allowHalfOpen: true });
+    const incoming = accepted(b);
+    const client = a.utp.connect(b.port, '127.0.0.1');
+    await connected(client);
+    // A clean close leaves both connections lingering (5 s) for stray FINs; close() ends that too.
+    await exchange(client, incoming, randomBytes(100_000), randomBytes(1000));
+    expect(a.utp.size + b.utp.size).toBe(2);
+    await a.close();
+    await b.close();
+    expect(a.utp.size + b.utp.size).toBe(0);
+    // dgram's close callback comes before libuv has released the handle: wait for that.
+    await until(() => `UDP handles back to ${udpBefore}: ${process.getActiveResourcesInfo().join(',')}`, () => count('UDPWrap') === udpBefore);
+    expect(count('Timeout')).toBeLessThanOrEqual(timersBefore);
+  });
 
   it('destroy on one side resets the other (ECONNRESET)', async () => {
     const [a, b] = await endpoints();
