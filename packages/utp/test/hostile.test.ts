@@ -186,7 +186,7 @@ describe('hostile input to a UtpSocket', () => {
     expect(conn.stats.droppedPackets).toBeGreaterThan(1900);
   });
 
-  it('fuzz: 20,000 mutated packets against live connections, no throw, bounded state, typed errors only', async () => {
+  it('fuzz: 20,000 mutated copies of live packets: no throw, bounded state, typed errors only, timers gone after close', async () => {
     const { net, server } = setup();
     const client = net.socket('10.0.0.2', 5000);
     const rnd = seededRandom(1234);
@@ -236,12 +236,13 @@ describe('hostile input to a UtpSocket', () => {
       `fuzz: ${received.size} server streams, ${serverErrors.length} errors (${serverErrors.map((e) => (e as { code?: string }).code).join(',')}), ` +
         `bytes ${[...received.values()].map((p) => Buffer.concat(p).length).join(',')}; invalid ${JSON.stringify(server.stats.invalid)}`,
     );
-    // Whatever the fuzz did, every stream either delivered its bytes exactly or failed with a typed error.
-    for (const [s, parts] of received) {
-      const got = Buffer.concat(parts);
-      const match = streams.find((x) => x.data.subarray(0, got.length).equals(got));
-      expect(match !== undefined || s.errored !== null).toBe(true);
-    }
+    // No integrity claim here: these are copies of real packets with bytes changed, so they carry
+    // valid ids and sequence numbers, and uTP (like TCP) has nothing to tell a forged payload or a
+    // forged FIN from a real one. Blind injection (ids that match no connection) is covered above,
+    // with the data checked. Every failure is typed, and whatever got through is reported.
+    for (const s of received.keys()) if (s.errored !== null) expect(isUtpError(s.errored)).toBe(true);
+    const intact = [...received.values()].filter((parts) => streams.some((x) => x.data.equals(Buffer.concat(parts)))).length;
+    console.log(`fuzz: ${intact} of ${streams.length} streams arrived whole and exact`);
     server.close();
     client.close();
     net.advance(10_000, 1000);
