@@ -14,15 +14,13 @@ import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median } from './common.mjs';
+import { LT_SCRIPT, PY, ltPeer } from './lt.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
-const PY = '/usr/bin/python3';
-const LT_SCRIPT = join(root, 'packages/testkit/py/lt_peer.py');
 const TC_BIN = join(root, 'apps/download/bin/tc-download.js');
 const PIECE = 1024 * 1024;
 
@@ -58,40 +56,6 @@ function timed(cmd, args, { env, cwd } = {}) {
       else resolve({ wall, rssMb: rss, cpu: user + sys });
     });
   });
-}
-
-/** Starts lt_peer.py; resolves with {port, stop, waitFor}. */
-function ltPeer(cfg) {
-  const child = spawn(PY, [LT_SCRIPT, JSON.stringify({ mode: 'peer', port: 0, statusIntervalMs: 0, connectTo: [], ...cfg })], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const events = [];
-  const waiters = [];
-  createInterface({ input: child.stdout }).on('line', (l) => {
-    let e;
-    try {
-      e = JSON.parse(l);
-    } catch {
-      return;
-    }
-    events.push(e);
-    for (const w of [...waiters]) if (w.name === e.event) (waiters.splice(waiters.indexOf(w), 1), w.resolve(e));
-  });
-  const waitFor = (name) =>
-    new Promise((resolve, reject) => {
-      const f = events.find((e) => e.event === name);
-      if (f) return resolve(f);
-      waiters.push({ name, resolve });
-      child.once('exit', (c) => reject(new Error(`lt_peer exited ${c} before ${name}`)));
-    });
-  const stop = () =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.stdin.end();
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-    });
-  return { child, waitFor, stop };
 }
 
 async function makeData(dir) {

@@ -1,0 +1,836 @@
+import type { Clock, TimerHandle } from '@tc/clock';
+import { DelayHistory } from './delay.js';
+import { UtpError } from './errors.js';
+import { Ledbat } from './ledbat.js';
+import { EXTENSION_SACK, HEADER_BYTES, PacketType, sackHas, writeHeaderFields, type Packet } from './packet.js';
+import { MAX_REORDER_DISTANCE, ReorderBuffer } from './reorder.js';
+import { RttEstimator } from './rtt.js';
+import { MAX_PACKETS_IN_FLIGHT, PacketAllocator, SendWindow, WriteQueue, type OutPacket } from './send-buffer.js';
+import { seqAdd, seqDistance, seqLess, timeDistance, timeLess } from './seq.js';
+
+/**
+ * One uTP connection (BEP 29) as a state machine: packets in (`receive`), application bytes in
+ * (`write`, `end`), time from a `Clock`; packets out and data, connect, end and close events
+ * through `ConnectionHandlers`. No sockets: `UtpSocket` routes datagrams to it by connection id.
+ *
+ * States: `syn-sent` (we dialled) and `syn-recv` (we answered a SYN and wait for the initiator's
+ * first packet, the only proof that its address was not spoofed) lead to `connected`; `end()`
+ * queues a FIN after the data written so far (`fin-sent`); `closed` is final, reached when both
+ * FINs are acked, on a RESET either way, or on a timeout.
+ */
+
+export type ConnectionState = 'syn-sent' | 'syn-recv' | 'connected' | 'fin-sent' | 'closed';
+export type CloseReason = 'done' | 'reset' | 'refused' | 'timeout' | 'destroyed';
+
+/** Whole UDP payload of a full packet (header included). Fits a 1500-byte MTU with IPv6 and tunnel headroom. */
+export const DEFAULT_PACKET_BYTES = 1400;
+/** The smallest packet we let a caller choose: a header and a useful payload. */
+export const MIN_PACKET_BYTES = 150;
+/** libtorrent reads datagrams into a 1500-byte buffer: IPv4's 1500 MTU minus IP and UDP headers. */
+export const MAX_PACKET_BYTES = 1472;
+/** Receive buffer advertised as our window (libutp's default socket buffer). */
+export const DEFAULT_RECV_BUFFER_BYTES = 1024 * 1024;
+/** Written bytes queued before `write` reports backpressure. */
+export const DEFAULT_SEND_BUFFER_BYTES = 1024 * 1024;
+export const MAX_BUFFER_BYTES = 64 * 1024 * 1024;
+/** libutp: 29 s, measured as safely under what home NATs keep an idle UDP mapping. */
+export const KEEPALIVE_INTERVAL_MS = 29_000;
+/** BEP 29: three duplicate acks, or three selectively acked packets past a hole, mean loss. */
+export const DUPLICATE_ACKS_BEFORE_RESEND = 3;
+/** libutp resends at most four holes per selective ack, so one ack cannot trigger a burst. */
+export const MAX_FAST_RESENDS_PER_ACK = 4;
+/** libutp gives up on the fifth timeout in a row (about 15 s at the minimum timeout). */
+export const MAX_RETRANSMITS = 4;
+/** A SYN is sent three times, a second apart and then doubling (about 7 s), before the dial fails. */
+export const SYN_TIMEOUT_MS = 1_000;
+export const MAX_SYN_TRANSMISSIONS = 3;
+/** An answered SYN whose initiator sends nothing more within this long was probably spoofed. */
+export const SYN_RECV_TIMEOUT_MS = 10_000;
+/** After a clean close, duplicate FINs are still acked this long (our last ack may have been lost). */
+export const LINGER_MS = 5_000;
+/** libutp: a zero receive window is probed with one packet after 15 s of silence. */
+export const ZERO_WINDOW_PROBE_MS = 15_000;
+/** Acks this many packets older than our oldest unacked one are still accepted (libutp's allowance). */
+const ACK_SLACK_PACKETS = 3;
+/** uTorrent sometimes sends an uninitialised timestamp difference as INT_MAX (libtorrent's comment). */
+const BOGUS_DELAY_US = 0x7fffffff;
+/** Clock adjustment from the remote's base delay falling, at most (libutp: larger means trouble). */
+const MAX_SKEW_SHIFT_US = 10_000;
+
+export interface ConnectionHandlers {
+  /** A packet to send to the remote. */
+  send(packet: Buffer): void;
+  /** The connection is established (outgoing: our SYN was answered; incoming: the initiator spoke). */
+  connect(): void;
+  /** In-order payload (a view of the received datagram). */
+  data(payload: Buffer): void;
+  /** The remote's FIN: no more data will come. */
+  end(): void;
+  /** Queued bytes fell below the send buffer: held writes may continue. */
+  drain(): void;
+  /** Our FIN was acked: everything we wrote arrived. */
+  finished(): void;
+  /** The connection is over; `error` unless it closed cleanly or was destroyed locally. */
+  close(error: UtpError | undefined): void;
+  /** Its connection id may be reused (after lingering for stray FINs). */
+  release(): void;
+}
+
+export interface ConnectionOptions {
+  readonly clock: Clock;
+  /** Whole UDP payload of a full packet, header included (150–1472; default 1400). */
+  readonly packetBytes?: number;
+  readonly recvBufferBytes?: number;
+  readonly sendBufferBytes?: number;
+  /** Bytes delivered to the application and not yet consumed (they shrink our advertised window). */
+  readonly readBufferedBytes?: () => number;
+  /** Runs `fn` after the current batch of datagrams (acks are deferred to it). Default `setImmediate`. */
+  readonly defer?: (fn: () => void) => void;
+  /** A random 16-bit number, for the initial sequence number. */
+  readonly random16?: () => number;
+}
+
+export interface ConnectionStats {
+  packetsSent: number;
+  packetsReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  retransmits: number;
+  fastRetransmits: number;
+  timeouts: number;
+  duplicatePackets: number;
+  /** Packets ignored: acks of unsent data, too far ahead, over the window, after the FIN. */
+  droppedPackets: number;
+}
+
+export interface ConnectionIds {
+  /** The id the remote puts in the packets it sends us. */
+  readonly recvId: number;
+  /** The id we put in the packets we send. */
+  readonly sendId: number;
+}
+
+const defaultRandom16 = (): number => Math.floor(Math.random() * 0x10000);
+const defaultDefer = (fn: () => void): void => {
+  setImmediate(fn);
+};
+
+function bounded(name: string, v: number | undefined, dflt: number, min: number, max: number): number {
+  const x = v ?? dflt;
+  if (!Number.isInteger(x) || x < min || x > max) {
+    throw new UtpError('UTP_BAD_ARGUMENT', `${name} ${x} is outside ${min}..${max}`, { value: x, limit: max });
+  }
+  return x;
+}
+
+export class UtpConnection {
+  readonly stats: ConnectionStats = {
+    packetsSent: 0,
+    packetsReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    retransmits: 0,
+    fastRetransmits: 0,
+    timeouts: 0,
+    duplicatePackets: 0,
+    droppedPackets: 0,
+  };
+
+  private st: ConnectionState;
+  private closeReason: CloseReason | undefined;
+  private readonly clock: Clock;
+  private readonly payloadMax: number;
+  private readonly recvBufferBytes: number;
+  private readonly sendBufferBytes: number;
+  private readonly readBuffered: () => number;
+  private readonly defer: (fn: () => void) => void;
+
+  private readonly window: SendWindow;
+  private readonly queue = new WriteQueue();
+  private readonly reorder = new ReorderBuffer();
+  private readonly rtt: RttEstimator;
+  private readonly ledbat: Ledbat;
+  private readonly ourDelay: DelayHistory;
+  private readonly theirDelay: DelayHistory;
+
+  /** Last sequence number received in order. */
+  private ackNr = 0;
+  /** Our latest one-way delay sample of the remote's packets, sent back in every header. */
+  private replyMicro = 0;
+  private peerWindow: number;
+  private lastAdvertised = 0;
+  private dupAcks = 0;
+  /** Packets sent before this one cannot cut the window again (one cut per window, libtorrent). */
+  private lossSeq: number;
+  private nagle = true;
+  /** Sequence number of the latest data packet sent with less than a full payload. */
+  private shortSeq: number | undefined;
+  private readonly alloc = new PacketAllocator();
+  private finRequested = false;
+  private finSeq: number | undefined;
+  private finAcked = false;
+  private eofSeq: number | undefined;
+  private readEnded = false;
+  private ackPending = false;
+  private ackScheduled = false;
+  private drainWanted = false;
+
+  private lastSentMs: number;
+  private lastReceivedMs: number;
+  private rtoDeadline: number | undefined;
+  private synRecvDeadline: number | undefined;
+  private lingerUntil: number | undefined;
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
+
+  private constructor(
+    readonly ids: ConnectionIds,
+    state: ConnectionState,
+    firstSeq: number,
+    private readonly handlers: ConnectionHandlers,
+    opts: ConnectionOptions,
+  ) {
+    this.st = state;
+    this.clock = opts.clock;
+    const packetBytes = bounded('packetBytes', opts.packetBytes, DEFAULT_PACKET_BYTES, MIN_PACKET_BYTES, MAX_PACKET_BYTES);
+    this.payloadMax = packetBytes - HEADER_BYTES;
+    this.recvBufferBytes = bounded('recvBufferBytes', opts.recvBufferBytes, DEFAULT_RECV_BUFFER_BYTES, packetBytes, MAX_BUFFER_BYTES);
+    this.sendBufferBytes = bounded('sendBufferBytes', opts.sendBufferBytes, DEFAULT_SEND_BUFFER_BYTES, packetBytes, MAX_BUFFER_BYTES);
+    this.readBuffered = opts.readBufferedBytes ?? (() => 0);
+    this.defer = opts.defer ?? defaultDefer;
+    const now = this.clock.now();
+    this.window = new SendWindow(firstSeq);
+    this.lossSeq = firstSeq;
+    this.rtt = new RttEstimator(SYN_TIMEOUT_MS);
+    this.ledbat = new Ledbat({ packetBytes: this.payloadMax, maxWindowBytes: MAX_PACKETS_IN_FLIGHT * this.payloadMax });
+    this.ourDelay = new DelayHistory(now);
+    this.theirDelay = new DelayHistory(now);
+    // Until the remote says otherwise, assume it can take one packet.
+    this.peerWindow = this.payloadMax;
+    this.lastSentMs = now;
+    this.lastReceivedMs = now;
+  }
+
+  /** Dials: sends a SYN carrying `ids.recvId` (BEP 29: the SYN names the id we receive on). */
+  static connect(ids: ConnectionIds, handlers: ConnectionHandlers, opts: ConnectionOptions): UtpConnection {
+    const isn = (opts.random16 ?? defaultRandom16)() & 0xffff;
+    const c = new UtpConnection(ids, 'syn-sent', isn, handlers, opts);
+    const syn = c.newPacket(PacketType.Syn, 0);
+    c.window.add(syn);
+    c.transmit(syn);
+    return c;
+  }
+
+  /**
+   * Answers a SYN: our ids are the SYN's id + 1 (receive) and its id (send); the STATE that acks
+   * it carries our random initial sequence number, which our first data packet will use.
+   */
+  static accept(syn: Packet, handlers: ConnectionHandlers, opts: ConnectionOptions): UtpConnection {
+    const isn = (opts.random16 ?? defaultRandom16)() & 0xffff;
+    const ids = { recvId: (syn.connectionId + 1) & 0xffff, sendId: syn.connectionId };
+    const c = new UtpConnection(ids, 'syn-recv', isn, handlers, opts);
+    c.ackNr = syn.seq;
+    c.stats.packetsReceived++;
+    c.noteTimestamps(syn);
+    c.peerWindow = syn.windowBytes;
+    c.synRecvDeadline = c.clock.now() + SYN_RECV_TIMEOUT_MS;
+    c.sendState();
+    c.armTimer();
+    return c;
+  }
+
+  get state(): ConnectionState {
+    return this.st;
+  }
+
+  get reason(): CloseReason | undefined {
+    return this.closeReason;
+  }
+
+  /** Bytes written and not yet in a packet. */
+  get queuedBytes(): number {
+    return this.queue.bytes;
+  }
+
+  get inFlightBytes(): number {
+    return this.window.inFlightBytes;
+  }
+
+  get congestionWindowBytes(): number {
+    return this.ledbat.windowBytes;
+  }
+
+  get rttMs(): number {
+    return this.rtt.rttMs;
+  }
+
+  /** The queueing delay our packets see, as the remote reports it (µs). */
+  get delayUs(): number {
+    return this.ourDelay.currentUs;
+  }
+
+  /** Whether the connection still occupies its id (open, or lingering after a clean close). */
+  get lingering(): boolean {
+    return this.st === 'closed' && this.lingerUntil !== undefined;
+  }
+
+  /** Turns Nagle-like coalescing off (TCP_NODELAY): every write goes out as soon as the window allows. */
+  setNoDelay(noDelay: boolean): void {
+    this.nagle = !noDelay;
+    if (noDelay) this.flush();
+  }
+
+  /**
+   * Queues bytes to send. Returns false once more than the send buffer is queued: wait for the
+   * `drain` handler before writing more (the bytes are still taken).
+   */
+  write(chunk: Buffer): boolean {
+    if (this.st === 'closed' || this.finRequested) return false;
+    this.queue.push(chunk);
+    this.flush();
+    const below = this.queue.bytes < this.sendBufferBytes;
+    if (!below) this.drainWanted = true;
+    return below;
+  }
+
+  /** Sends a FIN after everything written so far (TCP's shutdown of the write side). */
+  end(): void {
+    if (this.st === 'closed' || this.finRequested) return;
+    this.finRequested = true;
+    // The write side is shut now, even if the FIN waits behind queued data.
+    if (this.st === 'connected') this.st = 'fin-sent';
+    this.flush();
+    this.maybeDone();
+  }
+
+  /** Aborts: sends RESET and closes at once, with no error (TCP's destroy). */
+  destroy(): void {
+    if (this.st === 'closed') return;
+    this.sendReset();
+    this.finish('destroyed', undefined);
+  }
+
+  /** Stops lingering after a clean close (the socket is closing): frees the timer and the id now. */
+  stopLingering(): void {
+    if (!this.lingering) return;
+    this.lingerUntil = undefined;
+    this.cancelTimer();
+    this.handlers.release();
+  }
+
+  /** The application consumed received bytes: reopen the window if it had closed (libutp's read_drained). */
+  readDrained(): void {
+    if (this.st === 'closed' || this.st === 'syn-sent') return;
+    const wnd = this.advertisedWindow();
+    if (wnd > this.lastAdvertised + this.payloadMax && this.lastAdvertised < this.recvBufferBytes / 2) {
+      this.ackPending = true;
+      this.scheduleAck();
+    }
+  }
+
+  /** Handles a packet the socket routed here (its connection id matched). */
+  receive(p: Packet): void {
+    const now = this.clock.now();
+    if (this.st === 'closed') {
+      this.receiveWhileLingering(p);
+      return;
+    }
+    this.stats.packetsReceived++;
+    if (p.type === PacketType.Reset) {
+      // A genuine RESET acks what the remote received of ours: at least everything it acked
+      // before (base - 1), at most the seq our STATEs carry (next). Anything else is a blind
+      // guess at our connection (libtorrent checks only the upper bound).
+      if (seqLess(this.window.next, p.ack) || seqLess(p.ack, seqAdd(this.window.base, -1))) {
+        this.stats.droppedPackets++;
+        return;
+      }
+      if (this.st === 'syn-sent') this.fail('refused', new UtpError('UTP_REFUSED', 'uTP connection refused (RESET in answer to SYN)'));
+      else this.fail('reset', new UtpError('UTP_RESET', 'uTP connection reset by peer'));
+      return;
+    }
+    if (p.type === PacketType.Syn) {
+      // The initiator did not get our SYN-ACK (or this is a copy): answer it again.
+      if (this.st === 'syn-recv' && p.seq === this.ackNr) this.sendState();
+      else this.stats.droppedPackets++;
+      return;
+    }
+    // An ack of a packet we never sent: spoofed, or a broken peer. libutp and libtorrent drop it.
+    if (seqLess(seqAdd(this.window.next, -1), p.ack)) {
+      this.stats.droppedPackets++;
+      return;
+    }
+    if (this.st === 'syn-sent') {
+      // Our SYN is acked: the remote's first data packet will carry the seq_nr of this one.
+      if (p.ack !== this.window.base) {
+        this.stats.droppedPackets++;
+        return;
+      }
+      this.ackNr = seqAdd(p.seq, -1);
+      this.st = 'connected';
+      this.lastReceivedMs = now;
+      this.noteTimestamps(p);
+      this.processAcks(p, now);
+      this.handlers.connect();
+      if (this.st !== 'connected') return;
+      this.afterReceive(p, now);
+      return;
+    }
+    if (this.st === 'syn-recv') {
+      this.st = 'connected';
+      this.synRecvDeadline = undefined;
+      this.handlers.connect();
+      if (this.isClosed()) return;
+    }
+    this.lastReceivedMs = now;
+    this.noteTimestamps(p);
+    this.processAcks(p, now);
+    if (this.isClosed()) return;
+    this.afterReceive(p, now);
+  }
+
+  private isClosed(): boolean {
+    return this.st === 'closed';
+  }
+
+  /** Data, FIN and the sends that an ack makes possible. */
+  private afterReceive(p: Packet, now: number): void {
+    if (p.type === PacketType.Data || p.type === PacketType.Fin) this.receiveData(p);
+    if (this.isClosed()) return;
+    this.flush();
+    this.maybeDone();
+    if (!this.isClosed()) this.armTimer(now);
+  }
+
+  // ---- timestamps, acks, congestion ----
+
+  private nowUs(): number {
+    // 0 means "no timestamp" to the remote (libtorrent skips such samples), so never send it.
+    return Math.floor(this.clock.now() * 1000) >>> 0 || 1;
+  }
+
+  /** Records both one-way delay samples a packet gives us (BEP 29's timestamp fields). */
+  private noteTimestamps(p: Packet): void {
+    const now = this.clock.now();
+    if (p.timestampUs !== 0) {
+      this.replyMicro = timeDistance(p.timestampUs, this.nowUs());
+      const prevBase = this.theirDelay.hasSamples ? this.theirDelay.baseUs : undefined;
+      this.theirDelay.add(this.replyMicro, now);
+      // Their base fell: their clock runs slow against ours, so our samples drift up. Follow it.
+      if (prevBase !== undefined && timeLess(this.theirDelay.baseUs, prevBase)) {
+        const fell = timeDistance(this.theirDelay.baseUs, prevBase);
+        if (fell <= MAX_SKEW_SHIFT_US && this.ourDelay.hasSamples) this.ourDelay.shift(fell);
+      }
+    }
+    if (p.timestampDiffUs !== 0 && p.timestampDiffUs !== BOGUS_DELAY_US) this.ourDelay.add(p.timestampDiffUs, now);
+    this.peerWindow = p.windowBytes;
+  }
+
+  private processAcks(p: Packet, now: number): void {
+    const inFlightBefore = this.window.inFlightBytes;
+    let ackedBytes = 0;
+    let ackedPackets = 0;
+    let minRttMs = Infinity;
+    const acked = (q: OutPacket | undefined): void => {
+      if (q === undefined) return;
+      ackedPackets++;
+      ackedBytes += q.payloadBytes;
+      // Karn: only a packet sent once tells which transmission the ack answers.
+      if (q.transmissions === 1) {
+        const r = now - q.sentAtMs;
+        this.rtt.sample(r);
+        minRttMs = Math.min(minRttMs, r);
+      }
+    };
+    const progressed = this.window.outstanding(p.ack);
+    if (progressed) {
+      for (let s = this.window.base; ; s = seqAdd(s, 1)) {
+        acked(this.window.ack(s));
+        if (s === p.ack) break;
+      }
+      this.window.advance();
+      this.dupAcks = 0;
+      this.rtt.onProgress();
+    } else if (
+      p.type === PacketType.State &&
+      p.ack === seqAdd(this.window.base, -1) &&
+      this.window.count > 0 &&
+      p.sack === undefined
+    ) {
+      // The same ack again while we have packets out: the one after it may be lost. Only STATE
+      // packets count: a data packet repeats its ack merely because it carries new data (libutp).
+      this.dupAcks++;
+    }
+    if (p.sack !== undefined && this.window.count > 0) this.selectiveAck(p.ack, p.sack, acked, now);
+    else if (this.dupAcks >= DUPLICATE_ACKS_BEFORE_RESEND) this.fastResend(this.window.get(this.window.base), now);
+    if (ackedBytes > 0) {
+      const delay = Math.min(this.ourDelay.currentUs, Number.isFinite(minRttMs) ? minRttMs * 1000 : Infinity);
+      const saturated = inFlightBefore + this.payloadMax > Math.min(this.ledbat.windowBytes, this.peerWindow);
+      this.ledbat.onAck(ackedBytes, inFlightBefore, delay, saturated);
+    }
+    // The timer restarts from each ack that moves things along (a SYN's or FIN's included).
+    if (ackedPackets > 0) this.rtoDeadline = this.window.count > 0 ? now + this.rtt.timeoutMs : undefined;
+    if (this.finSeq !== undefined && !this.finAcked && this.window.count === 0) {
+      this.finAcked = true;
+      this.handlers.finished();
+    }
+  }
+
+  /**
+   * A selective ack: packets it names are acked; a packet still missing with three or more
+   * acked packets after it is lost and resent at once (at most four per ack, each only once).
+   */
+  private selectiveAck(ack: number, mask: Uint8Array, acked: (q: OutPacket | undefined) => void, now: number): void {
+    const first = seqAdd(ack, 2);
+    const bits = mask.length * 8;
+    for (let i = 0; i < bits; i++) {
+      if (!sackHas(mask, i)) continue;
+      const seq = seqAdd(first, i);
+      if (this.window.outstanding(seq)) acked(this.window.ack(seq));
+    }
+    this.window.advance();
+    // Walk down from the highest bit counting acked packets seen above each hole.
+    const lost: OutPacket[] = [];
+    let above = 0;
+    for (let i = bits - 1; i >= -1; i--) {
+      const seq = seqAdd(first, i);
+      if (i >= 0 && sackHas(mask, i)) {
+        if (this.window.outstanding(seq) || seqLess(seq, this.window.next)) above++;
+        continue;
+      }
+      if (above < DUPLICATE_ACKS_BEFORE_RESEND) continue;
+      const q = this.window.get(seq);
+      if (q !== undefined && !q.fastResent) lost.push(q);
+    }
+    // Oldest first: the head of the line blocks the receiver.
+    lost.reverse();
+    for (const q of lost.slice(0, MAX_FAST_RESENDS_PER_ACK)) this.fastResend(q, now);
+  }
+
+  private fastResend(q: OutPacket | undefined, now: number): void {
+    if (q === undefined || q.fastResent || q.transmissions === 0) return;
+    q.fastResent = true;
+    this.stats.fastRetransmits++;
+    if (!seqLess(q.seq, this.lossSeq)) {
+      this.ledbat.onLoss(now);
+      this.lossSeq = this.window.next;
+    }
+    this.transmit(q);
+  }
+
+  // ---- receiving data ----
+
+  /** Receive-buffer space left; negative once the remote overshot it. */
+  private windowLeft(): number {
+    return this.recvBufferBytes - this.readBuffered() - this.reorder.bytes;
+  }
+
+  private advertisedWindow(): number {
+    return Math.max(0, this.windowLeft());
+  }
+
+  private receiveData(p: Packet): void {
+    const fin = p.type === PacketType.Fin;
+    if (this.readEnded) {
+      // Everything up to the FIN was delivered; a copy of anything (their FIN included) only needs an ack.
+      if (!seqLess(this.eofSeq!, p.seq)) this.wantAck();
+      else this.stats.droppedPackets++;
+      return;
+    }
+    if (this.eofSeq !== undefined && seqLess(this.eofSeq, p.seq)) {
+      this.stats.droppedPackets++; // past the FIN
+      return;
+    }
+    const ahead = seqDistance(seqAdd(this.ackNr, 1), p.seq);
+    if (ahead >= 0x8000) {
+      // Already delivered: our ack was lost. Say it again.
+      this.stats.duplicatePackets++;
+      this.wantAck();
+      return;
+    }
+    if (ahead >= MAX_REORDER_DISTANCE) {
+      this.stats.droppedPackets++;
+      return;
+    }
+    // The remote must stay inside the window we advertise; one packet of slack covers its probe.
+    if (p.payload.length > this.windowLeft() + this.payloadMax) {
+      this.stats.droppedPackets++;
+      return;
+    }
+    if (fin) this.eofSeq = p.seq;
+    if (ahead > 0) {
+      if (this.reorder.has(p.seq)) this.stats.duplicatePackets++;
+      else this.reorder.put(p.seq, { payload: p.payload, fin });
+      this.wantAck();
+      return;
+    }
+    this.deliver(p.payload, fin);
+    // The gap may have closed: hand over what waited behind it.
+    for (let next = this.reorder.take(seqAdd(this.ackNr, 1)); next !== undefined; next = this.reorder.take(seqAdd(this.ackNr, 1))) {
+      this.deliver(next.payload, next.fin);
+      if (this.readEnded || this.isClosed()) break;
+    }
+    this.wantAck();
+  }
+
+  private deliver(payload: Buffer, fin: boolean): void {
+    this.ackNr = seqAdd(this.ackNr, 1);
+    if (payload.length > 0) {
+      this.stats.bytesReceived += payload.length;
+      this.handlers.data(payload);
+    }
+    if (fin || (this.eofSeq !== undefined && this.ackNr === this.eofSeq)) {
+      this.readEnded = true;
+      this.reorder.clear();
+      this.handlers.end();
+    }
+  }
+
+  private wantAck(): void {
+    this.ackPending = true;
+    this.scheduleAck();
+  }
+
+  private scheduleAck(): void {
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    this.defer(() => {
+      this.ackScheduled = false;
+      if (this.ackPending && (this.st !== 'closed' || this.lingering)) this.sendState();
+    });
+  }
+
+  // ---- sending ----
+
+  private newPacket(type: PacketType, payloadBytes: number): OutPacket {
+    const buf = this.alloc.take(HEADER_BYTES + payloadBytes);
+    return { type, seq: this.window.next, buf, payloadBytes, sentAtMs: 0, transmissions: 0, needResend: false, fastResent: false };
+  }
+
+  /** (Re)writes the header of `q` with the current ack, window and timestamps, and sends it. */
+  private transmit(q: OutPacket): void {
+    const now = this.clock.now();
+    const pktType = q.type;
+    const wnd = this.advertisedWindow();
+    const syn = pktType === PacketType.Syn;
+    writeHeaderFields(q.buf, pktType, 0, syn ? this.ids.recvId : this.ids.sendId, this.nowUs(), this.replyMicro, wnd, q.seq, syn ? 0 : this.ackNr);
+    if (pktType === PacketType.Data && q.payloadBytes < this.payloadMax) this.shortSeq = q.seq;
+    if (q.transmissions > 0) this.stats.retransmits++;
+    else this.stats.bytesSent += q.payloadBytes;
+    this.window.sent(q, now);
+    if (this.rtoDeadline === undefined) {
+      this.rtoDeadline = now + this.rtt.timeoutMs;
+      this.armTimer(now);
+    }
+    this.lastAdvertised = wnd;
+    this.lastSentMs = now;
+    this.stats.packetsSent++;
+    // A data packet carries our ack; a pending ack is still owed if a selective ack must go out.
+    if (pktType !== PacketType.Syn && this.reorder.size === 0) this.ackPending = false;
+    this.handlers.send(q.buf);
+  }
+
+  /** Sends a STATE: an ack (with a selective ack when packets wait behind a gap), or a keep-alive. */
+  private sendState(): void {
+    const sack = this.readEnded ? undefined : this.reorder.sack(this.ackNr);
+    const wnd = this.advertisedWindow();
+    const buf = this.alloc.take(HEADER_BYTES + (sack === undefined ? 0 : 2 + sack.length));
+    const ext = sack === undefined ? 0 : EXTENSION_SACK;
+    writeHeaderFields(buf, PacketType.State, ext, this.ids.sendId, this.nowUs(), this.replyMicro, wnd, this.window.next, this.ackNr);
+    if (sack !== undefined) {
+      buf[HEADER_BYTES] = 0;
+      buf[HEADER_BYTES + 1] = sack.length;
+      buf.set(sack, HEADER_BYTES + 2);
+    }
+    this.ackPending = false;
+    this.lastAdvertised = wnd;
+    this.lastSentMs = this.clock.now();
+    this.stats.packetsSent++;
+    this.handlers.send(buf);
+    if (this.st !== 'closed') this.armTimer();
+  }
+
+  private sendReset(): void {
+    const buf = Buffer.allocUnsafe(HEADER_BYTES);
+    writeHeaderFields(buf, PacketType.Reset, 0, this.ids.sendId, this.nowUs(), this.replyMicro, 0, this.window.next, this.ackNr);
+    this.stats.packetsSent++;
+    this.handlers.send(buf);
+  }
+
+  /** Whether a packet of `n` payload bytes may go out now (congestion and receive windows). */
+  private canSend(n: number, zeroWindowProbe: boolean): boolean {
+    const inFlight = this.window.inFlightBytes;
+    const limit = Math.min(this.ledbat.windowBytes, this.peerWindow);
+    if (inFlight + n <= limit) return true;
+    // One packet may always be out, or nothing ever would be (the window floor is one packet);
+    // a zero receive window waits for an update or the probe timer.
+    return inFlight === 0 && (this.peerWindow > 0 || zeroWindowProbe);
+  }
+
+  /** Sends what the windows allow: lost packets first, then new data, then the FIN. */
+  private flush(zeroWindowProbe = false): void {
+    if (this.st !== 'connected' && this.st !== 'fin-sent') return;
+    // 1. Packets declared lost by a timeout, oldest first.
+    if (this.window.lostCount > 0) {
+      for (let s = this.window.base; s !== this.window.next; s = seqAdd(s, 1)) {
+        const q = this.window.get(s);
+        if (q === undefined || !q.needResend) continue;
+        if (!this.canSend(q.payloadBytes, zeroWindowProbe)) return;
+        this.transmit(q);
+      }
+    }
+    // 2. New data, in full packets; a short one waits while another short one is unacked (Nagle).
+    while (this.queue.bytes > 0 && !this.window.full) {
+      const n = Math.min(this.payloadMax, this.queue.bytes);
+      if (!this.canSend(n, zeroWindowProbe)) break;
+      if (n < this.payloadMax && this.nagle && !this.finRequested && this.shortPacketOutstanding()) break;
+      const q = this.newPacket(PacketType.Data, n);
+      this.queue.take(n, q.buf, HEADER_BYTES);
+      this.window.add(q);
+      this.transmit(q);
+      zeroWindowProbe = false;
+    }
+    // 3. The FIN, once everything before it is in a packet. It takes a sequence number (libutp).
+    if (this.finRequested && this.finSeq === undefined && this.queue.bytes === 0 && !this.window.full) {
+      this.finSeq = this.window.next;
+      const q = this.newPacket(PacketType.Fin, 0);
+      this.window.add(q);
+      this.st = 'fin-sent';
+      this.transmit(q);
+    }
+    if (this.drainWanted && this.queue.bytes < this.sendBufferBytes) {
+      this.drainWanted = false;
+      this.handlers.drain();
+    }
+  }
+
+  /** Whether the latest short data packet is still unacked (Nagle holds the next one until it is). */
+  private shortPacketOutstanding(): boolean {
+    return this.shortSeq !== undefined && this.window.get(this.shortSeq) !== undefined;
+  }
+
+  // ---- closing ----
+
+  /** Both directions finished: our FIN is acked and theirs delivered. */
+  private maybeDone(): void {
+    if (this.st === 'closed' || !this.finAcked || !this.readEnded) return;
+    if (this.ackPending) this.sendState(); // the ack of their FIN, before we go
+    this.finish('done', undefined);
+  }
+
+  private fail(reason: CloseReason, error: UtpError): void {
+    this.finish(reason, error);
+  }
+
+  private finish(reason: CloseReason, error: UtpError | undefined): void {
+    if (this.st === 'closed') return;
+    this.st = 'closed';
+    this.closeReason = reason;
+    this.queue.clear();
+    this.window.clear();
+    this.reorder.clear();
+    this.rtoDeadline = undefined;
+    this.synRecvDeadline = undefined;
+    this.cancelTimer();
+    if (reason === 'done') {
+      this.lingerUntil = this.clock.now() + LINGER_MS;
+      this.armTimer();
+    }
+    this.handlers.close(error);
+    if (this.lingerUntil === undefined) this.handlers.release();
+  }
+
+  private receiveWhileLingering(p: Packet): void {
+    if (this.lingerUntil === undefined) return;
+    // Our ack of their FIN was lost and they sent it again: ack it again.
+    if ((p.type === PacketType.Fin || p.type === PacketType.Data) && !seqLess(this.ackNr, p.seq)) this.sendState();
+  }
+
+  // ---- timers ----
+
+  private nextDeadline(): number {
+    if (this.st === 'closed') return this.lingerUntil ?? Infinity;
+    let t = Infinity;
+    if (this.synRecvDeadline !== undefined) t = Math.min(t, this.synRecvDeadline);
+    if (this.window.count > 0 && this.rtoDeadline !== undefined) t = Math.min(t, this.rtoDeadline);
+    if (this.st === 'connected' || this.st === 'fin-sent') {
+      t = Math.min(t, this.lastSentMs + KEEPALIVE_INTERVAL_MS);
+      if (this.queue.bytes > 0 && this.window.count === 0 && this.peerWindow === 0) {
+        t = Math.min(t, this.lastReceivedMs + ZERO_WINDOW_PROBE_MS);
+      }
+    }
+    return t;
+  }
+
+  /**
+   * Keeps one timer armed at the earliest deadline. Deadlines that move later (every ack pushes
+   * the retransmission timeout) leave the timer alone: it fires early, finds nothing due and is
+   * re-armed, which costs one timer per timeout period instead of one per packet.
+   */
+  private armTimer(now = this.clock.now()): void {
+    const at = this.nextDeadline();
+    if (at === Infinity || at >= this.timerAt) return;
+    this.cancelTimer();
+    this.timerAt = at;
+    this.timer = this.clock.setTimeout(() => this.onTimer(), Math.max(0, at - now));
+  }
+
+  private cancelTimer(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.timerAt = Infinity;
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = this.clock.now();
+    if (this.st === 'closed') {
+      if (this.lingerUntil !== undefined && now >= this.lingerUntil) {
+        this.lingerUntil = undefined;
+        this.handlers.release();
+      } else this.armTimer(now);
+      return;
+    }
+    if (this.synRecvDeadline !== undefined && now >= this.synRecvDeadline) {
+      this.fail('timeout', new UtpError('UTP_TIMEOUT', 'uTP initiator never spoke after our SYN-ACK'));
+      return;
+    }
+    if (this.window.count > 0 && this.rtoDeadline !== undefined && now >= this.rtoDeadline) {
+      this.onRetransmitTimeout(now);
+      if (this.isClosed()) return;
+    }
+    if (this.st === 'connected' || this.st === 'fin-sent') {
+      if (this.queue.bytes > 0 && this.window.count === 0 && this.peerWindow === 0 && now >= this.lastReceivedMs + ZERO_WINDOW_PROBE_MS) {
+        this.flush(true);
+      }
+      if (now >= this.lastSentMs + KEEPALIVE_INTERVAL_MS) this.sendState();
+    }
+    this.armTimer(now);
+  }
+
+  private onRetransmitTimeout(now: number): void {
+    this.stats.timeouts++;
+    if (this.st === 'syn-sent') {
+      const syn = this.window.get(this.window.base);
+      if (syn === undefined || syn.transmissions >= MAX_SYN_TRANSMISSIONS) {
+        this.fail('timeout', new UtpError('UTP_TIMEOUT', 'uTP connect timed out (no answer to SYN)'));
+        return;
+      }
+      this.rtt.onTimeout();
+      this.rtoDeadline = now + this.rtt.timeoutMs;
+      this.transmit(syn);
+      return;
+    }
+    if (this.rtt.consecutiveTimeouts >= MAX_RETRANSMITS) {
+      this.fail('timeout', new UtpError('UTP_TIMEOUT', `uTP connection timed out (${MAX_RETRANSMITS + 1} retransmission timeouts in a row)`));
+      return;
+    }
+    this.rtt.onTimeout();
+    this.ledbat.onTimeout();
+    this.lossSeq = this.window.next;
+    this.dupAcks = 0;
+    this.window.markAllLost();
+    this.rtoDeadline = now + this.rtt.timeoutMs;
+    this.flush();
+  }
+}
