@@ -106,6 +106,8 @@ if (JSON_OUT) {
   console.log(`deadlines: median of ${ROUNDS} rounds, ${process.version} (start-up = the same command refusing --timeout 0)`);
   console.log(`${'case'.padEnd(68)} limit ms  wall ms  start-up ms  overshoot ms`);
   for (const r of rows) {
-    console.log(`${r.case.padEnd(68)} ${String(r.limitMs).padStart(8)} ${String(r.wallMs).padStart(8)} ${String(r.startupMs).padStart(12)} ${String(r.overshootMs).padStart(13)}`);
+    console.log(
+      `${r.case.padEnd(68)} ${String(r.limitMs).padStart(8)} ${String(r.wallMs).padStart(8)} ${String(r.startupMs).padStart(12)} ${String(r.overshootMs).padStart(13)}`,
+    );
   }
 }

@@ -69,7 +69,6 @@ async function step(c) {
   return (torrent.length * REPS) / 1e6 / (ms / 1000);
 }
 
-
 const samples = new Map(CONTENDERS.map((c) => [c.name, []]));
 for (const c of CONTENDERS) await step(c); // warm up the JIT for everyone
 for (let r = 0; r < ROUNDS; r++) {

@@ -102,7 +102,10 @@ async function ltLookup(lt, node, ih, wantPort) {
   lt.listeners.add(on);
   lt.send({ cmd: 'get-peers', infoHash: ih, node });
   try {
-    const done = await lt.waitFor((e) => e.node === node && e.event === 'log' && tid !== undefined && e.message.includes(`[${tid}] COMPLETED`), LT_LOOKUP_TIMEOUT_MS);
+    const done = await lt.waitFor(
+      (e) => e.node === node && e.event === 'log' && tid !== undefined && e.message.includes(`[${tid}] COMPLETED`),
+      LT_LOOKUP_TIMEOUT_MS,
+    );
     return { queries: invokes, ms: done.at - t0, firstPeerMs, found };
   } catch {
     return { queries: invokes, ms: undefined, firstPeerMs, found };
@@ -120,10 +123,21 @@ const all = [...lt.ports.map((port) => ({ kind: 'lt', port })), ...ours.map((o) 
 log(`${LT} libtorrent nodes and ${OURS} of ours on 127.0.0.1; each introduced to ${INTRODUCTIONS} others`);
 // Introductions: everyone learns a few random others (both kinds).
 lt.ports.forEach((port, node) => {
-  for (const o of pick(all.filter((x) => x.port !== port), INTRODUCTIONS)) lt.send({ cmd: 'add-node', node, ip: '127.0.0.1', port: o.port });
+  for (const o of pick(
+    all.filter((x) => x.port !== port),
+    INTRODUCTIONS,
+  ))
+    lt.send({ cmd: 'add-node', node, ip: '127.0.0.1', port: o.port });
 });
 await Promise.all(
-  ours.map((o) => o.node.bootstrap(pick(all.filter((x) => x.port !== o.port), INTRODUCTIONS).map((x) => ({ ip: '127.0.0.1', port: x.port })))),
+  ours.map((o) =>
+    o.node.bootstrap(
+      pick(
+        all.filter((x) => x.port !== o.port),
+        INTRODUCTIONS,
+      ).map((x) => ({ ip: '127.0.0.1', port: x.port })),
+    ),
+  ),
 );
 const settleMs = Number(opt.settle) * 1000;
 log(`letting the tables fill for ${settleMs / 1000} s`);
@@ -136,7 +150,9 @@ for (let node = 0; node < LT; node++) {
   lt.send({ cmd: 'counters', node });
   ltTables.push((await lt.waitFor((e) => e.event === 'counters' && e.node === node, 10_000)).values['dht.dht_nodes']);
 }
-log(`routing-table sizes: ours median ${median(ourTables)} (min ${Math.min(...ourTables)}), libtorrent median ${median(ltTables)} (min ${Math.min(...ltTables)})`);
+log(
+  `routing-table sizes: ours median ${median(ourTables)} (min ${Math.min(...ourTables)}), libtorrent median ${median(ltTables)} (min ${Math.min(...ltTables)})`,
+);
 
 const results = { tc: [], libtorrent: [] };
 for (let round = 0; round < ROUNDS; round++) {
@@ -171,14 +187,26 @@ const summary = (rs) => ({
   medianMs: median(rs.filter((r) => r.ms !== undefined).map((r) => r.ms)),
   medianFirstPeerMs: median(rs.filter((r) => r.firstPeerMs !== undefined).map((r) => r.firstPeerMs)),
 });
-const out = { schema: 1, nodes: { libtorrent: LT, ours: OURS }, tables: { ours: median(ourTables), libtorrent: median(ltTables) }, tc: summary(results.tc), libtorrent: summary(results.libtorrent), rounds: results };
+const out = {
+  schema: 1,
+  nodes: { libtorrent: LT, ours: OURS },
+  tables: { ours: median(ourTables), libtorrent: median(ltTables) },
+  tc: summary(results.tc),
+  libtorrent: summary(results.libtorrent),
+  rounds: results,
+};
 if (opt.json) console.log(JSON.stringify(out, null, 2));
 else {
   console.log(`dht lookups: ${LT} libtorrent + ${OURS} tc nodes on loopback, ${ROUNDS} rounds, node ${process.version}`);
   console.log('implementation  found  queries/lookup (median, mean)  lookup ms (median)  first peer ms (median)');
-  for (const [name, s] of [['tc', out.tc], ['libtorrent', out.libtorrent]]) {
+  for (const [name, s] of [
+    ['tc', out.tc],
+    ['libtorrent', out.libtorrent],
+  ]) {
     const f = (x) => (x === undefined ? '—' : x.toFixed(0));
-    console.log(`${name.padEnd(16)}${`${s.found}/${s.lookups}`.padEnd(7)}${`${s.medianQueries}, ${s.meanQueries}`.padEnd(31)}${f(s.medianMs).padEnd(20)}${f(s.medianFirstPeerMs)}`);
+    console.log(
+      `${name.padEnd(16)}${`${s.found}/${s.lookups}`.padEnd(7)}${`${s.medianQueries}, ${s.meanQueries}`.padEnd(31)}${f(s.medianMs).padEnd(20)}${f(s.medianFirstPeerMs)}`,
+    );
   }
 }
 await Promise.all(ours.map((o) => o.close()));

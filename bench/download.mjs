@@ -78,7 +78,19 @@ async function makeData(dir) {
 
 const runners = {
   async tc({ torrent, port, out }) {
-    return timed(process.execPath, [TC_BIN, torrent, '-o', out, '--peer', `127.0.0.1:${port}`, '--listen', '127.0.0.1', '--quiet', '--first-peer-timeout', '30']);
+    return timed(process.execPath, [
+      TC_BIN,
+      torrent,
+      '-o',
+      out,
+      '--peer',
+      `127.0.0.1:${port}`,
+      '--listen',
+      '127.0.0.1',
+      '--quiet',
+      '--first-peer-timeout',
+      '30',
+    ]);
   },
   async libtorrent({ torrent, port, out }) {
     // lt_peer.py prints "finished" then we close its stdin: a wrapper script makes it one timed process.
@@ -128,7 +140,9 @@ async function main() {
         if (got.size !== SIZE) throw new Error(`${c}: wrong size ${got.size}`);
         if (r === 0 && (await fileSha1(join(out, 'bench.bin'))) !== (expectedSha1 ??= await fileSha1(file))) throw new Error(`${c}: data differs`);
         results[c].push(res);
-        log(`round ${r + 1} ${c.padEnd(10)} ${res.wall.toFixed(2)} s  ${((SIZE / 1e6) / res.wall).toFixed(0)} MB/s  RSS ${res.rssMb.toFixed(0)} MB  CPU ${res.cpu.toFixed(2)} s`);
+        log(
+          `round ${r + 1} ${c.padEnd(10)} ${res.wall.toFixed(2)} s  ${(SIZE / 1e6 / res.wall).toFixed(0)} MB/s  RSS ${res.rssMb.toFixed(0)} MB  CPU ${res.cpu.toFixed(2)} s`,
+        );
         await rm(out, { recursive: true, force: true });
       }
     }
@@ -141,7 +155,7 @@ async function main() {
     const rs = results[c];
     summary[c] = {
       wallS: median(rs.map((x) => x.wall)),
-      mbPerS: (SIZE / 1e6) / median(rs.map((x) => x.wall)),
+      mbPerS: SIZE / 1e6 / median(rs.map((x) => x.wall)),
       peakRssMb: Math.max(...rs.map((x) => x.rssMb)),
       cpuSPerGiB: median(rs.map((x) => x.cpu)) / (SIZE / 1024 ** 3),
     };
@@ -150,7 +164,9 @@ async function main() {
   lines.push('client       wall s    MB/s   peak RSS MB   CPU s/GiB');
   for (const c of CLIENTS) {
     const s = summary[c];
-    lines.push(`${c.padEnd(12)} ${s.wallS.toFixed(2).padStart(6)} ${s.mbPerS.toFixed(0).padStart(7)} ${s.peakRssMb.toFixed(0).padStart(13)} ${s.cpuSPerGiB.toFixed(2).padStart(11)}`);
+    lines.push(
+      `${c.padEnd(12)} ${s.wallS.toFixed(2).padStart(6)} ${s.mbPerS.toFixed(0).padStart(7)} ${s.peakRssMb.toFixed(0).padStart(13)} ${s.cpuSPerGiB.toFixed(2).padStart(11)}`,
+    );
   }
   if (summary.tc) for (const c of CLIENTS) if (c !== 'tc') lines.push(`tc / ${c}: ${(summary.tc.wallS / summary[c].wallS).toFixed(2)}`);
   if (opt.json) process.stdout.write(`${JSON.stringify({ sizeBytes: SIZE, rounds: ROUNDS, summary, results })}\n`);
@@ -160,9 +176,19 @@ async function main() {
 /** aria2c downloads while the seeder connects to its fixed listen port. */
 async function aria2WithDial(torrent, out, seeder, listen) {
   const p = timed('aria2c', [
-    '--seed-time=0', '--enable-dht=false', '--enable-dht6=false', '--bt-enable-lpd=false', '--enable-peer-exchange=false',
-    `--listen-port=${listen}`, '--interface=127.0.0.1', '--file-allocation=none', '--summary-interval=0',
-    '--console-log-level=warn', '--quiet=true', `--dir=${out}`, torrent,
+    '--seed-time=0',
+    '--enable-dht=false',
+    '--enable-dht6=false',
+    '--bt-enable-lpd=false',
+    '--enable-peer-exchange=false',
+    `--listen-port=${listen}`,
+    '--interface=127.0.0.1',
+    '--file-allocation=none',
+    '--summary-interval=0',
+    '--console-log-level=warn',
+    '--quiet=true',
+    `--dir=${out}`,
+    torrent,
   ]);
   // Have the seeder dial aria2c only once it listens: libtorrent waits a minute or more before it
   // retries an address that refused it (a round once hung for 9 minutes that way).
@@ -178,7 +204,13 @@ async function tcpListening(port, timeoutMs) {
   while (Date.now() < deadline) {
     const table = await readFile('/proc/net/tcp', 'utf8');
     // Columns: sl, local_address, rem_address, st (0A = LISTEN).
-    if (table.split('\n').some((l) => { const f = l.trim().split(/\s+/); return f[1] === want && f[3] === '0A'; })) return;
+    if (
+      table.split('\n').some((l) => {
+        const f = l.trim().split(/\s+/);
+        return f[1] === want && f[3] === '0A';
+      })
+    )
+      return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);

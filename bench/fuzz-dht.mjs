@@ -65,7 +65,14 @@ const result = {
   perSecond: Math.round(COUNT / seconds),
   decoded,
   errors: codes,
-  node: { answered: Object.values(s.queriesIn).reduce((a, b) => a + b, 0), dropped: s.dropped, sent, tableNodes: s.nodes[4], storedPeers: s.storedPeers, rateLimitKeys: s.rateLimitKeys },
+  node: {
+    answered: Object.values(s.queriesIn).reduce((a, b) => a + b, 0),
+    dropped: s.dropped,
+    sent,
+    tableNodes: s.nodes[4],
+    storedPeers: s.storedPeers,
+    rateLimitKeys: s.rateLimitKeys,
+  },
   heapGrowthMb: Number((growth / 2 ** 20).toFixed(2)),
   maxHeapGrowthMb: Number((maxGrowth / 2 ** 20).toFixed(2)),
   failures,
@@ -73,8 +80,14 @@ const result = {
 if (opt.json) console.log(JSON.stringify(result, null, 2));
 else {
   console.log(`dht fuzz: ${COUNT} datagrams in ${result.seconds} s (${result.perSecond}/s), node ${process.version}`);
-  console.log(`decoded ${decoded}; refused: ${Object.entries(codes).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  console.log(`node: answered ${result.node.answered}, dropped ${JSON.stringify(s.dropped)}, table ${s.nodes[4]}, stored peers ${s.storedPeers}, rate-limit keys ${s.rateLimitKeys}`);
+  console.log(
+    `decoded ${decoded}; refused: ${Object.entries(codes)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
+  );
+  console.log(
+    `node: answered ${result.node.answered}, dropped ${JSON.stringify(s.dropped)}, table ${s.nodes[4]}, stored peers ${s.storedPeers}, rate-limit keys ${s.rateLimitKeys}`,
+  );
   console.log(`heap growth: ${result.heapGrowthMb} MB at the end, ${result.maxHeapGrowthMb} MB at most (bound ${BOUND_BYTES / 2 ** 20} MB)`);
   for (const f of failures) console.log(`FAIL ${f}`);
 }

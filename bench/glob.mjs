@@ -39,17 +39,20 @@ for (let n = 12; ; n += 4) {
   if (rx.ms > REGEX_CAP_MS) break;
 }
 for (let n = 64; n <= MAX; n *= 4) sizes.add(n);
-const rows = [...sizes].sort((a, b) => a - b).map((n) => {
-  const tc = time(() => globMatch(glob, 'a'.repeat(n)));
-  if (tc.r !== false) throw new Error('tc matched a text without a b');
-  const rx = regexMs.get(n);
-  return { n, tcMs: Number(tc.ms.toFixed(3)), regexMs: rx === undefined ? null : Number(rx.toFixed(3)) };
-});
+const rows = [...sizes]
+  .sort((a, b) => a - b)
+  .map((n) => {
+    const tc = time(() => globMatch(glob, 'a'.repeat(n)));
+    if (tc.r !== false) throw new Error('tc matched a text without a b');
+    const rx = regexMs.get(n);
+    return { n, tcMs: Number(tc.ms.toFixed(3)), regexMs: rx === undefined ? null : Number(rx.toFixed(3)) };
+  });
 
 if (JSON_OUT) {
   console.log(JSON.stringify({ pattern, node: process.version, rows }));
 } else {
   console.log(`glob ${JSON.stringify(pattern)} against 'a' × n (no match), ${process.version}`);
   console.log('       n     tc ms   RegExp ms');
-  for (const r of rows) console.log(`${String(r.n).padStart(8)} ${r.tcMs.toFixed(3).padStart(9)} ${r.regexMs === null ? '  (not run)' : r.regexMs.toFixed(3).padStart(11)}`);
+  for (const r of rows)
+    console.log(`${String(r.n).padStart(8)} ${r.tcMs.toFixed(3).padStart(9)} ${r.regexMs === null ? '  (not run)' : r.regexMs.toFixed(3).padStart(11)}`);
 }

@@ -41,4 +41,3 @@ export function ltPeer(cfg) {
     });
   return { child, waitFor, stop };
 }
-

@@ -38,8 +38,7 @@ const FEATURES = { fast: true, extended: false, dht: false };
 if (process.argv[2] === '--receiver') {
   const mode = process.argv[3];
   let elu0;
-  const report = (bytes, hash, ms) =>
-    process.send({ type: 'done', bytes, hash, ms, elu: performance.eventLoopUtilization(elu0).utilization });
+  const report = (bytes, hash, ms) => process.send({ type: 'done', bytes, hash, ms, elu: performance.eventLoopUtilization(elu0).utilization });
   const consume = (stream) => {
     const h = createHash('sha1');
     let bytes = 0;

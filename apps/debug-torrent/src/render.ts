@@ -71,7 +71,11 @@ export function renderTorrent(r: TorrentReport, opts: HumanOptions): string {
     const shown = opts.verbose ? m.files : real;
     for (const l of opts.files === 'tree' && m.multiFile ? fileTree(shown) : fileList(shown)) lines.push(`${' '.repeat(LABEL_WIDTH)}${l}`);
   }
-  if (r.errors.length > 0) row('Errors', r.errors.map((p) => c.red(formatProblem(p))));
+  if (r.errors.length > 0)
+    row(
+      'Errors',
+      r.errors.map((p) => c.red(formatProblem(p))),
+    );
   if (r.failure) row('Errors', c.red(sanitize(r.failure.message)));
   row('Warnings', r.warnings.length === 0 ? ['none'] : r.warnings.map((p) => c.yellow(formatProblem(p))));
   if (opts.verbose && r.raw !== undefined) {

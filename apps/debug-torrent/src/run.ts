@@ -31,7 +31,6 @@ const EPILOGUE = `Exit codes:
   5  disk error
 With several inputs each is shown and the highest code wins.`;
 
-
 export async function run(argv: string[], io: Io): Promise<number> {
   const parser = commandParser('tc-debug-torrent', USAGE)
     .option('files', {

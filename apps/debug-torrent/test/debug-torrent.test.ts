@@ -191,7 +191,10 @@ describe('tc-debug-torrent', () => {
       } else {
         bad++;
         expect(t.exitCode, t.source).toBe(3);
-        expect(t.errors.map((e) => e.code), t.source).toContain(want.code);
+        expect(
+          t.errors.map((e) => e.code),
+          t.source,
+        ).toContain(want.code);
       }
     }
     expect(bad).toBeGreaterThan(40);

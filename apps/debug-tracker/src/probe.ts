@@ -44,7 +44,12 @@ const FAILED: Readonly<Partial<Record<PeerHandshake['state'], string>>> = {
 };
 
 function reported(h: PeerHandshake): HandshakeProbe {
-  const base = { ip: h.ip, port: h.port, ...(h.client !== undefined ? { client: h.client } : {}), ...(h.peerIdHex !== undefined ? { peerIdHex: h.peerIdHex } : {}) };
+  const base = {
+    ip: h.ip,
+    port: h.port,
+    ...(h.client !== undefined ? { client: h.client } : {}),
+    ...(h.peerIdHex !== undefined ? { peerIdHex: h.peerIdHex } : {}),
+  };
   if (h.state === 'ok') return { ...base, ok: true, ms: h.ms };
   return { ...base, ok: false, error: FAILED[h.state] ?? h.message ?? h.state };
 }

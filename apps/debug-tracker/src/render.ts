@@ -34,7 +34,9 @@ export function renderReport(r: Report, opts: { chalk: ChalkInstance; verbose: b
     const ok = answered(p);
     out.push(`${c.bold('tracker')}  ${sanitize(p.url)}  ${c.dim(`tier ${p.tier}`)}  ${ok ? c.green('OK') : c.red('FAILED')}`);
     if (p.addresses !== undefined) {
-      out.push(`${label('address')}${p.addresses.map((a) => sanitize(a)).join(', ') || '(none)'}${p.resolveMs !== undefined ? `  (resolved in ${ms(p.resolveMs)})` : ''}`);
+      out.push(
+        `${label('address')}${p.addresses.map((a) => sanitize(a)).join(', ') || '(none)'}${p.resolveMs !== undefined ? `  (resolved in ${ms(p.resolveMs)})` : ''}`,
+      );
     }
     if (p.connectMs !== undefined) out.push(`${label('connect')}${ms(p.connectMs)}`);
     const a = p.announce;
@@ -60,7 +62,10 @@ export function renderReport(r: Report, opts: { chalk: ChalkInstance; verbose: b
     if (s !== undefined) {
       if ('error' in s) out.push(`${label('scrape')}${c.yellow('failed')}: ${errorLine(s.error)}`);
       else if (s.entry === undefined) out.push(`${label('scrape')}the tracker does not list this torrent`);
-      else out.push(`${label('scrape')}${plural(s.entry.complete, 'seeder')}, ${plural(s.entry.incomplete, 'leecher')}, ${s.entry.downloaded} downloaded (${ms(s.ms)})`);
+      else
+        out.push(
+          `${label('scrape')}${plural(s.entry.complete, 'seeder')}, ${plural(s.entry.incomplete, 'leecher')}, ${s.entry.downloaded} downloaded (${ms(s.ms)})`,
+        );
     }
     for (const h of p.handshakes ?? []) {
       const who = `${h.ip.includes(':') ? `[${h.ip}]` : h.ip}:${h.port}`;
@@ -76,9 +81,7 @@ export function renderReport(r: Report, opts: { chalk: ChalkInstance; verbose: b
   }
   const n = r.trackers.filter(answered).length;
   out.push('');
-  out.push(
-    `${n > 0 ? c.green('summary') : c.red('summary')}  ${n} of ${plural(r.trackers.length, 'tracker')} answered (${r.ms} ms)`,
-  );
+  out.push(`${n > 0 ? c.green('summary') : c.red('summary')}  ${n} of ${plural(r.trackers.length, 'tracker')} answered (${r.ms} ms)`);
   return `${out.join('\n')}\n`;
 }
 

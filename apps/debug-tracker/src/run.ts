@@ -1,17 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
-import {
-  colours,
-  commandParser,
-  CommandError,
-  ExitCode,
-  parseCommand,
-  readTorrentArg,
-  reportWarning,
-  UsageError,
-  writeJson,
-  type Io,
-} from '@tc/cli';
+import { colours, commandParser, CommandError, ExitCode, parseCommand, readTorrentArg, reportWarning, UsageError, writeJson, type Io } from '@tc/cli';
 import { parseInfoHash } from '@tc/codec';
 import { TrackerProber } from '@tc/tracker';
 import { generatePeerId, USER_AGENT } from '@tc/wire';
@@ -130,7 +119,13 @@ export async function run(argv: string[], io: Io): Promise<number> {
   return answered > 0 ? ExitCode.OK : ExitCode.NETWORK;
 }
 
-async function loadTarget(input: string | undefined, infoHashText: string | undefined, trackers: string[] | undefined, io: Io, timeoutMs: number): Promise<Target> {
+async function loadTarget(
+  input: string | undefined,
+  infoHashText: string | undefined,
+  trackers: string[] | undefined,
+  io: Io,
+  timeoutMs: number,
+): Promise<Target> {
   const override = trackers && trackers.length > 0 ? trackers.map((t) => [t]) : undefined;
   if (input === undefined) {
     if (override === undefined || infoHashText === undefined) {

@@ -157,7 +157,9 @@ describe('tc-debug-tracker', () => {
     const r = await runCli([torrentPath, '--tracker', closed, '--tracker', quiet, '--tracker', `http://127.0.0.1:${deadPort}/announce`, '--timeout', '1']);
     expect(r.code).toBe(4);
     const block = (url: string): string => r.stdout.split('\n\n').find((b) => b.startsWith(`tracker  ${url} `)) ?? '';
-    expect(block(closed)).toMatch(/connect +failed after [0-9.]+ ms: refused: nothing listens on that port \(tracker down or wrong port\) \(port unreachable: nothing listens on UDP 127\.0\.0\.1:\d+ \(ECONNREFUSED\)\)/);
+    expect(block(closed)).toMatch(
+      /connect +failed after [0-9.]+ ms: refused: nothing listens on that port \(tracker down or wrong port\) \(port unreachable: nothing listens on UDP 127\.0\.0\.1:\d+ \(ECONNREFUSED\)\)/,
+    );
     expect(block(quiet)).toMatch(/connect +failed after [0-9.]+ ms: timeout: no answer/);
     expect(r.stdout).toMatch(/summary +0 of 3 trackers answered/);
   });

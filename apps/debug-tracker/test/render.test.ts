@@ -116,7 +116,11 @@ describe('render', () => {
     const t = (doc.trackers as Record<string, unknown>[])[1]!;
     expect(Object.keys(t)).toEqual(['url', 'tier', 'ok', 'addresses', 'resolveMs', 'connectMs', 'announce', 'scrape', 'handshakes', 'failure']);
     expect(t.announce).toMatchObject({ interval: 1800, minInterval: 900, seeders: 1, leechers: 2, skipped: 1 });
-    expect((doc.trackers as Record<string, unknown>[])[0]).toMatchObject({ ok: false, announce: null, failure: { step: 'connect', error: { code: 'TRACKER_REFUSED' } } });
+    expect((doc.trackers as Record<string, unknown>[])[0]).toMatchObject({
+      ok: false,
+      announce: null,
+      failure: { step: 'connect', error: { code: 'TRACKER_REFUSED' } },
+    });
     expect((doc.trackers as Record<string, unknown>[])[3]).toMatchObject({
       ok: false,
       announce: { ms: 1.2, error: { code: 'TRACKER_REFUSED' } },

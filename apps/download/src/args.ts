@@ -61,7 +61,10 @@ export async function parseDownloadArgs(argv: readonly string[], io: Io): Promis
 /** `--select` read against the torrent's files (a bad one is a usage error). */
 export function readSelection(spec: string, metainfo: Metainfo): number[] {
   try {
-    return parseSelection(spec, metainfo.files.map((f) => ({ path: f.safePath, length: f.length, padding: f.padding })));
+    return parseSelection(
+      spec,
+      metainfo.files.map((f) => ({ path: f.safePath, length: f.length, padding: f.padding })),
+    );
   } catch (e) {
     if (e instanceof SelectionError) throw new UsageError(`--select: ${e.message}`, 'see the files and their indices with --list');
     throw e;

@@ -93,7 +93,9 @@ export async function metainfoOfMagnet(magnet: Magnet, dir: string, o: MagnetRun
   if (outcome instanceof EngineError) {
     return reportError(o.io, outcome, { what: 'magnet link', verbose: o.verbose });
   }
-  o.say(`metadata received: ${sanitize(outcome.name)} (${outcome.files.length} file${outcome.files.length === 1 ? '' : 's'}, ${formatBytes(outcome.totalLength)})`);
+  o.say(
+    `metadata received: ${sanitize(outcome.name)} (${outcome.files.length} file${outcome.files.length === 1 ? '' : 's'}, ${formatBytes(outcome.totalLength)})`,
+  );
   // Saved atomically, so a later run (resume) starts from it without asking peers again.
   try {
     await mkdir(dir, { recursive: true });

@@ -38,7 +38,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
 }
 
-async function download(args: DownloadArgs, io: Io, metainfo: Metainfo, selection: number[] | undefined, session: Session, log: EventLog | undefined): Promise<number> {
+async function download(
+  args: DownloadArgs,
+  io: Io,
+  metainfo: Metainfo,
+  selection: number[] | undefined,
+  session: Session,
+  log: EventLog | undefined,
+): Promise<number> {
   const job = new Job({
     session,
     metainfo,

@@ -49,7 +49,18 @@ afterAll(async () => {
   await work?.cleanup();
 });
 
-const args = (out: string, extra: string[] = []): string[] => ['big.torrent', '-o', out, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--progress', 'none', ...extra];
+const args = (out: string, extra: string[] = []): string[] => [
+  'big.torrent',
+  '-o',
+  out,
+  '--peer',
+  `127.0.0.1:${seeder.port}`,
+  '--listen',
+  '127.0.0.1',
+  '--progress',
+  'none',
+  ...extra,
+];
 function spawnBin(a: string[]): { child: ChildProcess; exit: Promise<number | null> } {
   const child = spawn(process.execPath, [BIN, ...a], { cwd: work.path, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' }, stdio: 'ignore' });
   return { child, exit: new Promise((r) => child.on('close', (code) => r(code))) };
@@ -83,8 +94,16 @@ describe('tc-download disk faults', () => {
     // Stop it once some pieces are on disk (a piece is written only after its hash passed), not
     // after a fixed time: a busy machine may not even have started Node by then.
     // Allocated blocks: the file is sparse until pieces land.
-    const written = (): Promise<number> => stat(join(out, 'big.bin')).then((st) => st.blocks * 512, () => 0);
-    await until(() => '4 pieces written to big.bin', async () => (await written()) >= 4 * 64 * 1024, { timeoutMs: 30_000, everyMs: 50 });
+    const written = (): Promise<number> =>
+      stat(join(out, 'big.bin')).then(
+        (st) => st.blocks * 512,
+        () => 0,
+      );
+    await until(
+      () => '4 pieces written to big.bin',
+      async () => (await written()) >= 4 * 64 * 1024,
+      { timeoutMs: 30_000, everyMs: 50 },
+    );
     partial.child.kill('SIGINT');
     expect(await partial.exit).toBe(130);
     // A read-only remount is refused while a file is open for writing: it is done between runs.
@@ -104,11 +123,15 @@ describe('tc-download disk faults', () => {
     await mkdir(out);
     mountTmpfs(out, 4 * 1024 * 1024);
     const logPath = join(work.path, 'seed-full.log');
-    const child = spawn(process.execPath, [BIN, 'big.torrent', '-o', out, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--seed', '--progress', 'plain', '--log', logPath], {
-      cwd: work.path,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TZ: 'UTC' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [BIN, 'big.torrent', '-o', out, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--seed', '--progress', 'plain', '--log', logPath],
+      {
+        cwd: work.path,
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TZ: 'UTC' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     children.push(child);
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -121,9 +144,17 @@ describe('tc-download disk faults', () => {
         .map((l) => JSON.parse(l) as { event: string });
     const verified = async (): Promise<number[]> => (await logged()).flatMap((e) => (e.event === 'piece-verified' ? [e.index!] : [])).sort((a, b) => a - b);
 
-    await until(() => `the error line (stderr: ${stderr})`, () => /^error: download failed: .*ENOSPC/m.test(stderr), { timeoutMs: 60_000, everyMs: 200 });
+    await until(
+      () => `the error line (stderr: ${stderr})`,
+      () => /^error: download failed: .*ENOSPC/m.test(stderr),
+      { timeoutMs: 60_000, everyMs: 200 },
+    );
     // It goes on (the leecher below is served by this very process): it says so after the error.
-    await until(() => `the upload-only line (stderr: ${stderr})`, () => /^serving the verified pieces meanwhile/m.test(stderr), { timeoutMs: 10_000, everyMs: 50 });
+    await until(
+      () => `the upload-only line (stderr: ${stderr})`,
+      () => /^serving the verified pieces meanwhile/m.test(stderr),
+      { timeoutMs: 10_000, everyMs: 50 },
+    );
     expect(child.exitCode, stderr).toBeNull();
     const port = (await logged()).find((e) => e.event === 'start')?.port;
     expect(port).toBeGreaterThan(0);

@@ -101,7 +101,12 @@ describe('tc-download MAGNET', () => {
     // The honest seeder dials tc only once tc listens: libtorrent waits a minute or more before it
     // retries an address that refused it (seen on a busy machine, where tc starts slower than libtorrent).
     await Promise.race([tcListening, run]);
-    const honest = await startLibtorrent({ torrentPath: join(work.path, 'album.torrent'), savePath: join(work.path, 'seed'), seed: true, connectTo: [{ ip: '127.0.0.1', port: tcPort }] });
+    const honest = await startLibtorrent({
+      torrentPath: join(work.path, 'album.torrent'),
+      savePath: join(work.path, 'seed'),
+      seed: true,
+      connectTo: [{ ip: '127.0.0.1', port: tcPort }],
+    });
     try {
       const r = await run;
       expect(r.code, r.stderr).toBe(0);
@@ -119,10 +124,17 @@ describe('tc-download MAGNET', () => {
   it('ends with exit 4 and says why when no peer offers the metadata', async () => {
     const huge = await startFakeMetadataPeer({ infoHash: t.infoHash, announcedSize: 4 * 1024 ** 3 });
     fakes.push(huge);
-    const r = await runBin(BIN, [magnet(huge.port), '-o', join(work.path, 'none'), '--listen', '127.0.0.1', '--first-peer-timeout', '2'], { cwd: work.path, timeoutMs: 30_000 });
+    const r = await runBin(BIN, [magnet(huge.port), '-o', join(work.path, 'none'), '--listen', '127.0.0.1', '--first-peer-timeout', '2'], {
+      cwd: work.path,
+      timeoutMs: 30_000,
+    });
     expect(r.code, r.stderr).toBe(4);
     expect(r.stderr).toContain('no peer sent the metadata within 2 s (1 peer connected, none offering it; trackers: the magnet link lists none)');
-    const bare = await runBin(BIN, [`magnet:?xt=urn:btih:${t.infoHashHex}`, '-o', join(work.path, 'none'), '--listen', '127.0.0.1', '--first-peer-timeout', '1'], { cwd: work.path, timeoutMs: 30_000 });
+    const bare = await runBin(
+      BIN,
+      [`magnet:?xt=urn:btih:${t.infoHashHex}`, '-o', join(work.path, 'none'), '--listen', '127.0.0.1', '--first-peer-timeout', '1'],
+      { cwd: work.path, timeoutMs: 30_000 },
+    );
     expect(bare.code, bare.stderr).toBe(4);
     expect(bare.stderr).toContain('no peer sent the metadata within 1 s (0 peers connected');
   });

@@ -37,7 +37,9 @@ describe('tc-download --limit-down', () => {
     const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { elapsedS: number; downloadedBytes: number };
     expect(last.downloadedBytes).toBe(SIZE);
     const rate = last.downloadedBytes / last.elapsedS;
-    console.log(`--limit-down 1M: ${SIZE} bytes in ${last.elapsedS.toFixed(2)} s = ${(rate / 1024).toFixed(0)} KiB/s (${((100 * rate) / LIMIT_BPS - 100).toFixed(1)}% off the limit)`);
+    console.log(
+      `--limit-down 1M: ${SIZE} bytes in ${last.elapsedS.toFixed(2)} s = ${(rate / 1024).toFixed(0)} KiB/s (${((100 * rate) / LIMIT_BPS - 100).toFixed(1)}% off the limit)`,
+    );
     expect(rate).toBeGreaterThan(LIMIT_BPS * 0.85);
     expect(rate).toBeLessThan(LIMIT_BPS * 1.15);
   });

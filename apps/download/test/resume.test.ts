@@ -43,7 +43,17 @@ afterAll(async () => {
   await work?.cleanup();
 });
 
-const args = (out: string, slow = false, progress = 'none'): string[] => ['kill.torrent', '-o', out, '--peer', `127.0.0.1:${slow ? proxy.port : seeder.port}`, '--listen', '127.0.0.1', '--progress', progress];
+const args = (out: string, slow = false, progress = 'none'): string[] => [
+  'kill.torrent',
+  '-o',
+  out,
+  '--peer',
+  `127.0.0.1:${slow ? proxy.port : seeder.port}`,
+  '--listen',
+  '127.0.0.1',
+  '--progress',
+  progress,
+];
 
 /** How long a child may stay silent before a cycle that waits for its first output kills it anyway. */
 const FIRST_OUTPUT_LIMIT_MS = 20_000;
@@ -116,7 +126,9 @@ describe('tc-download resume', () => {
     expect(killed).toBeGreaterThanOrEqual(KILL_CYCLES - 2);
     // Progress survived the kills: later starts found verified data (from resume data or a re-check).
     expect(bestPct).toBeGreaterThan(0);
-    console.log(`kill loop: ${killed} SIGKILLs, ${finishedEarly} runs finished before the kill, up to ${bestPct}% kept; messages: ${[...messages].join(' | ')}`);
+    console.log(
+      `kill loop: ${killed} SIGKILLs, ${finishedEarly} runs finished before the kill, up to ${bestPct}% kept; messages: ${[...messages].join(' | ')}`,
+    );
     // A second run of a finished download trusts its resume file and is done at once.
     const again = await runBin(BIN, args(out), { cwd: work.path });
     expect(again.code).toBe(0);

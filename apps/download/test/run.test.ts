@@ -56,7 +56,11 @@ describe('tc-download', () => {
       const code = await run(['pack.torrent', '-o', out.path, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--json'], io);
       expect(io.err()).toBe('');
       expect(code).toBe(0);
-      const lines = io.out().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = io
+        .out()
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
       const last = lines.at(-1)!;
       expect(last).toMatchObject({ schema: 1, type: 'summary', name: 'pack', percent: 100, pieces: 10, pieceCount: 10, hashFailures: 0, peersUsed: 1 });
       expect(await readFile(join(out.path, 'pack', 'readme.txt'))).toEqual(t.data.subarray(0, 500));
@@ -66,7 +70,7 @@ describe('tc-download', () => {
     }
   });
 
-  it('creates the torrent\'s zero-length files (no piece covers them)', async () => {
+  it("creates the torrent's zero-length files (no piece covers them)", async () => {
     const e = createTestTorrent({
       name: 'withempty',
       pieceLength: 32 * 1024,
@@ -86,7 +90,8 @@ describe('tc-download', () => {
       storage: {
         async open(layout) {
           const s = (await estore.open(layout)) as MemoryStorage;
-          for (let i = 0; i < layout.pieceCount; i++) await s.write(i, 0, [e.data.subarray(i * e.pieceLength, Math.min(e.data.length, (i + 1) * e.pieceLength))]);
+          for (let i = 0; i < layout.pieceCount; i++)
+            await s.write(i, 0, [e.data.subarray(i * e.pieceLength, Math.min(e.data.length, (i + 1) * e.pieceLength))]);
           return s;
         },
       },
@@ -95,7 +100,7 @@ describe('tc-download', () => {
     try {
       const io = captureIo({ cwd: work.path });
       expect(await run(['withempty.torrent', '-o', out.path, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--quiet'], io)).toBe(0);
-      expect((await readdir(join(out.path, 'withempty', 'sub')))).toEqual(['empty.txt']);
+      expect(await readdir(join(out.path, 'withempty', 'sub'))).toEqual(['empty.txt']);
       expect((await readFile(join(out.path, 'withempty', 'sub', 'empty.txt'))).length).toBe(0);
     } finally {
       await out.cleanup();

@@ -38,7 +38,11 @@ afterAll(async () => {
   await work?.cleanup();
 });
 
-const exists = (p: string): Promise<boolean> => access(p).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 
 describe('tc-download --select', () => {
   it('--list prints the files with their indices', async () => {
@@ -52,7 +56,9 @@ describe('tc-download --select', () => {
 
   it('with two files selected, fetches only their pieces (shared boundary pieces whole) and creates no other file', async () => {
     const out = (await tempDir('tc-select-out-')).path;
-    const r = await runBin(BIN, ['sel.torrent', '-o', out, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--select', '1,d.*', '--json'], { cwd: work.path });
+    const r = await runBin(BIN, ['sel.torrent', '-o', out, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--select', '1,d.*', '--json'], {
+      cwd: work.path,
+    });
     expect(r.code, r.stderr).toBe(0);
     const last = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, number>;
     // Pieces 1, 2 (b) and 6, 7 (d): four whole pieces, nothing else.

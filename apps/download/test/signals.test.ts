@@ -101,7 +101,11 @@ function stuckLog(): string {
 describe('tc-download and Ctrl-C (RELIABILITY.md #32)', () => {
   it('a first Ctrl-C announces `stopped` to the tracker before exiting with 130', async () => {
     const tc = startDownload(['--progress', 'none']);
-    await until(() => `the tracker to count tc (stderr: ${tc.stderr()})`, async () => (await leechers()) === 1, { timeoutMs: CHILD_LIMIT_MS, everyMs: 100 });
+    await until(
+      () => `the tracker to count tc (stderr: ${tc.stderr()})`,
+      async () => (await leechers()) === 1,
+      { timeoutMs: CHILD_LIMIT_MS, everyMs: 100 },
+    );
     tc.child.kill('SIGINT');
     expect(await tc.status).toBe(130);
     expect(tc.stderr()).toContain('interrupted: stopping (announcing "stopped" to trackers)');
@@ -112,9 +116,17 @@ describe('tc-download and Ctrl-C (RELIABILITY.md #32)', () => {
   it('a second Ctrl-C forces the exit (130) while the graceful stop hangs', async () => {
     const tc = startDownload(['--progress', 'plain', '--log', stuckLog()]);
     // The first plain progress line comes with the first status tick: the torrent runs.
-    await until(() => `a progress line (stderr: ${tc.stderr()})`, () => /^pack\.bin: /m.test(tc.stderr()), { timeoutMs: CHILD_LIMIT_MS, everyMs: 50 });
+    await until(
+      () => `a progress line (stderr: ${tc.stderr()})`,
+      () => /^pack\.bin: /m.test(tc.stderr()),
+      { timeoutMs: CHILD_LIMIT_MS, everyMs: 50 },
+    );
     tc.child.kill('SIGINT');
-    await until(() => `the graceful stop to begin (stderr: ${tc.stderr()})`, () => tc.stderr().includes('interrupted: stopping'), { timeoutMs: CHILD_LIMIT_MS, everyMs: 20 });
+    await until(
+      () => `the graceful stop to begin (stderr: ${tc.stderr()})`,
+      () => tc.stderr().includes('interrupted: stopping'),
+      { timeoutMs: CHILD_LIMIT_MS, everyMs: 20 },
+    );
     tc.child.kill('SIGINT');
     expect(await tc.status).toBe(130);
     expect(tc.stderr()).toContain('interrupted again: exiting now');
@@ -123,7 +135,11 @@ describe('tc-download and Ctrl-C (RELIABILITY.md #32)', () => {
 
   it('a first Ctrl-C whose graceful stop hangs still exits (130) once the 5 s watchdog fires', async () => {
     const tc = startDownload(['--progress', 'plain', '--log', stuckLog()]);
-    await until(() => `a progress line (stderr: ${tc.stderr()})`, () => /^pack\.bin: /m.test(tc.stderr()), { timeoutMs: CHILD_LIMIT_MS, everyMs: 50 });
+    await until(
+      () => `a progress line (stderr: ${tc.stderr()})`,
+      () => /^pack\.bin: /m.test(tc.stderr()),
+      { timeoutMs: CHILD_LIMIT_MS, everyMs: 50 },
+    );
     tc.child.kill('SIGINT');
     expect(await tc.status).toBe(130);
     expect(tc.stderr()).toContain('interrupted: stopping');

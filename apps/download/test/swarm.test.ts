@@ -42,12 +42,16 @@ describe('tc-download in a swarm', () => {
     const tcPort = await freePort();
     let listening!: () => void;
     const tcListening = new Promise<void>((r) => (listening = r));
-    const tc = runBin(BIN, ['shared.torrent', '-o', join(work.path, 'tc'), '--port', String(tcPort), '--listen', '127.0.0.1', '--peer', `127.0.0.1:${forTc.port}`, '--json'], {
-      cwd: work.path,
-      timeoutMs: 60_000,
-      // The first JSON status line comes once tc's port is open.
-      onStdout: () => listening(),
-    });
+    const tc = runBin(
+      BIN,
+      ['shared.torrent', '-o', join(work.path, 'tc'), '--port', String(tcPort), '--listen', '127.0.0.1', '--peer', `127.0.0.1:${forTc.port}`, '--json'],
+      {
+        cwd: work.path,
+        timeoutMs: 60_000,
+        // The first JSON status line comes once tc's port is open.
+        onStdout: () => listening(),
+      },
+    );
     // The other leecher knows the seeder (through its proxy) and tc. It starts once tc listens:
     // libtorrent waits a minute or more before it retries an address that refused it.
     await Promise.race([tcListening, tc]);

@@ -34,7 +34,14 @@ describe('checkTrackerUrl', () => {
     for (const u of ['http://a.example/x', 'https://a.example/x', 'udp://a.example:1', 'ws://a.example/x', 'wss://a.example/x']) {
       expect(checkTrackerUrl(u, 'w')).toBe(u);
     }
-    for (const u of ['ftp://a.example/', 'file:///etc/passwd', 'a.example', 'udp:///announce', 'http://xn--pple-koa.example/', `http://a.example/${'x'.repeat(3000)}`]) {
+    for (const u of [
+      'ftp://a.example/',
+      'file:///etc/passwd',
+      'a.example',
+      'udp:///announce',
+      'http://xn--pple-koa.example/',
+      `http://a.example/${'x'.repeat(3000)}`,
+    ]) {
       expect(() => checkTrackerUrl(u, 'w')).toThrow(UsageError);
     }
   });
@@ -44,6 +51,11 @@ describe('PUBLIC_TRACKERS', () => {
   it('holds distinct, valid tracker URLs', () => {
     expect(PUBLIC_TRACKERS.length).toBeGreaterThan(5);
     for (const u of PUBLIC_TRACKERS) expect(checkTrackerUrl(u, 'built-in')).toBe(u);
-    expect(mergeTiers([], PUBLIC_TRACKERS.map((u) => [u])).duplicates).toEqual([]);
+    expect(
+      mergeTiers(
+        [],
+        PUBLIC_TRACKERS.map((u) => [u]),
+      ).duplicates,
+    ).toEqual([]);
   });
 });

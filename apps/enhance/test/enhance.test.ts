@@ -195,7 +195,10 @@ else:
     expect(after.v1).toBe(before.v1);
     expect(after.v2).toBe(before.v2);
     expect(after.v1).toBe((await parse('lt.torrent')).infoHashHex);
-    expect(after.trackers).toEqual([[T1, 0], [T3, 1]]);
+    expect(after.trackers).toEqual([
+      [T1, 0],
+      [T3, 1],
+    ]);
   });
 
   it('handles usage: --help, no input, no output, missing input', async () => {

@@ -30,7 +30,8 @@ export function realDeps(opts: { dnsServers: readonly string[]; probeTimeoutMs: 
     clock,
     interfaces: networkInterfaces,
     bind: bindProbe,
-    owner: (transport, port) => findPortOwner({ readFile: (p) => readFile(p, 'utf8'), readdir: (p) => readdir(p), readlink: (p) => readlink(p) }, transport, port),
+    owner: (transport, port) =>
+      findPortOwner({ readFile: (p) => readFile(p, 'utf8'), readdir: (p) => readdir(p), readlink: (p) => readlink(p) }, transport, port),
     resolver,
     lookupLocalhost: async () => (await lookup('localhost', { all: true })).map((a) => a.address),
     env: opts.io.env,

@@ -108,10 +108,7 @@ export async function runNetcheck(plan: NetcheckPlan, deps: NetcheckDeps): Promi
     const dnsStarted = clock.mono();
     if (need.dns) {
       const hosts = [...new Set(urls.map(hostOf).filter((h): h is string => h !== undefined))];
-      hostReports = await resolveHosts(
-        { resolver: deps.resolver, lookupLocalhost: deps.lookupLocalhost, clock, timeoutMs: plan.probeTimeoutMs },
-        hosts,
-      );
+      hostReports = await resolveHosts({ resolver: deps.resolver, lookupLocalhost: deps.lookupLocalhost, clock, timeoutMs: plan.probeTimeoutMs }, hosts);
       if (plan.only.has('dns')) results.set('dns', dnsResult(hostReports, clock, dnsStarted));
     }
     const book = new Map<string, readonly string[]>();

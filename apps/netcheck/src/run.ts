@@ -1,13 +1,4 @@
-import {
-  colours,
-  commandParser,
-  ExitCode,
-  parseCommand,
-  readTorrentArg,
-  reportError,
-  UsageError,
-  type Io,
-} from '@tc/cli';
+import { colours, commandParser, ExitCode, parseCommand, readTorrentArg, reportError, UsageError, type Io } from '@tc/cli';
 import { PUBLIC_TRACKERS } from '@tc/codec';
 import { DEFAULT_LISTEN_PORT } from './checks/listen.js';
 import { DEFAULT_PEERS_TRIED, MAX_PEERS_TRIED } from './checks/peers.js';
@@ -120,7 +111,7 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
     const parser = commandParser('tc-netcheck', USAGE)
       .positional('torrent', { type: 'string', describe: '.torrent file, its http(s) URL, or a magnet link (enables the peer check)' })
       .option('port', { alias: 'p', type: 'number', describe: `listen port to check (default ${DEFAULT_LISTEN_PORT}, or TC_PORT)` })
-      .option('tracker', { alias: 't', type: 'string', array: true, describe: 'tracker URL to check (repeatable); added to the torrent\'s' })
+      .option('tracker', { alias: 't', type: 'string', array: true, describe: "tracker URL to check (repeatable); added to the torrent's" })
       .option('only', { type: 'string', describe: `checks to run, comma-separated: ${CHECK_IDS.join(',')}` })
       .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_S, describe: 'overall time limit, seconds' })
       .option('peers', { type: 'number', default: DEFAULT_PEERS_TRIED, describe: `peers to handshake with at most (1-${MAX_PEERS_TRIED})` })
@@ -132,15 +123,18 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
     const positional = (args._ ?? []).map(String);
     if (positional.length > 1) throw new UsageError(`expected at most one torrent or magnet, got ${positional.length}`);
     const envPort = io.env.TC_PORT;
-    const port = args.port !== undefined ? portFrom(args.port, '--port') : envPort !== undefined && envPort !== '' ? portFrom(envPort, 'TC_PORT') : DEFAULT_LISTEN_PORT;
+    const port =
+      args.port !== undefined ? portFrom(args.port, '--port') : envPort !== undefined && envPort !== '' ? portFrom(envPort, 'TC_PORT') : DEFAULT_LISTEN_PORT;
     const only = parseOnly(args.only);
     const timeout = args.timeout;
-    if (!Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT_S) throw new UsageError(`--timeout: ${timeout} is not between 0 and ${MAX_TIMEOUT_S} seconds`);
+    if (!Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT_S)
+      throw new UsageError(`--timeout: ${timeout} is not between 0 and ${MAX_TIMEOUT_S} seconds`);
     const peers = args.peers;
     if (!Number.isInteger(peers) || peers < 1 || peers > MAX_PEERS_TRIED) throw new UsageError(`--peers: ${peers} is not between 1 and ${MAX_PEERS_TRIED}`);
     const timeoutMs = Math.round(timeout * 1000);
     const probeArg = args.probeTimeout;
-    if (probeArg !== undefined && (!Number.isFinite(probeArg) || probeArg <= 0)) throw new UsageError('--probe-timeout must be a positive number of milliseconds');
+    if (probeArg !== undefined && (!Number.isFinite(probeArg) || probeArg <= 0))
+      throw new UsageError('--probe-timeout must be a positive number of milliseconds');
     const probeTimeoutMs = Math.min(probeArg ?? DEFAULT_PROBE_TIMEOUT_MS, timeoutMs);
     const dnsServers = (args.dnsServer ?? []).map(String).map(checkDnsServer);
     const trackers = (args.tracker ?? []).map(String);
@@ -165,7 +159,9 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
       trackerSource: target.source,
       trackerCount: new Set(target.tiers.flat()).size,
       port,
-      ...(target.torrent ? { torrent: { infoHashHex: target.torrent.infoHashHex, ...(target.torrent.name !== undefined ? { name: target.torrent.name } : {}) } } : {}),
+      ...(target.torrent
+        ? { torrent: { infoHashHex: target.torrent.infoHashHex, ...(target.torrent.name !== undefined ? { name: target.torrent.name } : {}) } }
+        : {}),
     };
     if (args.json) renderJson(io, report, heading, code);
     else io.stdout.write(renderChecklist(report, heading, colours(args.color, io)));

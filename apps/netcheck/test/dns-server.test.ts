@@ -22,7 +22,11 @@ describe('testkit DNS responder with node’s Resolver', () => {
     await dns?.close();
   });
 
-  const code = (p: Promise<unknown>): Promise<string> => p.then(() => 'OK', (e: { code?: string }) => e.code ?? 'none');
+  const code = (p: Promise<unknown>): Promise<string> =>
+    p.then(
+      () => 'OK',
+      (e: { code?: string }) => e.code ?? 'none',
+    );
 
   it('answers A and AAAA, case-insensitively', async () => {
     expect(await resolver.resolve4('tracker.test')).toEqual(['127.0.0.1', '127.0.0.2']);

@@ -187,7 +187,10 @@ describe('tc-netcheck output', () => {
     const dir = await mkdtemp(join(tmpdir(), 'tc-netcheck-bad-'));
     try {
       await writeFile(join(dir, 'bad.torrent'), 'not bencode');
-      for (const [arg, why] of [['bad.torrent', /bad\.torrent|bencode|dictionary/], ['magnet:?xt=urn:btih:zz', /btih|magnet/]] as const) {
+      for (const [arg, why] of [
+        ['bad.torrent', /bad\.torrent|bencode|dictionary/],
+        ['magnet:?xt=urn:btih:zz', /btih|magnet/],
+      ] as const) {
         const io = captureIo({ env: {}, cwd: dir });
         expect(await run([arg], io, { deps: fakeDeps }), arg).toBe(3);
         expect(io.err()).toMatch(/^error: tc-netcheck: /);

@@ -52,8 +52,7 @@ describe('handshake probe', () => {
     for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
   });
 
-  const probe = (name: string, timeoutMs = 2000) =>
-    handshakePeer({ ip: '127.0.0.1', port: ports[name]! }, INFO, OURS, timeoutMs, new AbortController().signal);
+  const probe = (name: string, timeoutMs = 2000) => handshakePeer({ ip: '127.0.0.1', port: ports[name]! }, INFO, OURS, timeoutMs, new AbortController().signal);
 
   it('reads the handshake, the client and yourip', async () => {
     const r = await probe('good');

@@ -148,7 +148,9 @@ describe('tc-netcheck on loopback', () => {
 
     const dnsCheck = check(doc, 'dns');
     expect(dnsCheck.status).toBe('warn');
-    const hosts = Object.fromEntries((dnsCheck.data.hosts as { host: string; outcome: { kind: string; code?: string; addresses?: string[] } }[]).map((h) => [h.host, h.outcome]));
+    const hosts = Object.fromEntries(
+      (dnsCheck.data.hosts as { host: string; outcome: { kind: string; code?: string; addresses?: string[] } }[]).map((h) => [h.host, h.outcome]),
+    );
     expect(hosts['tracker.test']).toEqual({ kind: 'resolved', addresses: ['127.0.0.1'] });
     expect(hosts['gone.test']).toEqual({ kind: 'nxdomain', code: 'ENOTFOUND' });
     expect(hosts['slow.test']).toMatchObject({ kind: 'resolver', code: 'ETIMEOUT' });
@@ -251,7 +253,7 @@ describe('tc-netcheck on loopback', () => {
     expect(check(doc, 'inbound').status).toBe('ok');
   });
 
-  it('warns about a clock far off the trackers\' Date and about proxies', async () => {
+  it("warns about a clock far off the trackers' Date and about proxies", async () => {
     datedHeader = new Date(Date.now() + 3 * 3600_000).toUTCString();
     try {
       const io = captureIo({ env: { HTTP_PROXY: 'http://127.0.0.1:9/', NO_PROXY: '127.0.0.1' } });
@@ -270,7 +272,16 @@ describe('tc-netcheck on loopback', () => {
   });
 
   it('stops at the overall --timeout', async () => {
-    const { doc } = await runJson(['--tracker', `udp://127.0.0.1:${silent.address().port}/announce`, '--only', 'trackers', '--timeout', '0.5', '--probe-timeout', '5000']);
+    const { doc } = await runJson([
+      '--tracker',
+      `udp://127.0.0.1:${silent.address().port}/announce`,
+      '--only',
+      'trackers',
+      '--timeout',
+      '0.5',
+      '--probe-timeout',
+      '5000',
+    ]);
     const trackers = check(doc, 'trackers');
     expect(trackers.status).toBe('fail');
     // Aborted by the overall deadline, not timed out by the 5 s probe bound (how soon: bench/deadlines.mjs).

@@ -17,7 +17,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
   let metainfo: Metainfo;
   try {
     const arg = await readTorrentArg(args.source, { cwd: io.cwd, signal: io.signal, timeoutMs: FETCH_TIMEOUT_MS });
-    if (arg.kind === 'magnet') throw new UsageError('tc-seed needs the .torrent, not a magnet link', 'seed with the .torrent file (tc-download saves a magnet\'s metadata as HASH.torrent in its folder)');
+    if (arg.kind === 'magnet')
+      throw new UsageError(
+        'tc-seed needs the .torrent, not a magnet link',
+        "seed with the .torrent file (tc-download saves a magnet's metadata as HASH.torrent in its folder)",
+      );
     metainfo = arg.metainfo;
     if (!args.quiet && !args.json) for (const w of arg.warnings) reportWarning(io, `${args.source}: ${w.message}`);
   } catch (e) {

@@ -43,7 +43,11 @@ afterAll(async () => {
 
 /** Starts tc-seed; resolves once it has verified the data (it listens before that). */
 async function startSeed(args: string[]): Promise<{ child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> }> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: work.path, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: work.path,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let out = '';
   let err = '';
@@ -112,20 +116,41 @@ describe('tc-seed', () => {
     const m = /uploaded: .*\((\d+) bytes, ratio ([\d.]+)\)/.exec(seed.out());
     expect(m, seed.out()).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThanOrEqual(t.data.length);
-    console.log(`tc-seed → libtorrent (magnet): metadata in ${metaSecs.toFixed(2)} s, ${t.data.length} bytes in ${secs.toFixed(2)} s; tc uploaded ${m![1]} bytes`);
+    console.log(
+      `tc-seed → libtorrent (magnet): metadata in ${metaSecs.toFixed(2)} s, ${t.data.length} bytes in ${secs.toFixed(2)} s; tc uploaded ${m![1]} bytes`,
+    );
   });
 
   it('a transmission leecher downloads the multi-file torrent from tc alone (tc dials it: --peer)', async () => {
     const tPort = await freePort();
     const dest = join(work.path, 'tr-leech');
     // transmission-cli prints "Seeding" once it holds every piece: for a leecher that means the download is done.
-    const leech = startTransmissionSeeder({ torrentPath: join(work.path, 'album.torrent'), dataDir: dest, configDir: join(work.path, 'tr-config'), port: tPort });
+    const leech = startTransmissionSeeder({
+      torrentPath: join(work.path, 'album.torrent'),
+      dataDir: dest,
+      configDir: join(work.path, 'tr-config'),
+      port: tPort,
+    });
     let stop: (() => Promise<void>) | undefined;
-    leech.then((l) => (stop = l.stop), () => undefined);
+    leech.then(
+      (l) => (stop = l.stop),
+      () => undefined,
+    );
     // Transmission never dials 127.0.0.0/8 peers on its own (INTEROP.md): tc connects to it, once it listens.
     await waitForTcp(tPort, 30_000);
     const port = await freePort();
-    const seed = await startSeed(['album.torrent', 'data', '--port', String(port), '--listen', '127.0.0.1', '--peer', `127.0.0.1:${tPort}`, '--progress', 'none']);
+    const seed = await startSeed([
+      'album.torrent',
+      'data',
+      '--port',
+      String(port),
+      '--listen',
+      '127.0.0.1',
+      '--peer',
+      `127.0.0.1:${tPort}`,
+      '--progress',
+      'none',
+    ]);
     const started = performance.now();
     try {
       await leech;
@@ -144,9 +169,24 @@ describe('tc-seed', () => {
 
   it('--seed RATIO stops by itself once reached; a second run trusts its resume file', async () => {
     const port = await freePort();
-    const seed = await startSeed(['album.torrent', join(work.path, 'data', 'album'), '--port', String(port), '--listen', '127.0.0.1', '--seed', '0.9', '--progress', 'none']);
+    const seed = await startSeed([
+      'album.torrent',
+      join(work.path, 'data', 'album'),
+      '--port',
+      String(port),
+      '--listen',
+      '127.0.0.1',
+      '--seed',
+      '0.9',
+      '--progress',
+      'none',
+    ]);
     expect(seed.err()).toMatch(/resuming: 100% verified from resume data/);
-    const leecher = await startLibtorrent({ torrentPath: join(work.path, 'album.torrent'), savePath: join(work.path, 'lt-leech2'), connectTo: [{ ip: '127.0.0.1', port }] });
+    const leecher = await startLibtorrent({
+      torrentPath: join(work.path, 'album.torrent'),
+      savePath: join(work.path, 'lt-leech2'),
+      connectTo: [{ ip: '127.0.0.1', port }],
+    });
     peers.push(leecher);
     expect(await seed.exit).toBe(0);
     expect(seed.out()).toMatch(/seeded album/);
@@ -172,7 +212,9 @@ describe('tc-seed', () => {
     seed.child.kill('SIGINT');
     expect(await seed.exit).toBe(0);
     const rate = (t.data.length - Number(first['totalDone'])) / secs;
-    console.log(`--limit-up 512k: ${t.data.length} bytes in ${secs.toFixed(2)} s = ${(rate / 1024).toFixed(0)} KiB/s (${((100 * rate) / LIMIT - 100).toFixed(1)}% off the limit)`);
+    console.log(
+      `--limit-up 512k: ${t.data.length} bytes in ${secs.toFixed(2)} s = ${(rate / 1024).toFixed(0)} KiB/s (${((100 * rate) / LIMIT - 100).toFixed(1)}% off the limit)`,
+    );
     // Never faster than the limit (+15% for the first burst and timer slack): a loaded machine can
     // only make it slower. How close to the limit it gets is measured in bench/ratelimit.mjs.
     expect(rate).toBeLessThan(LIMIT * 1.15);

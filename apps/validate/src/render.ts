@@ -60,9 +60,10 @@ export function renderResult(r: ValidateResult, opts: { chalk: ChalkInstance; ve
     const data = r.data;
     let verdict = c.green('valid');
     if (data) {
-      verdict += data.piecesOk === data.pieceCount
-        ? `, data ${c.green('verified')} (${data.pieceCount}/${data.pieceCount} pieces)`
-        : `, data ${c.red('incomplete')} (${data.piecesOk}/${data.pieceCount} pieces, ${percent(data.piecesOk, data.pieceCount)})`;
+      verdict +=
+        data.piecesOk === data.pieceCount
+          ? `, data ${c.green('verified')} (${data.pieceCount}/${data.pieceCount} pieces)`
+          : `, data ${c.red('incomplete')} (${data.piecesOk}/${data.pieceCount} pieces, ${percent(data.piecesOk, data.pieceCount)})`;
     }
     if (r.failure !== undefined) verdict += `, data ${c.red('not checked')}: ${sanitize(r.failure)}`;
     lines.push(`${head}${verdict}${w > 0 ? `, ${w} warning${w === 1 ? '' : 's'}` : ''}`);

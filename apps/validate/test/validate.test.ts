@@ -195,7 +195,7 @@ describe('tc-validate', () => {
     await writeFile(join(dir, 'sparse', 'big.bin'), '');
     await truncate(join(dir, 'sparse', 'big.bin'), 4 * GIB);
     const pieceLength = 1024 * 1024;
-    const torrent = encode({ info: { length: 4 * GIB, name: 'big.bin', 'piece length': pieceLength, pieces: Buffer.alloc((4 * GIB / pieceLength) * 20) } });
+    const torrent = encode({ info: { length: 4 * GIB, name: 'big.bin', 'piece length': pieceLength, pieces: Buffer.alloc(((4 * GIB) / pieceLength) * 20) } });
     await writeFile(join(dir, 'big.torrent'), torrent);
     const child = spawn(process.execPath, [BIN, 'big.torrent', '--data', 'sparse', '--progress', 'plain'], {
       cwd: dir,

@@ -17,10 +17,7 @@ const PLAIN_INTERVAL_MS = 5_000;
  * Progress on stderr (CLI.md): a live bar only when stderr is a terminal under `auto`, otherwise a
  * plain line every few seconds; `none` prints nothing.
  */
-export function createProgress(
-  io: Io,
-  opts: { mode: ProgressMode; total: number; label: string; now?: () => number },
-): Progress {
+export function createProgress(io: Io, opts: { mode: ProgressMode; total: number; label: string; now?: () => number }): Progress {
   const mode = opts.mode === 'auto' ? (io.stderr.isTTY && io.env.TERM !== 'dumb' ? 'bar' : 'plain') : opts.mode;
   if (mode === 'none') return { update() {}, stop() {} };
   const total = Math.max(opts.total, 1);

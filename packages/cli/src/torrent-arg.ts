@@ -66,7 +66,8 @@ export async function readTorrentArg(arg: string, opts: TorrentArgOptions): Prom
 /** The same error (class, code, hint) with the argument it concerns named first; the original as its cause. */
 function inContext(e: unknown, what: string): unknown {
   const message = (m: string): string => `${what}: ${m}`;
-  if (e instanceof CodecError) return new CodecError(e.code, message(e.message), { ...(e.field !== undefined ? { field: e.field } : {}), problems: e.problems, cause: e });
+  if (e instanceof CodecError)
+    return new CodecError(e.code, message(e.message), { ...(e.field !== undefined ? { field: e.field } : {}), problems: e.problems, cause: e });
   if (e instanceof UsageError) return Object.assign(new UsageError(message(e.message), e.hint), { cause: e });
   if (e instanceof CliError) return new CliError(e.code, message(e.message), { ...(e.hint !== undefined ? { hint: e.hint } : {}), cause: e });
   return e;

@@ -1,7 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import {
-  captureIo, colourLevel, commandParser, CommandError, ExitCode, exitCodeFor, formatBytes, formatDuration,
-  parseCommand, parseSize, reportError, sanitize, UsageError,
+  captureIo,
+  colourLevel,
+  commandParser,
+  CommandError,
+  ExitCode,
+  exitCodeFor,
+  formatBytes,
+  formatDuration,
+  parseCommand,
+  parseSize,
+  reportError,
+  sanitize,
+  UsageError,
 } from '../src/index.js';
 
 describe('sanitize', () => {

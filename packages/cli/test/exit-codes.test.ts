@@ -55,7 +55,12 @@ const packages: { name: string; codes: readonly string[]; make: (code: string) =
     codes: CLI_ERROR_CODES,
     make: (c) => new CliError(c as never, 'x'),
     usual: ExitCode.USAGE,
-    except: { CLI_BAD_INPUT: ExitCode.BAD_INPUT, CLI_FETCH_FAILED: ExitCode.NETWORK, CLI_FILE_UNREADABLE: ExitCode.DISK, CLI_INTERRUPTED: ExitCode.INTERRUPTED },
+    except: {
+      CLI_BAD_INPUT: ExitCode.BAD_INPUT,
+      CLI_FETCH_FAILED: ExitCode.NETWORK,
+      CLI_FILE_UNREADABLE: ExitCode.DISK,
+      CLI_INTERRUPTED: ExitCode.INTERRUPTED,
+    },
   },
 ];
 

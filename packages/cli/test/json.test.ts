@@ -2,7 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { captureIo, writeJson } from '../src/index.js';
 
 /** Characters that change what a terminal shows: C1 controls (U+009B is a one-byte CSI), DEL, bidi controls. */
-const HOSTILE = ['\x7f', '\x80', '\x9b', '\x9f', '\u061c', '\u200e', '\u200f', '\u202a', '\u202b', '\u202c', '\u202d', '\u202e', '\u2066', '\u2067', '\u2068', '\u2069'];
+const HOSTILE = [
+  '\x7f',
+  '\x80',
+  '\x9b',
+  '\x9f',
+  '\u061c',
+  '\u200e',
+  '\u200f',
+  '\u202a',
+  '\u202b',
+  '\u202c',
+  '\u202d',
+  '\u202e',
+  '\u2066',
+  '\u2067',
+  '\u2068',
+  '\u2069',
+];
 // eslint-disable-next-line no-control-regex
 const RAW_UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 

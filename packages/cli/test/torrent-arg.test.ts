@@ -37,7 +37,11 @@ afterAll(async () => {
 });
 
 const read = (arg: string, maxBytes?: number) => readTorrentArg(arg, { cwd: dir, ...(maxBytes !== undefined ? { maxBytes } : {}) });
-const failure = (arg: string, maxBytes?: number) => read(arg, maxBytes).then(() => undefined, (e: unknown) => e);
+const failure = (arg: string, maxBytes?: number) =>
+  read(arg, maxBytes).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
 
 describe('readTorrentArg', () => {
   it('reads a .torrent from a relative path or a URL, and a magnet link', async () => {

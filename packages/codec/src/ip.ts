@@ -46,7 +46,7 @@ export function formatIp(bytes: Uint8Array): string | undefined {
   for (let i = 0; i < IPV6_BYTES; i += 2) groups.push(((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0));
   let best = -1;
   let bestLen = 1; // RFC 5952: a single zero group is not shortened
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -15,8 +15,15 @@ describe('parseMagnet (BEP 9, BEP 53)', () => {
     expect(magnet.name).toBe('Leaves of Grass');
     expect(magnet.trackers).toEqual(['udp://127.0.0.1:6969', 'http://127.0.0.1:1/announce']);
     expect(magnet.webSeeds).toEqual(['http://127.0.0.1/seed']);
-    expect(magnet.peers).toEqual([{ host: '127.0.0.1', port: 6881 }, { host: '::1', port: 6882 }]);
-    expect(magnet.selectOnly).toEqual([{ first: 0, last: 0 }, { first: 2, last: 2 }, { first: 4, last: 6 }]);
+    expect(magnet.peers).toEqual([
+      { host: '127.0.0.1', port: 6881 },
+      { host: '::1', port: 6882 },
+    ]);
+    expect(magnet.selectOnly).toEqual([
+      { first: 0, last: 0 },
+      { first: 2, last: 2 },
+      { first: 4, last: 6 },
+    ]);
     expect(warnings).toEqual([]);
   });
 
@@ -40,7 +47,12 @@ describe('parseMagnet (BEP 9, BEP 53)', () => {
   });
 
   it('drops and warns about IDNA tracker hosts, percent-encoded ones included (RELIABILITY #17)', () => {
-    for (const tr of ['http://%C3%A4pple.com/announce', 'http://%C3%84PPLE.com/announce', 'http://\u00e4pple.com/announce', 'http://xn--pple-koa.com/announce']) {
+    for (const tr of [
+      'http://%C3%A4pple.com/announce',
+      'http://%C3%84PPLE.com/announce',
+      'http://\u00e4pple.com/announce',
+      'http://xn--pple-koa.com/announce',
+    ]) {
       const { magnet, warnings } = parseMagnet(`magnet:?xt=urn:btih:${HEX}&tr=${encodeURIComponent(tr)}&ws=${encodeURIComponent(tr)}`);
       expect(magnet.trackers).toEqual([]);
       expect(magnet.webSeeds).toEqual([]);

@@ -123,7 +123,9 @@ export function parseMagnet(uri: string): ParsedMagnet {
     const rawKey = eq < 0 ? pair : pair.slice(0, eq);
     const rawValue = eq < 0 ? '' : pair.slice(eq + 1);
     // Multi-valued keys may be numbered: `tr.1=`, `xt.2=` (BEP 9 allows it for xt).
-    const key = percentDecode(rawKey, 'key').toLowerCase().replace(/^(xt|tr|ws|dn)\.\d+$/, '$1');
+    const key = percentDecode(rawKey, 'key')
+      .toLowerCase()
+      .replace(/^(xt|tr|ws|dn)\.\d+$/, '$1');
     switch (key) {
       case 'xt': {
         const v = percentDecode(rawValue, 'xt');
@@ -214,7 +216,10 @@ export function parseMagnet(uri: string): ParsedMagnet {
 
 /** Percent-encodes all but RFC 3986 unreserved characters and `:` `/` (kept readable in URLs). */
 function enc(s: string): string {
-  return encodeURIComponent(s).replace(/%3A/gi, ':').replace(/%2F/gi, '/').replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(s)
+    .replace(/%3A/gi, ':')
+    .replace(/%2F/gi, '/')
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** Formats a magnet link with a hex btih (the form every client reads). */

@@ -28,7 +28,11 @@ function check(c: HostileCase): void {
   }
   const { metainfo, warnings } = got.result!;
   expect(report.errors).toEqual([]);
-  for (const w of c.warnings ?? []) expect(warnings.map((x) => x.code), c.file).toContain(w);
+  for (const w of c.warnings ?? [])
+    expect(
+      warnings.map((x) => x.code),
+      c.file,
+    ).toContain(w);
   if (c.safePaths) expect(metainfo.files.map((f) => f.safePath)).toEqual(c.safePaths);
   if (c.infoHash) expect(metainfo.infoHashHex).toBe(c.infoHash);
   if (c.reencodedInfoHash) expect(metainfo.infoHashHex).not.toBe(c.reencodedInfoHash);

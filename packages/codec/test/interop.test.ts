@@ -8,7 +8,7 @@ import { makeTree, tempDir, tool, transmissionShow } from './helpers.js';
 
 const TREE = {
   'a.bin': 300_000,
-  'empty': 0,
+  empty: 0,
   'sub/b.txt': 5,
   'sub/deeper/c.dat': 70_000,
   'ünï cödé/d.dat': 16_384,
@@ -84,7 +84,16 @@ describe('torrents we make', () => {
 
   it.each([
     ['folder, defaults', { private: false }],
-    ['folder, private, tiers, web seeds, comment', { private: true, trackers: [['http://127.0.0.1:1/a', 'http://127.0.0.1:2/a'], 'udp://127.0.0.1:3'], webSeeds: ['http://127.0.0.1:5/'], comment: 'ü comment', pieceLength: 16384 }],
+    [
+      'folder, private, tiers, web seeds, comment',
+      {
+        private: true,
+        trackers: [['http://127.0.0.1:1/a', 'http://127.0.0.1:2/a'], 'udp://127.0.0.1:3'],
+        webSeeds: ['http://127.0.0.1:5/'],
+        comment: 'ü comment',
+        pieceLength: 16384,
+      },
+    ],
   ] as const)('read by transmission-show and libtorrent with our info-hash and files (%s)', async (label, opts) => {
     const bytes = await createTorrent({ path: data, ...opts });
     const file = join(dir.path, `ours-${label.length}.torrent`);

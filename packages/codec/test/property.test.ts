@@ -90,7 +90,27 @@ describe('bencode properties', () => {
   });
 
   it('random bencode-like text never throws anything but CodecError', () => {
-    const token = fc.constantFrom('d', 'l', 'e', 'i', '-', '0', '1', '9', ':', '4:info', '4:name', '12:piece length', '6:pieces', '5:files', '4:path', '6:length', 'i1e', '1:a', '2:..');
+    const token = fc.constantFrom(
+      'd',
+      'l',
+      'e',
+      'i',
+      '-',
+      '0',
+      '1',
+      '9',
+      ':',
+      '4:info',
+      '4:name',
+      '12:piece length',
+      '6:pieces',
+      '5:files',
+      '4:path',
+      '6:length',
+      'i1e',
+      '1:a',
+      '2:..',
+    );
     fc.assert(
       fc.property(fc.array(token, { maxLength: 60 }), (parts) => {
         const u = Buffer.from(parts.join(''), 'latin1');
@@ -148,7 +168,10 @@ const ADVERSARIAL: [string, (n: number) => Buffer][] = [
   ['a huge count of empty strings', (n) => Buffer.from(`l${'0:'.repeat(n)}e`)],
   ['string length prefixes claiming more than is left', (n) => Buffer.from(`l${'1:a'.repeat(n)}99999999999:e`)],
   ['a dictionary with many keys', (n) => encode(new Map(Array.from({ length: n }, (_, i) => [key(i), 0])))],
-  ['unsorted keys (lenient)', (n) => Buffer.concat([Buffer.from('d'), ...Array.from({ length: n }, (_, i) => Buffer.from(`10:${key(n - i)}i0e`)), Buffer.from('e')])],
+  [
+    'unsorted keys (lenient)',
+    (n) => Buffer.concat([Buffer.from('d'), ...Array.from({ length: n }, (_, i) => Buffer.from(`10:${key(n - i)}i0e`)), Buffer.from('e')]),
+  ],
 ];
 
 describe('decoding stays linear on adversarial input', () => {

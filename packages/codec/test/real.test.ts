@@ -7,13 +7,31 @@ import { REAL_DIR, WT_FIXTURES } from './helpers.js';
 /** Info-hashes published with webtorrent-fixtures (also what transmission-show prints for them). */
 const KNOWN = {
   'alice.torrent': { hash: '722fe65b2aa26d14f35b4ad627d20236e481d924', name: 'alice.txt', pieces: 10, length: 163783, files: 1 },
-  'bunny.torrent': { hash: 'af8f10f30bf9aefecf3686922bfa0d5bd290a395', name: 'bbb_sunflower_1080p_30fps_stereo_abl.mp4', pieces: 830, length: 434839491, files: 1 },
+  'bunny.torrent': {
+    hash: 'af8f10f30bf9aefecf3686922bfa0d5bd290a395',
+    name: 'bbb_sunflower_1080p_30fps_stereo_abl.mp4',
+    pieces: 830,
+    length: 434839491,
+    files: 1,
+  },
   'folder.torrent': { hash: 'b88da2caac6648e6c7d7687e3f89085f7e230e6b', name: 'folder', pieces: 1, length: 15, files: 1 },
   'leaves.torrent': { hash: 'd2474e86c95b19b8bcfdb92bc12c9d44667cfa36', name: 'Leaves of Grass by Walt Whitman.epub', pieces: 23, length: 362017, files: 1 },
-  'leaves-metadata.torrent': { hash: 'd2474e86c95b19b8bcfdb92bc12c9d44667cfa36', name: 'Leaves of Grass by Walt Whitman.epub', pieces: 23, length: 362017, files: 1 },
+  'leaves-metadata.torrent': {
+    hash: 'd2474e86c95b19b8bcfdb92bc12c9d44667cfa36',
+    name: 'Leaves of Grass by Walt Whitman.epub',
+    pieces: 23,
+    length: 362017,
+    files: 1,
+  },
   'lots-of-numbers.torrent': { hash: '114ead6243792ba56297edbb9a78dfba84d4fc00', name: 'lots-of-numbers', pieces: 1, length: 12, files: 6 },
   'numbers.torrent': { hash: '89d97c2261a21b040cf11caa661a3ba7233bb7e6', name: 'numbers', pieces: 1, length: 6, files: 3 },
-  'sintel.torrent': { hash: 'c334138ef5bfc2d568ea7324e0e2a3a7ec229bdd', name: 'Sintel.2010.4K.DMRip.x264.DD.DTS.SRT-MaLLIeHbKa.mkv', pieces: 1310, length: 5490455272, files: 1 },
+  'sintel.torrent': {
+    hash: 'c334138ef5bfc2d568ea7324e0e2a3a7ec229bdd',
+    name: 'Sintel.2010.4K.DMRip.x264.DD.DTS.SRT-MaLLIeHbKa.mkv',
+    pieces: 1310,
+    length: 5490455272,
+    files: 1,
+  },
 } as const;
 
 describe('real-world torrents', () => {
@@ -87,7 +105,10 @@ describe('real-world torrents', () => {
       const { metainfo } = parseMetainfo(readFileSync(join(REAL_DIR, file)));
       const report = await verifyData(metainfo, dir);
       expect(report.piecesOk, file).toBe(metainfo.pieceCount);
-      expect(report.files.every((f) => f.status === 'complete'), file).toBe(true);
+      expect(
+        report.files.every((f) => f.status === 'complete'),
+        file,
+      ).toBe(true);
       expect(report.bytesOk).toBe(metainfo.totalLength);
     }
   });

@@ -21,7 +21,29 @@ function rng(seed: number): () => number {
   };
 }
 
-const KEYS = ['t', 'y', 'q', 'a', 'r', 'e', 'id', 'target', 'info_hash', 'port', 'token', 'implied_port', 'nodes', 'nodes6', 'values', 'want', 'ip', 'v', 'ro', '__proto__', 'constructor'];
+const KEYS = [
+  't',
+  'y',
+  'q',
+  'a',
+  'r',
+  'e',
+  'id',
+  'target',
+  'info_hash',
+  'port',
+  'token',
+  'implied_port',
+  'nodes',
+  'nodes6',
+  'values',
+  'want',
+  'ip',
+  'v',
+  'ro',
+  '__proto__',
+  'constructor',
+];
 const METHODS = ['ping', 'find_node', 'get_peers', 'announce_peer', 'get', 'put', 'sample_infohashes', ''];
 
 function templates(ownId: Buffer): Buffer[] {
@@ -36,7 +58,13 @@ function templates(ownId: Buffer): Buffer[] {
     encodeQuery(t, { method: 'get_peers', id, infoHash: id }),
     encodeQuery(t, { method: 'announce_peer', id, infoHash: id, port: 6881, token: Buffer.from('tok'), impliedPort: true }),
     encodeResponse(t, { id, nodes: [node, node], nodes6: [node6], token: Buffer.from('tok') }, { requester: { ip: '1.2.3.4', port: 1 } }),
-    encodeResponse(t, { id, values: [{ ip: '10.0.0.1', port: 1, family: 4 }, { ip: '::1', port: 2, family: 6 }] }),
+    encodeResponse(t, {
+      id,
+      values: [
+        { ip: '10.0.0.1', port: 1, family: 4 },
+        { ip: '::1', port: 2, family: 6 },
+      ],
+    }),
     encodeError(t, 203, 'bad'),
   ];
 }
@@ -109,7 +137,12 @@ function specials(r: () => number, ownId: Buffer): Buffer {
     case 5:
       return Buffer.alloc(Math.floor(r() * 10_000), 0x64);
     case 6:
-      return encode({ t: Buffer.alloc(Math.floor(r() * 40)), y: 'q', q: 'announce_peer', a: { id, info_hash: id, port: Math.floor((r() - 0.5) * 2e5), token: Buffer.alloc(Math.floor(r() * 100)) } });
+      return encode({
+        t: Buffer.alloc(Math.floor(r() * 40)),
+        y: 'q',
+        q: 'announce_peer',
+        a: { id, info_hash: id, port: Math.floor((r() - 0.5) * 2e5), token: Buffer.alloc(Math.floor(r() * 100)) },
+      });
     default:
       return encode({ t: 'aa', y: 'e', e: [Math.floor(r() * 1e6), Buffer.alloc(Math.floor(r() * 5000), 0x41)] });
   }

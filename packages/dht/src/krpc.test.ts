@@ -39,7 +39,8 @@ describe('BEP 5 example packets', () => {
     expect(decodeKrpc(b('d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz123456e1:q9:get_peers1:t2:aa1:y1:qe'))).toMatchObject({
       query: { method: 'get_peers', infoHash: b('mnopqrstuvwxyz123456') },
     });
-    const ann = 'd1:ad2:id20:abcdefghij012345678912:implied_porti1e9:info_hash20:mnopqrstuvwxyz1234564:porti6881e5:token8:aoeusnthe1:q13:announce_peer1:t2:aa1:y1:qe';
+    const ann =
+      'd1:ad2:id20:abcdefghij012345678912:implied_porti1e9:info_hash20:mnopqrstuvwxyz1234564:porti6881e5:token8:aoeusnthe1:q13:announce_peer1:t2:aa1:y1:qe';
     expect(decodeKrpc(b(ann))).toMatchObject({ query: { method: 'announce_peer', port: 6881, token: b('aoeusnth'), impliedPort: true } });
   });
 

@@ -206,7 +206,10 @@ function decodeResponse(d: BDict, t: Buffer): ResponseMessage {
   if (!(r instanceof BDict)) throw bad(ctx, 'r', r === undefined ? 'missing' : 'not a dictionary');
   let skipped = 0;
   const body: { -readonly [K in keyof ResponseBody]: ResponseBody[K] } = { id: idField(r, 'id', 'r.id', ctx) };
-  for (const [key, family] of [['nodes', 4], ['nodes6', 6]] as const) {
+  for (const [key, family] of [
+    ['nodes', 4],
+    ['nodes6', 6],
+  ] as const) {
     const v = r.get(key);
     if (v === undefined) continue;
     if (!Buffer.isBuffer(v)) throw bad(ctx, `r.${key}`, 'not a byte string');

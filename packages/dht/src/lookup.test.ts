@@ -40,18 +40,30 @@ describe('Lookup', () => {
   const byKey = new Map(nodes.map((c) => [endpointKey(c), c]));
   // Each node knows its 8 closest and 24 pseudo-random others (a realistic, sparse view).
   const views = new Map(
-    nodes.map((c, i) => [endpointKey(c), [...closestOf(nodes.filter((x) => x !== c), c.id, 8), ...nodes.filter((_, j) => (j * 7 + i * 13) % 300 < 24)]]),
+    nodes.map((c, i) => [
+      endpointKey(c),
+      [
+        ...closestOf(
+          nodes.filter((x) => x !== c),
+          c.id,
+          8,
+        ),
+        ...nodes.filter((_, j) => (j * 7 + i * 13) % 300 < 24),
+      ],
+    ]),
   );
-  const honest = (target: Buffer, peersNear?: Map<string, ResponseBody['values']>) => (to: Seed): ResponseBody | undefined => {
-    const me = byKey.get(endpointKey(to));
-    if (!me) return undefined;
-    return {
-      id: me.id,
-      nodes: closestOf(views.get(endpointKey(me))!, target),
-      token: Buffer.from(`tok-${me.port}`),
-      ...(peersNear?.has(endpointKey(me)) ? { values: peersNear.get(endpointKey(me))! } : {}),
+  const honest =
+    (target: Buffer, peersNear?: Map<string, ResponseBody['values']>) =>
+    (to: Seed): ResponseBody | undefined => {
+      const me = byKey.get(endpointKey(to));
+      if (!me) return undefined;
+      return {
+        id: me.id,
+        nodes: closestOf(views.get(endpointKey(me))!, target),
+        token: Buffer.from(`tok-${me.port}`),
+        ...(peersNear?.has(endpointKey(me)) ? { values: peersNear.get(endpointKey(me))! } : {}),
+      };
     };
-  };
 
   it('converges on the true 8 closest nodes from a few seeds, at most α in flight', () => {
     const target = createHash('sha1').update('target').digest();
@@ -79,7 +91,15 @@ describe('Lookup', () => {
   it('collects peers once each from the nodes near the info-hash', () => {
     const target = createHash('sha1').update('torrent').digest();
     const near = closestOf(nodes, target, 3);
-    const peers = new Map(near.map((c, i) => [endpointKey(c), [{ ip: '10.0.0.1', port: 6881, family: 4 as const }, { ip: '10.0.0.2', port: 7000 + i, family: 4 as const }]]));
+    const peers = new Map(
+      near.map((c, i) => [
+        endpointKey(c),
+        [
+          { ip: '10.0.0.1', port: 6881, family: 4 as const },
+          { ip: '10.0.0.2', port: 7000 + i, family: 4 as const },
+        ],
+      ]),
+    );
     const l = new Lookup(target, { family: 4, ownId: OWN });
     l.seed(nodes.slice(10, 13));
     const found: string[] = [];

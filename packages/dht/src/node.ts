@@ -348,14 +348,23 @@ export class DhtNode extends EventEmitter<DhtNodeEvents> {
       };
       const runs = this.families.map(async (family) => {
         const l = this.newLookup(infoHash, family);
-        await driveLookup(l, family, () => ({ method: 'get_peers', id: this.nodeId, infoHash }), this.queryFn, emitPeers, () => !this.running || aborted());
+        await driveLookup(
+          l,
+          family,
+          () => ({ method: 'get_peers', id: this.nodeId, infoHash }),
+          this.queryFn,
+          emitPeers,
+          () => !this.running || aborted(),
+        );
         let announced = 0;
         let announceFailed = 0;
         if (announce && !aborted()) {
           const acks = await Promise.allSettled(
-            l.announceTargets().map(({ contact, token }) =>
-              this.query(contact, { method: 'announce_peer', id: this.nodeId, infoHash, token, port: announce.port, impliedPort: announce.impliedPort }),
-            ),
+            l
+              .announceTargets()
+              .map(({ contact, token }) =>
+                this.query(contact, { method: 'announce_peer', id: this.nodeId, infoHash, token, port: announce.port, impliedPort: announce.impliedPort }),
+              ),
           );
           announced = acks.filter((a) => a.status === 'fulfilled').length;
           announceFailed = acks.length - announced;
@@ -392,7 +401,14 @@ export class DhtNode extends EventEmitter<DhtNodeEvents> {
     const results = await Promise.all(
       this.families.map(async (family) => {
         const l = this.newLookup(target, family, extraSeeds);
-        await driveLookup(l, family, () => ({ method: 'find_node', id: this.nodeId, target }), this.queryFn, () => undefined, () => !this.running);
+        await driveLookup(
+          l,
+          family,
+          () => ({ method: 'find_node', id: this.nodeId, target }),
+          this.queryFn,
+          () => undefined,
+          () => !this.running,
+        );
         return l;
       }),
     );
@@ -460,14 +476,24 @@ export class DhtNode extends EventEmitter<DhtNodeEvents> {
     const nodes: Contact[] = [];
     for (const t of this.tables.values()) {
       const entries = t.entries().sort((a, b) => Number(t.status(b, now) === 'good') - Number(t.status(a, now) === 'good'));
-      nodes.push(...entries.filter((e) => t.status(e, now) !== 'bad').slice(0, MAX_SAVED_NODES).map((e) => e.contact));
+      nodes.push(
+        ...entries
+          .filter((e) => t.status(e, now) !== 'bad')
+          .slice(0, MAX_SAVED_NODES)
+          .map((e) => e.contact),
+      );
     }
     return { id: this.nodeId, nodes };
   }
 
   /** Members of the routing table of one family (for diagnostics). */
   nodes(family: Family = 4): Contact[] {
-    return this.tables.get(family)?.entries().map((e) => e.contact) ?? [];
+    return (
+      this.tables
+        .get(family)
+        ?.entries()
+        .map((e) => e.contact) ?? []
+    );
   }
 
   stats(): DhtStats {

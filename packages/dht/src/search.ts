@@ -23,7 +23,10 @@ export interface SearchEvents {
   peers: [peers: PeerAddress[]];
 }
 
-export type SearchRun = (onPeers: (peers: PeerAddress[]) => void, aborted: () => boolean) => Promise<{
+export type SearchRun = (
+  onPeers: (peers: PeerAddress[]) => void,
+  aborted: () => boolean,
+) => Promise<{
   readonly stats: LookupStats;
   readonly announced?: number;
   readonly announceFailed?: number;

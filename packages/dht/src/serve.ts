@@ -1,13 +1,5 @@
 import type { Contact, Family, PeerAddress } from './ids.js';
-import {
-  encodeError,
-  encodeResponse,
-  KRPC_METHOD_UNKNOWN,
-  KRPC_PROTOCOL_ERROR,
-  type EncodeOptions,
-  type QueryMessage,
-  type ResponseBody,
-} from './krpc.js';
+import { encodeError, encodeResponse, KRPC_METHOD_UNKNOWN, KRPC_PROTOCOL_ERROR, type EncodeOptions, type QueryMessage, type ResponseBody } from './krpc.js';
 import type { PeerStore } from './peer-store.js';
 import { K } from './routing-table.js';
 import type { TokenSecrets } from './tokens.js';
@@ -51,9 +43,19 @@ export interface Answer {
  * BEP 32: `want` picks the families of nodes to send; without it, the family the query came over.
  * The asker is left out of its own answer (it knows where it is).
  */
-function nodeLists(ctx: ServeContext, from: Requester, asker: Buffer, target: Buffer, want: readonly Family[] | undefined): Pick<ResponseBody, 'nodes' | 'nodes6'> {
+function nodeLists(
+  ctx: ServeContext,
+  from: Requester,
+  asker: Buffer,
+  target: Buffer,
+  want: readonly Family[] | undefined,
+): Pick<ResponseBody, 'nodes' | 'nodes6'> {
   const families = want && want.length > 0 ? want : [from.family];
-  const closest = (f: Family): Contact[] => ctx.closest(f, target, K + 1).filter((c) => !c.id.equals(asker)).slice(0, K);
+  const closest = (f: Family): Contact[] =>
+    ctx
+      .closest(f, target, K + 1)
+      .filter((c) => !c.id.equals(asker))
+      .slice(0, K);
   return {
     ...(families.includes(4) ? { nodes: closest(4) } : {}),
     ...(families.includes(6) ? { nodes6: closest(6) } : {}),

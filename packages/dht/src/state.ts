@@ -45,7 +45,10 @@ export function decodeState(bytes: Uint8Array): DhtState {
   const id = d.get('id');
   if (!Buffer.isBuffer(id) || id.length !== NODE_ID_BYTES) throw bad('id is not 20 bytes');
   const nodes: Contact[] = [];
-  for (const [key, family] of [['nodes', 4], ['nodes6', 6]] as const) {
+  for (const [key, family] of [
+    ['nodes', 4],
+    ['nodes6', 6],
+  ] as const) {
     const v = d.get(key);
     if (v === undefined) continue;
     if (!Buffer.isBuffer(v)) throw bad(`${key} is not a byte string`);

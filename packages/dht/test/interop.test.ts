@@ -88,11 +88,9 @@ describe('a bittorrent-dht node asks our node', () => {
 
     const ih2 = hash('bt-announces');
     await btOther.announce(ih2, 40004);
-    await until(
-      'our lookup to find bittorrent-dht’s announce',
-      async () => (await ours.node.lookup(ih2).done).peers.some((p) => p.port === 40004),
-      { timeoutMs: 20_000 },
-    );
+    await until('our lookup to find bittorrent-dht’s announce', async () => (await ours.node.lookup(ih2).done).peers.some((p) => p.port === 40004), {
+      timeoutMs: 20_000,
+    });
   });
 });
 
@@ -148,7 +146,10 @@ describe('a libtorrent node that knows only our node', () => {
     expect((await announced).port).toBe(lt.port);
     // libtorrent's own log of what it sent us and what came back (its lines may trail our receipt).
     const methods = (): Set<string | undefined> => new Set(packets('out').map((m) => (m.type === 'query' ? m.query?.method : undefined)));
-    await until(() => `libtorrent's log of its queries to us (${[...methods()]})`, () => methods().has('get_peers') && methods().has('announce_peer'));
+    await until(
+      () => `libtorrent's log of its queries to us (${[...methods()]})`,
+      () => methods().has('get_peers') && methods().has('announce_peer'),
+    );
     await until('libtorrent to log our answer to its announce_peer', () => ourAnswers().length >= packets('out').filter((m) => m.type === 'query').length);
     for (const m of ourAnswers()) expect(m.type).toBe('response');
   });

@@ -41,12 +41,7 @@ describe('memory under load', () => {
       const id = createHash('sha1').update(`n${a}`).digest();
       const infoHash = hashes[(i * 7) % hashes.length]!;
       const kind = i % 5;
-      const q: Query =
-        kind === 0
-          ? { method: 'ping', id }
-          : kind === 1
-            ? { method: 'find_node', id, target: infoHash }
-            : { method: 'get_peers', id, infoHash };
+      const q: Query = kind === 0 ? { method: 'ping', id } : kind === 1 ? { method: 'find_node', id, target: infoHash } : { method: 'get_peers', id, infoHash };
       sent = [];
       node.receive(encodeQuery(t, q), from);
       const reply = sent[0] ? decodeKrpc(sent[0]) : undefined;

@@ -270,7 +270,11 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     if (fetch !== undefined && fetched === undefined) await fetch.fetcher.close();
     const ref: { torrent?: Torrent } = fetch?.ref ?? {};
     const trackers =
-      fetched !== undefined ? fetched.trackers : options.noTrackers === true ? undefined : this.makeTrackers(src.infoHash, src.announceTiers, ref, src.layout.totalLength);
+      fetched !== undefined
+        ? fetched.trackers
+        : options.noTrackers === true
+          ? undefined
+          : this.makeTrackers(src.infoHash, src.announceTiers, ref, src.layout.totalLength);
     const torrent = new Torrent({
       infoHash: src.infoHash,
       name: src.name,
@@ -306,7 +310,12 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   }
 
   /** Trackers for a torrent, when it has any and we listen; `ref.torrent` gives the byte counts once it exists. */
-  private makeTrackers(infoHash: Buffer, announceTiers: readonly (readonly string[])[], ref: { torrent?: Torrent }, unknownLeft: number): TrackerSet | undefined {
+  private makeTrackers(
+    infoHash: Buffer,
+    announceTiers: readonly (readonly string[])[],
+    ref: { torrent?: Torrent },
+    unknownLeft: number,
+  ): TrackerSet | undefined {
     const tiers = announceTiers.filter((t) => t.length > 0);
     if (tiers.length === 0 || this.portValue === 0) return undefined;
     return new TrackerSet({
@@ -422,5 +431,3 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     if (this.ownsTransport) await this.transport?.close();
   }
 }
-
-

@@ -2,14 +2,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestTorrent } from '@tc/testkit/swarm-fixture';
 import { encode } from '@tc/codec';
-import {
-  decodeMetadataMessage,
-  encodeExtendedHandshake,
-  encodeMetadataMessage,
-  generatePeerId,
-  METADATA_PIECE_BYTES,
-  type Message,
-} from '@tc/wire';
+import { decodeMetadataMessage, encodeExtendedHandshake, encodeMetadataMessage, generatePeerId, METADATA_PIECE_BYTES, type Message } from '@tc/wire';
 import { ManualClock } from '../src/clock.js';
 import { EngineError } from '../src/errors.js';
 import { MetadataFetcher } from '../src/magnet/fetcher.js';
@@ -71,15 +64,39 @@ const extendedPayload = fc.oneof(
     ),
   // ut_metadata messages of every kind (BEP 9 msg_type 0 request, 1 data, 2 reject, and others), with data that is not the metadata.
   fc
-    .record({ type: fc.integer({ min: 0, max: 3 }), piece: fc.integer({ min: 0, max: 3 }), totalSize: fc.integer({ min: 0, max: 40_000 }), data: bytes(METADATA_PIECE_BYTES + 10) })
-    .map((m) => Buffer.concat([encode(new Map<string, number>([['msg_type', m.type], ['piece', m.piece], ['total_size', m.totalSize]])), m.type === 1 ? m.data : Buffer.alloc(0)])),
+    .record({
+      type: fc.integer({ min: 0, max: 3 }),
+      piece: fc.integer({ min: 0, max: 3 }),
+      totalSize: fc.integer({ min: 0, max: 40_000 }),
+      data: bytes(METADATA_PIECE_BYTES + 10),
+    })
+    .map((m) =>
+      Buffer.concat([
+        encode(
+          new Map<string, number>([
+            ['msg_type', m.type],
+            ['piece', m.piece],
+            ['total_size', m.totalSize],
+          ]),
+        ),
+        m.type === 1 ? m.data : Buffer.alloc(0),
+      ]),
+    ),
 );
 
 const message: fc.Arbitrary<Message> = fc.oneof(
   pieceIndex.map((index): Message => ({ type: 'have', index })),
   // Mostly the right size for six pieces (one byte), spare bits set or not; sometimes a wrong size.
   fc.oneof(bytes(1), bytes(1), bytes(3), fc.constantFrom(Buffer.from([0xff]), Buffer.from([0xfc]))).map((b): Message => ({ type: 'bitfield', bytes: b })),
-  fc.constantFrom<Message>({ type: 'have-all' }, { type: 'have-none' }, { type: 'choke' }, { type: 'unchoke' }, { type: 'interested' }, { type: 'not-interested' }, { type: 'keep-alive' }),
+  fc.constantFrom<Message>(
+    { type: 'have-all' },
+    { type: 'have-none' },
+    { type: 'choke' },
+    { type: 'unchoke' },
+    { type: 'interested' },
+    { type: 'not-interested' },
+    { type: 'keep-alive' },
+  ),
   ref.map((r): Message => ({ type: 'request', ...r })),
   ref.map((r): Message => ({ type: 'cancel', ...r })),
   ref.map((r): Message => ({ type: 'reject', ...r })),
@@ -109,8 +126,19 @@ const peerSlot = fc.integer({ min: 0, max: SLOTS - 1 });
 const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('send' as const), peer: peerSlot, msgs: fc.array(message, { minLength: 1, maxLength: 3 }) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('offer' as const), peer: peerSlot, all: fc.boolean(), bits: fc.integer({ min: 0, max: 63 }) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('leech' as const), peer: peerSlot, index: fc.integer({ min: 0, max: PIECES - 1 }), block: fc.integer({ min: 0, max: 1 }) }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('answer' as const), peer: peerSlot, which: fc.nat(), count: fc.integer({ min: 1, max: 4 }), good: fc.boolean() }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      kind: fc.constant('leech' as const),
+      peer: peerSlot,
+      index: fc.integer({ min: 0, max: PIECES - 1 }),
+      block: fc.integer({ min: 0, max: 1 }),
+    }),
+  },
+  {
+    weight: 5,
+    arbitrary: fc.record({ kind: fc.constant('answer' as const), peer: peerSlot, which: fc.nat(), count: fc.integer({ min: 1, max: 4 }), good: fc.boolean() }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('metadata' as const), peer: peerSlot }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.constantFrom(TICK_MS, 30_000, 61_000, 125_000) }) },
   { weight: 2, arbitrary: fc.constant({ kind: 'settle' as const }) },
@@ -129,7 +157,18 @@ interface Owner extends Adopter {
 }
 
 /** How far the runs got, over all of them: the properties must reach deep paths, not only the parsers. */
-const reach = { downloaded: 0, wasteBytes: 0, answered: 0, verified: 0, hashFailures: 0, uploaded: 0, handedOver: 0, takenOver: 0, banned: 0, closes: new Map<string, number>() };
+const reach = {
+  downloaded: 0,
+  wasteBytes: 0,
+  answered: 0,
+  verified: 0,
+  hashFailures: 0,
+  uploaded: 0,
+  handedOver: 0,
+  takenOver: 0,
+  banned: 0,
+  closes: new Map<string, number>(),
+};
 
 /** Failures seen through events; asserted after every step. */
 class Watch {
@@ -137,7 +176,8 @@ class Watch {
   attach(o: Owner): void {
     o.on('peer-disconnected', ({ address, reason }) => {
       if (reason !== undefined && !(reason instanceof EngineError)) this.problems.push(`${address} closed with an untyped ${String(reason)}`);
-      else if (reason !== undefined && (reason.code as string) === 'ENGINE_PEER_INTERNAL') this.problems.push(`${address}: a bug: ${reason.message}: ${String((reason.cause as Error | undefined)?.stack)}`);
+      else if (reason !== undefined && (reason.code as string) === 'ENGINE_PEER_INTERNAL')
+        this.problems.push(`${address}: a bug: ${reason.message}: ${String((reason.cause as Error | undefined)?.stack)}`);
       reach.closes.set(reason?.code ?? 'clean', (reach.closes.get(reason?.code ?? 'clean') ?? 0) + 1);
     });
     o.on('peer-banned', () => reach.banned++);
@@ -232,7 +272,12 @@ class Swarm {
           }
           if (req.type !== 'request' || req.piece * METADATA_PIECE_BYTES >= infoBytes.length) continue;
           const data = infoBytes.subarray(req.piece * METADATA_PIECE_BYTES, (req.piece + 1) * METADATA_PIECE_BYTES);
-          if (!p.closed) p.send({ type: 'extended', id: OUR_UT_METADATA, payload: encodeMetadataMessage({ type: 'data', piece: req.piece, totalSize: infoBytes.length, data }) });
+          if (!p.closed)
+            p.send({
+              type: 'extended',
+              id: OUR_UT_METADATA,
+              payload: encodeMetadataMessage({ type: 'data', piece: req.piece, totalSize: infoBytes.length, data }),
+            });
         }
         return;
       }
@@ -322,7 +367,16 @@ describe('random peers never break the engine (issue 10, defect 3)', () => {
           }),
           async ({ seed, features: fs, offers, actions }) => {
             const clock = new ManualClock();
-            const fetcher = new MetadataFetcher({ infoHash: t.infoHash, announceTiers: [], peerId: generatePeerId(), clock, listenPort: 0, isSelf: () => false, maxPeers: 10, random: prng(seed) });
+            const fetcher = new MetadataFetcher({
+              infoHash: t.infoHash,
+              announceTiers: [],
+              peerId: generatePeerId(),
+              clock,
+              listenPort: 0,
+              isSelf: () => false,
+              maxPeers: 10,
+              random: prng(seed),
+            });
             open.push(fetcher);
             const watch = new Watch();
             watch.attach(fetcher);
@@ -339,7 +393,11 @@ describe('random peers never break the engine (issue 10, defect 3)', () => {
                 swarm.connect(i, fs[i]!);
                 const p = swarm.peers[i]!;
                 if (offers[i] === true && !p.closed) {
-                  p.send({ type: 'extended', id: 0, payload: encodeExtendedHandshake({ m: { ut_metadata: PEER_UT_METADATA }, metadataSize: infoBytes.length }) });
+                  p.send({
+                    type: 'extended',
+                    id: 0,
+                    payload: encodeExtendedHandshake({ m: { ut_metadata: PEER_UT_METADATA }, metadataSize: infoBytes.length }),
+                  });
                 }
               }
               for (const a of actions) {

@@ -71,4 +71,3 @@ export async function expectSameFiles(t: TestTorrent, dir: string): Promise<void
     off += f.length;
   }
 }
-

@@ -57,7 +57,10 @@ async function downloadBeside(
   tor.on('warning', (w) => events.warnings.push(w.message));
   const fakeAddress = `127.0.0.1:${fake.port}`;
   const shown = opts.shown ?? ((seen: Seen) => seen.disconnects.some((d) => d.address === fakeAddress));
-  await until(() => `the ${mode} peer's fault to show (${JSON.stringify(events)})`, () => shown(events, fakeAddress, tor));
+  await until(
+    () => `the ${mode} peer's fault to show (${JSON.stringify(events)})`,
+    () => shown(events, fakeAddress, tor),
+  );
   tor.addPeers([{ host: '127.0.0.1', port: seeder.port }], 'manual');
   await tor.done;
   const data = memoryContents(store.last as MemoryStorage);

@@ -45,5 +45,4 @@ describe('what a peer says before the metadata is known (magnet/fetcher.ts)', ()
     expect(gone.map((g) => g.reason?.code)).toEqual(['ENGINE_PEER_PROTOCOL']);
     expect(grown).toBeLessThan(4 * MIB);
   });
-
 });

@@ -23,7 +23,10 @@ async function session(): Promise<Session> {
 
 /** A multi-file torrent whose info dictionary spans three 16 KiB metadata pieces, the last one short (many long file names). */
 function fixture(): { metainfo: Metainfo; data: Buffer; t: ReturnType<typeof createTestTorrent> } {
-  const files = Array.from({ length: 400 }, (_, i) => ({ path: ['a-folder-with-a-long-name', `file-number-${String(i).padStart(4, '0')}-with-padding-in-its-name.bin`], length: 1_000 + i * 7 }));
+  const files = Array.from({ length: 400 }, (_, i) => ({
+    path: ['a-folder-with-a-long-name', `file-number-${String(i).padStart(4, '0')}-with-padding-in-its-name.bin`],
+    length: 1_000 + i * 7,
+  }));
   const t = createTestTorrent({ name: 'magnet-test', pieceLength: 16 * 1024, seed: 11, files: [...files, { path: ['c.txt'], length: 123 }] });
   return { metainfo: parseMetainfo(t.torrent).metainfo, data: t.data, t };
 }

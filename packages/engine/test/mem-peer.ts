@@ -119,7 +119,10 @@ export function connectMemPeer(target: Adopter, opts: MemPeerOptions): MemPeer {
 const sources = new WeakMap<TestTorrent, ReturnType<typeof sourceOf>>();
 
 /** A torrent over memory storage on a manual clock, started, for in-memory peers. */
-export async function memTorrent(t: TestTorrent, opts: { clock: ManualClock; have?: Iterable<number>; random?: () => number; infoBytes?: boolean }): Promise<Torrent> {
+export async function memTorrent(
+  t: TestTorrent,
+  opts: { clock: ManualClock; have?: Iterable<number>; random?: () => number; infoBytes?: boolean },
+): Promise<Torrent> {
   let src = sources.get(t);
   if (src === undefined) sources.set(t, (src = sourceOf(t)));
   const tor = new Torrent({

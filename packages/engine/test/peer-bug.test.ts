@@ -60,7 +60,15 @@ describe('a bug reached from peer input', () => {
   it('closes that peer of a magnet fetch the same way; the fetch carries on', async () => {
     const t = createTestTorrent({ length: 50_000, seed: 12 });
     const clock = new ManualClock();
-    const fetcher = new MetadataFetcher({ infoHash: t.infoHash, announceTiers: [], peerId: generatePeerId(), clock, listenPort: 0, isSelf: () => false, maxPeers: 10 });
+    const fetcher = new MetadataFetcher({
+      infoHash: t.infoHash,
+      announceTiers: [],
+      peerId: generatePeerId(),
+      clock,
+      listenPort: 0,
+      isSelf: () => false,
+      maxPeers: 10,
+    });
     open.push(fetcher);
     fetcher.start();
     const gone: { reason: EngineError | undefined }[] = [];
@@ -83,5 +91,4 @@ describe('a bug reached from peer input', () => {
     expect(fetcher.stats()).toMatchObject({ peers: 1, sources: 1 });
     expect(b.got.filter((m) => m.type === 'extended' && m.id === 3)).not.toHaveLength(0);
   });
-
 });

@@ -67,7 +67,17 @@ describe('the bytes held in piece buffers have a ceiling', () => {
     const clock = new ManualClock();
     const storage = new CountingStorage();
     const infoHash = Buffer.alloc(20, 5);
-    const tor = new Torrent({ infoHash, name: 'big', layout: lay, storage, peerId: generatePeerId(), clock, listenPort: 0, isSelf: () => false, random: () => 0.5 });
+    const tor = new Torrent({
+      infoHash,
+      name: 'big',
+      layout: lay,
+      storage,
+      peerId: generatePeerId(),
+      clock,
+      listenPort: 0,
+      isSelf: () => false,
+      random: () => 0.5,
+    });
     open.push(tor);
     tor.start();
     const before = heldBytes();
@@ -118,7 +128,17 @@ describe('the bytes held in piece buffers have a ceiling', () => {
     const limit = bufferedPieceLimit(PIECE);
     const clock = new ManualClock();
     const infoHash = Buffer.alloc(20, 6);
-    const tor = new Torrent({ infoHash, name: 'big', layout: lay, storage: new CountingStorage(), peerId: generatePeerId(), clock, listenPort: 0, isSelf: () => false, random: () => 0.5 });
+    const tor = new Torrent({
+      infoHash,
+      name: 'big',
+      layout: lay,
+      storage: new CountingStorage(),
+      peerId: generatePeerId(),
+      clock,
+      listenPort: 0,
+      isSelf: () => false,
+      random: () => 0.5,
+    });
     open.push(tor);
     tor.start();
     const only = (k: number): Buffer => {

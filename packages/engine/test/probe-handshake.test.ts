@@ -52,7 +52,11 @@ describe('probeHandshake', () => {
     });
     await add('other', (s) => s.write(encodeHandshake({ infoHash: OTHER, peerId: generatePeerId() })));
     await add('self', (s) => s.write(encodeHandshake({ infoHash: INFO, peerId: OURS })));
-    await add('mute', () => undefined, () => muteConnections++);
+    await add(
+      'mute',
+      () => undefined,
+      () => muteConnections++,
+    );
     await add('garbage', (s) => s.end(Buffer.from('HTTP/1.1 400 Bad Request\r\n\r\n')));
     await add('noext', (s) => s.write(encodeHandshake({ infoHash: INFO, peerId: QB_ID })));
   });

@@ -153,7 +153,17 @@ describe('restore (resume file or re-check)', () => {
     await t.writeTo(dir);
     const clock = new ManualClock();
     const storage = new MemoryStorage(src.layout);
-    const k = new ResumeKeeper({ dir, name: 'r', infoHash: src.infoHash, layout: src.layout, clock, storage, have: new Bitfield(src.layout.pieceCount), savePieces: 3, saveMs: 1_000 });
+    const k = new ResumeKeeper({
+      dir,
+      name: 'r',
+      infoHash: src.infoHash,
+      layout: src.layout,
+      clock,
+      storage,
+      have: new Bitfield(src.layout.pieceCount),
+      savePieces: 3,
+      saveMs: 1_000,
+    });
     const fake = fakeTorrent();
     k.attach(fake as unknown as Torrent);
     fake.emit('piece-verified', { index: 0 });
@@ -186,8 +196,14 @@ describe('restore (resume file or re-check)', () => {
     const storage = new GatedSyncStorage(src.layout);
     const violations: string[] = [];
     const k = new ResumeKeeper({
-      dir, name: 'r', infoHash: src.infoHash, layout: src.layout, clock: new ManualClock(), storage,
-      have: new Bitfield(src.layout.pieceCount), savePieces: 1,
+      dir,
+      name: 'r',
+      infoHash: src.infoHash,
+      layout: src.layout,
+      clock: new ManualClock(),
+      storage,
+      have: new Bitfield(src.layout.pieceCount),
+      savePieces: 1,
       // Just before a save becomes the resume file: everything it claims must be durable by now.
       writeHooks: {
         beforeRename: async () => {
@@ -201,11 +217,19 @@ describe('restore (resume file or re-check)', () => {
     // As the torrent does: the write finishes, then the piece is verified.
     await storage.write(0, 0, [block(0)]);
     fake.emit('piece-verified', { index: 0 });
-    await until(() => `the first sync (${violations.join('; ') || 'no claims yet'})`, () => storage.gates.length === 1);
+    await until(
+      () => `the first sync (${violations.join('; ') || 'no claims yet'})`,
+      () => storage.gates.length === 1,
+    );
     // Piece 1 lands while that sync runs: the sync does not cover it.
     await storage.write(1, 0, [block(1)]);
     fake.emit('piece-verified', { index: 1 });
-    expect(await access(file).then(() => true, () => false)).toBe(false); // nothing saved while the sync is pending
+    expect(
+      await access(file).then(
+        () => true,
+        () => false,
+      ),
+    ).toBe(false); // nothing saved while the sync is pending
     storage.gates[0]!();
     await until('the second sync', () => storage.gates.length === 2);
     expect(await claims(file)).toEqual([0]);

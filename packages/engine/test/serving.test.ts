@@ -216,7 +216,10 @@ describe('serving requests (the minimal server issue 6 builds on)', () => {
     let k = 0;
     for (; k < MAX_QUEUED_PEER_REQUESTS - BATCH; k += BATCH) {
       await send(k);
-      await until(() => `batch ${k} served (${tor.stats().uploaded} of ${requestedBytes} bytes)`, () => tor.stats().uploaded >= requestedBytes);
+      await until(
+        () => `batch ${k} served (${tor.stats().uploaded} of ${requestedBytes} bytes)`,
+        () => tor.stats().uploaded >= requestedBytes,
+      );
     }
     expect(reasons).toEqual([]);
     // Past it, with nothing unserved, the blocks in its socket alone make every request too many.

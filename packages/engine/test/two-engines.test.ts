@@ -129,11 +129,17 @@ describe('engine against engine on 127.0.0.1', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {
       const leecher = await session();
-      const tor = await leecher.add(src, { storage: memoryStorage(), noTrackers: true, peers: [{ host: '127.0.0.1', port: (server.address() as AddressInfo).port }] });
+      const tor = await leecher.add(src, {
+        storage: memoryStorage(),
+        noTrackers: true,
+        peers: [{ host: '127.0.0.1', port: (server.address() as AddressInfo).port }],
+      });
       await accepted;
       tor.pause();
       const closed = new Promise<void>((r) => remote!.once('close', () => r()));
-      remote!.write(encodeHandshake({ infoHash: t.infoHash, peerId: Buffer.concat([Buffer.from('-FK0001-'), randomBytes(12)]), features: { fast: true, extended: true } }));
+      remote!.write(
+        encodeHandshake({ infoHash: t.infoHash, peerId: Buffer.concat([Buffer.from('-FK0001-'), randomBytes(12)]), features: { fast: true, extended: true } }),
+      );
       // The engine must close it (no bound here: were it kept, the test times out and fails).
       await closed;
       expect(tor.stats().peers).toBe(0);
@@ -144,19 +150,25 @@ describe('engine against engine on 127.0.0.1', () => {
     }
   });
 
-  it('a peer answering with another torrent\'s info-hash is dropped with a reason and backed off (RELIABILITY #21)', async () => {
+  it("a peer answering with another torrent's info-hash is dropped with a reason and backed off (RELIABILITY #21)", async () => {
     const t = createTestTorrent({ length: 100_000, seed: 5 });
     const src = sourceOf(t);
     let dials = 0;
     const server = createServer((c) => {
       dials++;
       c.on('error', () => undefined);
-      c.once('data', () => c.write(encodeHandshake({ infoHash: randomBytes(20), peerId: Buffer.concat([Buffer.from('-FK0001-'), randomBytes(12)]), features: {} })));
+      c.once('data', () =>
+        c.write(encodeHandshake({ infoHash: randomBytes(20), peerId: Buffer.concat([Buffer.from('-FK0001-'), randomBytes(12)]), features: {} })),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     try {
       const leecher = await session();
-      const tor = await leecher.add(src, { storage: memoryStorage(), noTrackers: true, peers: [{ host: '127.0.0.1', port: (server.address() as AddressInfo).port }] });
+      const tor = await leecher.add(src, {
+        storage: memoryStorage(),
+        noTrackers: true,
+        peers: [{ host: '127.0.0.1', port: (server.address() as AddressInfo).port }],
+      });
       const gone = await new Promise<{ reason: unknown }>((r) => tor.once('peer-disconnected', r));
       expect(gone.reason).toMatchObject({ code: 'ENGINE_PEER_PROTOCOL' });
       expect(dials).toBe(1);

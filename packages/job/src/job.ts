@@ -163,7 +163,8 @@ export class Job extends EventEmitter<JobEvents> {
       return restored;
     } catch (e) {
       // The signal during a re-check: a stop like any other, not a failure.
-      if (e instanceof EngineError && e.code === 'ENGINE_CLOSED' && signal?.aborted === true) return { kind: 'interrupted', stats: undefined, elapsedMs: this.elapsedMs() };
+      if (e instanceof EngineError && e.code === 'ENGINE_CLOSED' && signal?.aborted === true)
+        return { kind: 'interrupted', stats: undefined, elapsedMs: this.elapsedMs() };
       throw e;
     } finally {
       if (!keep) await store.close();

@@ -20,8 +20,10 @@ export function checkJobOptions(o: JobOptions): void {
     if (o.selection.length === 0) bad('selection names no file');
     for (const i of o.selection) if (!Number.isInteger(i) || i < 0 || i >= fileCount) bad(`selection: no file ${i} (the torrent has ${fileCount})`);
   }
-  if (o.maxPeers !== undefined && (!Number.isInteger(o.maxPeers) || o.maxPeers < 1 || o.maxPeers > MAX_JOB_PEERS)) bad(`maxPeers must be an integer in 1..${MAX_JOB_PEERS}`);
-  if (o.firstPeerTimeoutMs !== undefined && !(Number.isFinite(o.firstPeerTimeoutMs) && o.firstPeerTimeoutMs > 0)) bad('firstPeerTimeoutMs must be a positive number');
+  if (o.maxPeers !== undefined && (!Number.isInteger(o.maxPeers) || o.maxPeers < 1 || o.maxPeers > MAX_JOB_PEERS))
+    bad(`maxPeers must be an integer in 1..${MAX_JOB_PEERS}`);
+  if (o.firstPeerTimeoutMs !== undefined && !(Number.isFinite(o.firstPeerTimeoutMs) && o.firstPeerTimeoutMs > 0))
+    bad('firstPeerTimeoutMs must be a positive number');
   const tick = o.statusIntervalMs;
   if (tick !== undefined && !(Number.isFinite(tick) && tick >= MIN_STATUS_INTERVAL_MS && tick <= MAX_STATUS_INTERVAL_MS)) {
     bad(`statusIntervalMs must be in ${MIN_STATUS_INTERVAL_MS}..${MAX_STATUS_INTERVAL_MS}`);

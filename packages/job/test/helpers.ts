@@ -37,7 +37,18 @@ export async function seedInMemory(session: Session, t: TestTorrent): Promise<vo
  */
 export function recordEvents(job: Job): string[] {
   const seen: string[] = [];
-  const names: (keyof JobEvents)[] = ['selected', 'checking', 'restored', 'started', 'resume-save-failed', 'download-end', 'seeding', 'seed-end', 'stopping', 'end'];
+  const names: (keyof JobEvents)[] = [
+    'selected',
+    'checking',
+    'restored',
+    'started',
+    'resume-save-failed',
+    'download-end',
+    'seeding',
+    'seed-end',
+    'stopping',
+    'end',
+  ];
   for (const n of names) job.on(n, () => seen.at(-1) !== n && seen.push(n));
   return seen;
 }

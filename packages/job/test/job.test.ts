@@ -66,7 +66,7 @@ async function expectPack(dir: string): Promise<void> {
 }
 
 describe('Job', () => {
-  it('downloads into a folder: events in order, exact bytes, resume data saved, the torrent gone from the caller\'s session, which stays open', async () => {
+  it("downloads into a folder: events in order, exact bytes, resume data saved, the torrent gone from the caller's session, which stays open", async () => {
     const session = await leecher();
     const dir = freshDir();
     const job = fromSeeder(session, pack, dir);
@@ -103,7 +103,7 @@ describe('Job', () => {
     expect(outcome).toMatchObject({ kind: 'done', stats: { downloaded: 0 } });
   });
 
-  it('no peer within firstPeerTimeoutMs on the job\'s clock: no-peers, with each tracker\'s failure', async () => {
+  it("no peer within firstPeerTimeoutMs on the job's clock: no-peers, with each tracker's failure", async () => {
     const dead = createTestTorrent({ name: 'lonely.bin', length: 40_000, seed: 9, announce: ['http://127.0.0.1:1/announce'] });
     const clock = new ManualClock();
     const job = new Job({ session: await leecher(), metainfo: metainfoOf(dead), dir: freshDir(), firstPeerTimeoutMs: 60_000, clock });
@@ -196,7 +196,7 @@ describe('Job', () => {
     expect(openFds()).toBe(fds);
   });
 
-  it('seedOnly on complete data serves it: another session\'s job downloads it from this one; the signal then ends seeding (seeded, interrupted)', async () => {
+  it("seedOnly on complete data serves it: another session's job downloads it from this one; the signal then ends seeding (seeded, interrupted)", async () => {
     const dataDir = freshDir();
     await other.writeTo(dataDir);
     const seeding = await leecher();
@@ -217,7 +217,7 @@ describe('Job', () => {
     expect(seen).toEqual(['checking', 'restored', 'started', 'download-end', 'seeding', 'seed-end', 'stopping', 'end']);
   });
 
-  it('with a seed goal, a finished download seeds until the goal on the job\'s clock', async () => {
+  it("with a seed goal, a finished download seeds until the goal on the job's clock", async () => {
     const clock = new ManualClock();
     const job = fromSeeder(await leecher(), other, freshDir(), { seedGoal: { kind: 'time', ms: 5_000 }, clock });
     const seeding = nextEvent(job, 'seeding');
@@ -231,7 +231,7 @@ describe('Job', () => {
     expect(await run).toMatchObject({ kind: 'seeded', until: 'goal', seedMs: 5_000 });
   });
 
-  it('runs several jobs in one session side by side (the daemon\'s case), each to its own outcome', async () => {
+  it("runs several jobs in one session side by side (the daemon's case), each to its own outcome", async () => {
     const session = await leecher();
     const a = fromSeeder(session, pack, freshDir());
     const b = fromSeeder(session, other, freshDir());
@@ -288,7 +288,15 @@ describe('Job', () => {
   it('refuses options out of bounds with JOB_BAD_OPTION, and runs only once', async () => {
     const session = await leecher();
     const base = { session, metainfo: metainfoOf(pack), dir: freshDir() };
-    for (const bad of [{ maxPeers: 0 }, { firstPeerTimeoutMs: -1 }, { selection: [3] }, { selection: [] }, { statusIntervalMs: 0 }, { dir: '' }, { seedOnly: true, selection: [0] }]) {
+    for (const bad of [
+      { maxPeers: 0 },
+      { firstPeerTimeoutMs: -1 },
+      { selection: [3] },
+      { selection: [] },
+      { statusIntervalMs: 0 },
+      { dir: '' },
+      { seedOnly: true, selection: [0] },
+    ]) {
       expect(() => new Job({ ...base, ...bad })).toThrow(expect.objectContaining({ code: 'JOB_BAD_OPTION' }));
     }
     const ctl = new AbortController();

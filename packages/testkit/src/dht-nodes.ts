@@ -102,7 +102,11 @@ export interface BtDht {
   removeListener(event: 'peer', fn: (peer: { host: string; port: number }, infoHash: Buffer, from: unknown) => void): unknown;
   /** Its k-rpc socket: sends any query and hands back the reply (or the error). */
   readonly _rpc: {
-    query(peer: { host: string; port: number }, msg: { q: string; a: Record<string, unknown> }, cb: (err: Error | null, reply: Record<string, unknown>) => void): void;
+    query(
+      peer: { host: string; port: number },
+      msg: { q: string; a: Record<string, unknown> },
+      cb: (err: Error | null, reply: Record<string, unknown>) => void,
+    ): void;
   };
 }
 

@@ -158,8 +158,7 @@ export async function startDnsServer(zone: DnsZone): Promise<DnsServer> {
       if (!r) {
         reply = buildReply(msg, q, RCODE_NXDOMAIN);
       } else {
-        const answers =
-          q.qclass !== CLASS_IN ? [] : q.type === TYPE_A ? (r.a ?? []).map(ipv4Bytes) : q.type === TYPE_AAAA ? (r.aaaa ?? []).map(ipv6Bytes) : [];
+        const answers = q.qclass !== CLASS_IN ? [] : q.type === TYPE_A ? (r.a ?? []).map(ipv4Bytes) : q.type === TYPE_AAAA ? (r.aaaa ?? []).map(ipv6Bytes) : [];
         reply = buildReply(msg, q, RCODE_OK, answers);
       }
     }

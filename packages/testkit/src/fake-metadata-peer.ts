@@ -91,9 +91,7 @@ export async function startFakeMetadataPeer(opts: FakeMetadataPeerOptions): Prom
         const md = opts.metadata;
         const data = md?.subarray(piece * PIECE_BYTES, Math.min(md.length, (piece + 1) * PIECE_BYTES));
         const reply =
-          data === undefined || data.length === 0
-            ? encode({ msg_type: 2, piece })
-            : Buffer.concat([encode({ msg_type: 1, piece, total_size: size }), data]);
+          data === undefined || data.length === 0 ? encode({ msg_type: 2, piece }) : Buffer.concat([encode({ msg_type: 1, piece, total_size: size }), data]);
         sock.write(frame(20, Buffer.concat([Buffer.from([theirId]), reply])));
       }
     });

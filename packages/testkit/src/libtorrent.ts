@@ -119,12 +119,7 @@ export function run(
   return { child, events, listeners, stderr };
 }
 
-export function waiter(
-  child: ChildProcess,
-  events: LtEvent[],
-  listeners: Set<(e: LtEvent) => void>,
-  stderr: string[],
-): LibtorrentPeer['waitFor'] {
+export function waiter(child: ChildProcess, events: LtEvent[], listeners: Set<(e: LtEvent) => void>, stderr: string[]): LibtorrentPeer['waitFor'] {
   return (name, match = () => true, timeoutMs = START_TIMEOUT_MS) =>
     new Promise((resolve, reject) => {
       const found = events.find((e) => e.event === name && match(e));

@@ -33,7 +33,7 @@ export function seededRandomBytes(seed: number): (n: number) => Buffer {
 /** Splits `bytes` into random chunks of 1..maxChunk bytes (views, not copies). */
 export function randomChunks(next: () => number, bytes: Buffer, maxChunk: number): Buffer[] {
   const out: Buffer[] = [];
-  for (let at = 0; at < bytes.length; ) {
+  for (let at = 0; at < bytes.length;) {
     const n = 1 + randomInt(next, maxChunk);
     out.push(bytes.subarray(at, at + n));
     at += n;

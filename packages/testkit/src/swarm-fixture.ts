@@ -66,10 +66,24 @@ export function createTestTorrent(opts: {
   const data = pseudoRandomBytes(total, opts.seed ?? 1);
   const hashes: Buffer[] = [];
   for (let off = 0; off < total; off += pieceLength) {
-    hashes.push(createHash('sha1').update(data.subarray(off, Math.min(total, off + pieceLength))).digest());
+    hashes.push(
+      createHash('sha1')
+        .update(data.subarray(off, Math.min(total, off + pieceLength)))
+        .digest(),
+    );
   }
   const info = new Map<string, unknown>();
-  if (multiFile) info.set('files', files.map((f) => new Map<string, unknown>([['length', f.length], ['path', f.path.map((c) => Buffer.from(c))]])));
+  if (multiFile)
+    info.set(
+      'files',
+      files.map(
+        (f) =>
+          new Map<string, unknown>([
+            ['length', f.length],
+            ['path', f.path.map((c) => Buffer.from(c))],
+          ]),
+      ),
+    );
   else info.set('length', total);
   info.set('name', Buffer.from(name));
   info.set('piece length', pieceLength);
@@ -78,7 +92,11 @@ export function createTestTorrent(opts: {
   const top = new Map<string, unknown>();
   if (opts.announce !== undefined && opts.announce.length > 0) {
     top.set('announce', Buffer.from(opts.announce[0]!));
-    if (opts.announce.length > 1) top.set('announce-list', opts.announce.map((u) => [Buffer.from(u)]));
+    if (opts.announce.length > 1)
+      top.set(
+        'announce-list',
+        opts.announce.map((u) => [Buffer.from(u)]),
+      );
   }
   top.set('created by', Buffer.from('tc testkit'));
   // The info dictionary is spliced in verbatim, so its bytes (and hash) are exactly infoBytes.

@@ -14,13 +14,7 @@ export interface BtTrackerServer {
   removeListener(event: 'error', listener: (err: Error) => void): unknown;
 }
 
-export type BtTrackerServerClass = new (opts: {
-  http: boolean;
-  udp: boolean;
-  ws: boolean;
-  stats: boolean;
-  interval?: number;
-}) => BtTrackerServer;
+export type BtTrackerServerClass = new (opts: { http: boolean; udp: boolean; ws: boolean; stats: boolean; interval?: number }) => BtTrackerServer;
 
 export interface RunningBtTracker {
   readonly port: number;

@@ -69,11 +69,9 @@ export async function startTransmissionSeeder(opts: TransmissionOptions): Promis
     }),
   );
   // stdbuf: transmission-cli writes its status line with printf and does not flush on a pipe.
-  const child = spawn(
-    'stdbuf',
-    ['-o0', TRANSMISSION_CLI, '-g', opts.configDir, '-w', opts.dataDir, '-p', String(port), '-et', '-M', opts.torrentPath],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const child = spawn('stdbuf', ['-o0', TRANSMISSION_CLI, '-g', opts.configDir, '-w', opts.dataDir, '-p', String(port), '-et', '-M', opts.torrentPath], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const stop = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -43,7 +43,10 @@ function isPrivateV4(o: number[]): boolean {
 /** `::ffff:1.2.3.4` → `::ffff:102:304`, so expandIpv6 can read it. */
 function mappedToHex(ip: string): string {
   const lastColon = ip.lastIndexOf(':');
-  const v4 = ip.slice(lastColon + 1).split('.').map(Number);
+  const v4 = ip
+    .slice(lastColon + 1)
+    .split('.')
+    .map(Number);
   const [a = 0, b = 0, c = 0, d = 0] = v4;
   return `${ip.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
 }

@@ -1,22 +1,8 @@
 export { TrackerError, isTrackerError, TRACKER_ERROR_CODES, type TrackerErrorCode, type TrackerErrorDetails } from './errors.js';
 export type { Peer, AnnounceEvent, AnnounceRequest, AnnounceResult, ScrapeEntry, ScrapeResult } from './types.js';
-export {
-  MAX_PEERS_PER_REPLY,
-  parseCompactPeers,
-  encodeCompactPeers,
-  ipv4ToString,
-  ipv6ToString,
-  type PeerList,
-} from './compact-peers.js';
+export { MAX_PEERS_PER_REPLY, parseCompactPeers, encodeCompactPeers, ipv4ToString, ipv6ToString, type PeerList } from './compact-peers.js';
 export { isPrivateHost } from './address.js';
-export {
-  buildAnnounceUrl,
-  buildScrapeUrl,
-  scrapeUrlFor,
-  parseAnnounceReply,
-  parseScrapeReply,
-  percentEncodeBytes,
-} from './http/protocol.js';
+export { buildAnnounceUrl, buildScrapeUrl, scrapeUrlFor, parseAnnounceReply, parseScrapeReply, percentEncodeBytes } from './http/protocol.js';
 export {
   httpAnnounce,
   httpScrape,

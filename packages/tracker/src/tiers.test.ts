@@ -57,7 +57,10 @@ describe('TrackerSet (BEP 12)', () => {
   });
 
   it('falls through a dead tier, moves the answering tracker to the front, and emits peers', async () => {
-    const { set, transport } = setup([['a1', 'a2'], ['b1', 'b2']]);
+    const { set, transport } = setup([
+      ['a1', 'a2'],
+      ['b1', 'b2'],
+    ]);
     transport.behaviour.set('b2', ok([{ ip: '1.0.0.1', port: 6881, family: 4 }]));
     const peers: Peer[][] = [];
     set.on('peers', (e) => peers.push(e.peers));

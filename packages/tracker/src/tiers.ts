@@ -258,8 +258,7 @@ export class TrackerSet extends EventEmitter<TrackerSetEvents> {
         if (t.retryAt !== undefined && t.retryAt > this.clock.now()) continue; // backing off: do not hammer it
         if (this.stopped || signal.aborted) return undefined;
         // A tracker that has not seen our `started` gets it now, whatever the round is for.
-        const event: AnnounceEvent =
-          this.pendingEvent === 'completed' ? 'completed' : !t.started || this.pendingEvent === 'started' ? 'started' : 'periodic';
+        const event: AnnounceEvent = this.pendingEvent === 'completed' ? 'completed' : !t.started || this.pendingEvent === 'started' ? 'started' : 'periodic';
         t.state = 'announcing';
         this.emit('status', this.snapshot(t));
         let result: AnnounceResult;

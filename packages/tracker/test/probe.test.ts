@@ -91,7 +91,10 @@ describe('TrackerProber', () => {
 
 describe('diagnoseTracker', () => {
   it('names the step that failed: TCP connect for HTTP, BEP 15 connect for UDP', async () => {
-    expect(await diagnoseTracker(prober, deadHttp, req, signal())).toMatchObject({ addresses: ['127.0.0.1'], failure: { step: 'connect', error: { code: 'TRACKER_REFUSED' } } });
+    expect(await diagnoseTracker(prober, deadHttp, req, signal())).toMatchObject({
+      addresses: ['127.0.0.1'],
+      failure: { step: 'connect', error: { code: 'TRACKER_REFUSED' } },
+    });
     const udp = await diagnoseTracker(prober, closedUdp, req, signal());
     expect(udp).toMatchObject({ failure: { step: 'connect', error: { code: 'TRACKER_REFUSED' } }, announce: { error: { code: 'TRACKER_REFUSED' } } });
     expect(udp.connectMs).toBeUndefined();

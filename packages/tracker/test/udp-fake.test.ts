@@ -196,9 +196,7 @@ describe('UDP tracker client against fake trackers', () => {
     expect((await errorOf(client().announce(short.url, req))).code).toBe('TRACKER_BAD_RESPONSE');
     const shortAnnounce = await fakeTracker((r, send) => (r.action === 0 ? send(connectReply(r.tid)) : send(header(1, r.tid, 4))));
     expect((await errorOf(client().announce(shortAnnounce.url, req))).code).toBe('TRACKER_BAD_RESPONSE');
-    const huge = await fakeTracker((r, send) =>
-      r.action === 0 ? send(connectReply(r.tid)) : send(announceReply(r.tid, Buffer.alloc(30_000, 1))),
-    );
+    const huge = await fakeTracker((r, send) => (r.action === 0 ? send(connectReply(r.tid)) : send(announceReply(r.tid, Buffer.alloc(30_000, 1)))));
     expect((await errorOf(client().announce(huge.url, req))).code).toBe('TRACKER_TOO_LARGE');
   });
 
@@ -391,7 +389,8 @@ describe('UDP tracker client with one connected socket per tracker', () => {
     });
     const errAfterSend = async (url: string, code: string): Promise<TrackerError> => {
       const p = errorOf(c.announce(url, req));
-      for (let i = 0; i < 100 && !socks.some((s) => s.to.port === Number(new URL(url).port) && s.sent.length > 0); i++) await new Promise((r) => setImmediate(r));
+      for (let i = 0; i < 100 && !socks.some((s) => s.to.port === Number(new URL(url).port) && s.sent.length > 0); i++)
+        await new Promise((r) => setImmediate(r));
       const s = socks.find((x) => x.to.port === Number(new URL(url).port))!;
       s.emit('error', Object.assign(new Error(code), { code }));
       return p;

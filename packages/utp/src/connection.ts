@@ -450,12 +450,7 @@ export class UtpConnection {
       this.window.advance();
       this.dupAcks = 0;
       this.rtt.onProgress();
-    } else if (
-      p.type === PacketType.State &&
-      p.ack === seqAdd(this.window.base, -1) &&
-      this.window.count > 0 &&
-      p.sack === undefined
-    ) {
+    } else if (p.type === PacketType.State && p.ack === seqAdd(this.window.base, -1) && this.window.count > 0 && p.sack === undefined) {
       // The same ack again while we have packets out: the one after it may be lost. Only STATE
       // packets count: a data packet repeats its ack merely because it carries new data (libutp).
       this.dupAcks++;

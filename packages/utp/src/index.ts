@@ -21,14 +21,7 @@ export {
 export { classifyDatagram, type DatagramOwner } from './demux.js';
 export { INITIAL_RTO_MS, MAX_RTO_MS, MIN_RTO_MS, RttEstimator } from './rtt.js';
 export { CURRENT_DELAY_SAMPLES, DELAY_BASE_BUCKETS, DELAY_BASE_BUCKET_MS, DelayHistory } from './delay.js';
-export {
-  LOSS_DECAY_INTERVAL_MS,
-  LOSS_FACTOR,
-  Ledbat,
-  MAX_CWND_INCREASE_BYTES_PER_RTT,
-  TARGET_DELAY_US,
-  type LedbatOptions,
-} from './ledbat.js';
+export { LOSS_DECAY_INTERVAL_MS, LOSS_FACTOR, Ledbat, MAX_CWND_INCREASE_BYTES_PER_RTT, TARGET_DELAY_US, type LedbatOptions } from './ledbat.js';
 export {
   DEFAULT_PACKET_BYTES,
   DEFAULT_RECV_BUFFER_BYTES,

@@ -34,9 +34,7 @@ describe('packet codec (BEP 29)', () => {
   });
 
   it('puts the type in the high nibble and version 1 in the low one', () => {
-    const firsts = [PacketType.Data, PacketType.Fin, PacketType.State, PacketType.Reset, PacketType.Syn].map(
-      (type) => encodePacket({ ...base, type })[0],
-    );
+    const firsts = [PacketType.Data, PacketType.Fin, PacketType.State, PacketType.Reset, PacketType.Syn].map((type) => encodePacket({ ...base, type })[0]);
     expect(firsts).toEqual([0x01, 0x11, 0x21, 0x31, 0x41]);
   });
 

@@ -119,7 +119,11 @@ export class UtpSocket extends EventEmitter<UtpSocketEvents> {
     // Most datagrams belong to the connection the previous one did (libtorrent caches it too).
     const last = this.last;
     const entry =
-      last !== undefined && p.type !== PacketType.Syn && p.connectionId === last.conn.ids.recvId && from.port === last.remote.port && from.address === last.remote.address
+      last !== undefined &&
+      p.type !== PacketType.Syn &&
+      p.connectionId === last.conn.ids.recvId &&
+      from.port === last.remote.port &&
+      from.address === last.remote.address
         ? last
         : this.lookup(p, from);
     if (entry !== undefined) {

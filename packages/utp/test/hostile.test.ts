@@ -60,7 +60,12 @@ describe('hostile input to a UtpSocket', () => {
 
   it('connect() takes IP addresses and real ports only', () => {
     const { server } = setup();
-    for (const [port, host] of [[6881, 'example.com'], [0, '10.0.0.2'], [70_000, '10.0.0.2'], [6881, '']] as const) {
+    for (const [port, host] of [
+      [6881, 'example.com'],
+      [0, '10.0.0.2'],
+      [70_000, '10.0.0.2'],
+      [6881, ''],
+    ] as const) {
       expect(() => server.connect(port, host)).toThrow(expect.objectContaining({ code: 'UTP_BAD_ARGUMENT' }));
     }
     expect(server.size).toBe(0);

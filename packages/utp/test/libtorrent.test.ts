@@ -154,11 +154,10 @@ describe('live: python3-libtorrent with uTP only (no TCP either way)', () => {
     stream.write(encodeHandshake({ infoHash, peerId: generatePeerId(), features: FEATURES }));
     stream.write(encodeMessage({ type: 'have-none' }));
     // libtorrent now lists us (by our peer id: no extended handshake) on the port we dialled from.
-    await until(
-      'libtorrent to list the uTP peer',
-      async () => (await seeder.peers()).some((p) => p.port === ep.port && p.client === 'TC 0.1.0'),
-      { timeoutMs: 15_000, everyMs: 200 },
-    );
+    await until('libtorrent to list the uTP peer', async () => (await seeder.peers()).some((p) => p.port === ep.port && p.client === 'TC 0.1.0'), {
+      timeoutMs: 15_000,
+      everyMs: 200,
+    });
     // It is a seed talking to a peer with nothing: it says so.
     await peer.next(is('have-all'));
     stream.end();

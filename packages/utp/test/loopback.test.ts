@@ -69,7 +69,10 @@ describe('tc uTP ↔ tc uTP over UDP on 127.0.0.1', () => {
       s.once('data', (first: Buffer) => {
         const idx = first[0]!;
         const rest = first.subarray(1);
-        servers.set(idx, readAll(s).then((tail) => Buffer.concat([rest, tail])));
+        servers.set(
+          idx,
+          readAll(s).then((tail) => Buffer.concat([rest, tail])),
+        );
       });
     });
     await Promise.all(
@@ -112,7 +115,10 @@ describe('tc uTP ↔ tc uTP over UDP on 127.0.0.1', () => {
     await b.close();
     expect(a.utp.size + b.utp.size).toBe(0);
     // dgram's close callback comes before libuv has released the handle: wait for that.
-    await until(() => `UDP handles back to ${udpBefore}: ${process.getActiveResourcesInfo().join(',')}`, () => count('UDPWrap') === udpBefore);
+    await until(
+      () => `UDP handles back to ${udpBefore}: ${process.getActiveResourcesInfo().join(',')}`,
+      () => count('UDPWrap') === udpBefore,
+    );
     expect(count('Timeout')).toBeLessThanOrEqual(timersBefore);
   });
 

@@ -10,10 +10,7 @@ const peerId = Buffer.from('-LT2080-012345678901');
 const PIECES = 28;
 
 function stream(): Buffer {
-  return Buffer.concat([
-    encodeHandshake({ infoHash, peerId, features: { extended: true, fast: true } }),
-    ...EVERY_MESSAGE.map(encodeMessage),
-  ]);
+  return Buffer.concat([encodeHandshake({ infoHash, peerId, features: { extended: true, fast: true } }), ...EVERY_MESSAGE.map(encodeMessage)]);
 }
 
 function feed(chunks: Buffer[], opts = {}): Incoming[] {
@@ -58,7 +55,7 @@ describe('MessageDecoder', () => {
     const r = rng(42);
     for (let round = 0; round < 200; round++) {
       const chunks: Buffer[] = [];
-      for (let i = 0; i < bytes.length; ) {
+      for (let i = 0; i < bytes.length;) {
         const n = 1 + Math.floor(r() * 40);
         chunks.push(bytes.subarray(i, i + n));
         i += n;
@@ -180,7 +177,7 @@ describe('MessageDecoder', () => {
       for (let i = 0; i < n; i++) junk[i] = r() < 0.5 ? Math.floor(r() * 256) : Math.floor(r() * 24);
       if (withHandshake) encodeHandshake({ infoHash, peerId }).copy(junk, 0, 0, Math.min(n, 68 - (round % 3)));
       try {
-        for (let i = 0; i < n; ) {
+        for (let i = 0; i < n;) {
           const k = 1 + Math.floor(r() * 64);
           d.push(junk.subarray(i, i + k));
           expect(d.buffered).toBeLessThanOrEqual(limit);

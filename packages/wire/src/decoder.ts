@@ -1,14 +1,6 @@
 import { checkWireBitfield, bitfieldBytes } from './bitfield.js';
 import { WireError } from './errors.js';
-import {
-  checkHandshakeBytes,
-  decodeHandshake,
-  HANDSHAKE_BYTES,
-  negotiate,
-  readFeatures,
-  type Features,
-  type Handshake,
-} from './handshake.js';
+import { checkHandshakeBytes, decodeHandshake, HANDSHAKE_BYTES, negotiate, readFeatures, type Features, type Handshake } from './handshake.js';
 import { decodeBody, fixedPayloadBytes, isFastMessageId, KEEP_ALIVE, LENGTH_PREFIX_BYTES, MessageId, type Message } from './messages.js';
 
 /** The block size every client uses and requests (BEP 3 practice; rqbit, anacrolix, libtorrent). */
@@ -163,11 +155,11 @@ export class MessageDecoder {
     if (id === MessageId.piece) limit = 1 + 8 + this.maxBlockBytes;
     else if (id === MessageId.bitfield) {
       if (this.pieceCount !== undefined && payload !== bitfieldBytes(this.pieceCount)) {
-        throw new WireError(
-          'WIRE_BAD_BITFIELD',
-          `bitfield is ${payload} bytes, ${bitfieldBytes(this.pieceCount)} expected for ${this.pieceCount} pieces`,
-          { messageId: id, value: payload, limit: bitfieldBytes(this.pieceCount) },
-        );
+        throw new WireError('WIRE_BAD_BITFIELD', `bitfield is ${payload} bytes, ${bitfieldBytes(this.pieceCount)} expected for ${this.pieceCount} pieces`, {
+          messageId: id,
+          value: payload,
+          limit: bitfieldBytes(this.pieceCount),
+        });
       }
       limit = this.maxBitfieldBody();
     } else if (fixed !== undefined) limit = 1 + fixed;

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MessageDecoder } from './decoder.js';
 import { WireError } from './errors.js';
-import {
-  decodeHandshake,
-  encodeHandshake,
-  HANDSHAKE_BYTES,
-  hasReservedBit,
-  makeReserved,
-  negotiate,
-  readFeatures,
-  setReservedBit,
-} from './handshake.js';
+import { decodeHandshake, encodeHandshake, HANDSHAKE_BYTES, hasReservedBit, makeReserved, negotiate, readFeatures, setReservedBit } from './handshake.js';
 
 const infoHash = Buffer.alloc(20, 0xaa);
 const peerId = Buffer.from('-TC0100-abcdefghijkl');

@@ -89,15 +89,7 @@ export {
   metadataPieceLength,
   type MetadataMessage,
 } from './extended/ut-metadata.js';
-export {
-  MAX_PEX_PEERS_PER_LIST,
-  PexFlags,
-  decodePex,
-  encodePex,
-  type PexAddress,
-  type PexMessage,
-  type PexPeer,
-} from './extended/ut-pex.js';
+export { MAX_PEX_PEERS_PER_LIST, PexFlags, decodePex, encodePex, type PexAddress, type PexMessage, type PexPeer } from './extended/ut-pex.js';
 export { DEFAULT_LOCAL_EXTENSIONS, ExtensionRouter, UT_METADATA, UT_PEX, type RoutedExtended } from './extended/router.js';
 export { Rc4 } from './mse/rc4.js';
 export {
@@ -131,15 +123,7 @@ export {
 } from './mse/common.js';
 export { MseInitiator, type MseInitiatorOptions } from './mse/initiator.js';
 export { classifyIncoming, MseResponder, type MseResponderOptions } from './mse/responder.js';
-export {
-  mseAccept,
-  mseConnect,
-  MseStream,
-  type MseAccepted,
-  type MseAcceptOptions,
-  type MseConnected,
-  type MseStreamOptions,
-} from './mse/stream.js';
+export { mseAccept, mseConnect, MseStream, type MseAccepted, type MseAcceptOptions, type MseConnected, type MseStreamOptions } from './mse/stream.js';
 export { MSE_ERROR_CODES, type MseErrorCode } from './mse/errors.js';
 export {
   decodeHolepunch,

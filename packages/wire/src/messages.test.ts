@@ -4,7 +4,6 @@ import { WireError } from './errors.js';
 import { encodeMessage, encodePieceHeader, PIECE_HEADER_BYTES, type Message } from './messages.js';
 import { EVERY_MESSAGE } from '../test/every-message.js';
 
-
 const decoder = (): MessageDecoder => new MessageDecoder({ handshake: false, pieceCount: 28 });
 
 describe('messages', () => {
@@ -19,9 +18,7 @@ describe('messages', () => {
     expect(encodeMessage({ type: 'keep-alive' }).toString('hex')).toBe('00000000');
     expect(encodeMessage({ type: 'interested' }).toString('hex')).toBe('0000000102');
     expect(encodeMessage({ type: 'have', index: 258 }).toString('hex')).toBe('000000050400000102');
-    expect(encodeMessage({ type: 'request', index: 1, begin: 2, length: 3 }).toString('hex')).toBe(
-      '0000000d06000000010000000200000003',
-    );
+    expect(encodeMessage({ type: 'request', index: 1, begin: 2, length: 3 }).toString('hex')).toBe('0000000d06000000010000000200000003');
     expect(encodeMessage({ type: 'port', port: 0x1ae1 }).toString('hex')).toBe('00000003091ae1');
     expect(encodeMessage({ type: 'have-all' }).toString('hex')).toBe('000000010e');
     expect(encodeMessage({ type: 'allowed-fast', index: 1 }).toString('hex')).toBe('000000051100000001');
@@ -87,7 +84,7 @@ describe('messages, randomized', () => {
       const stream = Buffer.concat(msgs.map(encodeMessage));
       const d = new MessageDecoder({ handshake: false, pieceCount: 28 });
       const out = [];
-      for (let i = 0; i < stream.length; ) {
+      for (let i = 0; i < stream.length;) {
         const n = 1 + rnd(rnd(2) === 0 ? 16 : 40000);
         out.push(...d.push(stream.subarray(i, i + n)));
         i += n;

@@ -25,32 +25,84 @@ export const LENGTH_PREFIX_BYTES = 4;
 /** `<len><id=7><index><begin>`: what precedes a block in a piece message (BEP 3). */
 export const PIECE_HEADER_BYTES = 13;
 
-export interface KeepAlive { readonly type: 'keep-alive' }
-export interface Choke { readonly type: 'choke' }
-export interface Unchoke { readonly type: 'unchoke' }
-export interface Interested { readonly type: 'interested' }
-export interface NotInterested { readonly type: 'not-interested' }
-export interface HaveAll { readonly type: 'have-all' }
-export interface HaveNone { readonly type: 'have-none' }
-export interface Have { readonly type: 'have'; readonly index: number }
-export interface Suggest { readonly type: 'suggest'; readonly index: number }
-export interface AllowedFast { readonly type: 'allowed-fast'; readonly index: number }
+export interface KeepAlive {
+  readonly type: 'keep-alive';
+}
+export interface Choke {
+  readonly type: 'choke';
+}
+export interface Unchoke {
+  readonly type: 'unchoke';
+}
+export interface Interested {
+  readonly type: 'interested';
+}
+export interface NotInterested {
+  readonly type: 'not-interested';
+}
+export interface HaveAll {
+  readonly type: 'have-all';
+}
+export interface HaveNone {
+  readonly type: 'have-none';
+}
+export interface Have {
+  readonly type: 'have';
+  readonly index: number;
+}
+export interface Suggest {
+  readonly type: 'suggest';
+  readonly index: number;
+}
+export interface AllowedFast {
+  readonly type: 'allowed-fast';
+  readonly index: number;
+}
 /**
  * A peer's bitfield, raw: validated against the piece count when the decoder knows it, kept
  * as-is before that (magnet links). Turn it into a `Bitfield` with `Bitfield.fromWire`.
  */
-export interface BitfieldMessage { readonly type: 'bitfield'; readonly bytes: Buffer }
-export interface BlockRef { readonly index: number; readonly begin: number; readonly length: number }
-export interface Request extends BlockRef { readonly type: 'request' }
-export interface Cancel extends BlockRef { readonly type: 'cancel' }
-export interface Reject extends BlockRef { readonly type: 'reject' }
+export interface BitfieldMessage {
+  readonly type: 'bitfield';
+  readonly bytes: Buffer;
+}
+export interface BlockRef {
+  readonly index: number;
+  readonly begin: number;
+  readonly length: number;
+}
+export interface Request extends BlockRef {
+  readonly type: 'request';
+}
+export interface Cancel extends BlockRef {
+  readonly type: 'cancel';
+}
+export interface Reject extends BlockRef {
+  readonly type: 'reject';
+}
 /** `block` is a view of the received bytes where possible: consume or copy it before reusing them. */
-export interface Piece { readonly type: 'piece'; readonly index: number; readonly begin: number; readonly block: Buffer }
-export interface Port { readonly type: 'port'; readonly port: number }
+export interface Piece {
+  readonly type: 'piece';
+  readonly index: number;
+  readonly begin: number;
+  readonly block: Buffer;
+}
+export interface Port {
+  readonly type: 'port';
+  readonly port: number;
+}
 /** BEP 10: id 0 is the extended handshake; others are the ids we assigned in our handshake's `m`. */
-export interface Extended { readonly type: 'extended'; readonly id: number; readonly payload: Buffer }
+export interface Extended {
+  readonly type: 'extended';
+  readonly id: number;
+  readonly payload: Buffer;
+}
 /** An id no BEP we speak defines. The engine chooses to skip it or drop the peer. */
-export interface Unknown { readonly type: 'unknown'; readonly id: number; readonly payload: Buffer }
+export interface Unknown {
+  readonly type: 'unknown';
+  readonly id: number;
+  readonly payload: Buffer;
+}
 
 export type Message =
   | KeepAlive
@@ -96,13 +148,7 @@ export function fixedPayloadBytes(id: number): number | undefined {
   return FIXED_PAYLOAD_BYTES.get(id);
 }
 
-const FAST_IDS: ReadonlySet<number> = new Set([
-  MessageId.suggest,
-  MessageId.haveAll,
-  MessageId.haveNone,
-  MessageId.reject,
-  MessageId.allowedFast,
-]);
+const FAST_IDS: ReadonlySet<number> = new Set([MessageId.suggest, MessageId.haveAll, MessageId.haveNone, MessageId.reject, MessageId.allowedFast]);
 
 /** Whether a message id belongs to the fast extension (BEP 6). */
 export function isFastMessageId(id: number): boolean {

@@ -135,7 +135,11 @@ describe('live: MSE with python3-libtorrent on loopback', () => {
       server.close();
     });
 
-    for (const [level, method] of [[2, 'rc4'], [1, 'plaintext'], [3, 'rc4']] as const) {
+    for (const [level, method] of [
+      [2, 'rc4'],
+      [1, 'plaintext'],
+      [3, 'rc4'],
+    ] as const) {
       it(`allowed_enc_level=${level}: we select ${method}, read its handshake from the IA, answer, get its bitfield and a block`, async () => {
         const before = accepted.length;
         const port = (server.address() as AddressInfo).port;

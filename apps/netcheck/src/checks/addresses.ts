@@ -75,11 +75,7 @@ export function checkAddresses(ifaces: NodeJS.Dict<NetworkInterfaceInfo[]>, cloc
   const external = all.filter((a) => a.scope !== 'loopback');
   const global6 = v6.filter((a) => a.scope === 'global');
   const public4 = v4.filter((a) => a.scope === 'global');
-  const detail = [
-    listLine('IPv4', v4),
-    listLine('IPv6', v6),
-    global6.length > 0 ? `IPv6 global address: yes (${global6.length})` : 'IPv6 global address: no',
-  ];
+  const detail = [listLine('IPv4', v4), listLine('IPv6', v6), global6.length > 0 ? `IPv6 global address: yes (${global6.length})` : 'IPv6 global address: no'];
   const data = { addresses: all, ipv6Global: global6.length > 0, ipv4Public: public4.length > 0 };
   if (all.length === 0) {
     return result('addresses', clock, started, {
@@ -99,8 +95,7 @@ export function checkAddresses(ifaces: NodeJS.Dict<NetworkInterfaceInfo[]>, cloc
       data,
     });
   }
-  const kinds =
-    public4.length > 0 ? 'public IPv4' : v4.some((a) => a.scope !== 'loopback') ? 'private IPv4 (behind NAT)' : 'no IPv4 beyond loopback';
+  const kinds = public4.length > 0 ? 'public IPv4' : v4.some((a) => a.scope !== 'loopback') ? 'private IPv4 (behind NAT)' : 'no IPv4 beyond loopback';
   return result('addresses', clock, started, {
     status: 'ok',
     summary: `${kinds}${global6.length > 0 ? ', global IPv6' : ', no global IPv6'}`,

@@ -182,7 +182,13 @@ describe('trackers, peers, inbound', () => {
   });
 
   it('tells refused trackers (nothing listens on the port) from silent ones in its advice', () => {
-    const refusedUdp = (url: string) => ({ url, state: 'dead' as const, ms: 1, code: 'TRACKER_REFUSED', message: `port unreachable: nothing listens on UDP ${url.slice(6)}` });
+    const refusedUdp = (url: string) => ({
+      url,
+      state: 'dead' as const,
+      ms: 1,
+      code: 'TRACKER_REFUSED',
+      message: `port unreachable: nothing listens on UDP ${url.slice(6)}`,
+    });
     const httpUp = { url: 'http://a/announce', state: 'alive' as const, ms: 2 };
     // One refused UDP tracker among working ones: that tracker is down, not UDP.
     const one = trackersResult([['udp://c:1'], ['http://a/announce']], [refusedUdp('udp://c:1'), httpUp], clock, 0);
@@ -209,8 +215,20 @@ describe('trackers, peers, inbound', () => {
   });
 
   it('picks unique peers and rates the handshakes', () => {
-    const a = { url: 'u', ok: true, ms: 1, peers: [{ ip: '1.1.1.1', port: 1 }, { ip: '1.1.1.1', port: 1 }, { ip: '2.2.2.2', port: 2 }] };
-    expect(pickPeers([a, a], 5)).toEqual([{ ip: '1.1.1.1', port: 1 }, { ip: '2.2.2.2', port: 2 }]);
+    const a = {
+      url: 'u',
+      ok: true,
+      ms: 1,
+      peers: [
+        { ip: '1.1.1.1', port: 1 },
+        { ip: '1.1.1.1', port: 1 },
+        { ip: '2.2.2.2', port: 2 },
+      ],
+    };
+    expect(pickPeers([a, a], 5)).toEqual([
+      { ip: '1.1.1.1', port: 1 },
+      { ip: '2.2.2.2', port: 2 },
+    ]);
     expect(pickPeers([a], 1)).toHaveLength(1);
     expect(pickPeers([a], 5, (p) => p.port === 1)).toEqual([{ ip: '2.2.2.2', port: 2 }]);
     const r = peersResult(

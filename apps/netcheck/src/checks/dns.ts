@@ -23,7 +23,18 @@ export interface DnsDeps {
  * an answer that says the name does not exist (ENOTFOUND = NXDOMAIN) or has no address (ENODATA).
  */
 const RESOLVER_FAILURES = new Set([
-  'ESERVFAIL', 'ETIMEOUT', 'ECONNREFUSED', 'EREFUSED', 'EFORMERR', 'EBADRESP', 'ECANCELLED', 'ENOTIMP', 'EDESTRUCTION', 'EFILE', 'ENOMEM', 'ETIMEDOUT',
+  'ESERVFAIL',
+  'ETIMEOUT',
+  'ECONNREFUSED',
+  'EREFUSED',
+  'EFORMERR',
+  'EBADRESP',
+  'ECANCELLED',
+  'ENOTIMP',
+  'EDESTRUCTION',
+  'EFILE',
+  'ENOMEM',
+  'ETIMEDOUT',
 ]);
 
 export type HostOutcome =
@@ -86,10 +97,7 @@ export async function resolveHost(deps: DnsDeps, host: string): Promise<HostRepo
       return done({ kind: 'resolver', code: codeOf(e) });
     }
   }
-  const [a, aaaa] = await Promise.allSettled([
-    bounded(deps.resolver.resolve4(bare), deps.timeoutMs),
-    bounded(deps.resolver.resolve6(bare), deps.timeoutMs),
-  ]);
+  const [a, aaaa] = await Promise.allSettled([bounded(deps.resolver.resolve4(bare), deps.timeoutMs), bounded(deps.resolver.resolve6(bare), deps.timeoutMs)]);
   return done(classify(a, aaaa));
 }
 

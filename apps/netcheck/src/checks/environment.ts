@@ -104,7 +104,10 @@ export function checkEnvironment(
   const detail: string[] = [];
   const problems: string[] = [];
   let advice: string | undefined;
-  for (const [name, value] of [['HTTP_PROXY', p.http], ['HTTPS_PROXY', p.https]] as const) {
+  for (const [name, value] of [
+    ['HTTP_PROXY', p.http],
+    ['HTTPS_PROXY', p.https],
+  ] as const) {
     if (value === undefined) continue;
     let ok = true;
     try {

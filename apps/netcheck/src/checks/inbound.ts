@@ -19,13 +19,7 @@ function normal(ip: string): string {
  * not, we are behind NAT: outgoing connections work, but peers can only connect in if the listen
  * port is forwarded. Never a failure: downloads work without inbound connections, only slower.
  */
-export function inboundResult(
-  reports: readonly ExternalReport[],
-  local: readonly LocalAddress[],
-  port: number,
-  clock: Clock,
-  started: number,
-): CheckResult {
+export function inboundResult(reports: readonly ExternalReport[], local: readonly LocalAddress[], port: number, clock: Clock, started: number): CheckResult {
   const mine = new Set(local.map((a) => normal(a.address)));
   const distinct = [...new Set(reports.map((r) => normal(r.ip)))];
   const detail = distinct.map((ip) => {

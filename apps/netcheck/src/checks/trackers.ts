@@ -88,13 +88,16 @@ export function trackersResult(tiers: readonly (readonly string[])[], outcomes: 
   if (udpDead && httpUp && udpReached.length > 0 && udpRefused.length === 0) {
     advice = 'every UDP tracker is silent while HTTP works: a firewall may block outgoing UDP; allow it, or prefer HTTP trackers';
   } else if (udpDead && httpUp && udpRefused.length === udpReached.length && udpRefused.length > 1) {
-    advice = 'every UDP tracker refused (port unreachable) while HTTP works: they may all be down, but a firewall that rejects outgoing UDP is likelier; check it, or prefer HTTP trackers';
+    advice =
+      'every UDP tracker refused (port unreachable) while HTTP works: they may all be down, but a firewall that rejects outgoing UDP is likelier; check it, or prefer HTTP trackers';
   } else if (dnsDead.length === dead.length && dead.length > 0) advice = 'the dead trackers did not resolve: see the DNS check above';
   else if (aliveTiers.length === 0 && refused.length === dead.length) {
-    advice = 'no tracker answers: every one refused (nothing listens on its port): the trackers are down or their URLs name the wrong port; add working trackers (tc-enhance)';
+    advice =
+      'no tracker answers: every one refused (nothing listens on its port): the trackers are down or their URLs name the wrong port; add working trackers (tc-enhance)';
   } else if (aliveTiers.length === 0) advice = 'no tracker answers: check your connection and firewall, or add working trackers (tc-enhance)';
   else if (dead.length > 0) {
-    const why = refused.length > 0 ? ` (${refused.length} refused, meaning nothing listens on the port: the tracker is down or its URL names the wrong port)` : '';
+    const why =
+      refused.length > 0 ? ` (${refused.length} refused, meaning nothing listens on the port: the tracker is down or its URL names the wrong port)` : '';
     advice = `${dead.length} tracker(s) are dead${why}: the torrent still works through the others; remove dead ones with tc-enhance`;
   }
   const status = aliveTiers.length === 0 ? 'fail' : dead.length > 0 ? 'warn' : 'ok';

@@ -82,7 +82,12 @@ describe('bencode decode', () => {
 
 describe('bencode encode', () => {
   it('sorts keys by raw bytes and round-trips', () => {
-    const out = encode(new Map<string, number>([['b', 1], ['a', 2]]));
+    const out = encode(
+      new Map<string, number>([
+        ['b', 1],
+        ['a', 2],
+      ]),
+    );
     expect(out.toString('latin1')).toBe('d1:ai2e1:bi1ee');
     expect(encode(decode(b('d1:ai2e1:bi1ee')))).toEqual(b('d1:ai2e1:bi1ee'));
   });
@@ -93,9 +98,7 @@ describe('bencode encode', () => {
   });
 
   it('writes BRaw verbatim and bigints exactly', () => {
-    expect(encode({ info: new BRaw(b('d1:bi1e1:ai2ee')), n: 9007199254740993n }).toString('latin1')).toBe(
-      'd4:infod1:bi1e1:ai2ee1:ni9007199254740993ee',
-    );
+    expect(encode({ info: new BRaw(b('d1:bi1e1:ai2ee')), n: 9007199254740993n }).toString('latin1')).toBe('d4:infod1:bi1e1:ai2ee1:ni9007199254740993ee');
   });
 
   it('refuses values it cannot encode exactly', () => {

@@ -175,9 +175,7 @@ function checked(url: string, protocols: ReadonlySet<string>, field: string): st
 }
 
 function trackerTiers(trackers: CreateTorrentOptions['trackers']): string[][] {
-  return (trackers ?? [])
-    .map((t) => (typeof t === 'string' ? [t] : [...t]).map((u) => checked(u, TRACKER_PROTOCOLS, 'tracker')))
-    .filter((t) => t.length > 0);
+  return (trackers ?? []).map((t) => (typeof t === 'string' ? [t] : [...t]).map((u) => checked(u, TRACKER_PROTOCOLS, 'tracker'))).filter((t) => t.length > 0);
 }
 
 /** Makes a .torrent (bencoded bytes) from a file or folder, reading the data once. */

@@ -7,9 +7,7 @@ import { Problems } from './problems.js';
 import { checkPathComponent, MAX_PATH_DEPTH, toSafePath, type UnsafeComponentReason } from './safe-path.js';
 import type { MetainfoFile, ParseMetainfoOptions } from './types.js';
 
-const FILE_KEYS = new Set([
-  'length', 'path', 'path.utf-8', 'attr', 'md5sum', 'sha1', 'symlink path', 'crc32', 'ed2k', 'filehash', 'mtime',
-]);
+const FILE_KEYS = new Set(['length', 'path', 'path.utf-8', 'attr', 'md5sum', 'sha1', 'symlink path', 'crc32', 'ed2k', 'filehash', 'mtime']);
 
 const REASON_TEXT: Record<UnsafeComponentReason, [CodecErrorCode, string]> = {
   empty: ['CODEC_UNSAFE_PATH', 'is empty'],
@@ -47,7 +45,12 @@ function readPath(v: BValue | undefined, field: string, problems: Problems): Buf
 }
 
 /** The files list, and the total length when every length could be read (else undefined). */
-export function parseFiles(info: BDict, name: string, problems: Problems, opts: ParseMetainfoOptions): { files: MetainfoFile[]; total: number | undefined } | undefined {
+export function parseFiles(
+  info: BDict,
+  name: string,
+  problems: Problems,
+  opts: ParseMetainfoOptions,
+): { files: MetainfoFile[]; total: number | undefined } | undefined {
   const list = problems.attempt(() => asList(info.get('files'), 'info.files'));
   if (list === undefined) return undefined;
   if (list.length === 0) problems.fatal('CODEC_EMPTY_FILE_LIST', 'info.files is empty', 'info.files');
@@ -145,6 +148,10 @@ export function checkDuplicates(files: readonly MetainfoFile[], problems: Proble
   if (exact.length > 0) return;
   // Case-insensitive file systems (Windows, macOS) would merge these.
   for (const c of findClashes(real.map((f) => ({ key: f.safePath.join('\0').normalize('NFC').toLowerCase(), index: f.index })))) {
-    problems.warn('WARN_CASE_FOLDED_DUPLICATE', () => `info.files[${c.index}] clashes with info.files[${c.other}] when case is ignored: ${shown(c.index)}`, `info.files[${c.index}].path`);
+    problems.warn(
+      'WARN_CASE_FOLDED_DUPLICATE',
+      () => `info.files[${c.index}] clashes with info.files[${c.other}] when case is ignored: ${shown(c.index)}`,
+      `info.files[${c.index}].path`,
+    );
   }
 }

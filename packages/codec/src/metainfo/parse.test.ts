@@ -87,10 +87,18 @@ describe('parseMetainfo', () => {
 
   it('reads announce-list tiers (BEP 12), dropping bad and duplicate URLs', () => {
     const { metainfo, warnings } = parseMetainfo(
-      torrent({}, {
-        announce: 'http://127.0.0.1:1/announce',
-        'announce-list': [['http://127.0.0.1:1/announce', 'udp://127.0.0.1:2'], ['javascript:alert(1)'], ['http://127.0.0.1:1/announce'], ['wss://127.0.0.1:3']],
-      }),
+      torrent(
+        {},
+        {
+          announce: 'http://127.0.0.1:1/announce',
+          'announce-list': [
+            ['http://127.0.0.1:1/announce', 'udp://127.0.0.1:2'],
+            ['javascript:alert(1)'],
+            ['http://127.0.0.1:1/announce'],
+            ['wss://127.0.0.1:3'],
+          ],
+        },
+      ),
     );
     expect(metainfo.announce).toBe('http://127.0.0.1:1/announce');
     expect(metainfo.announceTiers).toEqual([['http://127.0.0.1:1/announce', 'udp://127.0.0.1:2'], ['wss://127.0.0.1:3']]);
@@ -186,7 +194,9 @@ describe('parseMetainfo', () => {
 
 describe('BEP 52 torrents', () => {
   it('says plainly that a v2-only torrent is not supported', () => {
-    const bytes = encode({ info: { 'file tree': { a: { '': { length: 10, 'pieces root': Buffer.alloc(32) } } }, 'meta version': 2, name: 'v2', 'piece length': PIECE } });
+    const bytes = encode({
+      info: { 'file tree': { a: { '': { length: 10, 'pieces root': Buffer.alloc(32) } } }, 'meta version': 2, name: 'v2', 'piece length': PIECE },
+    });
     try {
       parseMetainfo(bytes);
       expect.unreachable();

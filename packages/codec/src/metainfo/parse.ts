@@ -28,13 +28,45 @@ const FIRST_TORRENT_MS = Date.UTC(2001, 6, 2);
 const PIECE_HASH_BYTES = 20;
 
 const TOP_LEVEL_KEYS = new Set([
-  'announce', 'announce-list', 'comment', 'comment.utf-8', 'created by', 'created by.utf-8', 'creation date',
-  'encoding', 'info', 'url-list', 'httpseeds', 'nodes', 'publisher', 'publisher.utf-8', 'publisher-url',
-  'publisher-url.utf-8', 'piece layers', 'locale', 'title',
+  'announce',
+  'announce-list',
+  'comment',
+  'comment.utf-8',
+  'created by',
+  'created by.utf-8',
+  'creation date',
+  'encoding',
+  'info',
+  'url-list',
+  'httpseeds',
+  'nodes',
+  'publisher',
+  'publisher.utf-8',
+  'publisher-url',
+  'publisher-url.utf-8',
+  'piece layers',
+  'locale',
+  'title',
 ]);
 const INFO_KEYS = new Set([
-  'name', 'name.utf-8', 'piece length', 'pieces', 'length', 'files', 'private', 'md5sum', 'source', 'attr',
-  'sha1', 'symlink path', 'file tree', 'meta version', 'crc32', 'ed2k', 'filehash', 'mtime',
+  'name',
+  'name.utf-8',
+  'piece length',
+  'pieces',
+  'length',
+  'files',
+  'private',
+  'md5sum',
+  'source',
+  'attr',
+  'sha1',
+  'symlink path',
+  'file tree',
+  'meta version',
+  'crc32',
+  'ed2k',
+  'filehash',
+  'mtime',
 ]);
 
 /**
@@ -112,7 +144,9 @@ function parseInfo(info: BDict, problems: Problems, opts: ParseMetainfoOptions):
       throw new CodecError('CODEC_BAD_PIECES', `info.pieces is ${p.length} bytes, not a multiple of ${PIECE_HASH_BYTES}`, { field: 'info.pieces' });
     }
     if (p.length / PIECE_HASH_BYTES > MAX_PIECES) {
-      throw new CodecError('CODEC_TOO_MANY_PIECES', `info.pieces holds ${p.length / PIECE_HASH_BYTES} hashes, more than ${MAX_PIECES}`, { field: 'info.pieces' });
+      throw new CodecError('CODEC_TOO_MANY_PIECES', `info.pieces holds ${p.length / PIECE_HASH_BYTES} hashes, more than ${MAX_PIECES}`, {
+        field: 'info.pieces',
+      });
     }
     return p;
   });
@@ -147,7 +181,11 @@ function parseInfo(info: BDict, problems: Problems, opts: ParseMetainfoOptions):
     if (totalLength !== undefined && pieceLength !== undefined && totalLength > 0) {
       const expected = Math.ceil(totalLength / pieceLength);
       if (expected !== pieceCount) {
-        problems.error('CODEC_BAD_PIECES', `info.pieces holds ${pieceCount} hashes but ${totalLength} bytes in pieces of ${pieceLength} need ${expected}`, 'info.pieces');
+        problems.error(
+          'CODEC_BAD_PIECES',
+          `info.pieces holds ${pieceCount} hashes but ${totalLength} bytes in pieces of ${pieceLength} need ${expected}`,
+          'info.pieces',
+        );
       }
     }
   }
@@ -164,7 +202,11 @@ function parseInfo(info: BDict, problems: Problems, opts: ParseMetainfoOptions):
   for (const f of files!) {
     const renamed = f.safePath.some((c, i) => c !== f.path[i]);
     if (renamed) {
-      problems.warn('WARN_PATH_RENAMED', () => `${f.path.join('/')} will be stored as ${f.safePath.join('/')}`, multiFile ? `info.files[${f.index}].path` : 'info.name');
+      problems.warn(
+        'WARN_PATH_RENAMED',
+        () => `${f.path.join('/')} will be stored as ${f.safePath.join('/')}`,
+        multiFile ? `info.files[${f.index}].path` : 'info.name',
+      );
     }
   }
   return {

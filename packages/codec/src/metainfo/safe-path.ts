@@ -16,14 +16,7 @@ export const MAX_PATH_DEPTH = 100;
 const MAX_KEPT_EXTENSION_BYTES = 16;
 
 /** Why a component must be rejected, or undefined when it is acceptable (maybe after renaming). */
-export type UnsafeComponentReason =
-  | 'empty'
-  | 'dot'
-  | 'dot-dot'
-  | 'separator'
-  | 'nul'
-  | 'drive-letter'
-  | 'windows-reserved';
+export type UnsafeComponentReason = 'empty' | 'dot' | 'dot-dot' | 'separator' | 'nul' | 'drive-letter' | 'windows-reserved';
 
 /** Windows device names, reserved with any extension (transmission `torrent-files.cc`, lt `sanitize_path`). */
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\..*)?$/i;
@@ -48,7 +41,14 @@ export function checkPathComponent(raw: Uint8Array, opts: { windowsReserved?: bo
   // `C:` or `C:foo` is absolute or drive-relative on Windows: the root would change (RELIABILITY #2).
   // Rejected at any depth, as libtorrent does, since a name is sometimes used on its own.
   if (raw.length >= 2 && raw[1] === 0x3a && isAsciiLetter(raw[0]!)) return 'drive-letter';
-  if (opts.windowsReserved && WINDOWS_RESERVED.test(Buffer.from(raw).toString('latin1').replace(/[ .]+$/, ''))) {
+  if (
+    opts.windowsReserved &&
+    WINDOWS_RESERVED.test(
+      Buffer.from(raw)
+        .toString('latin1')
+        .replace(/[ .]+$/, ''),
+    )
+  ) {
     return 'windows-reserved';
   }
   return undefined;

@@ -20,7 +20,10 @@ describe('toTorrentFile', () => {
     expect(after.infoHashHex).toBe(before.infoHashHex);
     expect(after.announceTiers).toEqual([[A], [B, C]]);
     expect(after.announce).toBe(A);
-    const others = (m: typeof before) => [...m.raw.entries].filter(([k]) => k !== 'announce' && k !== 'announce-list').map(([k, e]) => [k, m.torrentBytes!.subarray(e.start, e.end).toString('hex')]);
+    const others = (m: typeof before) =>
+      [...m.raw.entries]
+        .filter(([k]) => k !== 'announce' && k !== 'announce-list')
+        .map(([k, e]) => [k, m.torrentBytes!.subarray(e.start, e.end).toString('hex')]);
     expect(others(after)).toEqual(others(before).sort(([a], [b]) => (a! < b! ? -1 : 1)));
   });
 

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EngineBug } from '../errors.js';
-import {
-  Choker,
-  NEW_PEER_MS,
-  OPTIMISTIC_INTERVAL_MS,
-  RECHOKE_INTERVAL_MS,
-  rechoke,
-  type ChokeDecision,
-  type ChokerPeer,
-} from './choker.js';
+import { Choker, NEW_PEER_MS, OPTIMISTIC_INTERVAL_MS, RECHOKE_INTERVAL_MS, rechoke, type ChokeDecision, type ChokerPeer } from './choker.js';
 
 /** A deterministic uniform generator (LCG), so every run picks the same optimistic peers. */
 function lcg(seed: number): () => number {
@@ -231,12 +223,7 @@ describe('rechoke: optimistic rotation', () => {
 
   it('new peers are three times as likely to be picked', () => {
     const now = 1_000_000;
-    const peers = [
-      peer('new', { connectedAt: now - NEW_PEER_MS + 1 }),
-      peer('old1'),
-      peer('old2'),
-      peer('old3'),
-    ];
+    const peers = [peer('new', { connectedAt: now - NEW_PEER_MS + 1 }), peer('old1'), peer('old2'), peer('old3')];
     const count = new Map<string, number>();
     const random = lcg(99);
     const N = 60_000;
@@ -270,10 +257,7 @@ describe('rechoke: a swarm over time', () => {
   it('tit-for-tat: the peers that upload to us end up holding the regular slots', () => {
     const choker = new Choker({ random: lcg(3) });
     // Four reciprocating peers, six free riders.
-    let peers = [
-      ...['r1', 'r2', 'r3', 'r4'].map((id) => peer(id, { downloadBps: 5000 })),
-      ...Array.from({ length: 6 }, (_, i) => peer(`free${i}`)),
-    ];
+    let peers = [...['r1', 'r2', 'r3', 'r4'].map((id) => peer(id, { downloadBps: 5000 })), ...Array.from({ length: 6 }, (_, i) => peer(`free${i}`))];
     let freeRiderRegularRounds = 0;
     for (let t = 0; t < 600_000; t += RECHOKE_INTERVAL_MS) {
       const d = choker.run(peers, 'leeching', t);

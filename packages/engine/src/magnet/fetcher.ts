@@ -115,7 +115,11 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
     this.metadata.catch(() => undefined);
     const t = opts.trackers;
     if (t !== undefined) {
-      const onPeers = ({ peers }: { peers: readonly TrackerPeer[] }): void => this.addPeers(peers.map((p) => ({ host: p.ip, port: p.port })), 'tracker');
+      const onPeers = ({ peers }: { peers: readonly TrackerPeer[] }): void =>
+        this.addPeers(
+          peers.map((p) => ({ host: p.ip, port: p.port })),
+          'tracker',
+        );
       const onStatus = (s: TrackerStatus): void => {
         this.emit('tracker-status', s);
       };
@@ -125,7 +129,11 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
       t.on('peers', onPeers);
       t.on('status', onStatus);
       t.on('warning', onWarning);
-      this.trackerListeners.push(() => t.off('peers', onPeers), () => t.off('status', onStatus), () => t.off('warning', onWarning));
+      this.trackerListeners.push(
+        () => t.off('peers', onPeers),
+        () => t.off('status', onStatus),
+        () => t.off('warning', onWarning),
+      );
     }
   }
 
@@ -177,7 +185,14 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
           this.candidates.disconnected(a, false, this.opts.clock.now());
           return undefined;
         }
-        const conn = new PeerConnection(socket, this, { address: a, outgoing: true, externalReads, features: FEATURES, now: this.opts.clock.now(), ...timeoutOptions(this.opts) });
+        const conn = new PeerConnection(socket, this, {
+          address: a,
+          outgoing: true,
+          externalReads,
+          features: FEATURES,
+          now: this.opts.clock.now(),
+          ...timeoutOptions(this.opts),
+        });
         this.handshaking.add(conn);
         conn.sendHandshake(this.infoHash, this.opts.peerId, FEATURES);
         return conn;
@@ -215,7 +230,11 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
     this.byId.set(p.id, p);
     if (conn.features.extended) {
       // We offer ut_metadata (without a size: we have none yet) so that the peer sends us its pieces.
-      conn.send({ type: 'extended', id: 0, payload: encodeExtendedHandshake({ m: p.router.localMap, reqq: OUR_REQQ, ...(this.opts.listenPort > 0 ? { p: this.opts.listenPort } : {}) }) });
+      conn.send({
+        type: 'extended',
+        id: 0,
+        payload: encodeExtendedHandshake({ m: p.router.localMap, reqq: OUR_REQQ, ...(this.opts.listenPort > 0 ? { p: this.opts.listenPort } : {}) }),
+      });
     } else {
       this.emit('warning', { message: 'peer does not support extensions (BEP 10): it cannot send metadata', peer: conn.key });
     }
@@ -337,7 +356,10 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
   private finish(info: Buffer): void {
     let meta: Metainfo;
     try {
-      meta = parseInfoDict(info, { announceTiers: this.opts.announceTiers, ...(this.opts.webSeeds !== undefined ? { webSeeds: this.opts.webSeeds } : {}) }).metainfo;
+      meta = parseInfoDict(info, {
+        announceTiers: this.opts.announceTiers,
+        ...(this.opts.webSeeds !== undefined ? { webSeeds: this.opts.webSeeds } : {}),
+      }).metainfo;
     } catch (e) {
       // It hashes right, so every peer will send the same: the torrent itself is bad (unsafe paths, …).
       const err = new EngineError('ENGINE_BAD_TORRENT', `the metadata is not a valid torrent: ${(e as Error).message}`, { cause: e });

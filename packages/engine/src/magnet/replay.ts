@@ -88,7 +88,8 @@ export class PeerReplay {
         return undefined;
     }
     if (this.received > MAX_REPLAY_BYTES) return `more than ${MAX_REPLAY_BYTES} bytes of bitfields, haves and other state before we had the metadata`;
-    if (this.haves.size + this.allowedFast.size > MAX_REPLAY_MESSAGES) return `more than ${MAX_REPLAY_MESSAGES} haves and allowed-fast pieces before we had the metadata`;
+    if (this.haves.size + this.allowedFast.size > MAX_REPLAY_MESSAGES)
+      return `more than ${MAX_REPLAY_MESSAGES} haves and allowed-fast pieces before we had the metadata`;
     return undefined;
   }
 

@@ -1,15 +1,5 @@
 import type { Socket } from 'node:net';
-import {
-  encodeHandshake,
-  encodeMessage,
-  encodePieceHeader,
-  MessageDecoder,
-  MessageId,
-  WireError,
-  type Features,
-  type Handshake,
-  type Message,
-} from '@tc/wire';
+import { encodeHandshake, encodeMessage, encodePieceHeader, MessageDecoder, MessageId, WireError, type Features, type Handshake, type Message } from '@tc/wire';
 import { EngineError } from '../errors.js';
 
 /** Handshake must complete within this time (RELIABILITY.md case 26; libtorrent handshake_timeout 10 s). */
@@ -75,7 +65,10 @@ export interface ConnectionOptions {
 }
 
 /** The timeout overrides a torrent or a metadata fetch passes on to its connections (set ones only: exactOptionalPropertyTypes). */
-export function timeoutOptions(o: { readonly handshakeTimeoutMs?: number; readonly idleTimeoutMs?: number }): Pick<ConnectionOptions, 'handshakeTimeoutMs' | 'idleTimeoutMs'> {
+export function timeoutOptions(o: {
+  readonly handshakeTimeoutMs?: number;
+  readonly idleTimeoutMs?: number;
+}): Pick<ConnectionOptions, 'handshakeTimeoutMs' | 'idleTimeoutMs'> {
   return {
     ...(o.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
     ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
@@ -251,7 +244,9 @@ export class PeerConnection {
           this.handshakeDone = true;
           if (!this.handler.onHandshake(this, m)) {
             // A reason, so the owner reports it and backs the address off instead of redialing it at once (RELIABILITY #21).
-            this.close(new EngineError('ENGINE_PEER_PROTOCOL', 'handshake refused (another torrent, ourselves, a duplicate peer, or not running)', { peer: this.key }));
+            this.close(
+              new EngineError('ENGINE_PEER_PROTOCOL', 'handshake refused (another torrent, ourselves, a duplicate peer, or not running)', { peer: this.key }),
+            );
             return;
           }
           continue;

@@ -10,7 +10,10 @@ export class RateMeter {
   private last: number;
   total = 0;
 
-  constructor(now: number, private readonly windowMs = RATE_WINDOW_MS) {
+  constructor(
+    now: number,
+    private readonly windowMs = RATE_WINDOW_MS,
+  ) {
     this.last = now;
   }
 

@@ -7,7 +7,17 @@ const self = (a: { host: string; port: number }): boolean => a.host === '127.0.0
 describe('CandidateList', () => {
   it('never offers ourselves, duplicates or banned peers', () => {
     const c = new CandidateList(self, () => 0.5);
-    expect(c.add([{ host: '127.0.0.1', port: 6881 }, { host: '127.0.0.1', port: 7000 }, { host: '127.0.0.1', port: 7000 }, { host: '::1', port: 0 }], 'tracker')).toBe(1);
+    expect(
+      c.add(
+        [
+          { host: '127.0.0.1', port: 6881 },
+          { host: '127.0.0.1', port: 7000 },
+          { host: '127.0.0.1', port: 7000 },
+          { host: '::1', port: 0 },
+        ],
+        'tracker',
+      ),
+    ).toBe(1);
     c.add([{ host: '127.0.0.1', port: 7001 }], 'tracker');
     c.ban({ host: '127.0.0.1', port: 7001 });
     expect(c.take(10, 0)).toEqual([{ host: '127.0.0.1', port: 7000 }]);

@@ -6,7 +6,8 @@ import { PiecePicker, type PieceSet } from './picker.js';
 
 const all: PieceSet = { has: () => true };
 const only = (...xs: number[]): PieceSet => ({ has: (i) => xs.includes(i) });
-const layout = (pieces: number) => makeLayout({ pieceLength: 2 * BLOCK_BYTES, files: [{ path: ['f'], length: pieces * 2 * BLOCK_BYTES }], pieceHashes: new Uint8Array(20 * pieces) });
+const layout = (pieces: number) =>
+  makeLayout({ pieceLength: 2 * BLOCK_BYTES, files: [{ path: ['f'], length: pieces * 2 * BLOCK_BYTES }], pieceHashes: new Uint8Array(20 * pieces) });
 const pieces = (reqs: { piece: number }[]): number[] => [...new Set(reqs.map((r) => r.piece))];
 
 describe('PiecePicker with a budget of pieces', () => {

@@ -173,18 +173,24 @@ describe('PiecePicker', () => {
           if (k !== undefined) {
             const b = p.requestOfKey(k);
             const o = p.onBlock(id, b.piece, b.offset, b.length);
-            if (o.kind === 'accepted' && o.complete) (r() < 0.8 ? p.piecePassed(b.piece) : p.pieceFailed(b.piece));
+            if (o.kind === 'accepted' && o.complete) r() < 0.8 ? p.piecePassed(b.piece) : p.pieceFailed(b.piece);
           }
         } else if (x < 0.9) {
           const reqs = [...p.requestsOf(id).keys()];
           const k = reqs[0];
-          if (k !== undefined) { const b = p.requestOfKey(k); p.release(id, b.piece, b.offset); }
+          if (k !== undefined) {
+            const b = p.requestOfKey(k);
+            p.release(id, b.piece, b.offset);
+          }
         } else if (x < 0.93) {
           p.removePeer(id);
           p.addPeer(id, { has: (i) => sets.get(id)!.has(i) });
         } else if (x < 0.95) {
           const i = Math.floor(r() * 12);
-          if (!sets.get(id)!.has(i)) { sets.get(id)!.add(i); p.peerHave(id, i); }
+          if (!sets.get(id)!.has(i)) {
+            sets.get(id)!.add(i);
+            p.peerHave(id, i);
+          }
         } else if (x < 0.98) {
           // File priorities change mid-download (issue 6), pieces in flight included.
           p.setWanted(Math.floor(r() * 12), r() < 0.5);

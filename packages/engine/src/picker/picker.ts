@@ -86,7 +86,10 @@ export class PiecePicker {
   /** Bytes of pieces neither `have` nor `skipped` (queued, active, verifying): what is left to fetch. */
   private leftByteCount: number;
 
-  constructor(readonly layout: TorrentLayout, options: PickerOptions = {}) {
+  constructor(
+    readonly layout: TorrentLayout,
+    options: PickerOptions = {},
+  ) {
     this.pieceCount = layout.pieceCount;
     this.availability = new Uint32Array(this.pieceCount);
     this.have = new Uint8Array(this.pieceCount);

@@ -113,7 +113,8 @@ export function probeHandshake(peer: { readonly ip: string; readonly port: numbe
     });
     socket.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
-      if (bytes > MAX_PROBE_PEER_BYTES) return handshakeMs !== undefined ? handshaken() : finish({ state: 'error', ms: ms(), message: 'too many bytes before a handshake' });
+      if (bytes > MAX_PROBE_PEER_BYTES)
+        return handshakeMs !== undefined ? handshaken() : finish({ state: 'error', ms: ms(), message: 'too many bytes before a handshake' });
       let events;
       try {
         events = decoder.push(chunk);

@@ -152,10 +152,13 @@ export class RateLimiter {
     if (this.closed || this.order.length === 0) return;
     const head = this.queues.get(this.order[0]!)![0]!;
     const ms = this.bucket.waitFor(head.bytes, this.clock.now());
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = undefined;
-      this.pump();
-    }, Math.max(1, ms));
+    this.timer = this.clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        this.pump();
+      },
+      Math.max(1, ms),
+    );
   }
 
   private remove(key: LimiterKey, w: Waiter, err: unknown): void {

@@ -155,9 +155,7 @@ describe('resume format', () => {
 
   it('claims in files it says were missing or short are inconsistent', () => {
     expect(reason(encodeResume(sample({ files: [undefined, undefined, { size: 52, mtimeMs: 1 }, undefined] })))).toBe('inconsistent');
-    expect(reason(encodeResume(sample({ files: [{ size: 39, mtimeMs: 1 }, undefined, { size: 52, mtimeMs: 1 }, undefined] })))).toBe(
-      'inconsistent',
-    );
+    expect(reason(encodeResume(sample({ files: [{ size: 39, mtimeMs: 1 }, undefined, { size: 52, mtimeMs: 1 }, undefined] })))).toBe('inconsistent');
     // Missing files are fine when nothing in them is claimed: piece 3..6 only touch b.
     const ok = sample({ have: haveOf([4, 5]), files: [undefined, undefined, { size: 52, mtimeMs: 1 }, undefined] });
     expect(reason(encodeResume(ok))).toBe('ok');
@@ -189,8 +187,24 @@ describe('resume format', () => {
     expect(keep([2])).toEqual([0, 1, 2]);
     expect(keep([0, 2])).toEqual([]);
     // A piece shared by two files goes when either is stale.
-    const shared = { infoHash, pieceLength: 16, pieceCount: 3, totalLength: 40, files: [{ offset: 0, length: 20 }, { offset: 20, length: 20 }] };
-    const d2 = sample({ pieceCount: 3, have: haveOf([0, 1, 2], 3), files: [{ size: 20, mtimeMs: 1 }, { size: 20, mtimeMs: 1 }] });
+    const shared = {
+      infoHash,
+      pieceLength: 16,
+      pieceCount: 3,
+      totalLength: 40,
+      files: [
+        { offset: 0, length: 20 },
+        { offset: 20, length: 20 },
+      ],
+    };
+    const d2 = sample({
+      pieceCount: 3,
+      have: haveOf([0, 1, 2], 3),
+      files: [
+        { size: 20, mtimeMs: 1 },
+        { size: 20, mtimeMs: 1 },
+      ],
+    });
     expect([0, 1, 2].filter((p) => trustablePieces(d2, shared, [1]).has(p))).toEqual([0]);
   });
 });

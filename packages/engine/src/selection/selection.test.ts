@@ -116,7 +116,10 @@ describe('parseSelection', () => {
     expect(code(() => parseSelection('*.avi', files))).toBe('SELECT_NO_MATCH');
     expect(code(() => parseSelection('1,*.avi', files))).toBe('SELECT_NO_MATCH');
     for (const bad of ['', '1,,2', '4-2', '-1', '1-', '01', '1-2-3', '[ab', 'x\\']) {
-      expect(code(() => parseSelection(bad, files)), bad).toBe('SELECT_BAD_SPEC');
+      expect(
+        code(() => parseSelection(bad, files)),
+        bad,
+      ).toBe('SELECT_BAD_SPEC');
     }
     expect(code(() => parseSelection('1,'.repeat(5000) + '1', files))).toBe('SELECT_BAD_SPEC');
   });
@@ -201,7 +204,13 @@ describe('planPieces', () => {
       const pieceLength = 1 + rnd(16);
       const fs = Array.from({ length: 1 + rnd(6) }, () => ({ length: rnd(40), padding: rnd(8) === 0 }));
       const sel = fs.map((_, i) => i).filter(() => rnd(2) === 0);
-      const p = planPieces(layoutOf(pieceLength, fs.map((f) => (f.padding ? -f.length : f.length))), sel);
+      const p = planPieces(
+        layoutOf(
+          pieceLength,
+          fs.map((f) => (f.padding ? -f.length : f.length)),
+        ),
+        sel,
+      );
       const owner: number[] = [];
       fs.forEach((f, i) => {
         for (let b = 0; b < f.length; b++) owner.push(i);

@@ -264,7 +264,6 @@ export class FsStorage implements TorrentStorage {
     return out;
   }
 
-
   /**
    * Creates the zero-length files (no piece covers them, so no write ever does); call once the download
    * is done. `only`: the file indices to consider (a selection). Same path checks as every write.

@@ -17,7 +17,12 @@ export const FEATURES: Features = { fast: true, extended: true };
 export type HandshakeRefusal = 'wrong-torrent' | 'self' | 'duplicate';
 
 /** Whether a peer whose handshake is `h` may join: undefined when it may. */
-export function refuseHandshake(h: Pick<Handshake, 'infoHash' | 'peerId'>, infoHash: Buffer, ourPeerId: Buffer, hasPeerId: (id: Buffer) => boolean): HandshakeRefusal | undefined {
+export function refuseHandshake(
+  h: Pick<Handshake, 'infoHash' | 'peerId'>,
+  infoHash: Buffer,
+  ourPeerId: Buffer,
+  hasPeerId: (id: Buffer) => boolean,
+): HandshakeRefusal | undefined {
   if (!h.infoHash.equals(infoHash)) return 'wrong-torrent';
   if (h.peerId.equals(ourPeerId)) return 'self';
   if (hasPeerId(h.peerId)) return 'duplicate';

@@ -64,7 +64,9 @@ export class PieceCompletion {
         this.writeBacklog -= size;
         this.buffers.release(buf);
         if (ctx.picker.pieceState(index) === 'verifying') ctx.picker.pieceFailed(index);
-        this.hooks.diskError(e instanceof EngineError ? e : new EngineError('ENGINE_DISK', `cannot write piece ${index}: ${(e as Error).message}`, { cause: e, piece: index }));
+        this.hooks.diskError(
+          e instanceof EngineError ? e : new EngineError('ENGINE_DISK', `cannot write piece ${index}: ${(e as Error).message}`, { cause: e, piece: index }),
+        );
         return;
       }
       this.writeBacklog -= size;

@@ -136,23 +136,25 @@ export class Server {
     p.served.set(key, req);
     const limiter = ctx.opts.upLimiter;
     const allowed = limiter === undefined || !limiter.limited ? Promise.resolve() : limiter.acquire(length, p.id, ctx.closing);
-    const work = allowed.then(() => (p.served.get(key) === req && !p.conn.isClosed ? ctx.storage.read(index, begin, length) : undefined)).then(
-      (block) => {
-        if (block === undefined || p.served.get(key) !== req || p.conn.isClosed) return;
-        p.served.delete(key);
-        p.conn.sendPiece(index, begin, block);
-        const now = ctx.clock.now();
-        const t = ctx.totals;
-        t.uploaded += length;
-        p.upRate.add(length, now);
-        t.upRate.add(length, now);
-      },
-      (e: unknown) => {
-        if (p.served.get(key) === req) p.served.delete(key);
-        if (ctx.closing.aborted) return; // the limiter wait was cut short by close()
-        ctx.emit('warning', { message: `cannot read piece ${index}: ${(e as Error).message}`, cause: e });
-      },
-    );
+    const work = allowed
+      .then(() => (p.served.get(key) === req && !p.conn.isClosed ? ctx.storage.read(index, begin, length) : undefined))
+      .then(
+        (block) => {
+          if (block === undefined || p.served.get(key) !== req || p.conn.isClosed) return;
+          p.served.delete(key);
+          p.conn.sendPiece(index, begin, block);
+          const now = ctx.clock.now();
+          const t = ctx.totals;
+          t.uploaded += length;
+          p.upRate.add(length, now);
+          t.upRate.add(length, now);
+        },
+        (e: unknown) => {
+          if (p.served.get(key) === req) p.served.delete(key);
+          if (ctx.closing.aborted) return; // the limiter wait was cut short by close()
+          ctx.emit('warning', { message: `cannot read piece ${index}: ${(e as Error).message}`, cause: e });
+        },
+      );
     ctx.track(work);
   }
 

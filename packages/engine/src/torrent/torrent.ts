@@ -118,7 +118,12 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     for (const i of opts.have ?? []) this.picker.markHave(i);
     if (opts.trackers !== undefined) {
       const t = opts.trackers;
-      t.on('peers', ({ peers }) => this.addPeers(peers.map((p: TrackerPeer) => ({ host: p.ip, port: p.port })), 'tracker'));
+      t.on('peers', ({ peers }) =>
+        this.addPeers(
+          peers.map((p: TrackerPeer) => ({ host: p.ip, port: p.port })),
+          'tracker',
+        ),
+      );
       t.on('status', (s) => this.emit('tracker-status', s));
       t.on('warning', ({ url, message }) => this.emit('warning', { message: `tracker ${url}: ${message}` }));
     }
@@ -344,9 +349,9 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.pendingIo.add(p);
     // Pending work handles its own expected failures (disk, hash, limiter): a rejection here is a bug,
     // reported rather than lost.
-    p.catch((e: unknown) => this.emit('warning', { message: `internal error in pending disk or limiter work (a bug): ${(e as Error).message}`, cause: e })).finally(() =>
-      this.pendingIo.delete(p),
-    );
+    p.catch((e: unknown) =>
+      this.emit('warning', { message: `internal error in pending disk or limiter work (a bug): ${(e as Error).message}`, cause: e }),
+    ).finally(() => this.pendingIo.delete(p));
   }
 
   /**

@@ -48,12 +48,24 @@ describe('JobConsole', () => {
       [{ kind: 'done', stats, elapsedMs: 2_000 }, 0, /^$/],
       [{ kind: 'seeded', until: 'interrupted', stats, elapsedMs: 9_000, seedMs: 7_000 }, 0, /^$/],
       [{ kind: 'interrupted', stats, elapsedMs: 1 }, 130, /^$/],
-      [{ kind: 'no-peers', stats, trackers: [], elapsedMs: 61_000 }, 4, /^error: no peers found within 60 s \(the torrent lists no trackers\)\nhint: .*tc-debug-tracker/],
+      [
+        { kind: 'no-peers', stats, trackers: [], elapsedMs: 61_000 },
+        4,
+        /^error: no peers found within 60 s \(the torrent lists no trackers\)\nhint: .*tc-debug-tracker/,
+      ],
       [{ kind: 'disk-error', error: disk, stats, elapsedMs: 1, seeded: undefined }, 5, /^error: download failed: cannot write x: ENOSPC\n/],
       [{ kind: 'seed-failed', error: disk, stats, elapsedMs: 1, seedMs: 1 }, 5, /^error: seeding failed: cannot write x: ENOSPC\n/],
       [{ kind: 'verify-failed', have: 1, pieceCount: 3, elapsedMs: 1 }, 6, /^error: \/data: only 1 of 3 pieces match the torrent\nhint: DATA must be/],
-      [{ kind: 'failed', error: new EngineError('ENGINE_UNSAFE_PATH', 'folder of a resolves outside the download folder'), elapsedMs: 1 }, 3, /^error: x\.torrent: folder of a/],
-      [{ kind: 'failed', error: new JobError('JOB_ALREADY_RUNNING', 'the session already has torrent ab'), elapsedMs: 1 }, 1, /^error: the session already has torrent ab\n$/],
+      [
+        { kind: 'failed', error: new EngineError('ENGINE_UNSAFE_PATH', 'folder of a resolves outside the download folder'), elapsedMs: 1 },
+        3,
+        /^error: x\.torrent: folder of a/,
+      ],
+      [
+        { kind: 'failed', error: new JobError('JOB_ALREADY_RUNNING', 'the session already has torrent ab'), elapsedMs: 1 },
+        1,
+        /^error: the session already has torrent ab\n$/,
+      ],
     ];
     for (const [outcome, code, err] of cases) {
       const { io, console } = view();
@@ -78,12 +90,16 @@ describe('JobConsole', () => {
     console.finish({ kind: 'done', stats, elapsedMs: 1_500 });
     expect(io.err()).toBe('');
     expect(io.out()).not.toContain('\u202e');
-    const lines = io.out().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = io
+      .out()
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines.map((l) => l['type'])).toEqual(['status', 'summary']);
     expect(lines[1]).toMatchObject({ schema: 1, name: metainfo.name, infoHash: metainfo.infoHashHex, elapsedS: 1.5, percent: 100 });
   });
 
-  it('upload-only after a disk error: the error line at once, not again at the end; the exit code stays the disk\'s', () => {
+  it("upload-only after a disk error: the error line at once, not again at the end; the exit code stays the disk's", () => {
     const { job, io, console } = view();
     const disk = new EngineError('ENGINE_DISK', 'cannot write x: ENOSPC');
     job.emit('download-end', { kind: 'disk-error', error: disk, stats, elapsedMs: 1 });
@@ -103,7 +119,14 @@ describe('JobConsole', () => {
     job.emit('restored', { source: 'recheck', have: 2, pieceCount: 3, checked: 3, checkedOk: 2, rejected: undefined });
     expect(io.err()).toBe('re-checking existing data (--recheck)\nre-checked: 66% verified (2 of 3 pieces on disk good)\n');
     const json = view({ json: true });
-    json.job.emit('restored', { source: 'recheck', have: 0, pieceCount: 3, checked: 3, checkedOk: 0, rejected: { reason: 'corrupt', message: 'resume file is not valid bencode' } });
+    json.job.emit('restored', {
+      source: 'recheck',
+      have: 0,
+      pieceCount: 3,
+      checked: 3,
+      checkedOk: 0,
+      rejected: { reason: 'corrupt', message: 'resume file is not valid bencode' },
+    });
     expect(json.io.err()).toBe('warning: ignoring resume data: resume file is not valid bencode\n');
   });
 });

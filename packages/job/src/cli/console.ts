@@ -92,7 +92,8 @@ export class JobConsole {
       if (!f.quiet && !f.json) reportWarning(o.io, `banned peer ${e.address}: ${e.reason}`);
     });
     job.on('hash-failure', (e) => {
-      if (!f.quiet && !f.json) reportWarning(o.io, `piece ${e.index} failed its hash check (from ${e.peers.join(', ') || 'a departed peer'}); downloading it again`);
+      if (!f.quiet && !f.json)
+        reportWarning(o.io, `piece ${e.index} failed its hash check (from ${e.peers.join(', ') || 'a departed peer'}); downloading it again`);
     });
     job.on('warning', (w) => {
       if (f.verbose && !f.json) reportWarning(o.io, w.peer !== undefined ? `${w.peer}: ${w.message}` : w.message);
@@ -121,7 +122,9 @@ export class JobConsole {
     job.on('seed-end', () => this.seeding.stop());
     job.on('stopping', ({ reason, phase }) => {
       if (reason !== 'interrupted' || f.quiet) return;
-      o.io.stderr.write(phase === 'downloading' ? 'interrupted: stopping (announcing "stopped" to trackers)\n' : 'stopping (announcing "stopped" to trackers)\n');
+      o.io.stderr.write(
+        phase === 'downloading' ? 'interrupted: stopping (announcing "stopped" to trackers)\n' : 'stopping (announcing "stopped" to trackers)\n',
+      );
     });
     job.on('resume-save-failed', ({ error, final }) => {
       if (final && !f.quiet) reportWarning(o.io, `cannot save resume data: ${error.message}`);

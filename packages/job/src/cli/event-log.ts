@@ -37,7 +37,10 @@ export class EventLog {
    * `--log` for a command: the opened log, undefined without `--log`, or, for a log that cannot be
    * opened, the exit code after its error line.
    */
-  static async forCommand(flags: { readonly log: string | undefined; readonly quiet: boolean; readonly verbose: boolean }, io: Io): Promise<EventLog | undefined | ExitCode> {
+  static async forCommand(
+    flags: { readonly log: string | undefined; readonly quiet: boolean; readonly verbose: boolean },
+    io: Io,
+  ): Promise<EventLog | undefined | ExitCode> {
     if (flags.log === undefined) return undefined;
     try {
       return await EventLog.open(flags.log, io, flags.quiet);

@@ -32,7 +32,10 @@ describe('render', () => {
     expect(statusJson('x', 'ab', { ...stats, downRateBps: 0 }, 1, true)).toMatchObject({ type: 'summary', etaS: null });
     expect(statusJson('x', 'ab', stats, 1, false)).not.toHaveProperty('error');
     const disk = new EngineError('ENGINE_DISK', 'cannot write /d/x: ENOSPC');
-    expect(statusJson('x', 'ab', { ...stats, state: 'upload-only', error: disk }, 1, false)).toMatchObject({ state: 'upload-only', error: { code: 'ENGINE_DISK', message: 'cannot write /d/x: ENOSPC' } });
+    expect(statusJson('x', 'ab', { ...stats, state: 'upload-only', error: disk }, 1, false)).toMatchObject({
+      state: 'upload-only',
+      error: { code: 'ENGINE_DISK', message: 'cannot write /d/x: ENOSPC' },
+    });
   });
 
   it('summary, sanitized', () => {

@@ -156,14 +156,14 @@ export async function httpGet(url: string, opts: HttpTrackerOptions = {}): Promi
     if (opts.signal?.aborted) throw new TrackerError('TRACKER_ABORTED', 'aborted', { url });
     for (let hop = 0; ; hop++) {
       const res = await request(current.href, {
-          method: 'GET',
-          signal: ctl.signal,
-          headers: {
-            'accept-encoding': 'gzip',
-            ...(opts.userAgent !== undefined ? { 'user-agent': opts.userAgent } : {}),
-          },
-          ...(opts.dispatcher !== undefined ? { dispatcher: opts.dispatcher } : {}),
-        });
+        method: 'GET',
+        signal: ctl.signal,
+        headers: {
+          'accept-encoding': 'gzip',
+          ...(opts.userAgent !== undefined ? { 'user-agent': opts.userAgent } : {}),
+        },
+        ...(opts.dispatcher !== undefined ? { dispatcher: opts.dispatcher } : {}),
+      });
       const headers = res.headers;
       if (res.statusCode >= 300 && res.statusCode < 400 && header(headers, 'location') !== undefined) {
         await res.body.dump({ limit: 64 * 1024 }).catch(() => undefined);

@@ -43,7 +43,12 @@ describe('announce URL', () => {
     for (let off = 0; off < 256; off += 20) {
       const infoHash = Buffer.alloc(20, 0).fill(every.subarray(off, off + 20));
       const url = buildAnnounceUrl('http://t.example/announce', req({ infoHash, numwant: 50, trackerId: Buffer.from('x y') }));
-      const q = new Map(url.split('?')[1]!.split('&').map((kv) => kv.split('=') as [string, string]));
+      const q = new Map(
+        url
+          .split('?')[1]!
+          .split('&')
+          .map((kv) => kv.split('=') as [string, string]),
+      );
       expect(unescapeBytes(q.get('info_hash')!)).toEqual(infoHash);
       expect(unescapeBytes(q.get('peer_id')!)).toEqual(every.subarray(236, 256));
       expect(q.get('port')).toBe('6881');
@@ -207,7 +212,13 @@ describe('scrape reply', () => {
     const h = Buffer.alloc(20, 0xab);
     const body = encode(
       new Map<string | Buffer, unknown>([
-        ['files', new Map<Buffer | string, unknown>([[h, { complete: 3, downloaded: 10, incomplete: 4 }], ['short', { complete: 1 }]])],
+        [
+          'files',
+          new Map<Buffer | string, unknown>([
+            [h, { complete: 3, downloaded: 10, incomplete: 4 }],
+            ['short', { complete: 1 }],
+          ]),
+        ],
       ]) as never,
     );
     const r = parseScrapeReply(body);

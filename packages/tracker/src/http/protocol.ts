@@ -176,7 +176,10 @@ function parseDictPeers(list: BValue[], max: number): { peers: Peer[]; skipped: 
       continue;
     }
     const idv = item.get('peer id');
-    const peer: Peer = Buffer.isBuffer(idv) && idv.length === 20 ? { ip: normaliseIp(ip, family), port: portv, family, peerId: Buffer.from(idv) } : { ip: normaliseIp(ip, family), port: portv, family };
+    const peer: Peer =
+      Buffer.isBuffer(idv) && idv.length === 20
+        ? { ip: normaliseIp(ip, family), port: portv, family, peerId: Buffer.from(idv) }
+        : { ip: normaliseIp(ip, family), port: portv, family };
     peers.push(peer);
   }
   return { peers, skipped };

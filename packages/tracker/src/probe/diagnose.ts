@@ -36,7 +36,13 @@ export interface DiagnoseOptions {
  * polite `stopped` so the probe does not linger in the swarm. Stops at the first step that fails
  * and names it. Never rejects.
  */
-export async function diagnoseTracker(prober: TrackerProber, url: string, req: AnnounceRequest, signal: AbortSignal, opts: DiagnoseOptions = {}): Promise<TrackerDiagnosis> {
+export async function diagnoseTracker(
+  prober: TrackerProber,
+  url: string,
+  req: AnnounceRequest,
+  signal: AbortSignal,
+  opts: DiagnoseOptions = {},
+): Promise<TrackerDiagnosis> {
   const scheme = schemeOf(url);
   if (scheme !== 'http' && scheme !== 'https' && scheme !== 'udp') {
     return { url, raw: [], failure: { step: 'announce', error: probeError(new TrackerError('TRACKER_UNSUPPORTED', `${scheme}: trackers are not supported`)) } };
@@ -58,7 +64,11 @@ export async function diagnoseTracker(prober: TrackerProber, url: string, req: A
       resolveMs = roundMs(now() - t);
     } catch (e) {
       const code = (e as { code?: string }).code ?? 'unknown';
-      return { url, raw: [], failure: { step: 'resolve', error: probeError(new TrackerError('TRACKER_DNS', `${hp.host} did not resolve (${code})`, { cause: e })) } };
+      return {
+        url,
+        raw: [],
+        failure: { step: 'resolve', error: probeError(new TrackerError('TRACKER_DNS', `${hp.host} did not resolve (${code})`, { cause: e })) },
+      };
     }
   }
   const address = addresses[0] ?? hp.host;

@@ -44,7 +44,15 @@ describe('BEP 15 packets', () => {
     const b = buildScrapeRequest(1n, 9, [Buffer.alloc(20, 1), Buffer.alloc(20, 2)]);
     expect(b.length).toBe(16 + 40);
     expect(b.readUInt32BE(8)).toBe(2);
-    expect(codeOf(() => buildScrapeRequest(1n, 9, Array.from({ length: 75 }, () => Buffer.alloc(20))))).toBe('TRACKER_BAD_URL');
+    expect(
+      codeOf(() =>
+        buildScrapeRequest(
+          1n,
+          9,
+          Array.from({ length: 75 }, () => Buffer.alloc(20)),
+        ),
+      ),
+    ).toBe('TRACKER_BAD_URL');
   });
 
   it('parses connect, announce (v4 and v6), scrape and error replies', () => {

@@ -67,7 +67,11 @@ describe('TransactionTable.failFrom', () => {
     const a = { address: '127.0.0.1', port: 7000, family: 4 as const };
     const b = { address: '127.0.0.1', port: 7001, family: 4 as const };
     const got: string[] = [];
-    for (const [name, from] of [['a1', a], ['b', b], ['a2', a]] as const) {
+    for (const [name, from] of [
+      ['a1', a],
+      ['b', b],
+      ['a2', a],
+    ] as const) {
       t.register(t.allocate(), from, (r) => got.push(`${name}:${r instanceof TrackerError ? r.code : r.action}`));
     }
     // A dual-stack socket names the same IPv4 address as ::ffff:a.b.c.d.

@@ -5,13 +5,7 @@ import { MessageDecoder } from '../decoder.js';
 import { encodeMessage } from '../messages.js';
 import { decodeExtendedHandshake, encodeExtendedHandshake, formatIp, ipBytes, MAX_EXTENSION_NAMES, mergeExtendedHandshake } from './handshake.js';
 import { ExtensionRouter, UT_METADATA, UT_PEX } from './router.js';
-import {
-  decodeMetadataMessage,
-  encodeMetadataMessage,
-  MAX_METADATA_BYTES,
-  METADATA_PIECE_BYTES,
-  MetadataAssembler,
-} from './ut-metadata.js';
+import { decodeMetadataMessage, encodeMetadataMessage, MAX_METADATA_BYTES, METADATA_PIECE_BYTES, MetadataAssembler } from './ut-metadata.js';
 import { decodePex, encodePex, MAX_PEX_PEERS_PER_LIST, PexFlags } from './ut-pex.js';
 
 const expectCode = (f: () => unknown, code: string): void => {
@@ -69,7 +63,10 @@ describe('extended handshake (BEP 10)', () => {
 
 describe('ut_metadata (BEP 9)', () => {
   it('round-trips request, data and reject', () => {
-    for (const m of [{ type: 'request', piece: 0 }, { type: 'reject', piece: 2 }] as const) {
+    for (const m of [
+      { type: 'request', piece: 0 },
+      { type: 'reject', piece: 2 },
+    ] as const) {
       expect(decodeMetadataMessage(encodeMetadataMessage(m))).toEqual(m);
     }
     const data = Buffer.alloc(100, 5);

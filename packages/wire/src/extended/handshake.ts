@@ -76,7 +76,7 @@ export function formatIp(bytes: Uint8Array): string | undefined {
     // Compress the longest run of zero groups, as RFC 5952 asks.
     let best = -1;
     let bestLen = 1;
-    for (let i = 0; i < 8; ) {
+    for (let i = 0; i < 8;) {
       if (groups[i] !== '0') {
         i++;
         continue;

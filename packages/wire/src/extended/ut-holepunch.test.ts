@@ -51,7 +51,10 @@ describe('ut_holepunch (BEP 55)', () => {
     bad(() => decodeHolepunch(hex('ff 00 7f000001 1ae1 00000000')));
     bad(() => decodeHolepunch(hex('00 02 7f000001 1ae1 00000000')));
     for (const type of [0, 1, 2]) {
-      for (const [addrType, endpoint] of [[0, 6], [1, 18]] as const) {
+      for (const [addrType, endpoint] of [
+        [0, 6],
+        [1, 18],
+      ] as const) {
         const good = new Set(type === 2 ? [2 + endpoint + 4] : [2 + endpoint, 2 + endpoint + 4]);
         for (let len = 0; len <= 40; len++) {
           const b = Buffer.alloc(len, 1);

@@ -34,10 +34,18 @@ describe('MSE known answers (computed apart: Python big integers, hashlib, OpenS
   const Xa = Buffer.from(Array.from({ length: 20 }, (_, i) => 1 + i));
   const Xb = Buffer.from(Array.from({ length: 20 }, (_, i) => 0x21 + i));
   const IA = Buffer.from('IA: hello, responder');
-  const Ya = hex('96e112dab29e8c5272accb9b17b26887ce54a144a4e3b697c7d159b7a817e556b0918db2b4c658e02a87f7e5fb14b18a553e084cbf3dad2d30f16596ccb982d406258c61b30c5c1dae2ddc60bdbd48d79896312aad63238c39e1a633821eb693');
-  const Yb = hex('8f9c9f400fe9b3258f3e48598a95c7805cc90c995cd770283322679d132ebdae09b75eeadc01de698ef86945cf38314a95fad08c2ad5641802bd5f658eb3ea0db2712c04aa5efed03deecc5104f75d869d2d197e4336c61f0d71d763bee99416');
-  const S = hex('cd8536d5f2c98f01f8f5a648f69f6f2d6a6aafd044666b01fc8beb81f63ddbea0a862b2b6306431f7a308b063f795d181ca711b22ab0602a9c4b5d1c53269837773ff53a4de47d9aace6b6a1b789ea37077507842742eb7581ea180b16748826');
-  const m3 = hex('361e3668027ecec9d1086d5f839d191781e8de17c8beed3ecf3f6e80c79f6c31a21509457f8bbc8dd2a313381da150769e46ed4d6a1871e5c700a54b0f6a7b059e8acca39b9967cca8e92fd1');
+  const Ya = hex(
+    '96e112dab29e8c5272accb9b17b26887ce54a144a4e3b697c7d159b7a817e556b0918db2b4c658e02a87f7e5fb14b18a553e084cbf3dad2d30f16596ccb982d406258c61b30c5c1dae2ddc60bdbd48d79896312aad63238c39e1a633821eb693',
+  );
+  const Yb = hex(
+    '8f9c9f400fe9b3258f3e48598a95c7805cc90c995cd770283322679d132ebdae09b75eeadc01de698ef86945cf38314a95fad08c2ad5641802bd5f658eb3ea0db2712c04aa5efed03deecc5104f75d869d2d197e4336c61f0d71d763bee99416',
+  );
+  const S = hex(
+    'cd8536d5f2c98f01f8f5a648f69f6f2d6a6aafd044666b01fc8beb81f63ddbea0a862b2b6306431f7a308b063f795d181ca711b22ab0602a9c4b5d1c53269837773ff53a4de47d9aace6b6a1b789ea37077507842742eb7581ea180b16748826',
+  );
+  const m3 = hex(
+    '361e3668027ecec9d1086d5f839d191781e8de17c8beed3ecf3f6e80c79f6c31a21509457f8bbc8dd2a313381da150769e46ed4d6a1871e5c700a54b0f6a7b059e8acca39b9967cca8e92fd1',
+  );
   const m4 = hex('78120533e9df4b335a451831033f');
 
   it('gives the same Ya, Yb, S and messages 3 and 4 byte for byte', () => {
@@ -144,7 +152,12 @@ describe('MSE: our initiator and responder', () => {
     // One byte at a time.
     const { a } = make();
     a.start();
-    expect(payloadAfter(a, [...fromB].map((x) => Buffer.from([x])))).toBe('bitfield and more');
+    expect(
+      payloadAfter(
+        a,
+        [...fromB].map((x) => Buffer.from([x])),
+      ),
+    ).toBe('bitfield and more');
   });
 });
 
@@ -207,7 +220,11 @@ describe('MSE: every way a handshake fails, with a typed code', () => {
   });
 
   it('responder: the req1 marker may start 512 bytes after Ya, not 513', () => {
-    for (const [extra, ok] of [[0, true], [MSE_MAX_PAD_BYTES, true], [MSE_SYNC_WINDOW_BYTES + 1, false]] as const) {
+    for (const [extra, ok] of [
+      [0, true],
+      [MSE_MAX_PAD_BYTES, true],
+      [MSE_SYNC_WINDOW_BYTES + 1, false],
+    ] as const) {
       const { a, b } = pair({ maxPadBytes: 0 });
       const t = converse(a, b, (m, n) => (n === 0 ? Buffer.concat([m, Buffer.alloc(extra, 0x33)]) : m));
       if (ok) established(t.b);
@@ -216,7 +233,11 @@ describe('MSE: every way a handshake fails, with a typed code', () => {
   });
 
   it('initiator: the encrypted VC may start 512 bytes after Yb, not 513', () => {
-    for (const [extra, ok] of [[0, true], [MSE_MAX_PAD_BYTES, true], [MSE_SYNC_WINDOW_BYTES + 1, false]] as const) {
+    for (const [extra, ok] of [
+      [0, true],
+      [MSE_MAX_PAD_BYTES, true],
+      [MSE_SYNC_WINDOW_BYTES + 1, false],
+    ] as const) {
       const { a, b } = pair({}, { maxPadBytes: 0 });
       const t = converse(a, b, undefined, (m, n) => (n === 1 ? Buffer.concat([m, Buffer.alloc(extra, 0x44)]) : m));
       established(t.b);

@@ -13,16 +13,7 @@ import {
   type MseResult,
   type MseStep,
 } from './common.js';
-import {
-  MSE_KEY_BYTES,
-  mseCipher,
-  mseReq1Hash,
-  mseReq2Hash,
-  mseReq3Hash,
-  mseSharedSecret,
-  xor20,
-  type MseCipher,
-} from './crypto.js';
+import { MSE_KEY_BYTES, mseCipher, mseReq1Hash, mseReq2Hash, mseReq3Hash, mseSharedSecret, xor20, type MseCipher } from './crypto.js';
 
 export interface MseInitiatorOptions extends MseCommonOptions {
   /** The torrent to connect for (SKEY). */

@@ -67,13 +67,36 @@ const STOP4 = 8;
 
 /** One RC4 output byte (PRGA step), left on the stack. */
 const keystreamByte = (): number[] => [
-  ...get(I), ...i32(1), ADD, ...i32(255), AND, ...set(I), // i = (i + 1) & 255
-  ...get(I), ...LOAD8, ...set(SI), // si = S[i]
-  ...get(J), ...get(SI), ADD, ...i32(255), AND, ...set(J), // j = (j + si) & 255
-  ...get(J), ...LOAD8, ...set(SJ), // sj = S[j]
-  ...get(I), ...get(SJ), ...STORE8, // S[i] = sj
-  ...get(J), ...get(SI), ...STORE8, // S[j] = si
-  ...get(SI), ...get(SJ), ADD, ...i32(255), AND, ...LOAD8, // S[(si + sj) & 255]
+  ...get(I),
+  ...i32(1),
+  ADD,
+  ...i32(255),
+  AND,
+  ...set(I), // i = (i + 1) & 255
+  ...get(I),
+  ...LOAD8,
+  ...set(SI), // si = S[i]
+  ...get(J),
+  ...get(SI),
+  ADD,
+  ...i32(255),
+  AND,
+  ...set(J), // j = (j + si) & 255
+  ...get(J),
+  ...LOAD8,
+  ...set(SJ), // sj = S[j]
+  ...get(I),
+  ...get(SJ),
+  ...STORE8, // S[i] = sj
+  ...get(J),
+  ...get(SI),
+  ...STORE8, // S[j] = si
+  ...get(SI),
+  ...get(SJ),
+  ADD,
+  ...i32(255),
+  AND,
+  ...LOAD8, // S[(si + sj) & 255]
 ];
 
 // prettier-ignore
@@ -106,7 +129,14 @@ const section = (id: number, bytes: number[]): number[] => [id, ...uleb(bytes.le
 const name = (s: string): number[] => [s.length, ...Buffer.from(s, 'latin1')];
 
 const MODULE = new Uint8Array([
-  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
+  0x00,
+  0x61,
+  0x73,
+  0x6d,
+  0x01,
+  0x00,
+  0x00,
+  0x00, // "\0asm", version 1
   ...section(1, [0x01, 0x60, 0x02, 0x7f, 0x7f, 0x00]), // one type: (i32, i32) -> ()
   ...section(3, [0x01, 0x00]), // one function of type 0
   ...section(5, [0x01, 0x00, KERNEL_PAGES]), // one memory, KERNEL_PAGES pages

@@ -13,16 +13,7 @@ import {
   type MseMethod,
   type MseResult,
 } from './common.js';
-import {
-  MSE_KEY_BYTES,
-  mseCipher,
-  mseReq1Hash,
-  mseReq3Hash,
-  mseSharedSecret,
-  xor20,
-  type MseCipher,
-  type MseInfoHashLookup,
-} from './crypto.js';
+import { MSE_KEY_BYTES, mseCipher, mseReq1Hash, mseReq3Hash, mseSharedSecret, xor20, type MseCipher, type MseInfoHashLookup } from './crypto.js';
 
 /** `19 "BitTorrent protocol"`: how a plaintext connection opens. */
 const PLAIN_START = Buffer.concat([Buffer.from([PROTOCOL_STRING.length]), Buffer.from(PROTOCOL_STRING, 'latin1')]);
