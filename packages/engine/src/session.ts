@@ -12,6 +12,7 @@ import { fsStorage } from './storage/fs.js';
 import type { StorageFactory } from './storage/types.js';
 import { DEFAULT_MAX_PEERS, Torrent, type TorrentOptions } from './torrent/torrent.js';
 import { MetadataFetcher } from './magnet/fetcher.js';
+import { UdpPort } from './net/udp-port.js';
 import type { Verifier } from './verify.js';
 import { RateLimiter } from './ratelimit/limiter.js';
 
@@ -27,6 +28,11 @@ export interface SessionOptions {
   readonly listenHost6?: string | null;
   /** Set false for a session that only dials out (no listening socket). */
   readonly listen?: boolean;
+  /**
+   * Also bind UDP on the listen port's number (net/udp-port.ts: the DHT and uTP share it). Default
+   * true when listening. A UDP port that cannot be bound is a warning, not an error.
+   */
+  readonly udp?: boolean;
   readonly peerId?: Buffer;
   readonly clock?: Clock;
   /** Tracker transport (HTTP/UDP); default a TrackerClient owned and closed by the session. */
@@ -129,6 +135,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   private ownsTransport = false;
   private timer: TimerHandle | undefined;
   private portValue = 0;
+  private udpPort: UdpPort | undefined;
   private closed = false;
   /** Session-wide rate limits (token buckets, off unless set), shared round-robin by every peer of every torrent. */
   readonly downLimiter: RateLimiter;
@@ -182,6 +189,18 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
       }
     }
     this.portValue = port;
+    if (this.opts.udp !== false) {
+      try {
+        this.udpPort = await UdpPort.bind({ port, host4, host6 });
+      } catch (e) {
+        this.emit('warning', { message: `no UDP on port ${port} (no DHT or uTP): ${(e as Error).message}`, cause: e });
+      }
+    }
+  }
+
+  /** The UDP port shared by the DHT and uTP (undefined when not listening or not bound). */
+  get udp(): UdpPort | undefined {
+    return this.udpPort;
   }
 
   private bind(host: string, port: number, ipv6Only: boolean): Promise<number> {
@@ -428,6 +447,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     this.upLimiter.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.servers.length = 0;
+    await this.udpPort?.close();
     if (this.ownsTransport) await this.transport?.close();
   }
 }
