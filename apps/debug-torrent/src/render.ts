@@ -148,7 +148,6 @@ function fileTree(files: readonly MetainfoFile[]): string[] {
 }
 
 function isPrintableUtf8(b: Buffer): boolean {
-  // eslint-disable-next-line no-control-regex
   return isUtf8Text(b) && !/[\x00-\x08\x0e-\x1f\x7f]/.test(b.toString('utf8'));
 }
 

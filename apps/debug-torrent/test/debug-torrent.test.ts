@@ -203,7 +203,7 @@ describe('tc-debug-torrent', () => {
     const one = await debug(['hostile/traversal-dotdot.torrent'], FIXTURES);
     expect(one.code).toBe(3);
     expect(one.stderr).toMatch(/^error: hostile\/traversal-dotdot\.torrent: .*path traversal/m);
-    // eslint-disable-next-line no-control-regex
+
     expect(one.stdout + one.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
   });
 
@@ -255,7 +255,7 @@ describe('tc-debug-torrent', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('\ufffd');
     expect(r.stdout).toContain('will be stored as');
-    // eslint-disable-next-line no-control-regex
+
     expect(r.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
   });
 

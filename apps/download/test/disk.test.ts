@@ -134,8 +134,8 @@ describe('tc-download disk faults', () => {
     );
     children.push(child);
     let stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout!.resume();
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout.resume();
     const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
     const logged = async (): Promise<{ event: string; port?: number; index?: number }[]> =>
       (await readFile(logPath, 'utf8').catch(() => ''))

@@ -216,7 +216,7 @@ describe('tc-download', () => {
     await writeFile(join(work.path, 'bidi.torrent'), e.torrent);
     const io = captureIo({ cwd: work.path });
     expect(await run(['bidi.torrent', '--list', '--json'], io)).toBe(0);
-    // eslint-disable-next-line no-control-regex
+
     expect(io.out()).not.toMatch(/[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u);
     expect(io.out()).toContain('\\u202e');
     const listed = JSON.parse(io.out()) as { name: string; files: { path: string }[] };

@@ -61,7 +61,7 @@ function startDownload(extra: string[] = []): Child {
   });
   children.push(child);
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   const status = new Promise<number>((r) => child.on('close', (code, signal) => r(code ?? 128 + os.signals[signal!])));
   return { child, stderr: () => stderr, status };
 }

@@ -15,7 +15,7 @@ export function checkTrackerUrl(url: string, where: string): string {
   const u = url.trim();
   if (u.length > MAX_TRACKER_URL_CHARS) throw new UsageError(`${where}: tracker URL longer than ${MAX_TRACKER_URL_CHARS} characters`);
   // The URL parser silently drops tabs and newlines; the torrent would keep them as written.
-  // eslint-disable-next-line no-control-regex
+
   if (/[\x00-\x20\x7f]/.test(u)) throw new UsageError(`${where}: ${JSON.stringify(u)} contains spaces or control characters`);
   const checked = checkUrl(u, TRACKER_PROTOCOLS);
   if ('why' in checked) {

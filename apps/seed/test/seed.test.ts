@@ -51,10 +51,10 @@ async function startSeed(args: string[]): Promise<{ child: ChildProcess; out: ()
   children.push(child);
   let out = '';
   let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
   const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
   await new Promise<void>((res, rej) => {
-    child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
       err += s;
       if (/re-checked: 100%|resuming: 100%/.test(err)) res();
     });

@@ -169,7 +169,7 @@ describe('tc-validate', () => {
     expect(r.code).toBe(6);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stderr).toMatch(/^error: .*traversal-dotdot\.torrent: .*path traversal/m);
-    // eslint-disable-next-line no-control-regex
+
     expect(r.stdout + r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f]/);
     expect(r.stdout).toMatch(/\d+ torrents: \d+ valid, \d+ invalid; data: 0 verified/);
   });

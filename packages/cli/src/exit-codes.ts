@@ -183,7 +183,7 @@ const DISK_ERRNO = new Set(['ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'EIO', 'EDQUOT
 
 function codeOf(e: unknown): string | undefined {
   if (typeof e === 'object' && e !== null && 'code' in e) {
-    const c = (e as { code: unknown }).code;
+    const c = e.code;
     if (typeof c === 'string') return c;
   }
   return undefined;

@@ -5,9 +5,9 @@
  * Newlines and tabs are among them; `sanitize` keeps those with `multiline`.
  */
 const UNSAFE_CLASS = '\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
-// eslint-disable-next-line no-control-regex
+
 const UNSAFE = new RegExp(`[${UNSAFE_CLASS}]`, 'gu');
-// eslint-disable-next-line no-control-regex
+
 const UNSAFE_KEEP_LINES = new RegExp(`[${UNSAFE_CLASS.replace('\\x00-\\x1f', '\\x00-\\x08\\x0b-\\x1f')}]`, 'gu');
 
 /** `\xNN` up to U+00FF, `\uNNNN` above: how `sanitize` shows an unsafe character. */

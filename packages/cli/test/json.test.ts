@@ -20,7 +20,7 @@ const HOSTILE = [
   '\u2068',
   '\u2069',
 ];
-// eslint-disable-next-line no-control-regex
+
 const RAW_UNSAFE = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 
 describe('writeJson', () => {

@@ -20,7 +20,7 @@ async function within<T>(net: MemoryNetwork, p: Promise<T>, maxMs = 60_000): Pro
   );
   for (let t = 0; t <= maxMs && !done; t += 500) await net.settle(500);
   if (!done) throw new Error(`not settled within ${maxMs} ms of manual time`);
-  if (error !== undefined) throw error;
+  if (error !== undefined) throw error instanceof Error ? error : new Error(String(error));
   return value as T;
 }
 

@@ -459,7 +459,7 @@ export class DhtNode extends EventEmitter<DhtNodeEvents> {
     if (stale.length === 0) return;
     this.refreshing = true;
     // One bucket refresh at a time, in order, so upkeep never floods.
-    (async () => {
+    void (async () => {
       for (const target of stale) if (this.running) await this.findNode(target).catch(() => undefined);
     })().finally(() => (this.refreshing = false));
   }

@@ -60,7 +60,7 @@ export async function bindDhtNode(opts: BindOptions = {}): Promise<BoundDhtNode>
         },
       },
     });
-    for (const s of Object.values(sockets) as Socket[]) {
+    for (const s of Object.values<Socket>(sockets)) {
       s.on('message', (msg, rinfo) => {
         if (isKrpcDatagram(msg)) node.receive(msg, { ip: rinfo.address, port: rinfo.port });
       });

@@ -74,12 +74,12 @@ export async function startFakePeer(t: TestTorrent, mode: FakeMode, opts: FakePe
     sock.on('error', () => undefined);
     const write = sock.write.bind(sock);
     // Counted, so a test on a manual clock can wait until the engine has read everything sent.
-    sock.write = ((b: Buffer) => {
+    sock.write = (b: Buffer) => {
       // After our own end() (a keep-alive racing a hang-up) nothing is sent, so nothing is counted.
       if (sock.writableEnded || sock.destroyed) return false;
       written += b.length;
       return write(b);
-    }) as typeof sock.write;
+    };
     if (mode === 'hangup') {
       sock.end();
       return;

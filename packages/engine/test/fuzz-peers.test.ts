@@ -434,7 +434,6 @@ describe('random peers never break the engine (issue 10, defect 3)', () => {
   );
 
   it('reached the deep paths: pieces verified and failed, blocks served, peers banned, metadata fetched and handed over', () => {
-    // eslint-disable-next-line no-console -- the figures say what a run of the properties covered
     console.log('fuzz reach', { ...reach, closes: Object.fromEntries(reach.closes) });
     // Replaying one counterexample (TC_FUZZ_RUNS=1) reaches little; CI's thousand runs must reach all of it.
     if (RUNS < REACH_MIN_RUNS) return;

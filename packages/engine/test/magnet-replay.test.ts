@@ -39,7 +39,7 @@ describe('what a peer says before the metadata is known (magnet/fetcher.ts)', ()
     const before = heldBytes();
     for (let i = 0; i < 2_000 && !peer.closed; i++) peer.sendRaw(bitfield);
     const grown = heldBytes() - before;
-    // eslint-disable-next-line no-console -- the figure the issue asks about
+
     console.log(`2,000 bitfields of 256 KiB: held bytes grew by ${(grown / MIB).toFixed(2)} MiB`);
     expect(peer.closed).toBe(true);
     expect(gone.map((g) => g.reason?.code)).toEqual(['ENGINE_PEER_PROTOCOL']);

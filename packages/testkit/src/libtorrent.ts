@@ -103,7 +103,7 @@ export function run(
   const events: LtEvent[] = [];
   const listeners = new Set<(e: LtEvent) => void>();
   const stderr: string[] = [];
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     let e: LtEvent;
     try {
       e = JSON.parse(line) as LtEvent;
@@ -113,7 +113,7 @@ export function run(
     events.push(e);
     for (const l of [...listeners]) l(e);
   });
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
     if (stderr.length < 200) stderr.push(s);
   });
   return { child, events, listeners, stderr };

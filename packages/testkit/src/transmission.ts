@@ -84,14 +84,14 @@ export async function startTransmissionSeeder(opts: TransmissionOptions): Promis
     await new Promise<void>((resolve, reject) => {
       let out = '';
       const timer = setTimeout(() => reject(new Error(`transmission-cli not seeding after ${READY_TIMEOUT_MS} ms: ${out.slice(-500)}`)), READY_TIMEOUT_MS);
-      child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      child.stdout.setEncoding('utf8').on('data', (s: string) => {
         out = (out + s).slice(-4096);
         if (out.includes('Seeding')) {
           clearTimeout(timer);
           resolve();
         }
       });
-      child.stderr!.setEncoding('utf8').on('data', (s: string) => {
+      child.stderr.setEncoding('utf8').on('data', (s: string) => {
         out = (out + s).slice(-4096);
       });
       child.once('exit', (code) => {

@@ -223,7 +223,7 @@ describe('HTTP scrape against a fake tracker', () => {
                 [h2, { complete: 4, downloaded: 5, incomplete: 6 }],
               ]),
             ],
-          ]) as never,
+          ]),
         ),
       ),
     );

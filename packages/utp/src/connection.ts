@@ -50,8 +50,6 @@ export const SYN_RECV_TIMEOUT_MS = 10_000;
 export const LINGER_MS = 5_000;
 /** libutp: a zero receive window is probed with one packet after 15 s of silence. */
 export const ZERO_WINDOW_PROBE_MS = 15_000;
-/** Acks this many packets older than our oldest unacked one are still accepted (libutp's allowance). */
-const ACK_SLACK_PACKETS = 3;
 /** uTorrent sometimes sends an uninitialised timestamp difference as INT_MAX (libtorrent's comment). */
 const BOGUS_DELAY_US = 0x7fffffff;
 /** Clock adjustment from the remote's base delay falling, at most (libutp: larger means trouble). */

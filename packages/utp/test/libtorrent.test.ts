@@ -55,7 +55,7 @@ class WirePeer {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const hit = this.seen.find(match);
-      if (hit) return hit as T;
+      if (hit) return hit;
       if (this.failure) throw this.failure;
       if (Date.now() > end) throw new Error(`no matching message in ${timeoutMs} ms (seen: ${this.seen.map((m) => m.type).join(',')})`);
       await new Promise<void>((r) => {

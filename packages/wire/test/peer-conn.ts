@@ -69,7 +69,7 @@ export class PeerConn {
   next<T extends Incoming>(match: (m: Incoming) => m is T, timeoutMs = 10_000, past = true): Promise<T> {
     if (past) {
       const hit = this.seen.find(match);
-      if (hit) return Promise.resolve(hit as T);
+      if (hit) return Promise.resolve(hit);
     }
     return new Promise<T>((resolve, reject) => {
       const onFail = (e: Error): void => {

@@ -104,7 +104,8 @@ export class UdpPort {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([this.v4, this.v6].map((s) => (s === undefined ? undefined : new Promise<void>((r) => s.close(() => r())))));
+    const sockets = [this.v4, this.v6].filter((s): s is Socket => s !== undefined);
+    await Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r()))));
   }
 
   private route(datagram: Buffer, from: UdpFrom): void {

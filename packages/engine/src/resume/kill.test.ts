@@ -86,9 +86,9 @@ describe('resume file under SIGKILL', () => {
       });
       children.add(child);
       let stderr = '';
-      child.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
       await new Promise<void>((resolve, reject) => {
-        child.stdout!.once('data', () => resolve());
+        child.stdout.once('data', () => resolve());
         child.once('exit', (code) => reject(new Error(`child exited ${code}: ${stderr}`)));
       });
       // Somewhere in the middle of a write, an fsync or a rename: 0–40 ms after the first save of

@@ -116,7 +116,7 @@ function agentLookup(lookup: Lookup): NonNullable<Agent.Options['connect']> & ob
         (e: unknown) => (callback as (err: Error | null, address: string, family: number) => void)(e as Error, '', 0),
       );
     },
-  } as NonNullable<Agent.Options['connect']> & object;
+  };
 }
 
 const systemLookup: Lookup = async (host) => (await dnsLookup(host, { all: true })).map((a) => ({ address: a.address, family: a.family === 6 ? 6 : 4 }));

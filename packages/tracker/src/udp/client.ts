@@ -286,7 +286,7 @@ export class UdpTrackerClient {
         packet = build(tid);
       } catch (e) {
         done();
-        reject(e);
+        reject(e instanceof Error ? e : new Error(String(e)));
         return;
       }
       this.opts.onPacket?.({ direction: 'sent', endpoint: to, bytes: packet });
