@@ -1,8 +1,8 @@
-import { CommandError, ExitCode, isWebUrl, worstExitCode, type Io } from '@tc/cli';
+import { CommandError, ExitCode, isMagnet, isWebUrl, worstExitCode, type Io } from '@tc/cli';
 import type { Session } from '@tc/engine';
-import { isMagnet } from '@tc/cli';
 import { openSession } from '@tc/job/cli';
 import { parseFetchArgs, type FetchArgs } from './args.js';
+import { loadCatalog, pickEntries, printCatalog } from './catalog.js';
 import { fetchMagnet } from './magnet.js';
 import { printResult } from './render.js';
 import { failedResult, savedResult, type ItemResult } from './result.js';
@@ -17,10 +17,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
   let opening: Promise<Session> | undefined;
   const session = (): Promise<Session> => (opening ??= openSession({ port: 0, listen: args.listen }));
   try {
+    let items: { source: string; options: ItemOptions }[] = args.sources.map((source) => ({ source, options: {} }));
+    if (args.catalog) {
+      const catalog = await loadCatalog(args.catalogFile);
+      if (args.sources.length === 0) {
+        printCatalog(io, catalog, args.json);
+        return ExitCode.OK;
+      }
+      items = pickEntries(catalog, args.sources).map((e) => ({ source: e.url, options: { label: e.name, infoHash: e.infoHash } }));
+    }
     const codes: number[] = [];
-    for (const source of args.sources) {
+    for (const { source, options } of items) {
       if (io.signal?.aborted) return ExitCode.INTERRUPTED;
-      const r = await fetchItem(source, args, io, session);
+      const r = await fetchItem(source, args, io, session, options);
       printResult(io, r, args.json);
       codes.push(r.exitCode);
     }
@@ -35,6 +44,8 @@ export interface ItemOptions {
   readonly allowAddress?: ((ip: string) => boolean) | undefined;
   /** What the result names as its source (a catalogue entry's name, say); default the URL. */
   readonly label?: string;
+  /** The info-hash the torrent must have (a catalogue's pin): another one is refused, exit 6. */
+  readonly infoHash?: string | undefined;
 }
 
 /** Fetches, validates and saves one URL or magnet link; never throws (a failure is a result). */
@@ -50,6 +61,11 @@ export async function fetchItem(source: string, args: FetchArgs, io: Io, session
     } else {
       throw new CommandError('not an http(s) URL or a magnet link', ExitCode.USAGE, {
         hint: 'tc-fetch saves torrents from the web or from peers; a local file needs no fetching',
+      });
+    }
+    if (o.infoHash !== undefined && got.metainfo.infoHashHex !== o.infoHash) {
+      throw new CommandError(`its info-hash is ${got.metainfo.infoHashHex}, not the pinned ${o.infoHash}`, ExitCode.VERIFY_FAILED, {
+        hint: 'the file changed at its source; nothing was saved (update the catalogue if the new one is genuine)',
       });
     }
     return savedResult(label, got.metainfo, await saveTorrent(args.dir, got.metainfo, got.bytes, args.force));
