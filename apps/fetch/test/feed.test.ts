@@ -5,6 +5,9 @@ import { startHttpFixtureServer, type HttpFixtureServer } from '@tc/testkit/http
 import { runBin } from '@tc/testkit/run-bin';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
+import { captureIo } from '@tc/cli';
+import { until } from '@tc/testkit/wait';
+import { run } from '../src/run.js';
 import { MAX_BACKOFF_S, nextDelayS } from '../src/watch.js';
 
 const BIN = resolve(import.meta.dirname, '../bin/tc-fetch.js');
@@ -99,6 +102,10 @@ describe('tc-fetch --feed', () => {
     const page = await feedCmd(['--feed', server.url('/page'), '-o', out, '--once'], state);
     expect(page.code).toBe(3);
     expect(page.stderr).toContain('expected an RSS or Atom feed, got an HTML page ("Home")');
+    server.set('/huge-feed', { huge: { bytes: 6 * 1024 * 1024 } });
+    const huge = await feedCmd(['--feed', server.url('/huge-feed'), '-o', out, '--once'], state);
+    expect(huge.code).toBe(3);
+    expect(huge.stderr).toContain('larger than 5242880 bytes');
     const missing = await feedCmd(['--feed', server.url('/gone'), '-o', out, '--once'], state);
     expect(missing.code).toBe(4);
     const relative = await feedCmd(['--feed', server.url('/gone'), '-o', out, '--once'], 'relative/state');
@@ -113,6 +120,25 @@ describe('tc-fetch --feed', () => {
     const m = await feedCmd(['--feed', server.url('/rss'), '--match', '('], join(work.path, 's'));
     expect(m.code).toBe(2);
     expect(m.stderr).toContain('--match');
+  });
+});
+
+describe('tc-fetch --feed without --once', () => {
+  it('polls until interrupted, backing off while the feed fails (exit 130)', async () => {
+    const state = join(work.path, 'state-loop');
+    for (const [path, expected] of [
+      ['/rss-loop', 'next poll in 1 min\n'],
+      ['/broken', 'next poll in 2 min (the feed failed 1 time in a row)'],
+    ] as const) {
+      server.set('/rss-loop', { body: rss([5]), type: 'application/rss+xml' });
+      const ac = new AbortController();
+      const io = captureIo({ env: { XDG_STATE_HOME: state }, cwd: work.path, signal: ac.signal });
+      const running = run(['--feed', server.url(path), '-o', join(work.path, 'loop'), '--every', '1m', '--allow-private'], io);
+      await until(`"${expected}" in ${io.err()}`, () => io.err().includes(expected), { timeoutMs: 15_000 });
+      ac.abort();
+      expect(await running).toBe(130);
+    }
+    expect(await readdir(join(work.path, 'loop'))).toEqual(['arch-2026.12.torrent']);
   });
 });
 
