@@ -1,3 +1,4 @@
+import { USER_AGENT } from '@tc/wire';
 import { join } from 'node:path';
 import { ExitCode, fetchWeb, isPublicAddress, reportWarning, sanitize, worstExitCode, type Io } from '@tc/cli';
 import type { Session } from '@tc/engine';
@@ -56,6 +57,7 @@ async function pollOnce(
       timeoutMs: args.timeoutMs,
       signal: io.signal,
       expect: 'feed',
+      userAgent: USER_AGENT,
       accept: 'application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5',
     });
     parsed = parseFeed(res.body.toString('utf8'));

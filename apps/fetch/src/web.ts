@@ -1,3 +1,4 @@
+import { USER_AGENT } from '@tc/wire';
 import { CommandError, ExitCode, fetchWeb, formatProblem } from '@tc/cli';
 import { inspectMetainfo, MAX_TORRENT_BYTES, type Metainfo } from '@tc/codec';
 
@@ -18,6 +19,7 @@ export async function fetchTorrent(url: string, o: WebFetchOptions): Promise<{ b
     timeoutMs: o.timeoutMs,
     signal: o.signal,
     expect: 'torrent',
+    userAgent: USER_AGENT,
     accept: 'application/x-bittorrent, */*;q=0.5',
     allowAddress: o.allowAddress,
   });

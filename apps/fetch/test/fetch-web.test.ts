@@ -8,6 +8,7 @@ beforeAll(async () => {
   server = await startHttpFixtureServer({
     '/t': { body: 'd4:infod6:lengthi1eee' },
     '/hop': { redirect: '/t' },
+    '/ua': { handler: (req, res) => res.end(`${req.headers['user-agent']} | ${req.headers.accept}`) },
     '/feed': { body: '<?xml version="1.0"?><rss version="2.0"><channel></channel></rss>', type: 'text/plain' },
   });
 });
@@ -23,6 +24,11 @@ describe('sniffBody / describeBody', () => {
     expect(sniffBody(b('  \n'))).toBe('empty');
     expect(sniffBody(b('\uFEFF<!doctype html><title>x</title>'))).toBe('html');
     expect(sniffBody(b('<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"/>'))).toBe('xml');
+    expect(sniffBody(b('<rss version="2.0"><channel><item><description><![CDATA[<html><body>x</body></html>]]></description></item></channel></rss>'))).toBe(
+      'xml',
+    );
+    expect(sniffBody(b('<?xml version="1.0"?>\n<!-- a feed --><html xmlns="http://www.w3.org/1999/xhtml"><head/></html>'))).toBe('html');
+    expect(sniffBody(b('<div><head></head><body>no doctype</body></div>'))).toBe('html');
     expect(sniffBody(b('{"a":1}'))).toBe('json');
     expect(sniffBody(b('Access denied'))).toBe('text');
     expect(sniffBody(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 1, 2, 3, 0xff]))).toBe('binary');
@@ -59,6 +65,11 @@ describe('fetchWeb', () => {
     const r = await fetchWeb(server.url('/hop'), { maxBytes: 1000, expect: 'torrent' });
     expect(r).toMatchObject({ kind: 'torrent', redirects: 1, url: server.url('/t') });
     expect((await fetchWeb(server.url('/feed'), { maxBytes: 1000, expect: 'feed' })).kind).toBe('xml');
+  });
+
+  it('sends the caller’s User-Agent and Accept', async () => {
+    const r = await fetchWeb(server.url('/ua'), { maxBytes: 1000, userAgent: 'tc/0.1.0', accept: 'application/x-bittorrent' });
+    expect(r.body.toString()).toBe('tc/0.1.0 | application/x-bittorrent');
   });
 
   it('refuses a loopback address when the guard says so, by IP literal and by name', async () => {

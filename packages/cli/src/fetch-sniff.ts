@@ -16,7 +16,12 @@ export function sniffBody(body: Uint8Array): BodyKind {
   if (/^d\d{1,7}:/.test(head)) return 'torrent';
   const start = head.replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
   const lower = start.toLowerCase();
-  if (lower.startsWith('<!doctype html') || /<html[\s>]/.test(lower) || (lower.startsWith('<') && /<(head|body)[\s>]/.test(lower))) return 'html';
+  // After an XML prolog (and comments), the root element decides: XHTML is a page, anything else XML.
+  const root = lower.replace(/^<\?xml[^>]*\?>\s*/, '').replace(/^(<!--[\s\S]*?-->\s*)+/, '');
+  if (root.startsWith('<!doctype html') || root.startsWith('<html')) return 'html';
+  if (lower.startsWith('<?xml') || /^<(rss|feed|rdf:rdf)[\s>]/.test(root)) return 'xml';
+  // A page without a doctype: tell it by its head or body (only when no XML prolog said otherwise).
+  if (lower.startsWith('<') && /<(head|body)[\s>]/.test(lower)) return 'html';
   if (lower.startsWith('<')) return 'xml';
   if (lower.startsWith('{') || lower.startsWith('[')) return 'json';
   let printable = 0;

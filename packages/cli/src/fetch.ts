@@ -43,6 +43,8 @@ export interface FetchWebOptions extends FetchOptions {
   readonly expect?: 'torrent' | 'feed' | undefined;
   /** Sent as the Accept header. */
   readonly accept?: string | undefined;
+  /** Sent as the User-Agent header (the identity module's USER_AGENT); default undici's. */
+  readonly userAgent?: string | undefined;
 }
 
 /** What a fetch brought back. */
@@ -98,7 +100,7 @@ export async function fetchWeb(url: string, opts: FetchWebOptions): Promise<WebR
         dispatcher: agent,
         signal,
         method: 'GET',
-        headers: { accept: opts.accept ?? '*/*', 'user-agent': 'tc-fetch/0.1' },
+        headers: { accept: opts.accept ?? '*/*', ...(opts.userAgent !== undefined ? { 'user-agent': opts.userAgent } : {}) },
       });
       if (REDIRECT_STATUSES.has(res.statusCode)) {
         discard(res.body);
