@@ -39,7 +39,7 @@ afterAll(async () => {
 describe('tc-fetch MAGNET', () => {
   it('saves the .torrent made from the metadata of a libtorrent seeder, with libtorrent’s info-hash, and no data', async () => {
     const out = join(work.path, 'out');
-    const magnet = `magnet:?xt=urn:btih:${t.infoHashHex}&dn=album&x.pe=127.0.0.1:${seeder.port}`;
+    const magnet = `magnet:?xt=urn:btih:${t.infoHashHex}&dn=album&x.pe=127.0.0.1:${seeder.port}&tr=${encodeURIComponent('http://127.0.0.1:9/announce')}`;
     const r = await runBin(BIN, [magnet, '-o', out, '--listen', '127.0.0.1', '--json'], { cwd: work.path, timeoutMs: 60_000 });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/fetching metadata of album from \d+ peers?…/);
@@ -47,6 +47,8 @@ describe('tc-fetch MAGNET', () => {
     expect(line).toMatchObject({ status: 'saved', path: join(out, 'album.torrent'), infoHash: t.infoHashHex, name: 'album', size: 333_333 });
     const saved = parseMetainfo(await readFile(join(out, 'album.torrent'))).metainfo;
     expect(saved.infoHashHex).toBe(t.infoHashHex);
+    // The link's tracker is kept in the file (the tracker itself is down: the peer came from x.pe).
+    expect(saved.announce).toBe('http://127.0.0.1:9/announce');
     expect(await readdir(out)).toEqual(['album.torrent']);
   });
 

@@ -16,12 +16,14 @@ beforeAll(async () => {
   work = await tempDir('tc-fetch-');
   good = createTestTorrent({ name: 'good album', length: 50_000, seed: 3 });
   const evil = createTestTorrent({ name: 'evil', files: [{ path: ['..', '..', 'escaped.txt'], length: 100 }] });
+  const escapes = createTestTorrent({ name: '\u001b[2Jred\u202e', length: 1000, seed: 6 });
   const pathy = createTestTorrent({ name: '../../etc/passwd', length: 1000, seed: 5 });
   server = await startHttpFixtureServer({
     // Content-Type deliberately wrong: the bytes decide.
     '/good.torrent': { body: good.torrent, type: 'text/html' },
     '/evil.torrent': { body: evil.torrent, type: 'application/x-bittorrent' },
     '/pathy.torrent': { body: pathy.torrent },
+    '/escapes.torrent': { body: escapes.torrent },
     '/page': { body: '<!DOCTYPE html><html><head><title>Downloads – Example</title></head><body>hi</body></html>', type: 'text/html' },
     '/private.torrent': { redirect: '/login?next=/private.torrent' },
     '/login?next=/private.torrent': { body: '<html><head><title>Sign in</title></head></html>', type: 'text/html' },
@@ -84,6 +86,14 @@ describe('tc-fetch URL', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('path separator');
     await expect(readdir(out)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('keeps terminal escapes out of the file name and the output', async () => {
+    const out = join(work.path, 'escapes');
+    const r = await fetchCmd([server.url('/escapes.torrent'), '-o', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readdir(out)).toEqual(['_[2Jred_.torrent']);
+    expect(r.stdout).not.toMatch(/[\u001b\u202e]/);
   });
 
   it('names what came back when it is not a torrent', async () => {
