@@ -1,4 +1,4 @@
-import { CommandError, type Io } from '@tc/cli';
+import { CommandError, ExitCode, type Io } from '@tc/cli';
 import { parseMagnet, toTorrentFile, type Metainfo } from '@tc/codec';
 import type { Session } from '@tc/engine';
 import { awaitMetadata } from '@tc/job/cli';
@@ -32,6 +32,6 @@ export async function fetchMagnet(
   if (typeof got === 'number') return got;
   const bytes = toTorrentFile(got);
   const metainfo = validTorrent(bytes);
-  if (!metainfo.infoHash.equals(magnet.infoHash)) throw new CommandError('the metadata does not match the magnet link’s info-hash', 3);
+  if (!metainfo.infoHash.equals(magnet.infoHash)) throw new CommandError('the metadata does not match the magnet link’s info-hash', ExitCode.BAD_INPUT);
   return { bytes, metainfo };
 }
