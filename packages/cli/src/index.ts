@@ -12,5 +12,21 @@ export { worstExitCode } from './batch.js';
 export { readInputFile, writeFileAtomic } from './files.js';
 export { formatProblem, problemJson, type ProblemLike } from './problems.js';
 export { positionals } from './positionals.js';
-export { fetchLimited, FETCH_TIMEOUT_MS, isWebUrl, MAX_FETCH_TIMEOUT_S, MAX_REDIRECTS, readFileOrUrl, timeoutMs, type FetchOptions } from './fetch.js';
+export {
+  describeBody,
+  fetchLimited,
+  fetchWeb,
+  FETCH_TIMEOUT_MS,
+  isPublicAddress,
+  isWebUrl,
+  MAX_FETCH_TIMEOUT_S,
+  MAX_REDIRECTS,
+  readFileOrUrl,
+  sniffBody,
+  timeoutMs,
+  type BodyKind,
+  type FetchOptions,
+  type FetchWebOptions,
+  type WebResponse,
+} from './fetch.js';
 export { isMagnet, readTorrentArg, type TorrentArg, type TorrentArgOptions } from './torrent-arg.js';

@@ -16,3 +16,4 @@ export {
   type SessionFlags,
 } from './flags.js';
 export { etaSeconds, seedSummaryText, seedText, statusJson, statusText, summaryText, trackerFailures } from './render.js';
+export { awaitMetadata, METADATA_STATUS_INTERVAL_MS, type AwaitMetadataOptions } from './metadata.js';
