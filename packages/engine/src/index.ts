@@ -129,3 +129,15 @@ export {
   type HandshakeProbeOptions,
   type HandshakeProbeState,
 } from './probe/handshake.js';
+export {
+  DHT_REANNOUNCE_MS,
+  DHT_RETRY_EMPTY_MS,
+  DHT_ROUTERS,
+  DHT_STATE_FILE,
+  SessionDht,
+  parseHostPort,
+  stateFolder,
+  type DhtTracking,
+  type SessionDhtOptions,
+  type SessionDhtStats,
+} from './discovery/dht.js';

@@ -13,6 +13,7 @@ import type { StorageFactory } from './storage/types.js';
 import { DEFAULT_MAX_PEERS, Torrent, type TorrentOptions } from './torrent/torrent.js';
 import { MetadataFetcher } from './magnet/fetcher.js';
 import { UdpPort } from './net/udp-port.js';
+import { SessionDht, type DhtTracking, type SessionDhtStats } from './discovery/dht.js';
 import type { Verifier } from './verify.js';
 import { RateLimiter } from './ratelimit/limiter.js';
 
@@ -47,6 +48,13 @@ export interface SessionOptions {
   readonly downloadRateBps?: number;
   /** Upload limit for all torrents, bytes/s. Undefined or 0: unlimited. */
   readonly uploadRateBps?: number;
+  /**
+   * Run a DHT node (BEP 5) on the UDP port and look up and announce every public torrent and magnet
+   * there. Off unless given (tests and embedders opt in; the commands turn it on unless --no-dht).
+   * `bootstrap`: HOST:PORT nodes, else the public routers; `stateFile`: the routing table kept between
+   * runs (default $XDG_STATE_HOME/tc/dht.state), null to keep none.
+   */
+  readonly dht?: { readonly bootstrap?: readonly string[] | undefined; readonly stateFile?: string | null | undefined } | false;
 }
 
 /** What `add` needs: a parsed metainfo, or the same fields from a test. */
@@ -57,6 +65,8 @@ export interface TorrentSource {
   readonly announceTiers: readonly (readonly string[])[];
   /** The raw info dictionary, served to peers with ut_metadata (BEP 9). */
   readonly infoBytes?: Buffer;
+  /** BEP 27: peers only from its trackers (no DHT, PEX or LSD). */
+  readonly private?: boolean;
 }
 
 /**
@@ -105,6 +115,7 @@ export function sourceFromMetainfo(m: Metainfo): TorrentSource {
     name: m.name,
     announceTiers: m.announceTiers,
     infoBytes: m.infoBytes,
+    private: m.private,
     layout: makeLayout({
       pieceLength: m.pieceLength,
       pieceHashes: m.pieces,
@@ -136,6 +147,9 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   private timer: TimerHandle | undefined;
   private portValue = 0;
   private udpPort: UdpPort | undefined;
+  private dhtValue: SessionDht | undefined;
+  /** Each torrent's (or magnet fetch's) DHT lookups, and where their peers go (the fetch, then its torrent). */
+  private readonly dhtTracks = new Map<string, { tracking: DhtTracking; sink: (peers: PeerAddress[]) => void }>();
   private closed = false;
   /** Session-wide rate limits (token buckets, off unless set), shared round-robin by every peer of every torrent. */
   readonly downLimiter: RateLimiter;
@@ -196,6 +210,44 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
         this.emit('warning', { message: `no UDP on port ${port} (no DHT or uTP): ${(e as Error).message}`, cause: e });
       }
     }
+    if (this.udpPort !== undefined && this.opts.dht !== undefined && this.opts.dht !== false) {
+      this.dhtValue = await SessionDht.start({
+        udp: this.udpPort,
+        clock: this.clock,
+        bootstrap: this.opts.dht.bootstrap,
+        stateFile: this.opts.dht.stateFile,
+        warn: (message, cause) => this.emit('warning', { message, cause }),
+      });
+    }
+  }
+
+  /** The DHT node's counters (nodes, lookups, peers found); undefined when the DHT is off. */
+  get dht(): SessionDhtStats | undefined {
+    return this.dhtValue?.stats();
+  }
+
+  /** Routes an info-hash's DHT peers to `sink`, starting its lookups if none run; a private torrent stops them. */
+  private useDht(infoHash: Buffer, isPrivate: boolean, sink: (peers: PeerAddress[]) => void): void {
+    const hex = infoHash.toString('hex');
+    const running = this.dhtTracks.get(hex);
+    if (isPrivate) {
+      running?.tracking.stop();
+      this.dhtTracks.delete(hex);
+      return;
+    }
+    if (running !== undefined) {
+      running.sink = sink;
+      return;
+    }
+    if (this.dhtValue === undefined) return;
+    const entry = { sink, tracking: undefined as unknown as DhtTracking };
+    entry.tracking = this.dhtValue.track(infoHash, this.portValue, (peers) => entry.sink(peers));
+    this.dhtTracks.set(hex, entry);
+  }
+
+  private stopDht(hex: string): void {
+    this.dhtTracks.get(hex)?.tracking.stop();
+    this.dhtTracks.delete(hex);
   }
 
   /** The UDP port shared by the DHT and uTP (undefined when not listening or not bound). */
@@ -319,6 +371,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     this.emit('torrent', torrent);
     if (fetched === undefined && !('layout' in source)) this.emit('metadata', { infoHash: src.infoHash, metainfo: source });
     torrent.start();
+    this.useDht(src.infoHash, src.private === true, (peers) => torrent.addPeers(peers, 'dht'));
     if (fetched !== undefined) {
       // The fetch's connections carry on as the torrent's peers (their bitfields replayed).
       for (const p of fetched.peers) if (!torrent.takeOver(p.conn, p.replay)) p.conn.close(undefined);
@@ -393,6 +446,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     fetcher.on('metadata', (metainfo) => this.emit('metadata', { infoHash, metainfo }));
     this.emit('fetch', fetcher);
     fetcher.start();
+    this.useDht(infoHash, false, (p) => fetcher.addPeers(p, 'dht'));
     const peers = [...magnet.peers, ...(options.peers ?? [])];
     if (peers.length > 0) fetcher.addPeers(peers, 'manual');
     return fetcher;
@@ -423,6 +477,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   async remove(infoHash: Buffer | string): Promise<void> {
     const hex = typeof infoHash === 'string' ? infoHash.toLowerCase() : infoHash.toString('hex');
     const f = this.fetchers.get(hex);
+    this.stopDht(hex);
     if (f !== undefined) {
       this.fetchers.delete(hex);
       await f.fetcher.close();
@@ -445,6 +500,8 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     this.fetchers.clear();
     this.downLimiter.close();
     this.upLimiter.close();
+    for (const hex of [...this.dhtTracks.keys()]) this.stopDht(hex);
+    await this.dhtValue?.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.servers.length = 0;
     await this.udpPort?.close();
