@@ -48,6 +48,8 @@ export interface SessionOptions {
   readonly downloadRateBps?: number;
   /** Upload limit for all torrents, bytes/s. Undefined or 0: unlimited. */
   readonly uploadRateBps?: number;
+  /** Peer exchange (BEP 11) with peers of public torrents. Off unless true (the commands turn it on unless --no-pex). */
+  readonly pex?: boolean;
   /**
    * Run a DHT node (BEP 5) on the UDP port and look up and announce every public torrent and magnet
    * there. Off unless given (tests and embedders opt in; the commands turn it on unless --no-dht).
@@ -364,6 +366,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
       ...(src.infoBytes !== undefined ? { infoBytes: src.infoBytes } : {}),
       downLimiter: this.downLimiter,
       upLimiter: this.upLimiter,
+      pex: this.opts.pex === true && src.private !== true,
       ...this.opts.timeouts,
     });
     ref.torrent = torrent;

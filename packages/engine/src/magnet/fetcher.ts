@@ -9,6 +9,7 @@ import { Dialer } from '../peer/dial.js';
 import { CandidateList, closeIsFailure, type CandidateSource } from '../peer/swarm.js';
 import { OUR_REQQ } from '../torrent/metadata-server.js';
 import { LOCAL_EXTENSIONS } from '../torrent/peer-state.js';
+import { offeredExtensions } from '../torrent/metadata-server.js';
 import { TICK_MS } from '../torrent/torrent.js';
 import { MetadataExchange } from './exchange.js';
 import { PeerReplay } from './replay.js';
@@ -233,7 +234,11 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
       conn.send({
         type: 'extended',
         id: 0,
-        payload: encodeExtendedHandshake({ m: p.router.localMap, reqq: OUR_REQQ, ...(this.opts.listenPort > 0 ? { p: this.opts.listenPort } : {}) }),
+        payload: encodeExtendedHandshake({
+          m: offeredExtensions(p.router.localMap, { metadata: true, pex: false }),
+          reqq: OUR_REQQ,
+          ...(this.opts.listenPort > 0 ? { p: this.opts.listenPort } : {}),
+        }),
       });
     } else {
       this.emit('warning', { message: 'peer does not support extensions (BEP 10): it cannot send metadata', peer: conn.key });

@@ -129,7 +129,7 @@ export class PeerRegistry {
     const p = this.addPeer(conn);
     const f = conn.features;
     const picker = ctx.picker;
-    if (f.extended) sendExtendedHandshake(p, ctx.opts.infoBytes, ctx.opts.listenPort);
+    if (f.extended) sendExtendedHandshake(p, ctx.opts.infoBytes, ctx.opts.listenPort, ctx.opts.pex === true);
     if (picker.piecesHave === ctx.layout.pieceCount && f.fast) conn.send({ type: 'have-all' });
     else if (picker.piecesHave > 0) conn.send({ type: 'bitfield', bytes: this.haveBitfield() });
     else if (f.fast) conn.send({ type: 'have-none' });
@@ -152,7 +152,7 @@ export class PeerRegistry {
     conn.handler = this.handler;
     conn.setPieceCount(ctx.layout.pieceCount);
     const p = this.addPeer(conn);
-    if (conn.features.extended) sendExtendedHandshake(p, ctx.opts.infoBytes, ctx.opts.listenPort);
+    if (conn.features.extended) sendExtendedHandshake(p, ctx.opts.infoBytes, ctx.opts.listenPort, ctx.opts.pex === true);
     const picker = ctx.picker;
     if (picker.piecesHave > 0) for (let i = 0; i < ctx.layout.pieceCount; i++) if (picker.hasPiece(i)) conn.send({ type: 'have', index: i });
     ctx.emit('peer-connected', { address: conn.key, incoming: !conn.outgoing });

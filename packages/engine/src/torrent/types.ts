@@ -88,4 +88,6 @@ export interface TorrentOptions {
   readonly upLimiter?: RateLimiter;
   /** The raw info dictionary: served to peers that ask with ut_metadata (BEP 9), e.g. to fetch a magnet from us. */
   readonly infoBytes?: Buffer;
+  /** Peer exchange (BEP 11, discovery/pex.ts); never for a private torrent. Off unless true. */
+  readonly pex?: boolean;
 }
