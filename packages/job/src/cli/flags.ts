@@ -26,6 +26,7 @@ export function withJobFlags<T>(parser: Argv<T>, seedDescribe: string) {
     .option('recheck', { type: 'boolean', default: false, describe: 'ignore resume data and hash the data on disk again' })
     .option('first-peer-timeout', { type: 'number', default: DEFAULT_FIRST_PEER_TIMEOUT_S, describe: 'seconds to wait for a first peer before giving up' })
     .option('dht', { type: 'boolean', default: true, describe: 'find peers in the DHT (--no-dht: not)' })
+    .option('pex', { type: 'boolean', default: true, describe: 'exchange peers with peers, ut_pex (--no-pex: not)' })
     .option('dht-bootstrap', { type: 'string', array: true, describe: 'join the DHT through HOST:PORT (repeatable; env TC_DHT_BOOTSTRAP, comma list)' });
 }
 
@@ -74,6 +75,8 @@ export interface JobFlags {
   readonly dht: boolean;
   /** DHT nodes to join; undefined: the public routers. */
   readonly dhtBootstrap: readonly string[] | undefined;
+  /** `--no-pex` makes it false. */
+  readonly pex: boolean;
 }
 
 type ParsedJobFlags = Awaited<ReturnType<ReturnType<typeof withJobFlags>['parseAsync']>>;
@@ -103,6 +106,7 @@ export function readJobFlags(args: ParsedJobFlags, cwd: string, env: Readonly<Re
     firstPeerTimeoutS,
     dht: args.dht,
     dhtBootstrap: readDhtBootstrap(args['dht-bootstrap'], env),
+    pex: args.pex,
   };
 }
 
@@ -137,6 +141,8 @@ export interface SessionFlags {
   /** Run a DHT node (default true). */
   readonly dht?: boolean;
   readonly dhtBootstrap?: readonly string[] | undefined;
+  /** Peer exchange (default true). */
+  readonly pex?: boolean;
 }
 
 /** Opens the one session of a command; a port that cannot be listened on is a network error (exit 4). */
@@ -148,6 +154,7 @@ export async function openSession(f: SessionFlags): Promise<Session> {
       ...(f.limitDownBps !== undefined ? { downloadRateBps: f.limitDownBps } : {}),
       ...(f.limitUpBps !== undefined ? { uploadRateBps: f.limitUpBps } : {}),
       ...(f.dht !== false ? { dht: { bootstrap: f.dhtBootstrap } } : {}),
+      pex: f.pex !== false,
       ...(listen !== undefined ? (listen.includes(':') ? { listenHost4: null, listenHost6: listen } : { listenHost4: listen, listenHost6: null }) : {}),
     });
   } catch (e) {
