@@ -141,3 +141,5 @@ export {
   type SessionDhtOptions,
   type SessionDhtStats,
 } from './discovery/dht.js';
+export { PEX_INTERVAL_MS, PEX_MAX_ADDED, PEX_MAX_DROPPED, TorrentPex, type PexStats } from './discovery/pex.js';
+export { LSD_GROUP4, LSD_PORT, LSD_REANNOUNCE_MS, SessionLsd, decodeLsdAnnounce, encodeLsdAnnounce, type LsdStats } from './discovery/lsd.js';

@@ -13,7 +13,9 @@ import type { StorageFactory } from './storage/types.js';
 import { DEFAULT_MAX_PEERS, Torrent, type TorrentOptions } from './torrent/torrent.js';
 import { MetadataFetcher } from './magnet/fetcher.js';
 import { UdpPort } from './net/udp-port.js';
-import { SessionDht, type DhtTracking, type SessionDhtStats } from './discovery/dht.js';
+import { SessionDht, type SessionDhtStats } from './discovery/dht.js';
+import { SessionLsd, type LsdStats } from './discovery/lsd.js';
+import type { CandidateSource } from './peer/swarm.js';
 import type { Verifier } from './verify.js';
 import { RateLimiter } from './ratelimit/limiter.js';
 
@@ -48,6 +50,11 @@ export interface SessionOptions {
   readonly downloadRateBps?: number;
   /** Upload limit for all torrents, bytes/s. Undefined or 0: unlimited. */
   readonly uploadRateBps?: number;
+  /**
+   * Local service discovery (BEP 14) on the IPv4 multicast group. Off unless given (the commands turn
+   * it on unless --no-lsd or TC_LSD=0). `port` and `interface` confine it (tests: a free port on 127.0.0.1).
+   */
+  readonly lsd?: { readonly port?: number; readonly interface?: string } | false;
   /** Peer exchange (BEP 11) with peers of public torrents. Off unless true (the commands turn it on unless --no-pex). */
   readonly pex?: boolean;
   /**
@@ -151,7 +158,8 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   private udpPort: UdpPort | undefined;
   private dhtValue: SessionDht | undefined;
   /** Each torrent's (or magnet fetch's) DHT lookups, and where their peers go (the fetch, then its torrent). */
-  private readonly dhtTracks = new Map<string, { tracking: DhtTracking; sink: (peers: PeerAddress[]) => void }>();
+  private readonly discovery = new Map<string, { stops: (() => void)[]; sink: (peers: PeerAddress[], source: CandidateSource) => void }>();
+  private lsdValue: SessionLsd | undefined;
   private closed = false;
   /** Session-wide rate limits (token buckets, off unless set), shared round-robin by every peer of every torrent. */
   readonly downLimiter: RateLimiter;
@@ -221,6 +229,18 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
         warn: (message, cause) => this.emit('warning', { message, cause }),
       });
     }
+    if (this.opts.lsd !== undefined && this.opts.lsd !== false) {
+      try {
+        this.lsdValue = await SessionLsd.start({
+          clock: this.clock,
+          listenPort: port,
+          ...this.opts.lsd,
+          warn: (message, cause) => this.emit('warning', { message, cause }),
+        });
+      } catch (e) {
+        this.emit('warning', { message: `no local service discovery (LSD): ${(e as Error).message}`, cause: e });
+      }
+    }
   }
 
   /** The DHT node's counters (nodes, lookups, peers found); undefined when the DHT is off. */
@@ -228,28 +248,35 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     return this.dhtValue?.stats();
   }
 
-  /** Routes an info-hash's DHT peers to `sink`, starting its lookups if none run; a private torrent stops them. */
-  private useDht(infoHash: Buffer, isPrivate: boolean, sink: (peers: PeerAddress[]) => void): void {
+  /** LSD's counters; undefined when LSD is off. */
+  get lsd(): LsdStats | undefined {
+    return this.lsdValue?.stats();
+  }
+
+  /** Routes an info-hash's DHT and LSD peers to `sink`, starting its lookups and announces if none run; a private torrent stops them. */
+  private useDiscovery(infoHash: Buffer, isPrivate: boolean, sink: (peers: PeerAddress[], source: CandidateSource) => void): void {
     const hex = infoHash.toString('hex');
-    const running = this.dhtTracks.get(hex);
-    if (isPrivate) {
-      running?.tracking.stop();
-      this.dhtTracks.delete(hex);
-      return;
-    }
+    const running = this.discovery.get(hex);
+    if (isPrivate) return this.stopDiscovery(hex);
     if (running !== undefined) {
       running.sink = sink;
       return;
     }
-    if (this.dhtValue === undefined) return;
-    const entry = { sink, tracking: undefined as unknown as DhtTracking };
-    entry.tracking = this.dhtValue.track(infoHash, this.portValue, (peers) => entry.sink(peers));
-    this.dhtTracks.set(hex, entry);
+    const entry = { sink, stops: [] as (() => void)[] };
+    if (this.dhtValue !== undefined) {
+      const t = this.dhtValue.track(infoHash, this.portValue, (peers) => entry.sink(peers, 'dht'));
+      entry.stops.push(() => t.stop());
+    }
+    if (this.lsdValue !== undefined) {
+      const t = this.lsdValue.track(infoHash, (peers) => entry.sink(peers, 'lsd'));
+      entry.stops.push(() => t.stop());
+    }
+    this.discovery.set(hex, entry);
   }
 
-  private stopDht(hex: string): void {
-    this.dhtTracks.get(hex)?.tracking.stop();
-    this.dhtTracks.delete(hex);
+  private stopDiscovery(hex: string): void {
+    for (const stop of this.discovery.get(hex)?.stops ?? []) stop();
+    this.discovery.delete(hex);
   }
 
   /** The UDP port shared by the DHT and uTP (undefined when not listening or not bound). */
@@ -374,7 +401,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     this.emit('torrent', torrent);
     if (fetched === undefined && !('layout' in source)) this.emit('metadata', { infoHash: src.infoHash, metainfo: source });
     torrent.start();
-    this.useDht(src.infoHash, src.private === true, (peers) => torrent.addPeers(peers, 'dht'));
+    this.useDiscovery(src.infoHash, src.private === true, (peers, source) => torrent.addPeers(peers, source));
     if (fetched !== undefined) {
       // The fetch's connections carry on as the torrent's peers (their bitfields replayed).
       for (const p of fetched.peers) if (!torrent.takeOver(p.conn, p.replay)) p.conn.close(undefined);
@@ -449,7 +476,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     fetcher.on('metadata', (metainfo) => this.emit('metadata', { infoHash, metainfo }));
     this.emit('fetch', fetcher);
     fetcher.start();
-    this.useDht(infoHash, false, (p) => fetcher.addPeers(p, 'dht'));
+    this.useDiscovery(infoHash, false, (p, source) => fetcher.addPeers(p, source));
     const peers = [...magnet.peers, ...(options.peers ?? [])];
     if (peers.length > 0) fetcher.addPeers(peers, 'manual');
     return fetcher;
@@ -480,7 +507,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   async remove(infoHash: Buffer | string): Promise<void> {
     const hex = typeof infoHash === 'string' ? infoHash.toLowerCase() : infoHash.toString('hex');
     const f = this.fetchers.get(hex);
-    this.stopDht(hex);
+    this.stopDiscovery(hex);
     if (f !== undefined) {
       this.fetchers.delete(hex);
       await f.fetcher.close();
@@ -503,8 +530,9 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     this.fetchers.clear();
     this.downLimiter.close();
     this.upLimiter.close();
-    for (const hex of [...this.dhtTracks.keys()]) this.stopDht(hex);
+    for (const hex of [...this.discovery.keys()]) this.stopDiscovery(hex);
     await this.dhtValue?.close();
+    await this.lsdValue?.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.servers.length = 0;
     await this.udpPort?.close();

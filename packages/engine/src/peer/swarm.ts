@@ -37,7 +37,7 @@ export function closeIsFailure(c: ClosedConnection): boolean {
 }
 
 /** Where a candidate came from: trackers, incoming connections, `--peer`, and later DHT and PEX. */
-export type CandidateSource = 'tracker' | 'incoming' | 'manual' | 'dht' | 'pex';
+export type CandidateSource = 'tracker' | 'incoming' | 'manual' | 'dht' | 'pex' | 'lsd';
 
 /** Most candidates remembered per torrent: bounds memory against trackers or PEX flooding us. */
 export const MAX_CANDIDATES = 2_000;
