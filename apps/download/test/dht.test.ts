@@ -6,6 +6,8 @@ import { startLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
 import { runBin } from '@tc/testkit/run-bin';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
+import { captureIo } from '@tc/cli';
+import { parseDownloadArgs } from '../src/args.js';
 
 /**
  * Trackerless magnets (issue 11): a libtorrent seeder announced only in a loopback DHT of
@@ -109,5 +111,30 @@ describe('tc-download with the DHT', () => {
     const r = await runBin(BIN, [t.infoHashHex, '--dht-bootstrap', 'nonsense'], { cwd: work.path });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--dht-bootstrap: cannot read "nonsense" as HOST:PORT');
+  });
+});
+
+describe('discovery flags', () => {
+  const parse = async (argv: string[], env: Record<string, string> = {}) => (await parseDownloadArgs(['x.torrent', ...argv], captureIo({ env })))!;
+
+  it('DHT, PEX and LSD are on by default; --no-* and TC_LSD=0 turn them off', async () => {
+    const on = await parse([], { TC_DHT_BOOTSTRAP: '', TC_LSD: '1' });
+    expect([on.dht, on.pex, on.lsd]).toEqual([true, true, true]);
+    expect(on.dhtBootstrap).toEqual([]);
+    const off = await parse(['--no-dht', '--no-pex', '--no-lsd']);
+    expect([off.dht, off.pex, off.lsd]).toEqual([false, false, false]);
+    expect((await parse([], { TC_LSD: '0' })).lsd).toBe(false);
+  });
+
+  it('--dht-bootstrap (repeatable) wins over TC_DHT_BOOTSTRAP; neither means the public routers', async () => {
+    expect((await parse(['--dht-bootstrap', '127.0.0.1:1', '--dht-bootstrap', '[::1]:2'], { TC_DHT_BOOTSTRAP: '127.0.0.1:9' })).dhtBootstrap).toEqual([
+      '127.0.0.1:1',
+      '[::1]:2',
+    ]);
+    expect((await parse([], { TC_DHT_BOOTSTRAP: ' 127.0.0.1:9 , host.example:6881 ' })).dhtBootstrap).toEqual(['127.0.0.1:9', 'host.example:6881']);
+    const io = captureIo();
+    const none = (await parseDownloadArgs(['x.torrent'], { ...io, env: {} }))!;
+    expect(none.dhtBootstrap).toBeUndefined();
+    await expect(parse([], { TC_DHT_BOOTSTRAP: '127.0.0.1' })).rejects.toThrow('cannot read "127.0.0.1" as HOST:PORT');
   });
 });

@@ -26,6 +26,7 @@ export function withJobFlags<T>(parser: Argv<T>, seedDescribe: string) {
     .option('recheck', { type: 'boolean', default: false, describe: 'ignore resume data and hash the data on disk again' })
     .option('first-peer-timeout', { type: 'number', default: DEFAULT_FIRST_PEER_TIMEOUT_S, describe: 'seconds to wait for a first peer before giving up' })
     .option('dht', { type: 'boolean', default: true, describe: 'find peers in the DHT (--no-dht: not)' })
+    .option('lsd', { type: 'boolean', default: true, describe: 'find peers on the local network, BEP 14 (--no-lsd or env TC_LSD=0: not)' })
     .option('pex', { type: 'boolean', default: true, describe: 'exchange peers with peers, ut_pex (--no-pex: not)' })
     .option('dht-bootstrap', { type: 'string', array: true, describe: 'join the DHT through HOST:PORT (repeatable; env TC_DHT_BOOTSTRAP, comma list)' });
 }
@@ -77,6 +78,8 @@ export interface JobFlags {
   readonly dhtBootstrap: readonly string[] | undefined;
   /** `--no-pex` makes it false. */
   readonly pex: boolean;
+  /** `--no-lsd` or env TC_LSD=0 make it false. */
+  readonly lsd: boolean;
 }
 
 type ParsedJobFlags = Awaited<ReturnType<ReturnType<typeof withJobFlags>['parseAsync']>>;
@@ -107,6 +110,7 @@ export function readJobFlags(args: ParsedJobFlags, cwd: string, env: Readonly<Re
     dht: args.dht,
     dhtBootstrap: readDhtBootstrap(args['dht-bootstrap'], env),
     pex: args.pex,
+    lsd: args.lsd && env['TC_LSD'] !== '0',
   };
 }
 
@@ -143,6 +147,8 @@ export interface SessionFlags {
   readonly dhtBootstrap?: readonly string[] | undefined;
   /** Peer exchange (default true). */
   readonly pex?: boolean;
+  /** Local service discovery (default true). */
+  readonly lsd?: boolean;
 }
 
 /** Opens the one session of a command; a port that cannot be listened on is a network error (exit 4). */
@@ -155,6 +161,8 @@ export async function openSession(f: SessionFlags): Promise<Session> {
       ...(f.limitUpBps !== undefined ? { uploadRateBps: f.limitUpBps } : {}),
       ...(f.dht !== false ? { dht: { bootstrap: f.dhtBootstrap } } : {}),
       pex: f.pex !== false,
+      // With --listen on an IPv4 address, LSD uses that interface too.
+      ...(f.lsd !== false ? { lsd: listen !== undefined && !listen.includes(':') ? { interface: listen } : {} } : {}),
       ...(listen !== undefined ? (listen.includes(':') ? { listenHost4: null, listenHost6: listen } : { listenHost4: listen, listenHost6: null }) : {}),
     });
   } catch (e) {
