@@ -7,7 +7,9 @@ import { createTestTorrent } from '@tc/testkit/swarm-fixture';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memoryStorage, type MemoryStorage } from '../src/storage/memory.js';
 import { sourceFromMetainfo, type Session, type SessionOptions } from '../src/session.js';
-import { parseHostPort, stateFolder } from '../src/discovery/dht.js';
+import { DHT_SAVE_INTERVAL_MS, parseHostPort, SessionDht, stateFolder } from '../src/discovery/dht.js';
+import { ManualClock } from '../src/clock.js';
+import { UdpPort } from '../src/net/udp-port.js';
 import { filledStorage, loopbackSession, memoryContents, range } from './helpers.js';
 import { until } from '@tc/testkit/wait';
 
@@ -109,6 +111,32 @@ describe('the DHT in the session (loopback)', () => {
     await until('nodes from the saved table', () => second.dht!.nodes[4] >= 2, { timeoutMs: 10_000 });
     expect(second.dht!.id).toBe(saved.id.toString('hex'));
   }, 30_000);
+
+  it('saves the table every DHT_SAVE_INTERVAL_MS while running, not only on close', async () => {
+    const dht = await loopbackDht(3);
+    const file = join(await tmp(), 'dht.state');
+    const clock = new ManualClock(Date.now());
+    const udp = await UdpPort.bind({ port: 0, host4: '127.0.0.1', host6: null });
+    const d = await SessionDht.start({ udp, clock, bootstrap: [`127.0.0.1:${dht[0]!.port}`], stateFile: file });
+    try {
+      await until('nodes', () => d.stats().nodes[4] >= 2, { timeoutMs: 10_000 });
+      await expect(readFile(file)).rejects.toThrow();
+      clock.advance(DHT_SAVE_INTERVAL_MS);
+      await until(
+        'the periodic save',
+        () =>
+          readFile(file).then(
+            () => true,
+            () => false,
+          ),
+        { timeoutMs: 5_000 },
+      );
+      expect(decodeState(await readFile(file)).nodes.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      await d.close();
+      await udp.close();
+    }
+  });
 
   it('a corrupt state file is a warning and a fresh start', async () => {
     const dir = await tmp();

@@ -32,6 +32,8 @@ export const DHT_REANNOUNCE_MS = ANNOUNCE_INTERVAL_MS;
 export const DHT_RETRY_EMPTY_MS = 20_000;
 /** The routing table's file in the state folder. */
 export const DHT_STATE_FILE = 'dht.state';
+/** The routing table is also saved this often while running, so that a killed process leaves a recent one. */
+export const DHT_SAVE_INTERVAL_MS = 10 * 60_000;
 /** Most bootstrap addresses a user may give (each is one query at start). */
 export const MAX_BOOTSTRAP_NODES = 64;
 
@@ -81,6 +83,8 @@ export class SessionDht {
   private peersFound = 0;
   private bootstrapped = false;
   private closed = false;
+  private readonly saveTimer: TimerHandle;
+  private saving: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly opts: SessionDhtOptions,
@@ -98,6 +102,7 @@ export class SessionDht {
     });
     opts.udp.onDatagram('dht', (d, from) => this.node.receive(d, { ip: from.address, port: from.port }));
     this.node.start();
+    this.saveTimer = opts.clock.setInterval(() => void this.save(), DHT_SAVE_INTERVAL_MS);
     this.ready = this.bootstrap(state).then(
       () => void (this.bootstrapped = true),
       (e: unknown) => this.warn(`DHT bootstrap failed: ${(e as Error).message}`, e),
@@ -201,16 +206,25 @@ export class SessionDht {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.saveTimer.cancel();
     for (const t of [...this.tracked]) t.stop();
     const state = this.node.state();
     this.node.stop();
+    await this.save(state);
+  }
+
+  /** Writes the routing table (one write at a time; an empty table never replaces a saved one). Never throws. */
+  private save(state: DhtState = this.node.state()): Promise<void> {
     const file = this.opts.stateFile;
-    if (file === null || file === undefined || state.nodes.length === 0) return;
-    try {
-      await mkdir(dirname(file), { recursive: true });
-      await writeDurably(file, encodeState(state));
-    } catch (e) {
-      this.warn(`cannot save the DHT table to ${file}: ${(e as Error).message}`, e);
-    }
+    if (file === null || file === undefined || state.nodes.length === 0) return this.saving;
+    this.saving = this.saving.then(async () => {
+      try {
+        await mkdir(dirname(file), { recursive: true });
+        await writeDurably(file, encodeState(state));
+      } catch (e) {
+        this.warn(`cannot save the DHT table to ${file}: ${(e as Error).message}`, e);
+      }
+    });
+    return this.saving;
   }
 }
