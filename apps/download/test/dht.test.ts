@@ -88,13 +88,17 @@ describe('tc-download with the DHT', () => {
     await expectAlbum(join(work.path, 'dl1'));
     expect((await stat(join(state, 'tc', 'dht.state'))).size).toBeGreaterThan(0);
     // A bare info-hash, no bootstrap (runBin sets TC_DHT_BOOTSTRAP=''): the table saved above is enough.
-    const r2 = await runBin(BIN, [t.infoHashHex, '-o', join(work.path, 'dl2'), '--listen', '127.0.0.1', '--progress', 'plain'], {
+    const r2 = await runBin(BIN, [t.infoHashHex, '-o', join(work.path, 'dl2'), '--listen', '127.0.0.1', '--json'], {
       cwd: work.path,
       env,
       timeoutMs: 90_000,
     });
     expect(r2.code, r2.stderr).toBe(0);
     await expectAlbum(join(work.path, 'dl2'));
+    // --json says where the peers came from.
+    const summary = JSON.parse(r2.stdout.trim().split('\n').at(-1)!) as { type: string; peerSources?: Record<string, number> };
+    expect(summary.type).toBe('summary');
+    expect(summary.peerSources?.['dht']).toBeGreaterThanOrEqual(1);
   }, 200_000);
 
   it('--no-dht: a trackerless magnet says the DHT is off when no one offers the metadata', async () => {

@@ -405,7 +405,8 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     if (fetched !== undefined) {
       // The fetch's connections carry on as the torrent's peers (their bitfields replayed).
       for (const p of fetched.peers) if (!torrent.takeOver(p.conn, p.replay)) p.conn.close(undefined);
-      torrent.addPeers(fetched.candidates, 'tracker');
+      // Each with its source (tracker, dht, lsd, manual), so the torrent's counts by source stay true.
+      for (const c of fetched.candidates) torrent.addPeers([c.address], c.source);
     }
     if (options.peers !== undefined && options.peers.length > 0) torrent.addPeers(options.peers, 'manual');
     return torrent;

@@ -92,7 +92,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
   private readonly peers = new Map<PeerConnection, FetchPeer>();
   private readonly byId = new Map<number, FetchPeer>();
   private readonly handshaking = new Set<PeerConnection>();
-  private readonly known: PeerAddress[] = [];
+  private readonly known: { readonly address: PeerAddress; readonly source: CandidateSource }[] = [];
   private nextId = 1;
   private timer: TimerHandle | undefined;
   private result: Metainfo | undefined;
@@ -155,7 +155,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
   }
 
   addPeers(addresses: readonly PeerAddress[], source: CandidateSource): void {
-    for (const a of addresses) if (this.known.length < 2_000) this.known.push(a);
+    for (const a of addresses) if (this.known.length < 2_000) this.known.push({ address: a, source });
     if (this.candidates.add(addresses, source) > 0) this.connectMore();
   }
 
@@ -419,7 +419,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
    * addresses to dial and the trackers (the caller attaches its own listeners). The fetcher is
    * then spent: its timer stops and `close()` has nothing left to close.
    */
-  handOver(): { peers: FetchedPeer[]; candidates: PeerAddress[]; trackers: TrackerSet | undefined } {
+  handOver(): { peers: FetchedPeer[]; candidates: { readonly address: PeerAddress; readonly source: CandidateSource }[]; trackers: TrackerSet | undefined } {
     if (this.state !== 'done' || this.result === undefined) throw new EngineError('ENGINE_CLOSED', 'no metadata to hand over');
     this.state = 'handed-over';
     this.timer?.cancel();

@@ -85,6 +85,13 @@ export class CandidateList {
     return added;
   }
 
+  /** Candidates known, by where they came from (trackers, DHT, PEX, LSD, …): the diagnosis of a swarm's sources. */
+  bySource(): Partial<Record<CandidateSource, number>> {
+    const out: Partial<Record<CandidateSource, number>> = {};
+    for (const c of this.all.values()) out[c.source] = (out[c.source] ?? 0) + 1;
+    return out;
+  }
+
   /** Up to `n` candidates ready to dial at `now`, fewest failures first; marks them connected. */
   take(n: number, now: number): PeerAddress[] {
     const ready: Candidate[] = [];

@@ -207,6 +207,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       peers: this.peers.size,
       peersUsed: t.peersUsed.size,
       candidates: this.registry.candidates.size,
+      sources: this.registry.candidates.bySource(),
       hashFailures: t.hashFailures,
       wasteBytes: t.wasteBytes,
       endgame: this.picker.endgame,

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { EngineError } from '../errors.js';
 import type { TorrentLayout } from '../layout.js';
 import type { PeerAddress } from '../peer/connection.js';
+import type { CandidateSource } from '../peer/swarm.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import type { TorrentStorage } from '../storage/types.js';
 import type { Verifier } from '../verify.js';
@@ -28,6 +29,8 @@ export interface TorrentStats {
   /** Distinct peers that sent us at least one accepted block. */
   readonly peersUsed: number;
   readonly candidates: number;
+  /** `candidates` by source (tracker, dht, pex, lsd, manual, incoming). */
+  readonly sources?: Readonly<Partial<Record<CandidateSource, number>>>;
   readonly hashFailures: number;
   readonly wasteBytes: number;
   readonly endgame: boolean;
