@@ -19,6 +19,9 @@ import type { CandidateSource } from './peer/swarm.js';
 import type { Verifier } from './verify.js';
 import { RateLimiter } from './ratelimit/limiter.js';
 
+/** Peers' DHT nodes pinged per session at most (each `port` message once): a node needs few, and it bounds the work peers can cause. */
+export const MAX_PEER_NODE_PINGS = 1_000;
+
 /** Incoming connections waiting for their handshake, at most: bounds what a port scan or flood can hold. */
 export const MAX_PENDING_INCOMING = 200;
 
@@ -160,6 +163,8 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   /** Each torrent's (or magnet fetch's) DHT lookups, and where their peers go (the fetch, then its torrent). */
   private readonly discovery = new Map<string, { stops: (() => void)[]; sink: (peers: PeerAddress[], source: CandidateSource) => void }>();
   private lsdValue: SessionLsd | undefined;
+  /** Peers' DHT nodes (BEP 5 `port` messages) already pinged. */
+  private readonly pingedPeerNodes = new Set<string>();
   private closed = false;
   /** Session-wide rate limits (token buckets, off unless set), shared round-robin by every peer of every torrent. */
   readonly downLimiter: RateLimiter;
@@ -274,6 +279,14 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     this.discovery.set(hex, entry);
   }
 
+  /** A peer's BEP 5 `port` message: its node is pinged (once per address, a bounded number), entering our table if it answers. */
+  private dhtNodeFromPeer(host: string, port: number): void {
+    const key = `${host}:${port}`;
+    if (this.dhtValue === undefined || this.pingedPeerNodes.has(key) || this.pingedPeerNodes.size >= MAX_PEER_NODE_PINGS) return;
+    this.pingedPeerNodes.add(key);
+    this.dhtValue.node.ping({ ip: host, port }).catch(() => undefined);
+  }
+
   private stopDiscovery(hex: string): void {
     for (const stop of this.discovery.get(hex)?.stops ?? []) stop();
     this.discovery.delete(hex);
@@ -316,7 +329,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     const conn = new PeerConnection(socket, this, {
       address: { host: host.replace(/^::ffff:/, ''), port },
       outgoing: false,
-      features: { fast: true, extended: true },
+      features: { fast: true, extended: true, dht: this.dhtValue !== undefined },
       now: this.clock.now(),
       ...(this.opts.timeouts?.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.timeouts.handshakeTimeoutMs } : {}),
     });
@@ -394,6 +407,9 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
       downLimiter: this.downLimiter,
       upLimiter: this.upLimiter,
       pex: this.opts.pex === true && src.private !== true,
+      ...(this.dhtValue !== undefined && this.udpPort !== undefined && src.private !== true
+        ? { dhtPort: { port: this.udpPort.port, onNode: (host: string, port: number) => this.dhtNodeFromPeer(host, port) } }
+        : {}),
       ...this.opts.timeouts,
     });
     ref.torrent = torrent;

@@ -138,6 +138,16 @@ describe('the DHT in the session (loopback)', () => {
     }
   });
 
+  it('BEP 5 port messages: two peers with DHT and no bootstrap put each other in their tables', async () => {
+    const f = fixture();
+    const src = sourceFromMetainfo(f.metainfo);
+    const a = await session({ dht: { bootstrap: [], stateFile: null } });
+    await a.add(f.metainfo, { storage: filledStorage(f.t, src), have: range(src.layout.pieceCount), noTrackers: true });
+    const b = await session({ dht: { bootstrap: [], stateFile: null } });
+    await b.add(f.metainfo, { storage: memoryStorage(), noTrackers: true, peers: [{ host: '127.0.0.1', port: a.port }] });
+    await until('each node in the other table', () => a.dht!.nodes[4] >= 1 && b.dht!.nodes[4] >= 1, { timeoutMs: 10_000 });
+  });
+
   it('a corrupt state file is a warning and a fresh start', async () => {
     const dir = await tmp();
     const file = join(dir, 'dht.state');

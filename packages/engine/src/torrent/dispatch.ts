@@ -77,8 +77,11 @@ export function dispatch(parts: DispatchParts, p: PeerState, m: Message): void {
     case 'extended':
       onExtended(parts, p, m);
       return;
-    case 'suggest':
     case 'port':
+      // BEP 5: the peer's DHT node (its address, this UDP port); the session pings it into the table.
+      if (m.port > 0) ctx.opts.dhtPort?.onNode(p.conn.address.host, m.port);
+      return;
+    case 'suggest':
     case 'keep-alive':
     case 'unknown':
       return;

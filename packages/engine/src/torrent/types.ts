@@ -91,6 +91,11 @@ export interface TorrentOptions {
   readonly upLimiter?: RateLimiter;
   /** The raw info dictionary: served to peers that ask with ut_metadata (BEP 9), e.g. to fetch a magnet from us. */
   readonly infoBytes?: Buffer;
+  /**
+   * BEP 5 `port` messages, when the session runs a DHT: our handshake sets the DHT bit, peers that
+   * set it too are sent `port` (our UDP port), and the ports they send come to `onNode`.
+   */
+  readonly dhtPort?: { readonly port: number; readonly onNode: (host: string, port: number) => void };
   /** Peer exchange (BEP 11, discovery/pex.ts); never for a private torrent. Off unless true. */
   readonly pex?: boolean;
 }
