@@ -26,8 +26,9 @@ export const DHT_REANNOUNCE_MS = ANNOUNCE_INTERVAL_MS;
 /**
  * A lookup that found no peer is tried again this soon: a magnet has nothing else to go on, and a
  * table still filling after bootstrap answers better a little later. Short enough that a trackerless
- * magnet starts within seconds of a seeder announcing, long enough to cost the DHT little (one
- * lookup is ~20-60 queries).
+ * magnet starts within seconds of a seeder announcing; each further empty lookup doubles the wait,
+ * up to DHT_REANNOUNCE_MS, so that a torrent nobody else has costs the DHT little (one lookup is
+ * ~20-60 queries).
  */
 export const DHT_RETRY_EMPTY_MS = 20_000;
 /** The routing table's file in the state folder. */
@@ -157,6 +158,7 @@ export class SessionDht {
     let stopped = false;
     let timer: TimerHandle | undefined;
     let search: DhtSearch | undefined;
+    let emptyRuns = 0;
     const run = (): void => {
       timer?.cancel();
       timer = undefined;
@@ -174,10 +176,12 @@ export class SessionDht {
         this.peersFound += peers.length;
         onPeers(peers.map((p) => ({ host: p.ip, port: p.port })));
       });
-      s.done.then(
-        (r) => schedule(r.peers.length > 0 ? DHT_REANNOUNCE_MS : DHT_RETRY_EMPTY_MS),
-        () => schedule(DHT_RETRY_EMPTY_MS),
-      );
+      const retry = (): void => schedule(Math.min(DHT_REANNOUNCE_MS, DHT_RETRY_EMPTY_MS * 2 ** Math.min(emptyRuns++, 16)));
+      s.done.then((r) => {
+        if (r.peers.length === 0) return retry();
+        emptyRuns = 0;
+        schedule(DHT_REANNOUNCE_MS);
+      }, retry);
     };
     const schedule = (ms: number): void => {
       search = undefined;
