@@ -13,6 +13,13 @@ export function magnetTorrentPath(dir: string, infoHashHex: string): string {
   return join(dir, `${infoHashHex}.torrent`);
 }
 
+/** What the DHT did for a fetch that found no one, for the error line. */
+function dhtSummary(session: Session): string {
+  const d = session.dht;
+  if (d === undefined) return 'DHT off';
+  return `DHT: ${d.nodes[4] + d.nodes[6]} nodes, ${d.lookups} lookups, ${d.peersFound} peers found`;
+}
+
 interface MagnetRun {
   readonly io: Io;
   readonly say: (line: string) => void;
@@ -81,11 +88,11 @@ export async function metainfoOfMagnet(magnet: Magnet, dir: string, o: MagnetRun
   if (outcome === 'no-peers') {
     const st = fetch.stats();
     const trackers = fetch.trackerStatus();
-    const why = `${st.peers} peer${st.peers === 1 ? '' : 's'} connected, none offering it; trackers: ${trackers.length === 0 ? 'the magnet link lists none' : trackerFailures(trackers)}`;
+    const why = `${st.peers} peer${st.peers === 1 ? '' : 's'} connected, none offering it; trackers: ${trackers.length === 0 ? 'the magnet link lists none' : trackerFailures(trackers)}; ${dhtSummary(session)}`;
     return reportError(
       o.io,
       new CommandError(`no peer sent the metadata within ${o.noPeersS} s (${why})`, ExitCode.NETWORK, {
-        hint: 'add a peer that has the torrent with --peer HOST:PORT (or x.pe= in the link), or use the .torrent file',
+        hint: 'add a peer that has the torrent with --peer HOST:PORT (or x.pe= in the link), a DHT node with --dht-bootstrap HOST:PORT, or use the .torrent file',
       }),
       { verbose: o.verbose },
     );

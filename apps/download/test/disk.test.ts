@@ -62,7 +62,11 @@ const args = (out: string, extra: string[] = []): string[] => [
   ...extra,
 ];
 function spawnBin(a: string[]): { child: ChildProcess; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, ...a], { cwd: work.path, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [BIN, ...a], {
+    cwd: work.path,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TC_DHT_BOOTSTRAP: '', TC_LSD: '0' },
+    stdio: 'ignore',
+  });
   return { child, exit: new Promise((r) => child.on('close', (code) => r(code))) };
 }
 const complete = async (out: string): Promise<boolean> => (await readFile(join(out, 'big.bin'))).equals(t.data);
@@ -128,7 +132,7 @@ describe('tc-download disk faults', () => {
       [BIN, 'big.torrent', '-o', out, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--seed', '--progress', 'plain', '--log', logPath],
       {
         cwd: work.path,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TZ: 'UTC' },
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TC_DHT_BOOTSTRAP: '', TC_LSD: '0', TZ: 'UTC' },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );

@@ -129,7 +129,9 @@ describe('tc-download MAGNET', () => {
       timeoutMs: 30_000,
     });
     expect(r.code, r.stderr).toBe(4);
-    expect(r.stderr).toContain('no peer sent the metadata within 2 s (1 peer connected, none offering it; trackers: the magnet link lists none)');
+    expect(r.stderr).toContain(
+      'no peer sent the metadata within 2 s (1 peer connected, none offering it; trackers: the magnet link lists none; DHT: 0 nodes, 1 lookups, 0 peers found)',
+    );
     const bare = await runBin(
       BIN,
       [`magnet:?xt=urn:btih:${t.infoHashHex}`, '-o', join(work.path, 'none'), '--listen', '127.0.0.1', '--first-peer-timeout', '1'],

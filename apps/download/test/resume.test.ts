@@ -67,7 +67,7 @@ function runAndKill(out: string, ms: number, fromFirstOutput: boolean): Promise<
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, [BIN, ...args(out, true, fromFirstOutput ? 'plain' : 'none')], {
       cwd: work.path,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TC_DHT_BOOTSTRAP: '', TC_LSD: '0' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -185,7 +185,7 @@ describe('tc-download resume', () => {
     const out = (await tempDir('tc-seed-after-')).path;
     const child = spawn(process.execPath, [BIN, ...args(out).filter((a) => a !== '--progress' && a !== 'none'), '--seed', '--progress', 'plain'], {
       cwd: work.path,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TC_DHT_BOOTSTRAP: '', TC_LSD: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

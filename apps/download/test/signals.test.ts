@@ -56,7 +56,7 @@ interface Child {
 function startDownload(extra: string[] = []): Child {
   const child = spawn(process.execPath, [BIN, 'pack.torrent', '-o', join(work.path, 'out'), '--listen', '127.0.0.1', '--first-peer-timeout', '600', ...extra], {
     cwd: work.path,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TZ: 'UTC' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TC_DHT_BOOTSTRAP: '', TC_LSD: '0', TZ: 'UTC' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   children.push(child);

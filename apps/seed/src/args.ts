@@ -30,5 +30,5 @@ export async function parseSeedArgs(argv: readonly string[], io: Io): Promise<Se
   if (!args) return undefined;
   const sources = args._.map(String);
   if (sources.length !== 2) throw new UsageError('give a .torrent file (or URL) and the DATA folder', 'run tc-seed --help for usage');
-  return { ...readJobFlags(args, io.cwd), source: sources[0]!, data: resolve(io.cwd, sources[1]!), json: args.json, verbose: args.verbose };
+  return { ...readJobFlags(args, io.cwd, io.env), source: sources[0]!, data: resolve(io.cwd, sources[1]!), json: args.json, verbose: args.verbose };
 }

@@ -45,7 +45,7 @@ afterAll(async () => {
 async function startSeed(args: string[]): Promise<{ child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> }> {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: work.path,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TC_DHT_BOOTSTRAP: '', TC_LSD: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

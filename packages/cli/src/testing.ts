@@ -5,14 +5,15 @@ export interface CapturedIo extends Io {
   readonly err: () => string;
 }
 
-/** An Io whose streams are captured strings: for testing a command's `run` in-process. */
+/** An Io whose streams are captured strings: for testing a command's `run` in-process (env TC_DHT_BOOTSTRAP='' and TC_LSD=0 unless given). */
 export function captureIo(opts: { env?: Record<string, string>; cwd?: string; signal?: AbortSignal; tty?: boolean } = {}): CapturedIo {
   let out = '';
   let err = '';
   return {
     stdout: { write: (s: string) => (out += s), isTTY: opts.tty ?? false },
     stderr: { write: (s: string) => (err += s), isTTY: opts.tty ?? false },
-    env: opts.env ?? {},
+    // As testkit's runBin: no public DHT router and no LSD multicast unless the test asks.
+    env: { TC_DHT_BOOTSTRAP: '', TC_LSD: '0', ...opts.env },
     cwd: opts.cwd ?? process.cwd(),
     ...(opts.signal ? { signal: opts.signal } : {}),
     out: () => out,

@@ -37,6 +37,11 @@ export function isMagnet(arg: string): boolean {
   return /^magnet:/i.test(arg.trim());
 }
 
+/** A bare info-hash, 40 hex or 32 base32 characters: read as a magnet link with only `xt=`. */
+export function isBareInfoHash(arg: string): boolean {
+  return /^(?:[0-9a-fA-F]{40}|[a-zA-Z2-7]{32})$/.test(arg.trim());
+}
+
 /**
  * Reads the torrent argument of a command: a magnet link, an http(s) URL of a .torrent, or a path
  * to one, all under one size limit. Throws typed errors mapped by the exit-code table: CodecError
@@ -46,8 +51,8 @@ export function isMagnet(arg: string): boolean {
  */
 export async function readTorrentArg(arg: string, opts: TorrentArgOptions): Promise<TorrentArg> {
   try {
-    if (isMagnet(arg)) {
-      const { magnet, warnings } = parseMagnet(arg);
+    if (isMagnet(arg) || isBareInfoHash(arg)) {
+      const { magnet, warnings } = parseMagnet(isMagnet(arg) ? arg : `magnet:?xt=urn:btih:${arg.trim()}`);
       return { kind: 'magnet', source: arg, magnet, warnings };
     }
     const bytes = await readFileOrUrl(arg, {

@@ -3,23 +3,8 @@
 // the files directly.
 
 // Sessions and torrents: the handles, their options and events.
-export {
-  Session,
-  sourceFromMetainfo,
-  type AddOptions,
-  type MagnetOptions,
-  type SessionEvents,
-  type SessionOptions,
-  type TorrentSource,
-} from './session.js';
-export {
-  Torrent,
-  DEFAULT_MAX_PEERS,
-  type PeerInfo,
-  type TorrentEvents,
-  type TorrentOptions,
-  type TorrentStats,
-} from './torrent/torrent.js';
+export { Session, sourceFromMetainfo, type AddOptions, type MagnetOptions, type SessionEvents, type SessionOptions, type TorrentSource } from './session.js';
+export { Torrent, DEFAULT_MAX_PEERS, type PeerInfo, type TorrentEvents, type TorrentOptions, type TorrentStats } from './torrent/torrent.js';
 export type { TorrentState, TorrentStateKind } from './torrent/states.js';
 export type { PeerAddress } from './peer/connection.js';
 export type { CandidateSource } from './peer/swarm.js';
@@ -57,3 +42,8 @@ export { parseSeedGoal, seedGoalReached, type SeedGoal } from './seed-goal.js';
 
 // The one-peer handshake probe used by the diagnostic commands.
 export { probeHandshake, type HandshakeProbe, type HandshakeProbeOptions, type HandshakeProbeState } from './probe/handshake.js';
+
+// Discovery: what the session's DHT, PEX and LSD report, and the HOST:PORT reader of --dht-bootstrap.
+export { parseHostPort, type SessionDhtStats } from './discovery/dht.js';
+export { type PexStats } from './discovery/pex.js';
+export { type LsdStats } from './discovery/lsd.js';

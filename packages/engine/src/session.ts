@@ -13,8 +13,14 @@ import type { StorageFactory } from './storage/types.js';
 import { DEFAULT_MAX_PEERS, Torrent, type TorrentOptions } from './torrent/torrent.js';
 import { MetadataFetcher } from './magnet/fetcher.js';
 import { UdpPort } from './net/udp-port.js';
+import { SessionDht, type SessionDhtStats } from './discovery/dht.js';
+import { SessionLsd, type LsdStats } from './discovery/lsd.js';
+import type { CandidateSource } from './peer/swarm.js';
 import type { Verifier } from './verify.js';
 import { RateLimiter } from './ratelimit/limiter.js';
+
+/** Peers' DHT nodes pinged per session at most (each `port` message once): a node needs few, and it bounds the work peers can cause. */
+export const MAX_PEER_NODE_PINGS = 1_000;
 
 /** Incoming connections waiting for their handshake, at most: bounds what a port scan or flood can hold. */
 export const MAX_PENDING_INCOMING = 200;
@@ -47,6 +53,20 @@ export interface SessionOptions {
   readonly downloadRateBps?: number;
   /** Upload limit for all torrents, bytes/s. Undefined or 0: unlimited. */
   readonly uploadRateBps?: number;
+  /**
+   * Local service discovery (BEP 14) on the IPv4 multicast group. Off unless given (the commands turn
+   * it on unless --no-lsd or TC_LSD=0). `port` and `interface` confine it (tests: a free port on 127.0.0.1).
+   */
+  readonly lsd?: { readonly port?: number; readonly interface?: string } | false;
+  /** Peer exchange (BEP 11) with peers of public torrents. Off unless true (the commands turn it on unless --no-pex). */
+  readonly pex?: boolean;
+  /**
+   * Run a DHT node (BEP 5) on the UDP port and look up and announce every public torrent and magnet
+   * there. Off unless given (tests and embedders opt in; the commands turn it on unless --no-dht).
+   * `bootstrap`: HOST:PORT nodes, else the public routers; `stateFile`: the routing table kept between
+   * runs (default $XDG_STATE_HOME/tc/dht.state), null to keep none.
+   */
+  readonly dht?: { readonly bootstrap?: readonly string[] | undefined; readonly stateFile?: string | null | undefined } | false;
 }
 
 /** What `add` needs: a parsed metainfo, or the same fields from a test. */
@@ -57,6 +77,8 @@ export interface TorrentSource {
   readonly announceTiers: readonly (readonly string[])[];
   /** The raw info dictionary, served to peers with ut_metadata (BEP 9). */
   readonly infoBytes?: Buffer;
+  /** BEP 27: peers only from its trackers (no DHT, PEX or LSD). */
+  readonly private?: boolean;
 }
 
 /**
@@ -105,6 +127,7 @@ export function sourceFromMetainfo(m: Metainfo): TorrentSource {
     name: m.name,
     announceTiers: m.announceTiers,
     infoBytes: m.infoBytes,
+    private: m.private,
     layout: makeLayout({
       pieceLength: m.pieceLength,
       pieceHashes: m.pieces,
@@ -136,6 +159,12 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   private timer: TimerHandle | undefined;
   private portValue = 0;
   private udpPort: UdpPort | undefined;
+  private dhtValue: SessionDht | undefined;
+  /** Each torrent's (or magnet fetch's) DHT lookups, and where their peers go (the fetch, then its torrent). */
+  private readonly discovery = new Map<string, { stops: (() => void)[]; sink: (peers: PeerAddress[], source: CandidateSource) => void }>();
+  private lsdValue: SessionLsd | undefined;
+  /** Peers' DHT nodes (BEP 5 `port` messages) already pinged. */
+  private readonly pingedPeerNodes = new Set<string>();
   private closed = false;
   /** Session-wide rate limits (token buckets, off unless set), shared round-robin by every peer of every torrent. */
   readonly downLimiter: RateLimiter;
@@ -196,6 +225,71 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
         this.emit('warning', { message: `no UDP on port ${port} (no DHT or uTP): ${(e as Error).message}`, cause: e });
       }
     }
+    if (this.udpPort !== undefined && this.opts.dht !== undefined && this.opts.dht !== false) {
+      this.dhtValue = await SessionDht.start({
+        udp: this.udpPort,
+        clock: this.clock,
+        bootstrap: this.opts.dht.bootstrap,
+        stateFile: this.opts.dht.stateFile,
+        warn: (message, cause) => this.emit('warning', { message, cause }),
+      });
+    }
+    if (this.opts.lsd !== undefined && this.opts.lsd !== false) {
+      try {
+        this.lsdValue = await SessionLsd.start({
+          clock: this.clock,
+          listenPort: port,
+          ...this.opts.lsd,
+          warn: (message, cause) => this.emit('warning', { message, cause }),
+        });
+      } catch (e) {
+        this.emit('warning', { message: `no local service discovery (LSD): ${(e as Error).message}`, cause: e });
+      }
+    }
+  }
+
+  /** The DHT node's counters (nodes, lookups, peers found); undefined when the DHT is off. */
+  get dht(): SessionDhtStats | undefined {
+    return this.dhtValue?.stats();
+  }
+
+  /** LSD's counters; undefined when LSD is off. */
+  get lsd(): LsdStats | undefined {
+    return this.lsdValue?.stats();
+  }
+
+  /** Routes an info-hash's DHT and LSD peers to `sink`, starting its lookups and announces if none run; a private torrent stops them. */
+  private useDiscovery(infoHash: Buffer, isPrivate: boolean, sink: (peers: PeerAddress[], source: CandidateSource) => void): void {
+    const hex = infoHash.toString('hex');
+    const running = this.discovery.get(hex);
+    if (isPrivate) return this.stopDiscovery(hex);
+    if (running !== undefined) {
+      running.sink = sink;
+      return;
+    }
+    const entry = { sink, stops: [] as (() => void)[] };
+    if (this.dhtValue !== undefined) {
+      const t = this.dhtValue.track(infoHash, this.portValue, (peers) => entry.sink(peers, 'dht'));
+      entry.stops.push(() => t.stop());
+    }
+    if (this.lsdValue !== undefined) {
+      const t = this.lsdValue.track(infoHash, (peers) => entry.sink(peers, 'lsd'));
+      entry.stops.push(() => t.stop());
+    }
+    this.discovery.set(hex, entry);
+  }
+
+  /** A peer's BEP 5 `port` message: its node is pinged (once per address, a bounded number), entering our table if it answers. */
+  private dhtNodeFromPeer(host: string, port: number): void {
+    const key = `${host}:${port}`;
+    if (this.dhtValue === undefined || this.pingedPeerNodes.has(key) || this.pingedPeerNodes.size >= MAX_PEER_NODE_PINGS) return;
+    this.pingedPeerNodes.add(key);
+    this.dhtValue.node.ping({ ip: host, port }).catch(() => undefined);
+  }
+
+  private stopDiscovery(hex: string): void {
+    for (const stop of this.discovery.get(hex)?.stops ?? []) stop();
+    this.discovery.delete(hex);
   }
 
   /** The UDP port shared by the DHT and uTP (undefined when not listening or not bound). */
@@ -235,7 +329,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     const conn = new PeerConnection(socket, this, {
       address: { host: host.replace(/^::ffff:/, ''), port },
       outgoing: false,
-      features: { fast: true, extended: true },
+      features: { fast: true, extended: true, dht: this.dhtValue !== undefined },
       now: this.clock.now(),
       ...(this.opts.timeouts?.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.timeouts.handshakeTimeoutMs } : {}),
     });
@@ -312,6 +406,10 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
       ...(src.infoBytes !== undefined ? { infoBytes: src.infoBytes } : {}),
       downLimiter: this.downLimiter,
       upLimiter: this.upLimiter,
+      pex: this.opts.pex === true && src.private !== true,
+      ...(this.dhtValue !== undefined && this.udpPort !== undefined && src.private !== true
+        ? { dhtPort: { port: this.udpPort.port, onNode: (host: string, port: number) => this.dhtNodeFromPeer(host, port) } }
+        : {}),
       ...this.opts.timeouts,
     });
     ref.torrent = torrent;
@@ -319,10 +417,12 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     this.emit('torrent', torrent);
     if (fetched === undefined && !('layout' in source)) this.emit('metadata', { infoHash: src.infoHash, metainfo: source });
     torrent.start();
+    this.useDiscovery(src.infoHash, src.private === true, (peers, source) => torrent.addPeers(peers, source));
     if (fetched !== undefined) {
       // The fetch's connections carry on as the torrent's peers (their bitfields replayed).
       for (const p of fetched.peers) if (!torrent.takeOver(p.conn, p.replay)) p.conn.close(undefined);
-      torrent.addPeers(fetched.candidates, 'tracker');
+      // Each with its source (tracker, dht, lsd, manual), so the torrent's counts by source stay true.
+      for (const c of fetched.candidates) torrent.addPeers([c.address], c.source);
     }
     if (options.peers !== undefined && options.peers.length > 0) torrent.addPeers(options.peers, 'manual');
     return torrent;
@@ -393,6 +493,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     fetcher.on('metadata', (metainfo) => this.emit('metadata', { infoHash, metainfo }));
     this.emit('fetch', fetcher);
     fetcher.start();
+    this.useDiscovery(infoHash, false, (p, source) => fetcher.addPeers(p, source));
     const peers = [...magnet.peers, ...(options.peers ?? [])];
     if (peers.length > 0) fetcher.addPeers(peers, 'manual');
     return fetcher;
@@ -423,6 +524,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   async remove(infoHash: Buffer | string): Promise<void> {
     const hex = typeof infoHash === 'string' ? infoHash.toLowerCase() : infoHash.toString('hex');
     const f = this.fetchers.get(hex);
+    this.stopDiscovery(hex);
     if (f !== undefined) {
       this.fetchers.delete(hex);
       await f.fetcher.close();
@@ -445,6 +547,9 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     this.fetchers.clear();
     this.downLimiter.close();
     this.upLimiter.close();
+    for (const hex of [...this.discovery.keys()]) this.stopDiscovery(hex);
+    await this.dhtValue?.close();
+    await this.lsdValue?.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.servers.length = 0;
     await this.udpPort?.close();

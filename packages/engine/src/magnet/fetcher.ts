@@ -9,6 +9,7 @@ import { Dialer } from '../peer/dial.js';
 import { CandidateList, closeIsFailure, type CandidateSource } from '../peer/swarm.js';
 import { OUR_REQQ } from '../torrent/metadata-server.js';
 import { LOCAL_EXTENSIONS } from '../torrent/peer-state.js';
+import { offeredExtensions } from '../torrent/metadata-server.js';
 import { TICK_MS } from '../torrent/torrent.js';
 import { MetadataExchange } from './exchange.js';
 import { PeerReplay } from './replay.js';
@@ -91,7 +92,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
   private readonly peers = new Map<PeerConnection, FetchPeer>();
   private readonly byId = new Map<number, FetchPeer>();
   private readonly handshaking = new Set<PeerConnection>();
-  private readonly known: PeerAddress[] = [];
+  private readonly known: { readonly address: PeerAddress; readonly source: CandidateSource }[] = [];
   private nextId = 1;
   private timer: TimerHandle | undefined;
   private result: Metainfo | undefined;
@@ -154,7 +155,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
   }
 
   addPeers(addresses: readonly PeerAddress[], source: CandidateSource): void {
-    for (const a of addresses) if (this.known.length < 2_000) this.known.push(a);
+    for (const a of addresses) if (this.known.length < 2_000) this.known.push({ address: a, source });
     if (this.candidates.add(addresses, source) > 0) this.connectMore();
   }
 
@@ -233,7 +234,11 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
       conn.send({
         type: 'extended',
         id: 0,
-        payload: encodeExtendedHandshake({ m: p.router.localMap, reqq: OUR_REQQ, ...(this.opts.listenPort > 0 ? { p: this.opts.listenPort } : {}) }),
+        payload: encodeExtendedHandshake({
+          m: offeredExtensions(p.router.localMap, { metadata: true, pex: false }),
+          reqq: OUR_REQQ,
+          ...(this.opts.listenPort > 0 ? { p: this.opts.listenPort } : {}),
+        }),
       });
     } else {
       this.emit('warning', { message: 'peer does not support extensions (BEP 10): it cannot send metadata', peer: conn.key });
@@ -414,7 +419,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
    * addresses to dial and the trackers (the caller attaches its own listeners). The fetcher is
    * then spent: its timer stops and `close()` has nothing left to close.
    */
-  handOver(): { peers: FetchedPeer[]; candidates: PeerAddress[]; trackers: TrackerSet | undefined } {
+  handOver(): { peers: FetchedPeer[]; candidates: { readonly address: PeerAddress; readonly source: CandidateSource }[]; trackers: TrackerSet | undefined } {
     if (this.state !== 'done' || this.result === undefined) throw new EngineError('ENGINE_CLOSED', 'no metadata to hand over');
     this.state = 'handed-over';
     this.timer?.cancel();

@@ -37,7 +37,7 @@ export function closeIsFailure(c: ClosedConnection): boolean {
 }
 
 /** Where a candidate came from: trackers, incoming connections, `--peer`, and later DHT and PEX. */
-export type CandidateSource = 'tracker' | 'incoming' | 'manual' | 'dht' | 'pex';
+export type CandidateSource = 'tracker' | 'incoming' | 'manual' | 'dht' | 'pex' | 'lsd';
 
 /** Most candidates remembered per torrent: bounds memory against trackers or PEX flooding us. */
 export const MAX_CANDIDATES = 2_000;
@@ -83,6 +83,13 @@ export class CandidateList {
       added++;
     }
     return added;
+  }
+
+  /** Candidates known, by where they came from (trackers, DHT, PEX, LSD, …): the diagnosis of a swarm's sources. */
+  bySource(): Partial<Record<CandidateSource, number>> {
+    const out: Partial<Record<CandidateSource, number>> = {};
+    for (const c of this.all.values()) out[c.source] = (out[c.source] ?? 0) + 1;
+    return out;
   }
 
   /** Up to `n` candidates ready to dial at `now`, fewest failures first; marks them connected. */

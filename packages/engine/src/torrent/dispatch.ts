@@ -1,4 +1,5 @@
-import { Bitfield, UT_METADATA, WireError, type Message } from '@tc/wire';
+import { Bitfield, UT_METADATA, UT_PEX, WireError, type Message } from '@tc/wire';
+import type { TorrentPex } from '../discovery/pex.js';
 import type { TorrentContext } from './context.js';
 import { onMetadataMessage } from './metadata-server.js';
 import { MAX_ALLOWED_FAST_PIECES, MAX_CLIENT_NAME_CHARS, MAX_PEER_REQQ, type PeerState } from './peer-state.js';
@@ -10,6 +11,8 @@ export interface DispatchParts {
   readonly ctx: TorrentContext;
   readonly requester: Requester;
   readonly server: Server;
+  /** Peer exchange, when on for this torrent. */
+  readonly pex?: TorrentPex | undefined;
 }
 
 /**
@@ -72,17 +75,20 @@ export function dispatch(parts: DispatchParts, p: PeerState, m: Message): void {
       if (m.index < ctx.layout.pieceCount && p.allowedFast.size < MAX_ALLOWED_FAST_PIECES) p.allowedFast.add(m.index);
       return;
     case 'extended':
-      onExtended(ctx, p, m);
+      onExtended(parts, p, m);
+      return;
+    case 'port':
+      // BEP 5: the peer's DHT node (its address, this UDP port); the session pings it into the table.
+      if (m.port > 0) ctx.opts.dhtPort?.onNode(p.conn.address.host, m.port);
       return;
     case 'suggest':
-    case 'port':
     case 'keep-alive':
     case 'unknown':
       return;
   }
 }
 
-function onExtended(ctx: TorrentContext, p: PeerState, m: Extract<Message, { type: 'extended' }>): void {
+function onExtended({ ctx, pex }: DispatchParts, p: PeerState, m: Extract<Message, { type: 'extended' }>): void {
   let routed;
   try {
     routed = p.router.route(m);
@@ -97,4 +103,5 @@ function onExtended(ctx: TorrentContext, p: PeerState, m: Extract<Message, { typ
     if (h.reqq !== undefined) p.reqq = Math.min(h.reqq, MAX_PEER_REQQ);
     if (h.v !== undefined && h.v.length <= MAX_CLIENT_NAME_CHARS) p.client = h.v;
   } else if (routed.name === UT_METADATA) onMetadataMessage(p, routed.message, ctx.opts.infoBytes);
+  else if (routed.name === UT_PEX) pex?.receive(p, routed.message, ctx.clock.now());
 }

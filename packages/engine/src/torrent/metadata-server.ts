@@ -1,4 +1,4 @@
-import { encodeExtendedHandshake, encodeMetadataMessage, METADATA_PIECE_BYTES, metadataPieceCount, UT_METADATA, type MetadataMessage } from '@tc/wire';
+import { encodeExtendedHandshake, encodeMetadataMessage, METADATA_PIECE_BYTES, metadataPieceCount, UT_METADATA, UT_PEX, type MetadataMessage } from '@tc/wire';
 import type { PeerState } from './peer-state.js';
 
 /**
@@ -27,10 +27,17 @@ export function metadataReply(info: Buffer | undefined, piece: number, servedSoF
   return { type: 'data', piece, totalSize: info.length, data };
 }
 
-/** Our extended handshake to `p`: ut_metadata only when we can serve it (we hold the info bytes). */
-export function sendExtendedHandshake(p: PeerState, info: Buffer | undefined, listenPort: number): void {
+/** Our `m`: ut_metadata only when we can serve it (we hold the info bytes), ut_pex only when PEX is on (never for a private torrent). */
+export function offeredExtensions(local: ReadonlyMap<string, number>, offer: { readonly metadata: boolean; readonly pex: boolean }): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const [name, id] of local) if ((name === UT_METADATA && offer.metadata) || (name === UT_PEX && offer.pex)) m.set(name, id);
+  return m;
+}
+
+/** Our extended handshake to `p`. */
+export function sendExtendedHandshake(p: PeerState, info: Buffer | undefined, listenPort: number, pex = false): void {
   const payload = encodeExtendedHandshake({
-    m: info !== undefined ? p.router.localMap : {},
+    m: offeredExtensions(p.router.localMap, { metadata: info !== undefined, pex }),
     reqq: OUR_REQQ,
     ...(listenPort > 0 ? { p: listenPort } : {}),
     ...(info !== undefined ? { metadataSize: info.length } : {}),

@@ -41,6 +41,8 @@ export class PeerRegistry {
   /** Connected sockets whose handshake has not arrived yet. */
   private readonly handshaking = new Set<PeerConnection>();
   private nextPeerId = 1;
+  /** FEATURES, with the DHT bit when the session runs a DHT (and the torrent is public). */
+  private readonly features: Features;
 
   constructor(
     private readonly ctx: TorrentContext,
@@ -50,6 +52,7 @@ export class PeerRegistry {
     const o = ctx.opts;
     this.maxPeers = Math.max(1, o.maxPeers ?? DEFAULT_MAX_PEERS);
     this.candidates = new CandidateList(o.isSelf, o.random);
+    this.features = o.dhtPort !== undefined ? { ...FEATURES, dht: true } : FEATURES;
     this.dialer = new Dialer({
       clock: o.clock,
       ...(o.connect !== undefined ? { connect: o.connect } : {}),
@@ -85,13 +88,13 @@ export class PeerRegistry {
           address: a,
           outgoing: true,
           externalReads,
-          features: FEATURES,
+          features: this.features,
           now: ctx.clock.now(),
           pieceCount: ctx.layout.pieceCount,
           ...timeoutOptions(ctx.opts),
         });
         this.handshaking.add(conn);
-        conn.sendHandshake(ctx.opts.infoHash, ctx.opts.peerId, FEATURES);
+        conn.sendHandshake(ctx.opts.infoHash, ctx.opts.peerId, this.features);
         return conn;
       },
       (thrown) => {
@@ -108,7 +111,7 @@ export class PeerRegistry {
     if (!this.candidates.markConnected(conn.address)) return false;
     conn.handler = this.handler;
     conn.setPieceCount(ctx.layout.pieceCount);
-    conn.sendHandshake(ctx.opts.infoHash, ctx.opts.peerId, FEATURES);
+    conn.sendHandshake(ctx.opts.infoHash, ctx.opts.peerId, this.features);
     if (this.onHandshake(conn, h) === undefined) {
       this.candidates.disconnected(conn.address, false, ctx.clock.now());
       return false;
@@ -129,7 +132,8 @@ export class PeerRegistry {
     const p = this.addPeer(conn);
     const f = conn.features;
     const picker = ctx.picker;
-    if (f.extended) sendExtendedHandshake(p, ctx.opts.infoBytes, ctx.opts.listenPort);
+    if (f.extended) sendExtendedHandshake(p, ctx.opts.infoBytes, ctx.opts.listenPort, ctx.opts.pex === true);
+    if (f.dht && ctx.opts.dhtPort !== undefined) conn.send({ type: 'port', port: ctx.opts.dhtPort.port });
     if (picker.piecesHave === ctx.layout.pieceCount && f.fast) conn.send({ type: 'have-all' });
     else if (picker.piecesHave > 0) conn.send({ type: 'bitfield', bytes: this.haveBitfield() });
     else if (f.fast) conn.send({ type: 'have-none' });
@@ -152,7 +156,7 @@ export class PeerRegistry {
     conn.handler = this.handler;
     conn.setPieceCount(ctx.layout.pieceCount);
     const p = this.addPeer(conn);
-    if (conn.features.extended) sendExtendedHandshake(p, ctx.opts.infoBytes, ctx.opts.listenPort);
+    if (conn.features.extended) sendExtendedHandshake(p, ctx.opts.infoBytes, ctx.opts.listenPort, ctx.opts.pex === true);
     const picker = ctx.picker;
     if (picker.piecesHave > 0) for (let i = 0; i < ctx.layout.pieceCount; i++) if (picker.hasPiece(i)) conn.send({ type: 'have', index: i });
     ctx.emit('peer-connected', { address: conn.key, incoming: !conn.outgoing });

@@ -1,3 +1,4 @@
+import { TorrentPex } from '../discovery/pex.js';
 import { EventEmitter } from 'node:events';
 import type { Peer as TrackerPeer, TrackerStatus } from '@tc/tracker';
 import type { Handshake, Message } from '@tc/wire';
@@ -63,6 +64,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   private readonly requester: Requester;
   private readonly server: Server;
   private readonly parts: DispatchParts;
+  /** Peer exchange (BEP 11), when on. */
+  readonly pex: TorrentPex | undefined;
   private timer: TimerHandle | undefined;
   private readonly pendingIo = new Set<Promise<unknown>>();
   private lastReplaceAt: number;
@@ -107,7 +110,11 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     });
     this.requester = new Requester(ctx, this.buffers, this.completion);
     this.server = new Server(ctx);
-    this.parts = { ctx, requester: this.requester, server: this.server };
+    this.pex =
+      opts.pex === true
+        ? new TorrentPex({ isSelf: opts.isSelf, pieceCount: opts.layout.pieceCount, addPeers: (peers) => this.addPeers(peers, 'pex') })
+        : undefined;
+    this.parts = { ctx, requester: this.requester, server: this.server, pex: this.pex };
     this.done = new Promise<void>((res, rej) => {
       this.resolveDone = res;
       this.rejectDone = rej;
@@ -200,6 +207,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       peers: this.peers.size,
       peersUsed: t.peersUsed.size,
       candidates: this.registry.candidates.size,
+      sources: this.registry.candidates.bySource(),
       hashFailures: t.hashFailures,
       wasteBytes: t.wasteBytes,
       endgame: this.picker.endgame,
@@ -275,6 +283,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   private tick(): void {
     const now = this.clock.now();
     const snubTimeoutMs = this.opts.snubTimeoutMs ?? SNUB_TIMEOUT_MS;
+    this.pex?.tick(this.peers.values(), now);
     for (const p of [...this.peers.values()]) {
       p.conn.tick(now);
       if (p.conn.isClosed) continue;

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.js';
 import type { EngineError } from '../errors.js';
 import type { TorrentLayout } from '../layout.js';
 import type { PeerAddress } from '../peer/connection.js';
+import type { CandidateSource } from '../peer/swarm.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import type { TorrentStorage } from '../storage/types.js';
 import type { Verifier } from '../verify.js';
@@ -28,6 +29,8 @@ export interface TorrentStats {
   /** Distinct peers that sent us at least one accepted block. */
   readonly peersUsed: number;
   readonly candidates: number;
+  /** `candidates` by source (tracker, dht, pex, lsd, manual, incoming). */
+  readonly sources?: Readonly<Partial<Record<CandidateSource, number>>>;
   readonly hashFailures: number;
   readonly wasteBytes: number;
   readonly endgame: boolean;
@@ -88,4 +91,11 @@ export interface TorrentOptions {
   readonly upLimiter?: RateLimiter;
   /** The raw info dictionary: served to peers that ask with ut_metadata (BEP 9), e.g. to fetch a magnet from us. */
   readonly infoBytes?: Buffer;
+  /**
+   * BEP 5 `port` messages, when the session runs a DHT: our handshake sets the DHT bit, peers that
+   * set it too are sent `port` (our UDP port), and the ports they send come to `onNode`.
+   */
+  readonly dhtPort?: { readonly port: number; readonly onNode: (host: string, port: number) => void };
+  /** Peer exchange (BEP 11, discovery/pex.ts); never for a private torrent. Off unless true. */
+  readonly pex?: boolean;
 }

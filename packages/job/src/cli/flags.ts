@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { CommandError, ExitCode, parseSize, UsageError, type ProgressMode } from '@tc/cli';
-import { DEFAULT_MAX_PEERS, isEngineError, parseSeedGoal, Session, type PeerAddress, type SeedGoal } from '@tc/engine';
+import { DEFAULT_MAX_PEERS, isEngineError, parseHostPort, parseSeedGoal, Session, type PeerAddress, type SeedGoal } from '@tc/engine';
 
 /** Without any peer for this long, give up and say why (trackers' errors). */
 export const DEFAULT_FIRST_PEER_TIMEOUT_S = 60;
@@ -24,7 +24,37 @@ export function withJobFlags<T>(parser: Argv<T>, seedDescribe: string) {
     .option('log', { type: 'string', describe: 'write a structured log (JSON lines) to FILE' })
     .option('limit-up', { type: 'string', describe: 'upload rate limit (5M, 500k); default: none' })
     .option('recheck', { type: 'boolean', default: false, describe: 'ignore resume data and hash the data on disk again' })
-    .option('first-peer-timeout', { type: 'number', default: DEFAULT_FIRST_PEER_TIMEOUT_S, describe: 'seconds to wait for a first peer before giving up' });
+    .option('first-peer-timeout', { type: 'number', default: DEFAULT_FIRST_PEER_TIMEOUT_S, describe: 'seconds to wait for a first peer before giving up' })
+    .option('dht', { type: 'boolean', default: true, describe: 'find peers in the DHT (--no-dht: not)' })
+    .option('lsd', { type: 'boolean', default: true, describe: 'find peers on the local network, BEP 14 (--no-lsd or env TC_LSD=0: not)' })
+    .option('pex', { type: 'boolean', default: true, describe: 'exchange peers with peers, ut_pex (--no-pex: not)' })
+    .option('dht-bootstrap', { type: 'string', array: true, describe: 'join the DHT through HOST:PORT (repeatable; env TC_DHT_BOOTSTRAP, comma list)' });
+}
+
+/** Most --dht-bootstrap nodes. */
+export const MAX_DHT_BOOTSTRAP = 64;
+
+/**
+ * `--dht-bootstrap` (repeatable), else env TC_DHT_BOOTSTRAP (a comma list; empty: none, so that tests
+ * reach no public router), else undefined: the public routers.
+ */
+export function readDhtBootstrap(given: readonly unknown[] | undefined, env: Readonly<Record<string, string | undefined>>): string[] | undefined {
+  const fromEnv = env['TC_DHT_BOOTSTRAP'];
+  const list =
+    given !== undefined && given.length > 0
+      ? given.map(String)
+      : fromEnv !== undefined
+        ? fromEnv
+            .split(',')
+            .map((x) => x.trim())
+            .filter((x) => x !== '')
+        : undefined;
+  if (list === undefined) return undefined;
+  if (list.length > MAX_DHT_BOOTSTRAP) throw new UsageError(`--dht-bootstrap: at most ${MAX_DHT_BOOTSTRAP} nodes`);
+  for (const x of list)
+    if (parseHostPort(x) === undefined)
+      throw new UsageError(`--dht-bootstrap: cannot read ${JSON.stringify(x)} as HOST:PORT`, 'e.g. --dht-bootstrap 127.0.0.1:6881');
+  return list;
 }
 
 /** The shared flags, read and checked (each mistake a UsageError, exit 2). */
@@ -42,12 +72,20 @@ export interface JobFlags {
   readonly limitUpBps: number | undefined;
   readonly recheck: boolean;
   readonly firstPeerTimeoutS: number;
+  /** `--no-dht` makes it false. */
+  readonly dht: boolean;
+  /** DHT nodes to join; undefined: the public routers. */
+  readonly dhtBootstrap: readonly string[] | undefined;
+  /** `--no-pex` makes it false. */
+  readonly pex: boolean;
+  /** `--no-lsd` or env TC_LSD=0 make it false. */
+  readonly lsd: boolean;
 }
 
 type ParsedJobFlags = Awaited<ReturnType<ReturnType<typeof withJobFlags>['parseAsync']>>;
 
 /** Reads the shared flags; relative paths are taken from `cwd`. */
-export function readJobFlags(args: ParsedJobFlags, cwd: string): JobFlags {
+export function readJobFlags(args: ParsedJobFlags, cwd: string, env: Readonly<Record<string, string | undefined>> = {}): JobFlags {
   const seedGoal = args.seed !== undefined ? readSeedGoal(String(args.seed)) : undefined;
   const port = args.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be in 0..65535');
@@ -69,6 +107,10 @@ export function readJobFlags(args: ParsedJobFlags, cwd: string): JobFlags {
     limitUpBps,
     recheck: args.recheck,
     firstPeerTimeoutS,
+    dht: args.dht,
+    dhtBootstrap: readDhtBootstrap(args['dht-bootstrap'], env),
+    pex: args.pex,
+    lsd: args.lsd && env['TC_LSD'] !== '0',
   };
 }
 
@@ -100,6 +142,13 @@ export interface SessionFlags {
   readonly listen?: string | undefined;
   readonly limitDownBps?: number | undefined;
   readonly limitUpBps?: number | undefined;
+  /** Run a DHT node (default true). */
+  readonly dht?: boolean;
+  readonly dhtBootstrap?: readonly string[] | undefined;
+  /** Peer exchange (default true). */
+  readonly pex?: boolean;
+  /** Local service discovery (default true). */
+  readonly lsd?: boolean;
 }
 
 /** Opens the one session of a command; a port that cannot be listened on is a network error (exit 4). */
@@ -110,6 +159,10 @@ export async function openSession(f: SessionFlags): Promise<Session> {
       port: f.port,
       ...(f.limitDownBps !== undefined ? { downloadRateBps: f.limitDownBps } : {}),
       ...(f.limitUpBps !== undefined ? { uploadRateBps: f.limitUpBps } : {}),
+      ...(f.dht !== false ? { dht: { bootstrap: f.dhtBootstrap } } : {}),
+      pex: f.pex !== false,
+      // With --listen on an IPv4 address, LSD uses that interface too.
+      ...(f.lsd !== false ? { lsd: listen !== undefined && !listen.includes(':') ? { interface: listen } : {} } : {}),
       ...(listen !== undefined ? (listen.includes(':') ? { listenHost4: null, listenHost6: listen } : { listenHost4: listen, listenHost6: null }) : {}),
     });
   } catch (e) {

@@ -41,6 +41,8 @@ export function statusJson(name: string, infoHash: string, s: TorrentStats, elap
     pieceCount: s.pieceCount,
     peers: s.peers,
     peersUsed: s.peersUsed,
+    // Peers known by where they came from (trackers, DHT, PEX, LSD, --peer, incoming).
+    ...(s.sources !== undefined ? { peerSources: s.sources } : {}),
     hashFailures: s.hashFailures,
     wasteBytes: s.wasteBytes,
     // Upload-only after a disk error: the reason, for a script to show (the error line is on stderr too).
