@@ -54,6 +54,8 @@ export class PeerRegistry {
       clock: o.clock,
       ...(o.connect !== undefined ? { connect: o.connect } : {}),
       ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+      transports: o.transports,
+      infoHash: o.infoHash,
     });
   }
 
@@ -75,7 +77,7 @@ export class PeerRegistry {
     const { ctx } = this;
     this.dialer.dial(
       a,
-      (socket, externalReads) => {
+      (socket, externalReads, link) => {
         if (!isLive(ctx.state())) {
           socket.destroy();
           this.candidates.disconnected(a, false, ctx.clock.now());
@@ -85,6 +87,7 @@ export class PeerRegistry {
           address: a,
           outgoing: true,
           externalReads,
+          link,
           features: FEATURES,
           now: ctx.clock.now(),
           pieceCount: ctx.layout.pieceCount,

@@ -209,7 +209,13 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
 
   peerList(): PeerInfo[] {
     const now = this.clock.now();
-    return [...this.peers.values()].map((p) => ({ address: p.conn.key, client: p.client, downRateBps: p.rate.rate(now), score: scorePeer(p, now) }));
+    return [...this.peers.values()].map((p) => ({
+      address: p.conn.key,
+      client: p.client,
+      downRateBps: p.rate.rate(now),
+      score: scorePeer(p, now),
+      link: p.conn.link,
+    }));
   }
 
   // ---- admission (peer-registry.ts) and the ConnectionHandler ----
