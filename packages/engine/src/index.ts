@@ -51,6 +51,17 @@ export {
 } from './magnet/exchange.js';
 export { Dialer, type DialerOptions } from './peer/dial.js';
 export {
+  ENCRYPTION_MODES,
+  TRANSPORT_MODES,
+  UTP_HEAD_START_MS,
+  parseEncryptionMode,
+  parseTransportMode,
+  type EncryptionMode,
+  type PeerLink,
+  type TransportMode,
+} from './net/policy.js';
+export { PeerTransports, type PeerTransportsOptions, type TransportLink } from './net/transport.js';
+export {
   Torrent,
   DEFAULT_MAX_PEERS,
   CONNECT_TIMEOUT_MS,

@@ -1,7 +1,18 @@
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { CommandError, ExitCode, parseSize, UsageError, type ProgressMode } from '@tc/cli';
-import { DEFAULT_MAX_PEERS, isEngineError, parseSeedGoal, Session, type PeerAddress, type SeedGoal } from '@tc/engine';
+import {
+  DEFAULT_MAX_PEERS,
+  ENCRYPTION_MODES,
+  isEngineError,
+  parseSeedGoal,
+  Session,
+  TRANSPORT_MODES,
+  type EncryptionMode,
+  type PeerAddress,
+  type SeedGoal,
+  type TransportMode,
+} from '@tc/engine';
 
 /** Without any peer for this long, give up and say why (trackers' errors). */
 export const DEFAULT_FIRST_PEER_TIMEOUT_S = 60;
@@ -24,6 +35,12 @@ export function withJobFlags<T>(parser: Argv<T>, seedDescribe: string) {
     .option('log', { type: 'string', describe: 'write a structured log (JSON lines) to FILE' })
     .option('limit-up', { type: 'string', describe: 'upload rate limit (5M, 500k); default: none' })
     .option('recheck', { type: 'boolean', default: false, describe: 'ignore resume data and hash the data on disk again' })
+    .option('transport', { choices: TRANSPORT_MODES, default: 'both' as TransportMode, describe: 'dial peers over uTP then TCP (both), or only one' })
+    .option('encryption', {
+      choices: ENCRYPTION_MODES,
+      default: 'prefer' as EncryptionMode,
+      describe: 'MSE/PE: prefer (dial encrypted, plaintext if refused; accept both), require, allow (dial plaintext), off',
+    })
     .option('first-peer-timeout', { type: 'number', default: DEFAULT_FIRST_PEER_TIMEOUT_S, describe: 'seconds to wait for a first peer before giving up' });
 }
 
@@ -42,6 +59,8 @@ export interface JobFlags {
   readonly limitUpBps: number | undefined;
   readonly recheck: boolean;
   readonly firstPeerTimeoutS: number;
+  readonly transport: TransportMode;
+  readonly encryption: EncryptionMode;
 }
 
 type ParsedJobFlags = Awaited<ReturnType<ReturnType<typeof withJobFlags>['parseAsync']>>;
@@ -69,6 +88,8 @@ export function readJobFlags(args: ParsedJobFlags, cwd: string): JobFlags {
     limitUpBps,
     recheck: args.recheck,
     firstPeerTimeoutS,
+    transport: args.transport,
+    encryption: args.encryption,
   };
 }
 
@@ -100,6 +121,9 @@ export interface SessionFlags {
   readonly listen?: string | undefined;
   readonly limitDownBps?: number | undefined;
   readonly limitUpBps?: number | undefined;
+  /** `--transport` and `--encryption` (issue 12); the engine's defaults (both, prefer) when absent. */
+  readonly transport?: TransportMode | undefined;
+  readonly encryption?: EncryptionMode | undefined;
 }
 
 /** Opens the one session of a command; a port that cannot be listened on is a network error (exit 4). */
@@ -110,6 +134,8 @@ export async function openSession(f: SessionFlags): Promise<Session> {
       port: f.port,
       ...(f.limitDownBps !== undefined ? { downloadRateBps: f.limitDownBps } : {}),
       ...(f.limitUpBps !== undefined ? { uploadRateBps: f.limitUpBps } : {}),
+      ...(f.transport !== undefined ? { transport: f.transport } : {}),
+      ...(f.encryption !== undefined ? { encryption: f.encryption } : {}),
       ...(listen !== undefined ? (listen.includes(':') ? { listenHost4: null, listenHost6: listen } : { listenHost4: listen, listenHost6: null }) : {}),
     });
   } catch (e) {
