@@ -149,7 +149,7 @@ export class PeerConnection {
     if (opts.externalReads !== true) {
       socket.on('data', (chunk: Buffer) => this.onData(chunk));
       // A stream the transports paused (to look at its first bytes) does not flow by itself.
-      socket.resume();
+      if (socket.readableFlowing === false) socket.resume();
     }
     socket.on('error', (e) => this.close(new EngineError('ENGINE_PEER_PROTOCOL', `socket error: ${e.message}`, { peer: this.key, cause: e })));
     socket.on('close', () => this.close(undefined));

@@ -1,5 +1,7 @@
-import { Bitfield, UT_METADATA, WireError, type Message } from '@tc/wire';
+import { Bitfield, UT_HOLEPUNCH, UT_METADATA, WireError, type Message } from '@tc/wire';
+import type { PeerAddress } from '../peer/connection.js';
 import type { TorrentContext } from './context.js';
+import { onHolepunchMessage } from './holepunch.js';
 import { onMetadataMessage } from './metadata-server.js';
 import { MAX_ALLOWED_FAST_PIECES, MAX_CLIENT_NAME_CHARS, MAX_PEER_REQQ, type PeerState } from './peer-state.js';
 import type { Requester } from './requesting.js';
@@ -10,6 +12,8 @@ export interface DispatchParts {
   readonly ctx: TorrentContext;
   readonly requester: Requester;
   readonly server: Server;
+  /** Dials an endpoint a holepunch relay told us to (BEP 55). */
+  readonly holepunchDial?: (a: PeerAddress) => void;
 }
 
 /**
@@ -72,7 +76,7 @@ export function dispatch(parts: DispatchParts, p: PeerState, m: Message): void {
       if (m.index < ctx.layout.pieceCount && p.allowedFast.size < MAX_ALLOWED_FAST_PIECES) p.allowedFast.add(m.index);
       return;
     case 'extended':
-      onExtended(ctx, p, m);
+      onExtended(parts, p, m);
       return;
     case 'suggest':
     case 'port':
@@ -82,7 +86,8 @@ export function dispatch(parts: DispatchParts, p: PeerState, m: Message): void {
   }
 }
 
-function onExtended(ctx: TorrentContext, p: PeerState, m: Extract<Message, { type: 'extended' }>): void {
+function onExtended(parts: DispatchParts, p: PeerState, m: Extract<Message, { type: 'extended' }>): void {
+  const { ctx } = parts;
   let routed;
   try {
     routed = p.router.route(m);
@@ -97,4 +102,14 @@ function onExtended(ctx: TorrentContext, p: PeerState, m: Extract<Message, { typ
     if (h.reqq !== undefined) p.reqq = Math.min(h.reqq, MAX_PEER_REQQ);
     if (h.v !== undefined && h.v.length <= MAX_CLIENT_NAME_CHARS) p.client = h.v;
   } else if (routed.name === UT_METADATA) onMetadataMessage(p, routed.message, ctx.opts.infoBytes);
+  else if (routed.name === 'other' && routed.extension === UT_HOLEPUNCH && parts.holepunchDial !== undefined) {
+    const dial = parts.holepunchDial;
+    try {
+      onHolepunchMessage(p, routed.payload, ctx.peers.values(), { clock: ctx.clock, isSelf: ctx.opts.isSelf, dial });
+    } catch (e) {
+      // BEP 55: a malformed holepunch message is ignored (counted, as other bad extension messages).
+      if (!(e instanceof WireError)) throw e;
+      p.faults++;
+    }
+  }
 }

@@ -30,6 +30,18 @@ export function refuseHandshake(
 }
 
 /**
+ * Two connections to one peer, one dialled by each side (simultaneous open): whether the new one
+ * replaces the existing one. Both sides keep the connection dialled by the lower peer id, so they
+ * agree without a word; two connections dialled by the same side keep the first.
+ */
+export function keepNewConnection(newOutgoing: boolean, existingOutgoing: boolean, ourId: Buffer, theirId: Buffer): boolean {
+  if (newOutgoing === existingOutgoing) return false;
+  const newInitiator = newOutgoing ? ourId : theirId;
+  const existingInitiator = existingOutgoing ? ourId : theirId;
+  return Buffer.compare(newInitiator, existingInitiator) < 0;
+}
+
+/**
  * Admission: who becomes a peer of the torrent. It dials candidates, accepts connections the
  * session routes here, takes over a magnet fetch's connections, refuses ourselves and duplicates,
  * greets each new peer (extended handshake, what we have) and removes it when it closes.
@@ -125,9 +137,17 @@ export class PeerRegistry {
     this.handshaking.delete(conn);
     // A dial that was handshaking when we paused (or failed) must not become a peer of a stopped torrent.
     if (!isLive(ctx.state())) return undefined;
-    const refusal = refuseHandshake(h, ctx.opts.infoHash, ctx.opts.peerId, (id) => ctx.peers.hasPeerId(id));
+    let refusal = refuseHandshake(h, ctx.opts.infoHash, ctx.opts.peerId, (id) => ctx.peers.hasPeerId(id));
     // We dialled ourselves: never again.
     if (refusal === 'self') this.candidates.ban(conn.address);
+    if (refusal === 'duplicate') {
+      // Both sides dialled at once (a holepunch `connect` goes to both): keep the same one on both sides.
+      const existing = [...ctx.peers.values()].find((q) => q.conn.remote?.peerId.equals(h.peerId) === true);
+      if (existing !== undefined && keepNewConnection(conn.outgoing, existing.conn.outgoing, ctx.opts.peerId, h.peerId)) {
+        existing.conn.close(undefined);
+        refusal = undefined;
+      }
+    }
     if (refusal !== undefined) return undefined;
     const p = this.addPeer(conn);
     const f = conn.features;

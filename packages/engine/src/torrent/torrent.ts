@@ -107,7 +107,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     });
     this.requester = new Requester(ctx, this.buffers, this.completion);
     this.server = new Server(ctx);
-    this.parts = { ctx, requester: this.requester, server: this.server };
+    this.parts = { ctx, requester: this.requester, server: this.server, holepunchDial: (a) => this.registry.addPeers([a], 'pex') };
     this.done = new Promise<void>((res, rej) => {
       this.resolveDone = res;
       this.rejectDone = rej;
