@@ -2,7 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createTestTorrent } from '@tc/testkit/swarm-fixture';
 import { memoryStorage, MemoryStorage } from '../src/storage/memory.js';
 import type { Session, SessionOptions } from '../src/session.js';
-import { systemClock } from '../src/clock.js';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { ManualClock, systemClock } from '../src/clock.js';
+import { UdpPort } from '../src/net/udp-port.js';
+import { UTP_HEAD_START_MS } from '../src/net/policy.js';
 import type { PeerLink } from '../src/net/policy.js';
 import { PeerTransports } from '../src/net/transport.js';
 import type { Torrent } from '../src/torrent/torrent.js';
@@ -89,6 +92,44 @@ describe('transports between two tc engines', () => {
       expect(err?.message).toMatch(/MSE handshake failed/);
     } finally {
       dialer.close();
+    }
+  });
+
+  it('both: TCP starts only after the head start, and a peer reached over TCP is dialled over TCP first next time', async () => {
+    const accepted: Socket[] = [];
+    const server = createServer((c) => accepted.push(c));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    const clock = new ManualClock();
+    const udp = await UdpPort.bind({ port: 0, host4: '127.0.0.1', host6: null });
+    const pt = new PeerTransports({ clock, udp, transport: 'both', encryption: 'allow' });
+    const links: PeerLink[] = [];
+    const dial = (): Promise<void> =>
+      new Promise<void>((resolve, reject) =>
+        pt.dial({ host: '127.0.0.1', port }, { infoHash: Buffer.alloc(20), connectTimeoutMs: 10_000 }, (e, l) => {
+          if (l === undefined) return reject(e ?? new Error('no link'));
+          links.push(l.link);
+          l.stream.destroy();
+          resolve();
+        }),
+      );
+    try {
+      const first = dial();
+      // uTP's SYN goes nowhere (no UDP there); until the head start passes no TCP connection is made.
+      await new Promise((r) => setImmediate(r));
+      expect(accepted.length).toBe(0);
+      clock.advance(UTP_HEAD_START_MS);
+      await first;
+      expect(links[0]).toEqual({ transport: 'tcp', encryption: 'plain' });
+      // Remembered: TCP at once, without the clock moving.
+      await dial();
+      expect(links[1]).toEqual({ transport: 'tcp', encryption: 'plain' });
+      expect(accepted.length).toBe(2);
+    } finally {
+      pt.close();
+      await udp.close();
+      for (const c of accepted) c.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
     }
   });
 });

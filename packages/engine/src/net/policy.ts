@@ -47,14 +47,19 @@ export interface DialStep {
 
 /**
  * The attempts for one dial. `utpUsable`: a UDP port of the peer's family is bound. `remembered`:
- * the transport that last worked for this peer, which then goes first (libtorrent too remembers a
- * peer that failed uTP and dials it over TCP).
+ * the transport that last worked for this peer, which then goes first, the other after the head
+ * start (libtorrent too remembers a peer that failed uTP and dials it over TCP first).
  */
 export function dialPlan(mode: TransportMode, utpUsable: boolean, remembered?: LinkTransport): DialStep[] {
   if (mode === 'tcp' || (!utpUsable && mode === 'both')) return [{ transport: 'tcp', delayMs: 0 }];
   if (mode === 'utp') return utpUsable ? [{ transport: 'utp', delayMs: 0 }] : [];
-  if (remembered === 'tcp') return [{ transport: 'tcp', delayMs: 0 }];
-  if (remembered === 'utp') return [{ transport: 'utp', delayMs: 0 }];
+  // What worked last goes first; the other still follows (the peer may have changed since).
+  if (remembered === 'tcp') {
+    return [
+      { transport: 'tcp', delayMs: 0 },
+      { transport: 'utp', delayMs: UTP_HEAD_START_MS },
+    ];
+  }
   return [
     { transport: 'utp', delayMs: 0 },
     { transport: 'tcp', delayMs: UTP_HEAD_START_MS },
