@@ -60,7 +60,7 @@ export {
   type PeerLink,
   type TransportMode,
 } from './net/policy.js';
-export { PeerTransports, type PeerTransportsOptions, type TransportLink } from './net/transport.js';
+export { PeerTransports, type PeerTransportsOptions, type Refusal, type TransportLink, type TransportStats } from './net/transport.js';
 export {
   Torrent,
   DEFAULT_MAX_PEERS,

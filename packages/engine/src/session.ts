@@ -14,7 +14,7 @@ import { DEFAULT_MAX_PEERS, Torrent, type TorrentOptions } from './torrent/torre
 import { MetadataFetcher } from './magnet/fetcher.js';
 import { UdpPort } from './net/udp-port.js';
 import type { EncryptionMode, TransportMode } from './net/policy.js';
-import { PeerTransports, type TransportLink } from './net/transport.js';
+import { PeerTransports, type TransportLink, type TransportStats } from './net/transport.js';
 import type { Verifier } from './verify.js';
 import { RateLimiter } from './ratelimit/limiter.js';
 
@@ -217,6 +217,15 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
       lookup: (req2) => this.findByReq2(req2),
     });
     t.onIncoming((l) => this.acceptLink(l));
+    // Said once per kind: a swarm of refused peers must not flood the log (counts in transportStats).
+    const told = new Set<string>();
+    t.onRefused((why, remote) => {
+      if (told.has(why)) return;
+      told.add(why);
+      const what =
+        why === 'plaintext-required' ? 'refusing plaintext connections (--encryption require)' : 'refusing encrypted (MSE) connections (--encryption off)';
+      this.emit('warning', { message: `${what}: the first from ${remote.host}:${remote.port}; more are counted, not reported` });
+    });
     this.transports = t;
   }
 
@@ -227,6 +236,11 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
       if (mseReq2Hash(ih).equals(req2)) return ih;
     }
     return undefined;
+  }
+
+  /** What the transports refused or retried (encryption policy), since the session began. */
+  get transportStats(): Readonly<TransportStats> | undefined {
+    return this.transports?.stats;
   }
 
   /** The UDP port shared by the DHT and uTP (undefined when not listening or not bound). */

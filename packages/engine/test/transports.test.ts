@@ -7,7 +7,8 @@ import { ManualClock, systemClock } from '../src/clock.js';
 import { UdpPort } from '../src/net/udp-port.js';
 import { UTP_HEAD_START_MS } from '../src/net/policy.js';
 import type { PeerLink } from '../src/net/policy.js';
-import { PeerTransports } from '../src/net/transport.js';
+import { PeerTransports, type TransportLink } from '../src/net/transport.js';
+import { encodeHandshake } from '@tc/wire';
 import type { Torrent } from '../src/torrent/torrent.js';
 import { filledStorage, loopbackSession, memoryContents, range, sourceOf } from './helpers.js';
 
@@ -79,6 +80,8 @@ describe('transports between two tc engines', () => {
     const t = createTestTorrent({ length: 100_000, pieceLength: 32 * 1024 });
     const src = sourceOf(t);
     const seeder = await session({ transport: 'tcp', encryption: 'off' });
+    const warnings: string[] = [];
+    seeder.on('warning', (w) => warnings.push(w.message));
     await seeder.add(src, { storage: filledStorage(t, src), have: range(src.layout.pieceCount), noTrackers: true });
     const dialer = new PeerTransports({ clock: systemClock, transport: 'tcp', encryption: 'require' });
     try {
@@ -90,6 +93,9 @@ describe('transports between two tc engines', () => {
       );
       expect(err).toMatchObject({ code: 'ENGINE_PEER_PROTOCOL' });
       expect(err?.message).toMatch(/MSE handshake failed/);
+      // The seeder said why, once, and counted it.
+      expect(seeder.transportStats?.refusedMse).toBe(1);
+      expect(warnings.some((w) => /refusing encrypted \(MSE\) connections \(--encryption off\)/.test(w))).toBe(true);
     } finally {
       dialer.close();
     }
@@ -130,6 +136,32 @@ describe('transports between two tc engines', () => {
       await udp.close();
       for (const c of accepted) c.destroy();
       await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it('require refuses a plaintext peer with a clear reason', async () => {
+    const t = createTestTorrent({ length: 100_000, pieceLength: 32 * 1024 });
+    const src = sourceOf(t);
+    const strict = await session({ transport: 'tcp', encryption: 'require' });
+    const warnings: string[] = [];
+    strict.on('warning', (w) => warnings.push(w.message));
+    await strict.add(src, { storage: filledStorage(t, src), have: range(src.layout.pieceCount), noTrackers: true });
+    const plain = new PeerTransports({ clock: systemClock, transport: 'tcp', encryption: 'off' });
+    try {
+      const link = await new Promise<TransportLink>((resolve, reject) =>
+        plain.dial({ host: '127.0.0.1', port: strict.port }, { infoHash: t.infoHash, connectTimeoutMs: 5_000 }, (e, l) =>
+          l ? resolve(l) : reject(e ?? new Error('no link')),
+        ),
+      );
+      const closed = new Promise<void>((r) => link.stream.once('close', () => r()));
+      link.stream.on('error', () => undefined);
+      link.stream.resume();
+      link.stream.write(encodeHandshake({ infoHash: t.infoHash, peerId: Buffer.alloc(20, 7), features: {} }));
+      await closed;
+      expect(strict.transportStats?.refusedPlaintext).toBe(1);
+      expect(warnings.some((w) => /refusing plaintext connections \(--encryption require\)/.test(w))).toBe(true);
+    } finally {
+      plain.close();
     }
   });
 });

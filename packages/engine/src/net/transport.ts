@@ -1,7 +1,7 @@
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { UtpSocket } from '@tc/utp';
-import { classifyIncoming, mseAccept, mseConnect, type MseInfoHashLookup } from '@tc/wire';
+import { classifyIncoming, mseAccept, mseConnect, WireError, type MseInfoHashLookup } from '@tc/wire';
 import type { Clock, TimerHandle } from '../clock.js';
 import { EngineError } from '../errors.js';
 import {
@@ -70,7 +70,23 @@ export interface DialRequest {
 /** Cancels a dial in flight: no callback follows. */
 export type CancelDial = () => void;
 
+/** What the transports refused or retried (for the user: why a peer never became one). */
+export interface TransportStats {
+  /** Incoming plaintext handshakes refused under `require`. */
+  refusedPlaintext: number;
+  /** Incoming MSE handshakes refused under `off`. */
+  refusedMse: number;
+  /** Incoming MSE handshakes that failed (unknown torrent, bad VC, timeout, closed). */
+  failedMse: number;
+  /** Dials retried in plaintext after the peer dropped our MSE handshake (`prefer`). */
+  retriedPlain: number;
+}
+
+/** Why an incoming connection was refused, for the owner's one-line warning. */
+export type Refusal = 'plaintext-required' | 'encryption-off';
+
 export class PeerTransports {
+  readonly stats: TransportStats = { refusedPlaintext: 0, refusedMse: 0, failedMse: 0, retriedPlain: 0 };
   readonly transport: TransportMode;
   readonly encryption: EncryptionMode;
   private readonly utp: UtpSocket | undefined;
@@ -80,6 +96,7 @@ export class PeerTransports {
   private readonly plainOnly = new PeerMemory<true>();
   private readonly pendingAccepts = new Set<Duplex>();
   private incomingHandler: ((t: TransportLink) => void) | undefined;
+  private refusedHandler: ((why: Refusal, remote: DialTarget) => void) | undefined;
   private closed = false;
 
   constructor(private readonly opts: PeerTransportsOptions) {
@@ -97,6 +114,11 @@ export class PeerTransports {
   /** Where incoming connections go once their handshake kind is known and allowed. */
   onIncoming(handler: (t: TransportLink) => void): void {
     this.incomingHandler = handler;
+  }
+
+  /** Told of each incoming connection refused by the encryption policy. */
+  onRefused(handler: (why: Refusal, remote: DialTarget) => void): void {
+    this.refusedHandler = handler;
   }
 
   /** Whether uTP can reach `host` (a UDP socket of its family is bound). */
@@ -137,6 +159,7 @@ export class PeerTransports {
             if (cancelled) return;
             if (retryPlain(this.encryption, true, true) && this.plainOnly.get(key) === undefined) {
               this.plainOnly.set(key, true);
+              this.stats.retriedPlain++;
               attempt(false);
               return;
             }
@@ -290,7 +313,13 @@ export class PeerTransports {
         settle({ stream: raw, link: { transport, encryption: 'plain' }, externalReads: false, remote });
         return;
       }
-      if (kind === 'bittorrent' || !policy.mse) return settle(undefined);
+      if (kind === 'bittorrent' || !policy.mse) {
+        const why: Refusal = kind === 'mse' ? 'encryption-off' : 'plaintext-required';
+        if (why === 'encryption-off') this.stats.refusedMse++;
+        else this.stats.refusedPlaintext++;
+        this.refusedHandler?.(why, remote);
+        return settle(undefined);
+      }
       const { methods, prefer } = mseMethods(this.encryption);
       const lookup = this.opts.lookup ?? (() => undefined);
       mseAccept(raw, { lookup, allow: methods, prefer, allowPlaintext: policy.plaintext, signal: ac.signal }).then(
@@ -301,7 +330,13 @@ export class PeerTransports {
             externalReads: false,
             remote,
           }),
-        () => settle(undefined),
+        (e: unknown) => {
+          if (e instanceof WireError && e.code === 'WIRE_MSE_PLAINTEXT') {
+            this.stats.refusedPlaintext++;
+            this.refusedHandler?.('plaintext-required', remote);
+          } else this.stats.failedMse++;
+          settle(undefined);
+        },
       );
     });
   }
