@@ -24,6 +24,18 @@ export { inlineVerifier, type Verifier } from './verify.js';
 export { RateLimiter, type RateLimiterOptions } from './ratelimit/limiter.js';
 export { defaultBurst } from './ratelimit/bucket.js';
 
+// Transports: how peers are reached (uTP/TCP) and the encryption policy (MSE/PE).
+export {
+  ENCRYPTION_MODES,
+  TRANSPORT_MODES,
+  parseEncryptionMode,
+  parseTransportMode,
+  type EncryptionMode,
+  type PeerLink,
+  type TransportMode,
+} from './net/policy.js';
+export type { TransportStats } from './net/transport.js';
+
 // Resume: restoring verified pieces and keeping the resume file current.
 export { resumePath } from './resume/store.js';
 export { restore, ResumeKeeper, type RestoreOptions, type RestoreResult, type RestoreSource, type ResumeKeeperOptions } from './resume/restore.js';

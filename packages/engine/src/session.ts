@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Magnet, Metainfo } from '@tc/codec';
 import { TrackerClient, TrackerSet, type TrackerTransport } from '@tc/tracker';
-import { generatePeerId, USER_AGENT, type Handshake, type Message } from '@tc/wire';
+import { generatePeerId, mseReq2Hash, USER_AGENT, type Handshake, type Message } from '@tc/wire';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { EngineError } from './errors.js';
 import { makeLayout, type TorrentLayout } from './layout.js';
@@ -16,6 +16,8 @@ import { UdpPort } from './net/udp-port.js';
 import { SessionDht, type SessionDhtStats } from './discovery/dht.js';
 import { SessionLsd, type LsdStats } from './discovery/lsd.js';
 import type { CandidateSource } from './peer/swarm.js';
+import type { EncryptionMode, TransportMode } from './net/policy.js';
+import { PeerTransports, type TransportLink, type TransportStats } from './net/transport.js';
 import type { Verifier } from './verify.js';
 import { RateLimiter } from './ratelimit/limiter.js';
 
@@ -39,6 +41,10 @@ export interface SessionOptions {
    * true when listening. A UDP port that cannot be bound is a warning, not an error.
    */
   readonly udp?: boolean;
+  /** Transports we dial (`--transport`, issue 12): uTP first then TCP (default `both`), or one. We listen on both. */
+  readonly transport?: TransportMode;
+  /** MSE/PE (`--encryption`): default `prefer` (dial encrypted, retry plaintext once; accept both). */
+  readonly encryption?: EncryptionMode;
   readonly peerId?: Buffer;
   readonly clock?: Clock;
   /** Tracker transport (HTTP/UDP); default a TrackerClient owned and closed by the session. */
@@ -165,6 +171,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   private lsdValue: SessionLsd | undefined;
   /** Peers' DHT nodes (BEP 5 `port` messages) already pinged. */
   private readonly pingedPeerNodes = new Set<string>();
+  private transports: PeerTransports | undefined;
   private closed = false;
   /** Session-wide rate limits (token buckets, off unless set), shared round-robin by every peer of every torrent. */
   readonly downLimiter: RateLimiter;
@@ -186,6 +193,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     const s = new Session(opts);
     try {
       if (opts.listen !== false) await s.listen();
+      s.startTransports();
     } catch (e) {
       await s.close();
       throw e;
@@ -292,6 +300,43 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     this.discovery.delete(hex);
   }
 
+  /** Dials and accepts over uTP and TCP with MSE per the options; incoming MSE finds its torrent by req2 hash. */
+  private startTransports(): void {
+    const t = new PeerTransports({
+      clock: this.clock,
+      udp: this.udpPort,
+      ...(this.opts.transport !== undefined ? { transport: this.opts.transport } : {}),
+      ...(this.opts.encryption !== undefined ? { encryption: this.opts.encryption } : {}),
+      ...(this.opts.timeouts?.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.timeouts.handshakeTimeoutMs } : {}),
+      lookup: (req2) => this.findByReq2(req2),
+    });
+    t.onIncoming((l) => this.acceptLink(l));
+    // Said once per kind: a swarm of refused peers must not flood the log (counts in transportStats).
+    const told = new Set<string>();
+    t.onRefused((why, remote) => {
+      if (told.has(why)) return;
+      told.add(why);
+      const what =
+        why === 'plaintext-required' ? 'refusing plaintext connections (--encryption require)' : 'refusing encrypted (MSE) connections (--encryption off)';
+      this.emit('warning', { message: `${what}: the first from ${remote.host}:${remote.port}; more are counted, not reported` });
+    });
+    this.transports = t;
+  }
+
+  /** The active torrent (or magnet fetch) whose MSE req2 hash is `req2`: one SHA-1 per torrent, per incoming MSE handshake. */
+  private findByReq2(req2: Buffer): Buffer | undefined {
+    for (const hex of [...this.torrents.keys(), ...this.fetchers.keys()]) {
+      const ih = Buffer.from(hex, 'hex');
+      if (mseReq2Hash(ih).equals(req2)) return ih;
+    }
+    return undefined;
+  }
+
+  /** What the transports refused or retried (encryption policy), since the session began. */
+  get transportStats(): Readonly<TransportStats> | undefined {
+    return this.transports?.stats;
+  }
+
   /** The UDP port shared by the DHT and uTP (undefined when not listening or not bound). */
   get udp(): UdpPort | undefined {
     return this.udpPort;
@@ -316,19 +361,28 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   }
 
   private accept(socket: Socket): void {
-    if (this.closed || this.incoming.size >= MAX_PENDING_INCOMING) {
+    if (this.closed || this.incoming.size >= MAX_PENDING_INCOMING || this.transports === undefined) {
       socket.destroy();
       return;
     }
-    const host = socket.remoteAddress;
-    const port = socket.remotePort;
-    if (host === undefined || port === undefined) {
+    if (socket.remoteAddress === undefined || socket.remotePort === undefined) {
       socket.destroy();
       return;
     }
-    const conn = new PeerConnection(socket, this, {
-      address: { host: host.replace(/^::ffff:/, ''), port },
+    socket.setNoDelay(true);
+    this.transports.accept(socket, 'tcp');
+  }
+
+  /** An incoming TCP or uTP connection, its first bytes allowed by the encryption policy: the handshake routes it. */
+  private acceptLink({ stream, link, remote }: TransportLink): void {
+    if (this.closed || this.incoming.size >= MAX_PENDING_INCOMING || remote === undefined) {
+      stream.destroy();
+      return;
+    }
+    const conn = new PeerConnection(stream, this, {
+      address: remote,
       outgoing: false,
+      link,
       features: { fast: true, extended: true, dht: this.dhtValue !== undefined },
       now: this.clock.now(),
       ...(this.opts.timeouts?.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.timeouts.handshakeTimeoutMs } : {}),
@@ -404,6 +458,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
       ...(options.have !== undefined ? { have: options.have } : {}),
       ...(options.wanted !== undefined ? { wanted: options.wanted } : {}),
       ...(src.infoBytes !== undefined ? { infoBytes: src.infoBytes } : {}),
+      transports: this.transports,
       downLimiter: this.downLimiter,
       upLimiter: this.upLimiter,
       pex: this.opts.pex === true && src.private !== true,
@@ -483,6 +538,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
       listenPort: this.portValue,
       isSelf: (a) => this.isSelf(a),
       maxPeers: options.maxPeers ?? DEFAULT_MAX_PEERS,
+      transports: this.transports,
       ...(trackers !== undefined ? { trackers } : {}),
       ...(this.opts.random !== undefined ? { random: this.opts.random } : {}),
       ...(this.opts.timeouts?.connectTimeoutMs !== undefined ? { connectTimeoutMs: this.opts.timeouts.connectTimeoutMs } : {}),
@@ -552,6 +608,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     await this.lsdValue?.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.servers.length = 0;
+    this.transports?.close();
     await this.udpPort?.close();
     if (this.ownsTransport) await this.transport?.close();
   }

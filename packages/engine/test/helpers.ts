@@ -11,9 +11,12 @@ export function sourceOf(t: TestTorrent): TorrentSource {
   return sourceFromMetainfo(parseMetainfo(t.torrent).metainfo);
 }
 
-/** A session bound to loopback only, as every test must be. */
+/**
+ * A session bound to loopback only, as every test must be. Plain TCP dials unless the test asks
+ * (its fake peers speak plaintext TCP; the transport tests pass `transport` and `encryption`).
+ */
 export function loopbackSession(opts: SessionOptions = {}): Promise<Session> {
-  return Session.create({ listenHost4: '127.0.0.1', listenHost6: null, ...opts });
+  return Session.create({ listenHost4: '127.0.0.1', listenHost6: null, transport: 'tcp', encryption: 'allow', ...opts });
 }
 
 /** A memory storage pre-filled with the torrent's data (a seeder's disk). */

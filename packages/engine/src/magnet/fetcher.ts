@@ -33,6 +33,8 @@ export interface MetadataFetcherOptions {
   readonly trackers?: TrackerSet;
   readonly connect?: (a: PeerAddress) => import('node:net').Socket;
   readonly connectTimeoutMs?: number;
+  /** The session's transports (uTP/TCP, MSE); without them, plain TCP. */
+  readonly transports?: import('../net/transport.js').PeerTransports | undefined;
   readonly handshakeTimeoutMs?: number;
   readonly idleTimeoutMs?: number;
   readonly random?: () => number;
@@ -108,6 +110,8 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
       clock: opts.clock,
       ...(opts.connect !== undefined ? { connect: opts.connect } : {}),
       ...(opts.connectTimeoutMs !== undefined ? { connectTimeoutMs: opts.connectTimeoutMs } : {}),
+      transports: opts.transports,
+      infoHash: opts.infoHash,
     });
     this.metadata = new Promise<Metainfo>((res, rej) => {
       this.resolveMeta = res;
@@ -180,7 +184,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
   private dial(a: PeerAddress): void {
     this.dialer.dial(
       a,
-      (socket, externalReads) => {
+      (socket, externalReads, link) => {
         if (this.state !== 'fetching') {
           socket.destroy();
           this.candidates.disconnected(a, false, this.opts.clock.now());
@@ -190,6 +194,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
           address: a,
           outgoing: true,
           externalReads,
+          link,
           features: FEATURES,
           now: this.opts.clock.now(),
           ...timeoutOptions(this.opts),

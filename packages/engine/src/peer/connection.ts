@@ -1,6 +1,11 @@
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { encodeHandshake, encodeMessage, encodePieceHeader, MessageDecoder, MessageId, WireError, type Features, type Handshake, type Message } from '@tc/wire';
 import { EngineError } from '../errors.js';
+import type { PeerLink } from '../net/policy.js';
+
+/** A peer's byte stream: a TCP socket, a uTP stream, or an MSE stream over either (net/transport.ts). */
+export type PeerStream = Duplex & Partial<Pick<Socket, 'setNoDelay'>>;
 
 /** Handshake must complete within this time (RELIABILITY.md case 26; libtorrent handshake_timeout 10 s). */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -62,6 +67,8 @@ export interface ConnectionOptions {
    * are then views of that buffer valid only during the handler calls, so handlers copy what they keep.
    */
   readonly externalReads?: boolean;
+  /** How the peer was reached (default plain TCP). */
+  readonly link?: PeerLink;
 }
 
 /** The timeout overrides a torrent or a metadata fetch passes on to its connections (set ones only: exactOptionalPropertyTypes). */
@@ -99,6 +106,7 @@ export class PeerConnection {
   readonly address: PeerAddress;
   readonly key: string;
   readonly outgoing: boolean;
+  readonly link: PeerLink;
   private readonly decoder: MessageDecoder;
   private handshakeDone = false;
   private sentHandshake = false;
@@ -118,13 +126,14 @@ export class PeerConnection {
   bytesOut = 0;
 
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: PeerStream,
     public handler: ConnectionHandler,
     opts: ConnectionOptions,
   ) {
     this.address = opts.address;
     this.key = addressKey(opts.address);
     this.outgoing = opts.outgoing;
+    this.link = opts.link ?? { transport: 'tcp', encryption: 'plain' };
     this.openedAt = opts.now;
     this.lastNow = opts.now;
     this.lastReceived = opts.now;
@@ -136,8 +145,12 @@ export class PeerConnection {
       features: opts.features,
       ...(opts.pieceCount !== undefined ? { pieceCount: opts.pieceCount } : {}),
     });
-    socket.setNoDelay(true);
-    if (opts.externalReads !== true) socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.setNoDelay?.(true);
+    if (opts.externalReads !== true) {
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      // A stream the transports paused (to look at its first bytes) does not flow by itself.
+      if (socket.readableFlowing === false) socket.resume();
+    }
     socket.on('error', (e) => this.close(new EngineError('ENGINE_PEER_PROTOCOL', `socket error: ${e.message}`, { peer: this.key, cause: e })));
     socket.on('close', () => this.close(undefined));
     socket.on('end', () => this.close(undefined));

@@ -1,6 +1,8 @@
-import { Bitfield, UT_METADATA, UT_PEX, WireError, type Message } from '@tc/wire';
+import { Bitfield, UT_HOLEPUNCH, UT_METADATA, UT_PEX, WireError, type Message } from '@tc/wire';
 import type { TorrentPex } from '../discovery/pex.js';
+import type { PeerAddress } from '../peer/connection.js';
 import type { TorrentContext } from './context.js';
+import { onHolepunchMessage } from './holepunch.js';
 import { onMetadataMessage } from './metadata-server.js';
 import { MAX_ALLOWED_FAST_PIECES, MAX_CLIENT_NAME_CHARS, MAX_PEER_REQQ, type PeerState } from './peer-state.js';
 import type { Requester } from './requesting.js';
@@ -13,6 +15,8 @@ export interface DispatchParts {
   readonly server: Server;
   /** Peer exchange, when on for this torrent. */
   readonly pex?: TorrentPex | undefined;
+  /** Dials an endpoint a holepunch relay told us to (BEP 55). */
+  readonly holepunchDial?: (a: PeerAddress) => void;
 }
 
 /**
@@ -88,7 +92,8 @@ export function dispatch(parts: DispatchParts, p: PeerState, m: Message): void {
   }
 }
 
-function onExtended({ ctx, pex }: DispatchParts, p: PeerState, m: Extract<Message, { type: 'extended' }>): void {
+function onExtended(parts: DispatchParts, p: PeerState, m: Extract<Message, { type: 'extended' }>): void {
+  const { ctx, pex } = parts;
   let routed;
   try {
     routed = p.router.route(m);
@@ -104,4 +109,14 @@ function onExtended({ ctx, pex }: DispatchParts, p: PeerState, m: Extract<Messag
     if (h.v !== undefined && h.v.length <= MAX_CLIENT_NAME_CHARS) p.client = h.v;
   } else if (routed.name === UT_METADATA) onMetadataMessage(p, routed.message, ctx.opts.infoBytes);
   else if (routed.name === UT_PEX) pex?.receive(p, routed.message, ctx.clock.now());
+  else if (routed.name === 'other' && routed.extension === UT_HOLEPUNCH && parts.holepunchDial !== undefined) {
+    const dial = parts.holepunchDial;
+    try {
+      onHolepunchMessage(p, routed.payload, ctx.peers.values(), { clock: ctx.clock, isSelf: ctx.opts.isSelf, dial });
+    } catch (e) {
+      // BEP 55: a malformed holepunch message is ignored (counted, as other bad extension messages).
+      if (!(e instanceof WireError)) throw e;
+      p.faults++;
+    }
+  }
 }

@@ -1,4 +1,13 @@
-import { encodeExtendedHandshake, encodeMetadataMessage, METADATA_PIECE_BYTES, metadataPieceCount, UT_METADATA, UT_PEX, type MetadataMessage } from '@tc/wire';
+import {
+  encodeExtendedHandshake,
+  encodeMetadataMessage,
+  METADATA_PIECE_BYTES,
+  metadataPieceCount,
+  UT_HOLEPUNCH,
+  UT_METADATA,
+  UT_PEX,
+  type MetadataMessage,
+} from '@tc/wire';
 import type { PeerState } from './peer-state.js';
 
 /**
@@ -28,16 +37,20 @@ export function metadataReply(info: Buffer | undefined, piece: number, servedSoF
 }
 
 /** Our `m`: ut_metadata only when we can serve it (we hold the info bytes), ut_pex only when PEX is on (never for a private torrent). */
-export function offeredExtensions(local: ReadonlyMap<string, number>, offer: { readonly metadata: boolean; readonly pex: boolean }): Map<string, number> {
+export function offeredExtensions(
+  local: ReadonlyMap<string, number>,
+  offer: { readonly metadata: boolean; readonly pex: boolean; readonly holepunch?: boolean },
+): Map<string, number> {
   const m = new Map<string, number>();
-  for (const [name, id] of local) if ((name === UT_METADATA && offer.metadata) || (name === UT_PEX && offer.pex)) m.set(name, id);
+  for (const [name, id] of local)
+    if ((name === UT_METADATA && offer.metadata) || (name === UT_PEX && offer.pex) || (name === UT_HOLEPUNCH && offer.holepunch === true)) m.set(name, id);
   return m;
 }
 
 /** Our extended handshake to `p`. */
-export function sendExtendedHandshake(p: PeerState, info: Buffer | undefined, listenPort: number, pex = false): void {
+export function sendExtendedHandshake(p: PeerState, info: Buffer | undefined, listenPort: number, pex = false, holepunch = false): void {
   const payload = encodeExtendedHandshake({
-    m: offeredExtensions(p.router.localMap, { metadata: info !== undefined, pex }),
+    m: offeredExtensions(p.router.localMap, { metadata: info !== undefined, pex, holepunch }),
     reqq: OUR_REQQ,
     ...(listenPort > 0 ? { p: listenPort } : {}),
     ...(info !== undefined ? { metadataSize: info.length } : {}),

@@ -30,6 +30,18 @@ export function refuseHandshake(
 }
 
 /**
+ * Two connections to one peer, one dialled by each side (simultaneous open): whether the new one
+ * replaces the existing one. Both sides keep the connection dialled by the lower peer id, so they
+ * agree without a word; two connections dialled by the same side keep the first.
+ */
+export function keepNewConnection(newOutgoing: boolean, existingOutgoing: boolean, ourId: Buffer, theirId: Buffer): boolean {
+  if (newOutgoing === existingOutgoing) return false;
+  const newInitiator = newOutgoing ? ourId : theirId;
+  const existingInitiator = existingOutgoing ? ourId : theirId;
+  return Buffer.compare(newInitiator, existingInitiator) < 0;
+}
+
+/**
  * Admission: who becomes a peer of the torrent. It dials candidates, accepts connections the
  * session routes here, takes over a magnet fetch's connections, refuses ourselves and duplicates,
  * greets each new peer (extended handshake, what we have) and removes it when it closes.
@@ -57,6 +69,8 @@ export class PeerRegistry {
       clock: o.clock,
       ...(o.connect !== undefined ? { connect: o.connect } : {}),
       ...(o.connectTimeoutMs !== undefined ? { connectTimeoutMs: o.connectTimeoutMs } : {}),
+      transports: o.transports,
+      infoHash: o.infoHash,
     });
   }
 
@@ -78,7 +92,7 @@ export class PeerRegistry {
     const { ctx } = this;
     this.dialer.dial(
       a,
-      (socket, externalReads) => {
+      (socket, externalReads, link) => {
         if (!isLive(ctx.state())) {
           socket.destroy();
           this.candidates.disconnected(a, false, ctx.clock.now());
@@ -88,6 +102,7 @@ export class PeerRegistry {
           address: a,
           outgoing: true,
           externalReads,
+          link,
           features: this.features,
           now: ctx.clock.now(),
           pieceCount: ctx.layout.pieceCount,
@@ -125,14 +140,22 @@ export class PeerRegistry {
     this.handshaking.delete(conn);
     // A dial that was handshaking when we paused (or failed) must not become a peer of a stopped torrent.
     if (!isLive(ctx.state())) return undefined;
-    const refusal = refuseHandshake(h, ctx.opts.infoHash, ctx.opts.peerId, (id) => ctx.peers.hasPeerId(id));
+    let refusal = refuseHandshake(h, ctx.opts.infoHash, ctx.opts.peerId, (id) => ctx.peers.hasPeerId(id));
     // We dialled ourselves: never again.
     if (refusal === 'self') this.candidates.ban(conn.address);
+    if (refusal === 'duplicate') {
+      // Both sides dialled at once (a holepunch `connect` goes to both): keep the same one on both sides.
+      const existing = [...ctx.peers.values()].find((q) => q.conn.remote?.peerId.equals(h.peerId) === true);
+      if (existing !== undefined && keepNewConnection(conn.outgoing, existing.conn.outgoing, ctx.opts.peerId, h.peerId)) {
+        existing.conn.close(undefined);
+        refusal = undefined;
+      }
+    }
     if (refusal !== undefined) return undefined;
     const p = this.addPeer(conn);
     const f = conn.features;
     const picker = ctx.picker;
-    if (f.extended) sendExtendedHandshake(p, ctx.opts.infoBytes, ctx.opts.listenPort, ctx.opts.pex === true);
+    if (f.extended) sendExtendedHandshake(p, ctx.opts.infoBytes, ctx.opts.listenPort, ctx.opts.pex === true, true);
     if (f.dht && ctx.opts.dhtPort !== undefined) conn.send({ type: 'port', port: ctx.opts.dhtPort.port });
     if (picker.piecesHave === ctx.layout.pieceCount && f.fast) conn.send({ type: 'have-all' });
     else if (picker.piecesHave > 0) conn.send({ type: 'bitfield', bytes: this.haveBitfield() });
@@ -156,7 +179,7 @@ export class PeerRegistry {
     conn.handler = this.handler;
     conn.setPieceCount(ctx.layout.pieceCount);
     const p = this.addPeer(conn);
-    if (conn.features.extended) sendExtendedHandshake(p, ctx.opts.infoBytes, ctx.opts.listenPort, ctx.opts.pex === true);
+    if (conn.features.extended) sendExtendedHandshake(p, ctx.opts.infoBytes, ctx.opts.listenPort, ctx.opts.pex === true, true);
     const picker = ctx.picker;
     if (picker.piecesHave > 0) for (let i = 0; i < ctx.layout.pieceCount; i++) if (picker.hasPiece(i)) conn.send({ type: 'have', index: i });
     ctx.emit('peer-connected', { address: conn.key, incoming: !conn.outgoing });

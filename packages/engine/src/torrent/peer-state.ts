@@ -1,11 +1,11 @@
-import { Bitfield, ExtensionRouter, UT_METADATA, UT_PEX } from '@tc/wire';
+import { Bitfield, ExtensionRouter, UT_HOLEPUNCH, UT_METADATA, UT_PEX } from '@tc/wire';
 import type { PeerConnection } from '../peer/connection.js';
 import { RateMeter } from '../peer/rate.js';
 import { peerScore } from '../peer/scoring.js';
 import { DEFAULT_REQQ } from '../picker/pipeline.js';
 
 /** Our BEP 10 extension ids (each offered only when used: metadata-server.ts `offeredExtensions`). */
-export const LOCAL_EXTENSIONS: Readonly<Record<string, number>> = { [UT_METADATA]: 1, [UT_PEX]: 2 };
+export const LOCAL_EXTENSIONS: Readonly<Record<string, number>> = { [UT_METADATA]: 1, [UT_PEX]: 2, [UT_HOLEPUNCH]: 4 };
 
 // ---- per-peer limits: what one peer may make us hold or tolerate ----
 

@@ -114,7 +114,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       opts.pex === true
         ? new TorrentPex({ isSelf: opts.isSelf, pieceCount: opts.layout.pieceCount, addPeers: (peers) => this.addPeers(peers, 'pex') })
         : undefined;
-    this.parts = { ctx, requester: this.requester, server: this.server, pex: this.pex };
+    this.parts = { ctx, requester: this.requester, server: this.server, pex: this.pex, holepunchDial: (a) => this.registry.addPeers([a], 'pex') };
     this.done = new Promise<void>((res, rej) => {
       this.resolveDone = res;
       this.rejectDone = rej;
@@ -217,7 +217,13 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
 
   peerList(): PeerInfo[] {
     const now = this.clock.now();
-    return [...this.peers.values()].map((p) => ({ address: p.conn.key, client: p.client, downRateBps: p.rate.rate(now), score: scorePeer(p, now) }));
+    return [...this.peers.values()].map((p) => ({
+      address: p.conn.key,
+      client: p.client,
+      downRateBps: p.rate.rate(now),
+      score: scorePeer(p, now),
+      link: p.conn.link,
+    }));
   }
 
   // ---- admission (peer-registry.ts) and the ConnectionHandler ----

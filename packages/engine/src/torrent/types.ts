@@ -3,6 +3,8 @@ import type { TrackerSet, TrackerStatus } from '@tc/tracker';
 import type { Clock } from '../clock.js';
 import type { EngineError } from '../errors.js';
 import type { TorrentLayout } from '../layout.js';
+import type { PeerLink } from '../net/policy.js';
+import type { PeerTransports } from '../net/transport.js';
 import type { PeerAddress } from '../peer/connection.js';
 import type { CandidateSource } from '../peer/swarm.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
@@ -43,6 +45,8 @@ export interface PeerInfo {
   readonly client: string | undefined;
   readonly downRateBps: number;
   readonly score: number;
+  /** How the peer was reached: tcp/utp, plain/mse/rc4. */
+  readonly link: PeerLink;
 }
 
 export interface TorrentEvents {
@@ -76,6 +80,8 @@ export interface TorrentOptions {
   /** Dials a peer (injected for tests). */
   readonly connect?: (a: PeerAddress) => Socket;
   readonly connectTimeoutMs?: number;
+  /** The session's transports (uTP/TCP, MSE); without them (and without `connect`), plain TCP. */
+  readonly transports?: PeerTransports | undefined;
   readonly snubTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
   readonly idleTimeoutMs?: number;

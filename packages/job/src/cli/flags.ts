@@ -1,7 +1,19 @@
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { CommandError, ExitCode, parseSize, UsageError, type ProgressMode } from '@tc/cli';
-import { DEFAULT_MAX_PEERS, isEngineError, parseHostPort, parseSeedGoal, Session, type PeerAddress, type SeedGoal } from '@tc/engine';
+import {
+  DEFAULT_MAX_PEERS,
+  ENCRYPTION_MODES,
+  isEngineError,
+  parseHostPort,
+  parseSeedGoal,
+  Session,
+  TRANSPORT_MODES,
+  type EncryptionMode,
+  type PeerAddress,
+  type SeedGoal,
+  type TransportMode,
+} from '@tc/engine';
 
 /** Without any peer for this long, give up and say why (trackers' errors). */
 export const DEFAULT_FIRST_PEER_TIMEOUT_S = 60;
@@ -25,6 +37,12 @@ export function withJobFlags<T>(parser: Argv<T>, seedDescribe: string) {
     .option('limit-up', { type: 'string', describe: 'upload rate limit (5M, 500k); default: none' })
     .option('recheck', { type: 'boolean', default: false, describe: 'ignore resume data and hash the data on disk again' })
     .option('first-peer-timeout', { type: 'number', default: DEFAULT_FIRST_PEER_TIMEOUT_S, describe: 'seconds to wait for a first peer before giving up' })
+    .option('transport', { choices: TRANSPORT_MODES, default: 'both' as TransportMode, describe: 'dial peers over uTP then TCP (both), or only one' })
+    .option('encryption', {
+      choices: ENCRYPTION_MODES,
+      default: 'prefer' as EncryptionMode,
+      describe: 'MSE/PE: prefer (dial encrypted, plaintext if refused; accept both), require, allow (dial plaintext), off',
+    })
     .option('dht', { type: 'boolean', default: true, describe: 'find peers in the DHT (--no-dht: not)' })
     .option('lsd', { type: 'boolean', default: true, describe: 'find peers on the local network, BEP 14 (--no-lsd or env TC_LSD=0: not)' })
     .option('pex', { type: 'boolean', default: true, describe: 'exchange peers with peers, ut_pex (--no-pex: not)' })
@@ -80,6 +98,8 @@ export interface JobFlags {
   readonly pex: boolean;
   /** `--no-lsd` or env TC_LSD=0 make it false. */
   readonly lsd: boolean;
+  readonly transport: TransportMode;
+  readonly encryption: EncryptionMode;
 }
 
 type ParsedJobFlags = Awaited<ReturnType<ReturnType<typeof withJobFlags>['parseAsync']>>;
@@ -111,6 +131,8 @@ export function readJobFlags(args: ParsedJobFlags, cwd: string, env: Readonly<Re
     dhtBootstrap: readDhtBootstrap(args['dht-bootstrap'], env),
     pex: args.pex,
     lsd: args.lsd && env['TC_LSD'] !== '0',
+    transport: args.transport,
+    encryption: args.encryption,
   };
 }
 
@@ -149,6 +171,9 @@ export interface SessionFlags {
   readonly pex?: boolean;
   /** Local service discovery (default true). */
   readonly lsd?: boolean;
+  /** `--transport` and `--encryption` (issue 12); the engine's defaults (both, prefer) when absent. */
+  readonly transport?: TransportMode | undefined;
+  readonly encryption?: EncryptionMode | undefined;
 }
 
 /** Opens the one session of a command; a port that cannot be listened on is a network error (exit 4). */
@@ -163,6 +188,8 @@ export async function openSession(f: SessionFlags): Promise<Session> {
       pex: f.pex !== false,
       // With --listen on an IPv4 address, LSD uses that interface too.
       ...(f.lsd !== false ? { lsd: listen !== undefined && !listen.includes(':') ? { interface: listen } : {} } : {}),
+      ...(f.transport !== undefined ? { transport: f.transport } : {}),
+      ...(f.encryption !== undefined ? { encryption: f.encryption } : {}),
       ...(listen !== undefined ? (listen.includes(':') ? { listenHost4: null, listenHost6: listen } : { listenHost4: listen, listenHost6: null }) : {}),
     });
   } catch (e) {
