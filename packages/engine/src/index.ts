@@ -129,3 +129,28 @@ export {
   type HandshakeProbeOptions,
   type HandshakeProbeState,
 } from './probe/handshake.js';
+export {
+  clip,
+  diagnose,
+  pieceRanges,
+  FINDING_CODES,
+  SLOW_PEER_BPS,
+  LONG_LATENCY_MS,
+  AT_LIMIT_SHARE,
+  FULL_BACKLOG_SHARE,
+  VERIFY_BACKLOG_PIECES,
+  type FactValue,
+  type Finding,
+  type FindingCode,
+} from './diagnosis/diagnose.js';
+export { Diagnoser, FINDING_CLEAR_MS, FINDING_HOLD_MS } from './diagnosis/debounce.js';
+export {
+  DIAL_FAIL_REASONS,
+  SNAPSHOT_MAX_LIST,
+  type DialFailReason,
+  type FileGap,
+  type MetadataSnapshot,
+  type PeerSnapshot,
+  type TorrentSnapshot,
+  type TrackerSnapshot,
+} from './diagnosis/snapshot.js';
