@@ -1,5 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../clock.js';
+import { dialFailReason } from '../diagnosis/dial-reason.js';
+import type { DialFailReason } from '../diagnosis/snapshot.js';
 import { addressKey, READ_BUFFER_BYTES, type PeerAddress, type PeerConnection } from './connection.js';
 
 /** A dial that has not connected by then is abandoned (loopback refuses at once; remote SYNs may hang). */
@@ -30,9 +32,13 @@ export class Dialer {
   /**
    * Dials `a`. `onConnect` gets the connected socket and whether its reads come through `feed`
    * (externalReads); it returns the connection, or undefined after destroying the socket.
-   * `onFail` is called once when the dial fails or times out, with the error if it threw at once.
+   * `onFail` is called once when the dial fails or times out, with the error if it threw at once, and why (issue 15).
    */
-  dial(a: PeerAddress, onConnect: (socket: Socket, externalReads: boolean) => PeerConnection | undefined, onFail: (thrown?: Error) => void): void {
+  dial(
+    a: PeerAddress,
+    onConnect: (socket: Socket, externalReads: boolean) => PeerConnection | undefined,
+    onFail: (thrown: Error | undefined, reason: DialFailReason) => void,
+  ): void {
     let conn: PeerConnection | undefined;
     const external = this.opts.connect === undefined;
     const connect =
@@ -53,19 +59,19 @@ export class Dialer {
     try {
       socket = connect(a);
     } catch (e) {
-      onFail(e as Error);
+      onFail(e as Error, dialFailReason(e as Error, false));
       return;
     }
     const key = addressKey(a);
-    const fail = (): void => {
+    const fail = (err?: Error): void => {
       const d = this.pending.get(key);
       if (d === undefined) return;
       d.timer.cancel();
       this.pending.delete(key);
       socket.destroy();
-      onFail();
+      onFail(undefined, dialFailReason(err, err === undefined));
     };
-    const timer = this.opts.clock.setTimeout(fail, this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
+    const timer = this.opts.clock.setTimeout(() => fail(), this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
     this.pending.set(key, { socket, timer });
     socket.once('error', fail);
     socket.once('connect', () => {

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { TrackerSet, TrackerStatus } from '@tc/tracker';
 import type { Clock } from '../clock.js';
+import type { Finding } from '../diagnosis/diagnose.js';
 import type { EngineError } from '../errors.js';
 import type { TorrentLayout } from '../layout.js';
 import type { PeerAddress } from '../peer/connection.js';
@@ -52,6 +53,8 @@ export interface TorrentEvents {
   warning: [{ message: string; peer?: string; cause?: unknown }];
   'tracker-status': [TrackerStatus];
   progress: [TorrentStats];
+  /** The shown findings changed (issue 15): why it is not downloading, most blocking first; empty when nothing is. */
+  diagnosis: [Finding[]];
   done: [];
   error: [EngineError];
 }
@@ -88,4 +91,6 @@ export interface TorrentOptions {
   readonly upLimiter?: RateLimiter;
   /** The raw info dictionary: served to peers that ask with ut_metadata (BEP 9), e.g. to fetch a magnet from us. */
   readonly infoBytes?: Buffer;
+  /** Nodes in the session's DHT routing table, when it runs one: read by the diagnosis (issue 15). */
+  readonly dhtNodes?: () => number | undefined;
 }
