@@ -15,4 +15,5 @@ export {
   type JobFlags,
   type SessionFlags,
 } from './flags.js';
+export { findingLines, findingStatus, findingsJson, STALLED_BPS } from './findings.js';
 export { etaSeconds, seedSummaryText, seedText, statusJson, statusText, summaryText, trackerFailures } from './render.js';
