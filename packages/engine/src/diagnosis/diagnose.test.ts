@@ -103,6 +103,14 @@ describe('diagnose (issue 15)', () => {
     expect(g.text).toBe('peers known but none connect: 1 address, 1 failed dial (100% reset)');
   });
 
+  it('addresses that all failed and were forgotten still read as none connect, with the advice for the main reason', () => {
+    const f = diagnose(
+      snap({ peers: [], candidates: 0, candidatesBySource: { manual: 2 }, dials: { attempts: 5, connected: 0, failed: { 'timed-out': 5 } } }),
+    )[0]!;
+    expect(f.text).toBe('peers known but none connect: 2 addresses, 5 failed dials (100% timed-out); nobody has connected to us either');
+    expect(f.advice).toMatch(/^the peers do not answer/);
+  });
+
   it('dials still in flight with no failure yet: nothing to say', () => {
     expect(diagnose(snap({ peers: [], candidates: 3, dials: { attempts: 3, connected: 0, failed: {} } }))).toEqual([]);
   });

@@ -80,6 +80,15 @@ export function pieceRanges(sorted: readonly number[]): string {
   return out.join(', ');
 }
 
+const REASON_ADVICE: Readonly<Record<(typeof DIAL_FAIL_REASONS)[number], string>> = {
+  refused: 'the peers refuse connections (their port is closed)',
+  'timed-out': 'the peers do not answer (firewalled, or gone)',
+  reset: 'the peers hang up at once (full, or blocking us)',
+  unreachable: 'the peers cannot be reached from this network (no route)',
+  'handshake-failed': 'the peers accept the connection but drop the handshake (they may not have this torrent any more, or require encryption)',
+  other: 'the dials fail',
+};
+
 type Rule = (s: TorrentSnapshot) => Finding | undefined;
 
 const metadata: Rule = (s) => {
@@ -104,8 +113,13 @@ const metadata: Rule = (s) => {
   };
 };
 
+function failedDials(s: TorrentSnapshot): number {
+  return DIAL_FAIL_REASONS.reduce((a, r) => a + (s.dials.failed[r] ?? 0), 0);
+}
+
 const noPeersKnown: Rule = (s) => {
-  if (s.peerCount > 0 || s.candidates > 0) return undefined;
+  // Addresses that all failed and were forgotten are "none connect", not "none known".
+  if (s.peerCount > 0 || s.candidates > 0 || failedDials(s) > 0) return undefined;
   const trackers = s.trackers.map((t) => `${clip(t.url)}: ${t.error !== undefined ? clip(t.error) : t.state === 'ok' ? `ok, ${t.peers ?? 0} peers` : t.state}`);
   const parts = [
     s.trackers.length === 0 ? 'the torrent lists no trackers' : trackers.join('; '),
@@ -131,8 +145,13 @@ const noPeersKnown: Rule = (s) => {
 };
 
 const unreachable: Rule = (s) => {
-  const failedTotal = DIAL_FAIL_REASONS.reduce((a, r) => a + (s.dials.failed[r] ?? 0), 0);
-  if (s.peerCount > 0 || s.candidates === 0 || failedTotal === 0) return undefined;
+  const failedTotal = failedDials(s);
+  if (s.peerCount > 0 || failedTotal === 0) return undefined;
+  const known = Math.max(
+    s.candidates,
+    Object.values(s.candidatesBySource).reduce((a, n) => a + (n ?? 0), 0),
+  );
+  const top = DIAL_FAIL_REASONS.reduce((a, r) => ((s.dials.failed[r] ?? 0) > (s.dials.failed[a] ?? 0) ? r : a));
   const shares = DIAL_FAIL_REASONS.filter((r) => (s.dials.failed[r] ?? 0) > 0)
     .sort((a, b) => (s.dials.failed[b] ?? 0) - (s.dials.failed[a] ?? 0))
     .map((r) => `${pct(s.dials.failed[r] ?? 0, failedTotal)}% ${r}`);
@@ -140,12 +159,14 @@ const unreachable: Rule = (s) => {
   return {
     code: 'peers-unreachable',
     text:
-      `peers known but none connect: ${plural(s.candidates, 'address', 'addresses')}, ${plural(failedTotal, 'failed dial')} (${shares.join(', ')})` +
+      `peers known but none connect: ${plural(known, 'address', 'addresses')}, ${plural(failedTotal, 'failed dial')} (${shares.join(', ')})` +
       (noIncoming ? '; nobody has connected to us either' : ''),
     facts: { candidates: s.candidates, attempts: s.dials.attempts, connected: s.dials.connected, failed: { ...s.dials.failed }, incomingEver: s.incomingEver },
-    advice: noIncoming
-      ? 'we are probably not reachable (incoming port closed or behind NAT), so only peers that accept connections can be used: open or forward the port and check it with tc-netcheck'
-      : 'the listed peers refuse or ignore connections; wait for the trackers to hand out others',
+    advice:
+      `${REASON_ADVICE[top]}; ` +
+      (noIncoming
+        ? 'nobody reached us either, so we are probably not reachable (incoming port closed or behind NAT) and only peers that accept connections can be used: open or forward the port, check it with tc-netcheck'
+        : 'wait for the trackers to hand out other peers'),
   };
 };
 
