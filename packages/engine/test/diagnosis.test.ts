@@ -2,17 +2,21 @@ import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestTorrent } from '@tc/testkit/swarm-fixture';
 import { until } from '@tc/testkit/wait';
+import { encodeMessage } from '@tc/wire';
 import { ManualClock } from '../src/clock.js';
 import type { Finding } from '../src/diagnosis/diagnose.js';
 import type { Session, SessionOptions } from '../src/session.js';
 import { memoryStorage } from '../src/storage/memory.js';
+import { startFakePeer, type FakePeer } from './fake-peer.js';
 import { filledStorage, loopbackSession, range, sourceOf } from './helpers.js';
 
 /** Issue 15 on loopback: real sessions, real sockets, the diagnosis the user would see. */
 
 const sessions: Session[] = [];
+const fakes: FakePeer[] = [];
 afterEach(async () => {
   await Promise.all(sessions.splice(0).map((s) => s.close()));
+  await Promise.all(fakes.splice(0).map((f) => f.close()));
 });
 
 async function session(opts: SessionOptions = {}): Promise<Session> {
@@ -119,5 +123,29 @@ describe('diagnosis on loopback (issue 15)', () => {
     expect(tor.diagnoseNow().find((x) => x.code === 'unwanted-pieces-missing')?.text).toBe(
       '10 pieces of unselected files are on no connected peer; the wanted files can complete',
     );
+  });
+
+  it('a seeder that never unchokes: choked by all', async () => {
+    const t = threeFiles();
+    const fake = await startFakePeer(t, 'scripted');
+    fakes.push(fake);
+    const s = await session();
+    const tor = await s.add(sourceOf(t), { storage: memoryStorage(), noTrackers: true, peers: [{ host: '127.0.0.1', port: fake.port }] });
+    await until('connected', () => tor.stats().peers === 1);
+    fake.write(encodeMessage({ type: 'have-all' }));
+    fake.write(encodeMessage({ type: 'choke' }));
+    await until('choked by all', () => codes(tor.diagnoseNow())[0] === 'choked-by-all');
+    expect(tor.diagnoseNow()[0]?.text).toBe('choked by all 1 peer that has what we want (1 seeding, 0 interested in us); uploading 0 B/s');
+  });
+
+  it('a corrupt peer: corrupt data, naming the banned peer', async () => {
+    const t = threeFiles();
+    const fake = await startFakePeer(t, 'corrupt');
+    fakes.push(fake);
+    const s = await session();
+    const tor = await s.add(sourceOf(t), { storage: memoryStorage(), noTrackers: true, peers: [{ host: '127.0.0.1', port: fake.port }] });
+    await until('the peer is banned', () => tor.snapshot().banned.length > 0, { timeoutMs: 15_000 });
+    const f = tor.diagnoseNow().find((x) => x.code === 'corrupt-data');
+    expect(f?.text).toMatch(new RegExp(`^corrupt data: \\d+ hash failures?, \\d+ KiB wasted; banned 127\\.0\\.0\\.1:${fake.port}$`));
   });
 });

@@ -204,7 +204,7 @@ const chokedByAll: Rule = (s) => {
   const capped = s.upLimitBps !== undefined && s.upRateBps >= AT_LIMIT_SHARE * s.upLimitBps;
   return {
     code: 'choked-by-all',
-    text: `choked by all ${plural(useful.length, 'peer')} that have what we want (${seeders} seeding, ${interested} interested in us); uploading ${rate(s.upRateBps)}${capped ? ' at our upload limit' : ''}`,
+    text: `choked by all ${plural(useful.length, 'peer')} that ${useful.length === 1 ? 'has' : 'have'} what we want (${seeders} seeding, ${interested} interested in us); uploading ${rate(s.upRateBps)}${capped ? ' at our upload limit' : ''}`,
     facts: { peers: useful.length, seeders, interestedInUs: interested, upRateBps: Math.round(s.upRateBps), upLimitBps: s.upLimitBps ?? null },
     advice: capped
       ? 'peers unchoke those who upload to them (tit-for-tat): raise --limit-up'
