@@ -132,6 +132,7 @@ export {
 export {
   clip,
   diagnose,
+  diagnoseMetadata,
   pieceRanges,
   FINDING_CODES,
   SLOW_PEER_BPS,

@@ -2,6 +2,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestTorrent } from '@tc/testkit/swarm-fixture';
 import { until } from '@tc/testkit/wait';
+import { formatMagnet, parseMagnet, parseMetainfo } from '@tc/codec';
+import { startFakeMetadataPeer } from '@tc/testkit/fake-metadata-peer';
 import { encodeMessage } from '@tc/wire';
 import { ManualClock } from '../src/clock.js';
 import type { Finding } from '../src/diagnosis/diagnose.js';
@@ -147,5 +149,21 @@ describe('diagnosis on loopback (issue 15)', () => {
     await until('the peer is banned', () => tor.snapshot().banned.length > 0, { timeoutMs: 15_000 });
     const f = tor.diagnoseNow().find((x) => x.code === 'corrupt-data');
     expect(f?.text).toMatch(new RegExp(`^corrupt data: \\d+ hash failures?, \\d+ KiB wasted; banned 127\\.0\\.0\\.1:${fake.port}$`));
+  });
+
+  it('a magnet whose only peer lacks the metadata: metadata not arriving, its rejects counted', async () => {
+    const mi = parseMetainfo(threeFiles().torrent).metainfo;
+    const fake = await startFakeMetadataPeer({ infoHash: mi.infoHash, announcedSize: mi.infoBytes.length });
+    const s = await session();
+    const magnet = parseMagnet(formatMagnet({ infoHash: mi.infoHash, peers: [{ host: '127.0.0.1', port: fake.port }] })).magnet;
+    const fetch = s.fetchMetadata(magnet, { noTrackers: true });
+    try {
+      await until('a reject', () => fetch.metadataSnapshot().rejects > 0);
+      const [f] = fetch.diagnose();
+      expect(f?.code).toBe('metadata-not-arriving');
+      expect(f?.text).toMatch(/^metadata not arriving: \d+ requests? rejected by 1 offering peer$/);
+    } finally {
+      await fake.close();
+    }
   });
 });

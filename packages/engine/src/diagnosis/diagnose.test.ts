@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Diagnoser } from './debounce.js';
-import { clip, diagnose, pieceRanges, type FindingCode } from './diagnose.js';
+import { clip, diagnose, diagnoseMetadata, pieceRanges, type FindingCode } from './diagnose.js';
 import type { PeerSnapshot, TorrentSnapshot } from './snapshot.js';
 
 const MiB = 1024 * 1024;
@@ -176,6 +176,13 @@ describe('diagnose (issue 15)', () => {
     expect(diagnose(m({ offering: 2, sizes: [100, 200] }))[0]!.text).toBe('metadata not arriving: peers disagree on its size (100, 200 bytes)');
     expect(diagnose(m({ offering: 1, rejects: 4, sizes: [100] }))[0]!.text).toBe('metadata not arriving: 4 requests rejected by 1 offering peer');
     expect(codes(m({ peers: 0 }))).toEqual(['metadata-not-arriving']);
+  });
+
+  it('a magnet fetch going well has no finding', () => {
+    expect(diagnoseMetadata({ peers: 2, offering: 1, rejects: 0, sizes: [100], elapsedMs: 1_000 })).toEqual([]);
+    expect(diagnoseMetadata({ peers: 0, offering: 0, rejects: 0, sizes: [], elapsedMs: 1_000 }).map((f) => f.text)).toEqual([
+      'metadata not arriving: no peer connected yet',
+    ]);
   });
 
   it('orders several findings most blocking first', () => {

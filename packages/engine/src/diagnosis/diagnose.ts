@@ -1,4 +1,4 @@
-import { DIAL_FAIL_REASONS, type TorrentSnapshot } from './snapshot.js';
+import { DIAL_FAIL_REASONS, type MetadataSnapshot, type TorrentSnapshot } from './snapshot.js';
 
 /**
  * "Why is it stuck?" (issue 15; ARCHITECTURE.md "Findings are computed"): a pure function from a
@@ -91,10 +91,12 @@ const REASON_ADVICE: Readonly<Record<(typeof DIAL_FAIL_REASONS)[number], string>
 
 type Rule = (s: TorrentSnapshot) => Finding | undefined;
 
-const metadata: Rule = (s) => {
-  const m = s.metadata;
-  if (m === undefined) return undefined;
+const metadata: Rule = (s) => (s.metadata !== undefined ? metadataFinding(s.metadata) : undefined);
+
+/** BEP 9: why the metadata is not arriving; undefined while peers offer it and nothing goes wrong. */
+function metadataFinding(m: MetadataSnapshot): Finding | undefined {
   const disagree = m.sizes.length > 1;
+  if (m.offering > 0 && !disagree && m.rejects === 0) return undefined;
   const why =
     m.peers === 0
       ? 'no peer connected yet'
@@ -111,7 +113,7 @@ const metadata: Rule = (s) => {
     facts: { peers: m.peers, offering: m.offering, rejects: m.rejects, sizes: [...m.sizes], elapsedMs: m.elapsedMs },
     advice: 'wait for more peers, or download the .torrent file itself; peers that lack the metadata cannot send it',
   };
-};
+}
 
 function failedDials(s: TorrentSnapshot): number {
   return DIAL_FAIL_REASONS.reduce((a, r) => a + (s.dials.failed[r] ?? 0), 0);
@@ -319,6 +321,12 @@ const RULES: readonly Rule[] = [
   slowPeers,
   unwantedMissing,
 ];
+
+/** A magnet's fetch (BEP 9), before any torrent exists: `metadata-not-arriving` or nothing. */
+export function diagnoseMetadata(m: MetadataSnapshot): Finding[] {
+  const f = metadataFinding(m);
+  return f === undefined ? [] : [f];
+}
 
 /** The findings that hold for `s`, most blocking first; none unless the torrent is fetching (metadata or pieces). */
 export function diagnose(s: TorrentSnapshot): Finding[] {
