@@ -260,7 +260,9 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   private rediagnose(now: number): void {
     if (now - this.lastDiagnoseAt < DIAGNOSE_EVERY_MS) return;
     this.lastDiagnoseAt = now;
-    const { findings, changed } = this.diagnoser.update(diagnose(this.snapshot()), now);
+    // Only a download has anything to diagnose: a seeding torrent (a daemon may seed hundreds) skips the pass over its pieces.
+    const current = this.stateValue.kind === 'downloading' ? diagnose(this.snapshot()) : [];
+    const { findings, changed } = this.diagnoser.update(current, now);
     if (changed) this.emit('diagnosis', findings);
   }
 
