@@ -76,8 +76,11 @@ export async function metainfoOfMagnet(magnet: Magnet, dir: string, o: MagnetRun
     fetch.metadata.then(resolveOutcome, (e: unknown) => resolveOutcome(e instanceof EngineError ? e : new EngineError('ENGINE_BAD_TORRENT', String(e))));
     timer = setInterval(() => {
       show();
-      // Give up like a .torrent download does, when nobody has offered the metadata by then.
-      if (fetch.stats().sources === 0 && (performance.now() - started) / 1000 > o.noPeersS) resolveOutcome('no-peers');
+      // Give up like a .torrent download does, when nobody has offered the metadata by then, or
+      // the peers that offer it send none of it (they reject every request: issue 15).
+      const st = fetch.stats();
+      const stuck = st.sources === 0 || (st.piecesHave === 0 && fetch.diagnose().length > 0);
+      if (stuck && (performance.now() - started) / 1000 > o.noPeersS) resolveOutcome('no-peers');
     }, FETCH_STATUS_INTERVAL_MS);
   });
   clearInterval(timer);
@@ -88,7 +91,12 @@ export async function metainfoOfMagnet(magnet: Magnet, dir: string, o: MagnetRun
   if (outcome === 'no-peers') {
     const st = fetch.stats();
     const trackers = fetch.trackerStatus();
-    const why = `${st.peers} peer${st.peers === 1 ? '' : 's'} connected, none offering it; trackers: ${trackers.length === 0 ? 'the magnet link lists none' : trackerFailures(trackers)}; ${dhtSummary(session)}`;
+    const finding = fetch.diagnose()[0];
+    const tracked = `trackers: ${trackers.length === 0 ? 'the magnet link lists none' : trackerFailures(trackers)}; ${dhtSummary(session)}`;
+    const why =
+      st.sources > 0 && finding !== undefined
+        ? `${sanitize(finding.text)}; ${tracked}`
+        : `${st.peers} peer${st.peers === 1 ? '' : 's'} connected, none offering it; ${tracked}`;
     return reportError(
       o.io,
       new CommandError(`no peer sent the metadata within ${o.noPeersS} s (${why})`, ExitCode.NETWORK, {

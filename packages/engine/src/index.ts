@@ -59,3 +59,14 @@ export { probeHandshake, type HandshakeProbe, type HandshakeProbeOptions, type H
 export { parseHostPort, type SessionDhtStats } from './discovery/dht.js';
 export { type PexStats } from './discovery/pex.js';
 export { type LsdStats } from './discovery/lsd.js';
+
+// Diagnosis: why a torrent is not downloading (issue 15).
+export { diagnose, diagnoseMetadata, FINDING_CODES, type FactValue, type Finding, type FindingCode } from './diagnosis/diagnose.js';
+export {
+  DIAL_FAIL_REASONS,
+  type DialFailReason,
+  type MetadataSnapshot,
+  type PeerSnapshot,
+  type TorrentSnapshot,
+  type TrackerSnapshot,
+} from './diagnosis/snapshot.js';

@@ -63,6 +63,11 @@ export class MetadataExchange {
     return this.result !== undefined;
   }
 
+  /** The distinct sizes peers announced (more than one: some disagree), for the diagnosis. */
+  get sizes(): number[] {
+    return [...new Set([...this.sources.values()].map((s) => s.size))].sort((a, b) => a - b);
+  }
+
   /** Peers that can be asked (announced a usable size, not distrusted). */
   get sourceCount(): number {
     let n = 0;

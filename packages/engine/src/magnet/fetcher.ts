@@ -3,6 +3,8 @@ import { CodecError, parseInfoDict, type Metainfo } from '@tc/codec';
 import type { Peer as TrackerPeer, TrackerSet, TrackerStatus } from '@tc/tracker';
 import { encodeExtendedHandshake, encodeMetadataMessage, ExtensionRouter, UT_METADATA, WireError, type Features, type Handshake, type Message } from '@tc/wire';
 import type { Clock, TimerHandle } from '../clock.js';
+import { diagnoseMetadata, type Finding } from '../diagnosis/diagnose.js';
+import type { MetadataSnapshot } from '../diagnosis/snapshot.js';
 import { EngineError } from '../errors.js';
 import { PeerConnection, timeoutOptions, type ConnectionHandler, type PeerAddress } from '../peer/connection.js';
 import { Dialer } from '../peer/dial.js';
@@ -96,6 +98,9 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
   private readonly handshaking = new Set<PeerConnection>();
   private readonly known: { readonly address: PeerAddress; readonly source: CandidateSource }[] = [];
   private nextId = 1;
+  /** BEP 9 rejects received, and when the fetch began: for the diagnosis (issue 15). */
+  private rejects = 0;
+  private readonly startedAt: number;
   private timer: TimerHandle | undefined;
   private result: Metainfo | undefined;
   private state: 'fetching' | 'done' | 'handed-over' | 'closed' = 'fetching';
@@ -104,6 +109,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
   constructor(private readonly opts: MetadataFetcherOptions) {
     super();
     this.infoHash = opts.infoHash;
+    this.startedAt = opts.clock.now();
     this.exchange = new MetadataExchange(opts.infoHash);
     this.candidates = new CandidateList(opts.isSelf, opts.random);
     this.dialer = new Dialer({
@@ -170,6 +176,22 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
   stats(): MetadataFetchStats {
     const p = this.exchange.progress();
     return { peers: this.peers.size, sources: this.exchange.sourceCount, candidates: this.candidates.size, piecesHave: p.have, pieceCount: p.total };
+  }
+
+  /** What the diagnosis reads of the fetch (issue 15). */
+  metadataSnapshot(): MetadataSnapshot {
+    return {
+      peers: this.peers.size,
+      offering: this.exchange.sourceCount,
+      rejects: this.rejects,
+      sizes: this.exchange.sizes,
+      elapsedMs: this.opts.clock.now() - this.startedAt,
+    };
+  }
+
+  /** Why the metadata is not arriving (issue 15), not debounced; empty once it has arrived. */
+  diagnose(): Finding[] {
+    return this.state === 'fetching' ? diagnoseMetadata(this.metadataSnapshot()) : [];
   }
 
   // ---- peers ----
@@ -315,6 +337,7 @@ export class MetadataFetcher extends EventEmitter<MetadataFetcherEvents> impleme
     if (msg.type === 'request') {
       this.sendMetadata(p, { type: 'reject', piece: msg.piece });
     } else if (msg.type === 'reject') {
+      this.rejects++;
       this.exchange.onReject(p.id, msg.piece, this.opts.clock.now());
       this.pump();
     } else if (msg.type === 'data') {

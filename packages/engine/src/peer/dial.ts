@@ -3,6 +3,8 @@ import type { Duplex } from 'node:stream';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { PeerLink } from '../net/policy.js';
 import type { CancelDial, PeerTransports } from '../net/transport.js';
+import { dialFailReason } from '../diagnosis/dial-reason.js';
+import type { DialFailReason } from '../diagnosis/snapshot.js';
 import { addressKey, READ_BUFFER_BYTES, type PeerAddress, type PeerConnection } from './connection.js';
 
 /** A dial that has not connected by then is abandoned (loopback refuses at once; remote SYNs may hang). */
@@ -44,9 +46,9 @@ export class Dialer {
    * Dials `a`. `onConnect` gets the connected socket and whether its reads come through `feed`
    * (externalReads); it returns the connection, or undefined after destroying the socket.
    * `onFail` is called once when the dial fails or times out, with the error if it threw at once
-   * (through the transports: with the error of the last attempt).
+   * (through the transports: with the error of the last attempt), and why (issue 15).
    */
-  dial(a: PeerAddress, onConnect: DialConnected, onFail: (thrown?: Error) => void): void {
+  dial(a: PeerAddress, onConnect: DialConnected, onFail: (thrown: Error | undefined, reason: DialFailReason) => void): void {
     let conn: PeerConnection | undefined;
     const t = this.opts.transports;
     if (t !== undefined && this.opts.connect === undefined && this.opts.infoHash !== undefined) {
@@ -59,11 +61,11 @@ export class Dialer {
           feed: (chunk) => conn?.feed(chunk),
           readBufferBytes: READ_BUFFER_BYTES,
         },
-        (_e, r) => {
+        (err, r) => {
           if (this.viaTransports.get(key) !== cancel) return;
           this.viaTransports.delete(key);
           // A refused or timed-out dial is no exception (onFail's error is for a dial that threw at once).
-          if (r === undefined) return onFail();
+          if (r === undefined) return onFail(undefined, dialFailReason(err, false));
           conn = onConnect(r.stream, r.externalReads, r.link);
         },
       );
@@ -89,19 +91,19 @@ export class Dialer {
     try {
       socket = connect(a);
     } catch (e) {
-      onFail(e as Error);
+      onFail(e as Error, dialFailReason(e as Error, false));
       return;
     }
     const key = addressKey(a);
-    const fail = (): void => {
+    const fail = (err?: Error): void => {
       const d = this.pending.get(key);
       if (d === undefined) return;
       d.timer.cancel();
       this.pending.delete(key);
       socket.destroy();
-      onFail();
+      onFail(undefined, dialFailReason(err, err === undefined));
     };
-    const timer = this.opts.clock.setTimeout(fail, this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
+    const timer = this.opts.clock.setTimeout(() => fail(), this.opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS);
     this.pending.set(key, { socket, timer });
     socket.once('error', fail);
     socket.once('connect', () => {

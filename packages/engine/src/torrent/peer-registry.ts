@@ -1,4 +1,5 @@
 import { Bitfield, type Features, type Handshake } from '@tc/wire';
+import { SwarmCounters } from '../diagnosis/counters.js';
 import { EngineError } from '../errors.js';
 import { PeerConnection, timeoutOptions, type ConnectionHandler, type PeerAddress } from '../peer/connection.js';
 import { Dialer } from '../peer/dial.js';
@@ -49,6 +50,8 @@ export function keepNewConnection(newOutgoing: boolean, existingOutgoing: boolea
 export class PeerRegistry {
   readonly candidates: CandidateList;
   readonly maxPeers: number;
+  /** Where peers came from and how connections went, for the diagnosis (issue 15). */
+  readonly counters = new SwarmCounters();
   private readonly dialer: Dialer;
   /** Connected sockets whose handshake has not arrived yet. */
   private readonly handshaking = new Set<PeerConnection>();
@@ -76,7 +79,9 @@ export class PeerRegistry {
 
   /** Adds peers to dial (trackers, `--peer`, later DHT and PEX). */
   addPeers(addresses: readonly PeerAddress[], source: CandidateSource): void {
-    if (this.candidates.add(addresses, source) > 0) this.connectMore();
+    const added = this.candidates.add(addresses, source);
+    this.counters.added(source, added);
+    if (added > 0) this.connectMore();
   }
 
   /** Dials candidates while there is room. A seed dials too: peers given by hand (`--peer`) may only accept connections (Transmission on loopback). */
@@ -90,6 +95,7 @@ export class PeerRegistry {
 
   private dial(a: PeerAddress): void {
     const { ctx } = this;
+    this.counters.dialAttempts++;
     this.dialer.dial(
       a,
       (socket, externalReads, link) => {
@@ -112,7 +118,8 @@ export class PeerRegistry {
         conn.sendHandshake(ctx.opts.infoHash, ctx.opts.peerId, this.features);
         return conn;
       },
-      (thrown) => {
+      (thrown, reason) => {
+        this.counters.failed(reason);
         this.candidates.disconnected(a, true, ctx.clock.now());
         if (thrown !== undefined) ctx.emit('warning', { message: `cannot dial: ${thrown.message}`, peer: `${a.host}:${a.port}` });
       },
@@ -122,6 +129,8 @@ export class PeerRegistry {
   /** An incoming connection whose handshake named this torrent (the session routed it). False when refused. */
   adopt(conn: PeerConnection, h: Handshake): boolean {
     const { ctx } = this;
+    // Someone reached us: we are reachable, whatever we answer.
+    this.counters.incomingEver++;
     if (!isLive(ctx.state()) || ctx.peers.size >= this.maxPeers) return false;
     if (!this.candidates.markConnected(conn.address)) return false;
     conn.handler = this.handler;
@@ -153,6 +162,7 @@ export class PeerRegistry {
     }
     if (refusal !== undefined) return undefined;
     const p = this.addPeer(conn);
+    if (conn.outgoing) this.counters.dialConnected++;
     const f = conn.features;
     const picker = ctx.picker;
     if (f.extended) sendExtendedHandshake(p, ctx.opts.infoBytes, ctx.opts.listenPort, ctx.opts.pex === true, true);
@@ -207,7 +217,7 @@ export class PeerRegistry {
     const p = ctx.peers.get(conn);
     const now = ctx.clock.now();
     const live = isLive(ctx.state());
-    this.handshaking.delete(conn);
+    if (this.handshaking.delete(conn) && live && conn.outgoing) this.counters.handshakeFailed(reason);
     if (reason?.code === 'ENGINE_PEER_INTERNAL') ctx.emit('warning', { message: reason.message, peer: conn.key, cause: reason.cause });
     if (p === undefined) {
       // No handshake: whatever the way it ended, nothing came of it (unless we were stopping).
@@ -227,6 +237,7 @@ export class PeerRegistry {
 
   ban(p: PeerState, reason: string): void {
     this.candidates.ban(p.conn.address);
+    this.counters.ban(p.conn.key, reason);
     this.ctx.emit('peer-banned', { address: p.conn.key, reason });
     p.conn.close(new EngineError('ENGINE_PEER_BANNED', reason, { peer: p.conn.key }));
   }

@@ -3,6 +3,10 @@ import { EventEmitter } from 'node:events';
 import type { Peer as TrackerPeer, TrackerStatus } from '@tc/tracker';
 import type { Handshake, Message } from '@tc/wire';
 import type { Clock, TimerHandle } from '../clock.js';
+import { collectSnapshot } from '../diagnosis/collect.js';
+import { Diagnoser } from '../diagnosis/debounce.js';
+import { diagnose, type Finding } from '../diagnosis/diagnose.js';
+import type { TorrentSnapshot } from '../diagnosis/snapshot.js';
 import { EngineError } from '../errors.js';
 import type { TorrentLayout } from '../layout.js';
 import { closeReasonFor, type ConnectionHandler, type PeerAddress, type PeerConnection } from '../peer/connection.js';
@@ -16,7 +20,7 @@ import { PieceCompletion } from './piece-completion.js';
 import { SNUB_TIMEOUT_MS, REPLACE_EVERY_MS, shouldReplace, snubVerdict, weakestPeer } from './peer-policy.js';
 import { PeerRegistry } from './peer-registry.js';
 import { PeerTable, scorePeer, type PeerState } from './peer-state.js';
-import { protocolError, Requester } from './requesting.js';
+import { MAX_WRITE_BACKLOG_BYTES, protocolError, Requester } from './requesting.js';
 import { Server } from './serving.js';
 import { transition, type TorrentState } from './states.js';
 import type { PeerInfo, TorrentEvents, TorrentOptions, TorrentStats } from './types.js';
@@ -33,6 +37,8 @@ export { MAX_METADATA_SERVES_EXTRA, OUR_REQQ } from './metadata-server.js';
 
 /** How often the torrent re-checks timeouts, dials, refills: one timer for all peers. */
 export const TICK_MS = 1_000;
+/** How often the torrent works out why it is (not) downloading (issue 15): a pass over the pieces. */
+export const DIAGNOSE_EVERY_MS = 2_000;
 
 /**
  * One torrent: its lifecycle (start, pause, resume, close; STATE.md) and the tick that judges its
@@ -69,6 +75,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   private timer: TimerHandle | undefined;
   private readonly pendingIo = new Set<Promise<unknown>>();
   private lastReplaceAt: number;
+  private lastDiagnoseAt = -Infinity;
+  private readonly diagnoser = new Diagnoser();
   /** Aborted on close: releases this torrent's waits on the (shared) rate limiters. */
   private readonly closing = new AbortController();
 
@@ -162,6 +170,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     const k = this.stateValue.kind;
     if (k !== 'downloading' && k !== 'seeding' && k !== 'upload-only') return;
     this.setState({ kind: 'paused', wasDone: k === 'seeding' });
+    this.diagnoser.reset();
     this.registry.closePeers();
   }
 
@@ -213,6 +222,56 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       endgame: this.picker.endgame,
       ...(this.diskError !== undefined ? { error: this.diskError } : {}),
     };
+  }
+
+  /** What the diagnosis reads (issue 15): trackers, candidates, dials, peers, availability, limits, disk. */
+  snapshot(): TorrentSnapshot {
+    const t = this.totals;
+    const now = this.clock.now();
+    const o = this.opts;
+    return collectSnapshot({
+      state: this.stateValue.kind,
+      now,
+      layout: this.layout,
+      picker: this.picker,
+      peers: this.peers.values(),
+      peerCount: this.peers.size,
+      candidates: this.registry.candidates.size,
+      counters: this.registry.counters,
+      trackers: this.trackerStatus(),
+      downRateBps: t.downRate.rate(now),
+      upRateBps: t.upRate.rate(now),
+      downLimiter: o.downLimiter,
+      upLimiter: o.upLimiter,
+      maxPeers: this.registry.maxPeers,
+      writeBacklogBytes: this.completion.writeBacklog,
+      maxWriteBacklogBytes: MAX_WRITE_BACKLOG_BYTES,
+      hashFailures: t.hashFailures,
+      wasteBytes: t.wasteBytes,
+      dhtNodes: o.dhtNodes?.(),
+    });
+  }
+
+  /**
+   * Why the torrent is not downloading faster, most blocking first (issue 15): the findings that have
+   * held for a few seconds (see Diagnoser), as of the last tick. Empty when nothing holds it back.
+   */
+  diagnose(): Finding[] {
+    return this.diagnoser.shown(this.clock.now());
+  }
+
+  /** The findings of this very moment, not debounced (tests, `tc-debug-torrent`). */
+  diagnoseNow(): Finding[] {
+    return diagnose(this.snapshot());
+  }
+
+  private rediagnose(now: number): void {
+    if (now - this.lastDiagnoseAt < DIAGNOSE_EVERY_MS) return;
+    this.lastDiagnoseAt = now;
+    // Only a download has anything to diagnose: a seeding torrent (a daemon may seed hundreds) skips the pass over its pieces.
+    const current = this.stateValue.kind === 'downloading' ? diagnose(this.snapshot()) : [];
+    const { findings, changed } = this.diagnoser.update(current, now);
+    if (changed) this.emit('diagnosis', findings);
   }
 
   peerList(): PeerInfo[] {
@@ -306,6 +365,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     if (this.server.due(now)) this.server.rechoke();
     this.replaceWeakest(now);
     this.registry.connectMore();
+    this.rediagnose(now);
     this.emit('progress', this.stats());
   }
 

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { TrackerSet, TrackerStatus } from '@tc/tracker';
 import type { Clock } from '../clock.js';
+import type { Finding } from '../diagnosis/diagnose.js';
 import type { EngineError } from '../errors.js';
 import type { TorrentLayout } from '../layout.js';
 import type { PeerLink } from '../net/policy.js';
@@ -59,6 +60,8 @@ export interface TorrentEvents {
   warning: [{ message: string; peer?: string; cause?: unknown }];
   'tracker-status': [TrackerStatus];
   progress: [TorrentStats];
+  /** The shown findings changed (issue 15): why it is not downloading, most blocking first; empty when nothing is. */
+  diagnosis: [Finding[]];
   done: [];
   error: [EngineError];
 }
@@ -104,4 +107,6 @@ export interface TorrentOptions {
   readonly dhtPort?: { readonly port: number; readonly onNode: (host: string, port: number) => void };
   /** Peer exchange (BEP 11, discovery/pex.ts); never for a private torrent. Off unless true. */
   readonly pex?: boolean;
+  /** Nodes in the session's DHT routing table, when it runs one: read by the diagnosis (issue 15). */
+  readonly dhtNodes?: () => number | undefined;
 }

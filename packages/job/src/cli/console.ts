@@ -13,10 +13,11 @@ import {
   type ProgressMode,
 } from '@tc/cli';
 import type { Metainfo } from '@tc/codec';
-import type { EngineError, TorrentStats } from '@tc/engine';
+import type { EngineError, Finding, TorrentStats } from '@tc/engine';
 import type { Job } from '../job.js';
 import type { JobOutcome, JobStatus } from '../types.js';
 import type { JobFlags } from './flags.js';
+import { findingLines, findingStatus, findingsJson } from './findings.js';
 import { seedSummaryText, seedText, statusJson, statusText, summaryText, trackerFailures } from './render.js';
 
 /** The flags that shape what a command shows (tc-download's and tc-seed's parsed arguments have them all). */
@@ -61,9 +62,13 @@ export class JobConsole {
   /** The disk error that ended the download, and whether its line is printed already. */
   private diskError: EngineError | undefined;
   private diskErrorShown = false;
+  /** The torrent's diagnosis as last shown (issue 15): the reason given when the job ends without peers. */
+  private findings: readonly Finding[] = [];
+  private readonly job: Job;
 
   constructor(job: Job, o: JobConsoleOptions) {
     this.o = o;
+    this.job = job;
     this.f = o.flags;
     this.name = o.metainfo.name;
     const f = o.flags;
@@ -85,7 +90,11 @@ export class JobConsole {
       if (r.source === 'resume') this.say(`resuming: ${pct(r.have)} verified from resume data`);
       else if (r.source === 'recheck') this.say(`re-checked: ${pct(r.have)} verified (${r.checkedOk} of ${r.checked} pieces on disk good)`);
     });
-    job.on('started', () => {
+    job.on('started', ({ torrent }) => {
+      torrent.on('diagnosis', (findings) => {
+        this.findings = findings;
+        if (f.verbose) for (const line of findingLines(findings)) this.say(line);
+      });
       this.progress = createProgress(o.io, { mode: this.mode, total: o.metainfo.pieceCount, label: sanitize(this.name).slice(0, 40) });
     });
     job.on('peer-banned', (e) => {
@@ -136,9 +145,15 @@ export class JobConsole {
   }
 
   private status(s: JobStatus): void {
-    if (s.phase === 'downloading') this.progress.update(s.stats.piecesHave, statusText(s.stats));
+    const downloading = s.phase === 'downloading';
+    if (downloading) this.findings = this.job.torrent?.diagnose() ?? this.findings;
+    const why = downloading ? findingStatus(this.findings, s.stats.downRateBps) : undefined;
+    if (downloading) this.progress.update(s.stats.piecesHave, why !== undefined ? `${statusText(s.stats)}  ${why}` : statusText(s.stats));
     else this.seeding.update(this.uploadOnly ? s.stats.piecesHave : 1, seedText(s.stats));
-    if (this.f.json) writeJson(this.o.io, statusJson(this.name, this.o.metainfo.infoHashHex, s.stats, s.elapsedMs / 1000, false));
+    if (this.f.json) {
+      const status = statusJson(this.name, this.o.metainfo.infoHashHex, s.stats, s.elapsedMs / 1000, false);
+      writeJson(this.o.io, downloading ? { ...status, findings: findingsJson(this.findings) } : status);
+    }
   }
 
   private summary(stats: TorrentStats, elapsedMs: number, text: () => string): void {
@@ -163,14 +178,21 @@ export class JobConsole {
         return reportError(io, outcome.error, { what: 'seeding failed', verbose });
       case 'interrupted':
         return ExitCode.INTERRUPTED;
-      case 'no-peers':
-        return reportError(
+      case 'no-peers': {
+        // The diagnosis is the reason when it has one (issue 15); the tracker list otherwise.
+        const top = this.findings[0];
+        const code = reportError(
           io,
-          new CommandError(`no peers found within ${this.f.firstPeerTimeoutS} s (${trackerFailures(outcome.trackers)})`, ExitCode.NETWORK, {
-            hint: 'check the trackers with tc-debug-tracker, or add a peer with --peer HOST:PORT',
-          }),
+          new CommandError(
+            `no peers found within ${this.f.firstPeerTimeoutS} s (${top !== undefined ? sanitize(top.text) : trackerFailures(outcome.trackers)})`,
+            ExitCode.NETWORK,
+            { hint: top !== undefined ? sanitize(top.advice) : 'check the trackers with tc-debug-tracker, or add a peer with --peer HOST:PORT' },
+          ),
           { verbose },
         );
+        if (!this.f.json && this.findings.length > 1) for (const line of findingLines(this.findings.slice(1))) io.stderr.write(`${line}\n`);
+        return code;
+      }
       case 'disk-error': {
         // The torrent served what it verified (--seed); the exit code stays the disk's.
         const seeded = outcome.seeded;

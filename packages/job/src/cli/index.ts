@@ -16,5 +16,6 @@ export {
   type JobFlags,
   type SessionFlags,
 } from './flags.js';
+export { findingLines, findingStatus, findingsJson, STALLED_BPS } from './findings.js';
 export { etaSeconds, seedSummaryText, seedText, statusJson, statusText, summaryText, trackerFailures } from './render.js';
 export { awaitMetadata, METADATA_STATUS_INTERVAL_MS, type AwaitMetadataOptions } from './metadata.js';
