@@ -3,3 +3,8 @@ export { StateDir, defaultStateDir, DEFAULT_SETTINGS, MAX_TORRENTS, type DaemonS
 export { DownloadRoots, checkUrlAddress, isPrivateAddress, MAX_PATH_CHARS } from './guard.js';
 export { Registry, URL_FETCH_TIMEOUT_MS, MAX_MAGNET_CHARS, type AddRequest, type RegistryEvents, type RegistryOptions } from './registry.js';
 export { Entry, type EntryStatus } from './entry.js';
+export { DaemonHandler, MAX_BODY_BYTES, SESSION_ID_HEADER, hostOf, json, type HandlerOptions, type HttpRequest, type HttpResponse } from './http/handler.js';
+export { runRpc, selectIds, MAX_RPC_FIELDS, MAX_RPC_IDS } from './http/rpc.js';
+export { torrentView } from './http/api.js';
+export { torrentFields, KNOWN_FIELDS, TR_STATUS } from './http/fields.js';
+export { httpServer, MAX_CONNECTIONS, REQUEST_TIMEOUT_MS } from './http/server.js';
