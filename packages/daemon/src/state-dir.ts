@@ -46,7 +46,7 @@ interface ListFile {
 }
 
 /** `$XDG_STATE_HOME/tc/daemon`, else `~/.local/state/tc/daemon` (ARCHITECTURE.md: state has one home). */
-export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultStateDir(env: Readonly<Record<string, string | undefined>> = process.env): string {
   const xdg = env.XDG_STATE_HOME;
   return xdg !== undefined && xdg.startsWith('/') ? join(xdg, 'tc', 'daemon') : join(homedir(), '.local', 'state', 'tc', 'daemon');
 }

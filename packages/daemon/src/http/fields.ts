@@ -83,7 +83,7 @@ const FIELDS: Readonly<Record<string, (f: Facts) => unknown>> = {
   sizeWhenDone: (f) => f.wantedBytes,
   totalSize: (f) => f.total,
   leftUntilDone: (f) => f.left,
-  desiredAvailable: (f) => f.left,
+  desiredAvailable: () => 0,
   haveValid: (f) => f.have,
   haveUnchecked: () => 0,
   downloadedEver: (f) => f.down,

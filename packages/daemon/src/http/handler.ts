@@ -102,7 +102,7 @@ export class DaemonHandler {
     if (req.body.length > MAX_BODY_BYTES) return errorReply(new DaemonError('DAEMON_TOO_LARGE', `a body larger than ${MAX_BODY_BYTES} bytes`));
     const path = req.url.split('?')[0] ?? '/';
     try {
-      if (path === '/transmission/rpc') return await this.rpc(req);
+      if (path === '/transmission/rpc' || path === '/transmission/rpc/') return await this.rpc(req);
       if (path.startsWith('/api/')) return await apiRoute(this.opts.registry, req);
       return json(404, { error: { code: 'DAEMON_NOT_FOUND', message: `no such page: ${path.slice(0, 200)}` } });
     } catch (e) {
