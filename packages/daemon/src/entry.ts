@@ -36,6 +36,8 @@ export class Entry {
   checking: { done: number; total: number } | undefined;
   /** A verify on a stopped torrent: stop again once the data is checked. */
   verifyOnly = false;
+  /** How the last start found the data: trusted resume data, or hashed (`checked` pieces). */
+  restored: { readonly source: string; readonly checked: number } | undefined;
   /** Being stopped to be run again differently (a verify): the queue leaves it alone meanwhile. */
   held = false;
   /** Peers named at add time, dialled on every start while the daemon runs. */

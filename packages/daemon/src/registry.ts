@@ -379,8 +379,9 @@ export class Registry extends EventEmitter<RegistryEvents> {
       e.checking = p;
       this.changed(e);
     });
-    job.on('restored', () => {
+    job.on('restored', (r) => {
       e.checking = undefined;
+      e.restored = { source: r.source, checked: r.checked };
       if (e.verifyOnly) abort.abort();
       this.changed(e);
     });

@@ -123,7 +123,7 @@ describe('Transmission RPC and JSON API', () => {
     expect((got.arguments as { torrents: unknown[] }).torrents[0]).toMatchObject({
       percentDone: 1,
       leftUntilDone: 0,
-      isFinished: true,
+      isFinished: false,
       files: [
         { name: 'pack/a.bin', length: 30_000, bytesCompleted: 30_000 },
         { name: 'pack/b.bin', length: 50_000, bytesCompleted: 50_000 },

@@ -28,7 +28,11 @@ const DETAIL_FIELDS = [...LIST_FIELDS, 'files', 'fileStats', 'peers', 'trackerSt
 
 /** One torrent in the JSON API: Transmission's field names, plus our own `state` word. */
 export function torrentView(e: Entry, detail = false): Record<string, unknown> {
-  return { ...torrentFields(e, detail ? DETAIL_FIELDS : LIST_FIELDS), state: e.status };
+  return {
+    ...torrentFields(e, detail ? DETAIL_FIELDS : LIST_FIELDS),
+    state: e.status,
+    ...(detail && e.restored !== undefined ? { restored: e.restored } : {}),
+  };
 }
 
 function bad(message: string): never {

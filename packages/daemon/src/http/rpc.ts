@@ -123,8 +123,8 @@ function stats(reg: Registry): Record<string, unknown> {
     activeTorrentCount: active,
     pausedTorrentCount: n - active,
     torrentCount: n,
-    downloadSpeed: down,
-    uploadSpeed: up,
+    downloadSpeed: Math.round(down),
+    uploadSpeed: Math.round(up),
     'cumulative-stats': totals,
     'current-stats': totals,
   };
