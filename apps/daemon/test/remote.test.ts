@@ -131,6 +131,11 @@ describe('tc-daemon with transmission-remote', () => {
     expect(await remote('-t', '1', '--remove-and-delete')).toMatch(/success/);
     expect((await remote('-l')).includes('album')).toBe(false);
     expect(existsSync(join(tmp.path, 'root', 'album'))).toBe(false);
+    // A magnet link: the metadata comes from the seeder named in x.pe, then the data.
+    const magnet = `magnet:?xt=urn:btih:${t.infoHashHex}&dn=album&x.pe=127.0.0.1:${seeder.port}`;
+    expect(await remote('-a', magnet)).toMatch(/success/);
+    await until('the magnet to download', async () => /\s2\s+100%.*album/.test(await remote('-l')), { timeoutMs: 60_000, everyMs: 200 });
+    expect(await readFile(join(tmp.path, 'root', 'album', 'two.bin'))).toEqual(t.data.subarray(300_000));
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
     daemon = undefined;
