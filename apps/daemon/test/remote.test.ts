@@ -1,7 +1,7 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { RESUME_SAVE_MS } from '@tc/engine';
 import { startFixtureSeeder } from '@tc/testkit/fixture-seeder';
@@ -10,9 +10,9 @@ import { createTestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
 import { until } from '@tc/testkit/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDaemon, type Running } from './spawn.js';
 
 const run = promisify(execFile);
-const LAUNCHER = resolve(import.meta.dirname, '..', 'bin', 'tc-daemon.js');
 const AUTH = 'alice:s3cret';
 
 const t = createTestTorrent({
@@ -25,37 +25,9 @@ const t = createTestTorrent({
   seed: 21,
 });
 
-interface Running {
-  readonly child: ChildProcess;
-  readonly rpcPort: number;
-  readonly peerPort: number;
-  readonly exited: Promise<number | null>;
-}
-
 let tmp: { path: string; cleanup: () => Promise<void> };
 let seeder: LibtorrentPeer;
 let daemon: Running | undefined;
-
-/** Starts tc-daemon on loopback with a free RPC port; resolves once it says where it listens. */
-function startDaemon(): Promise<Running> {
-  const child = spawn(
-    process.execPath,
-    [LAUNCHER, '--listen', '127.0.0.1:0', '--port', '0', '--auth', AUTH, '--state', join(tmp.path, 'state'), '--download-root', join(tmp.path, 'root')],
-    { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TZ: 'UTC' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  let out = '';
-  let err = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
-  return new Promise((resolveStart, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (s: string) => {
-      out += s;
-      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)\/ \(peer port (\d+)/.exec(out);
-      if (m !== null) resolveStart({ child, rpcPort: Number(m[1]), peerPort: Number(m[2]), exited });
-    });
-    void exited.then((code) => reject(new Error(`tc-daemon exited ${code}: ${err}`)));
-  });
-}
 
 async function remote(...args: string[]): Promise<string> {
   const { stdout } = await run('transmission-remote', [`127.0.0.1:${daemon!.rpcPort}`, '-n', AUTH, ...args], { timeout: 10_000 });
@@ -83,7 +55,7 @@ afterAll(async () => {
 
 describe('tc-daemon with transmission-remote', () => {
   it('adds, downloads from libtorrent, lists, stops, starts, survives kill -9 and removes with data', async () => {
-    daemon = await startDaemon();
+    daemon = await startDaemon(tmp.path, AUTH);
     expect(await remote('-a', join(tmp.path, 'album.torrent'))).toMatch(/success/);
     // The torrent must be in the session before the seeder dials (an unknown info-hash is refused).
     await until('downloading', async () => (await torrentInfo()).state === 'downloading', { timeoutMs: 10_000 });
@@ -120,7 +92,7 @@ describe('tc-daemon with transmission-remote', () => {
     await until('seeding before the kill', async () => (await torrentInfo()).state === 'seeding', { timeoutMs: 10_000 });
     daemon.child.kill('SIGKILL');
     await daemon.exited;
-    daemon = await startDaemon();
+    daemon = await startDaemon(tmp.path, AUTH);
     expect(await remote('-l')).toMatch(/\s1\s+100%.*album/);
     await until('seeding after the restart', async () => (await torrentInfo()).state === 'seeding', { timeoutMs: 20_000 });
     const after = await torrentInfo();

@@ -150,3 +150,15 @@ describe('Transmission RPC and JSON API', () => {
     expect(body(await rpc('port-test')).result).toMatch(/not available/);
   });
 });
+
+describe('the page', () => {
+  it('serves its files behind the same gate, with a policy that loads nothing from elsewhere', async () => {
+    const page = await req('GET', '/');
+    expect(page.status).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(page.body).toContain('/ui/app.js');
+    expect((await req('GET', '/ui/app.js')).headers['content-type']).toMatch(/javascript/);
+    expect((await req('GET', '/ui/../package.json')).status).toBe(404);
+    expect((await h.handle({ method: 'GET', url: '/', headers: { host: 'localhost' }, body: Buffer.alloc(0) })).status).toBe(401);
+  });
+});

@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { DAEMON_HTTP_STATUS, DaemonError } from '../errors.js';
 import type { Registry } from '../registry.js';
 import { apiRoute } from './api.js';
@@ -7,6 +8,16 @@ import { runRpc } from './rpc.js';
 /** Largest request body: a base64 .torrent at codec's 10 MB cap fits, with room for the JSON around it. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 export const SESSION_ID_HEADER = 'x-transmission-session-id';
+
+/** The page's files (ui/ in this package, served as they are: no build step), by URL path. */
+const UI_FILES: Readonly<Record<string, { file: string; type: string }>> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/ui/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/ui/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+};
+const UI_DIR = new URL('../../ui/', import.meta.url);
+/** The page loads nothing from elsewhere and cannot be framed. */
+const PAGE_POLICY = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'";
 
 export interface HttpRequest {
   readonly method: string;
@@ -75,6 +86,10 @@ export class DaemonHandler {
     this.hosts = new Set(opts.hosts.map((h) => h.toLowerCase()));
   }
 
+  get registry(): Registry {
+    return this.opts.registry;
+  }
+
   /** Checks Host and credentials; a response when refused. */
   gate(req: Pick<HttpRequest, 'headers'>): HttpResponse | undefined {
     const host = req.headers.host;
@@ -104,6 +119,11 @@ export class DaemonHandler {
     try {
       if (path === '/transmission/rpc' || path === '/transmission/rpc/') return await this.rpc(req);
       if (path.startsWith('/api/')) return await apiRoute(this.opts.registry, req);
+      const ui = Object.hasOwn(UI_FILES, path) ? UI_FILES[path] : undefined;
+      if (ui !== undefined && req.method === 'GET') {
+        const body = await readFile(new URL(ui.file, UI_DIR), 'utf8');
+        return { status: 200, headers: { 'content-type': ui.type, 'content-security-policy': PAGE_POLICY, 'x-frame-options': 'DENY' }, body };
+      }
       return json(404, { error: { code: 'DAEMON_NOT_FOUND', message: `no such page: ${path.slice(0, 200)}` } });
     } catch (e) {
       return errorReply(e);
