@@ -1,4 +1,3 @@
-import { lookup } from 'node:dns/promises';
 import { mkdir, realpath } from 'node:fs/promises';
 import { BlockList, isIP } from 'node:net';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
@@ -110,32 +109,4 @@ export function isPrivateAddress(address: string): boolean {
     return PRIVATE.check(address, 'ipv6');
   }
   return true;
-}
-
-/**
- * Refuses a torrent URL whose host is, or resolves to, a private address (DAEMON_PRIVATE_ADDRESS),
- * unless the operator allowed them. Checked on every address the name resolves to.
- */
-export async function checkUrlAddress(url: string, allowPrivate: boolean): Promise<void> {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new DaemonError('DAEMON_BAD_REQUEST', 'not a valid URL');
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DaemonError('DAEMON_BAD_REQUEST', 'only http and https URLs are fetched');
-  if (allowPrivate) return;
-  const host = u.hostname.replace(/^\[|\]$/g, '');
-  let addresses: string[];
-  try {
-    addresses = isIP(host) !== 0 ? [host] : (await lookup(host, { all: true })).map((a) => a.address);
-  } catch (e) {
-    throw new DaemonError('DAEMON_BAD_REQUEST', `cannot resolve ${host}: ${(e as Error).message}`, { cause: e });
-  }
-  if (addresses.length === 0 || addresses.some(isPrivateAddress)) {
-    throw new DaemonError(
-      'DAEMON_PRIVATE_ADDRESS',
-      `${host} is a loopback, private or link-local address; the daemon fetches such URLs only with --allow-private-urls`,
-    );
-  }
 }

@@ -1,13 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fetchLimited } from '@tc/cli';
 import { CodecError, MAX_TORRENT_BYTES, parseMagnet, parseMetainfo, toTorrentFile, type Metainfo } from '@tc/codec';
 import { EngineError, resumePath, type PeerAddress, type Session } from '@tc/engine';
 import { diskNameOf, Job, type JobOutcome } from '@tc/job';
 import { Entry } from './entry.js';
 import { DaemonError } from './errors.js';
-import { checkUrlAddress, type DownloadRoots } from './guard.js';
+import { fetchTorrentUrl } from './fetch.js';
+import type { DownloadRoots } from './guard.js';
 import { MAX_TORRENTS, type DaemonSettings, type StateDir, type TorrentRecord } from './state-dir.js';
 
 /** How long a torrent URL may take to download. */
@@ -148,14 +148,10 @@ export class Registry extends EventEmitter<RegistryEvents> {
       if (req.url.length > MAX_MAGNET_CHARS) throw new DaemonError('DAEMON_BAD_REQUEST', `a magnet link longer than ${MAX_MAGNET_CHARS} characters`);
       magnet = req.url.trim();
     } else if (typeof req.url === 'string') {
-      await checkUrlAddress(req.url, this.opts.allowPrivateUrls === true);
-      const fetchUrl = this.opts.fetchUrl ?? ((u: string) => fetchLimited(u, { maxBytes: MAX_TORRENT_BYTES, timeoutMs: URL_FETCH_TIMEOUT_MS }));
-      let bytes: Buffer;
-      try {
-        bytes = await fetchUrl(req.url);
-      } catch (e) {
-        throw new DaemonError('DAEMON_BAD_REQUEST', `cannot fetch the torrent: ${(e as Error).message}`, { cause: e });
-      }
+      const allowPrivate = this.opts.allowPrivateUrls === true;
+      const fetchUrl =
+        this.opts.fetchUrl ?? ((u: string) => fetchTorrentUrl(u, { maxBytes: MAX_TORRENT_BYTES, timeoutMs: URL_FETCH_TIMEOUT_MS, allowPrivate }));
+      const bytes = await fetchUrl(req.url);
       metainfo = parseTorrent(bytes);
     } else {
       throw new DaemonError('DAEMON_BAD_REQUEST', 'name a torrent: its bytes, a URL or a magnet link');
