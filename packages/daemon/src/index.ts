@@ -1,0 +1,11 @@
+export { DaemonError, DAEMON_ERROR_CODES, DAEMON_HTTP_STATUS, type DaemonErrorCode } from './errors.js';
+export { StateDir, defaultStateDir, DEFAULT_SETTINGS, MAX_TORRENTS, type DaemonSettings, type TorrentRecord } from './state-dir.js';
+export { DownloadRoots, isPrivateAddress, MAX_PATH_CHARS } from './guard.js';
+export { fetchTorrentUrl, MAX_URL_REDIRECTS, type TorrentFetchOptions } from './fetch.js';
+export { Registry, URL_FETCH_TIMEOUT_MS, MAX_MAGNET_CHARS, type AddRequest, type RegistryEvents, type RegistryOptions } from './registry.js';
+export { Entry, type EntryStatus } from './entry.js';
+export { DaemonHandler, MAX_BODY_BYTES, SESSION_ID_HEADER, hostOf, json, type HandlerOptions, type HttpRequest, type HttpResponse } from './http/handler.js';
+export { runRpc, selectIds, MAX_RPC_FIELDS, MAX_RPC_IDS } from './http/rpc.js';
+export { torrentView } from './http/api.js';
+export { torrentFields, KNOWN_FIELDS, TR_STATUS } from './http/fields.js';
+export { httpServer, MAX_CONNECTIONS, REQUEST_TIMEOUT_MS } from './http/server.js';
