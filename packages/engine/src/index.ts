@@ -8,6 +8,7 @@ export { Torrent, DEFAULT_MAX_PEERS, type PeerInfo, type TorrentEvents, type Tor
 export type { TorrentState, TorrentStateKind } from './torrent/states.js';
 export type { PeerAddress } from './peer/connection.js';
 export type { CandidateSource } from './peer/swarm.js';
+export type { MetadataFetcher, MetadataFetchStats } from './magnet/fetcher.js';
 
 // Errors.
 export { EngineError, EngineBug, isEngineError, ENGINE_ERROR_CODES, type EngineErrorCode, type EngineErrorDetails } from './errors.js';
@@ -38,7 +39,15 @@ export type { TransportStats } from './net/transport.js';
 
 // Resume: restoring verified pieces and keeping the resume file current.
 export { resumePath } from './resume/store.js';
-export { restore, ResumeKeeper, type RestoreOptions, type RestoreResult, type RestoreSource, type ResumeKeeperOptions } from './resume/restore.js';
+export {
+  restore,
+  ResumeKeeper,
+  RESUME_SAVE_MS,
+  type RestoreOptions,
+  type RestoreResult,
+  type RestoreSource,
+  type ResumeKeeperOptions,
+} from './resume/restore.js';
 
 // File selection and seed goals, parsed from user arguments.
 export {
