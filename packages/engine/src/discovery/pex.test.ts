@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodePex, encodePex, isWireError, type PexMessage, type PexPeer } from '@tc/wire';
-import { PEX_MAX_ADDED, PEX_MAX_DROPPED, pexCandidates, pexDiff, usablePexAddress } from './pex.js';
+import type { PeerState } from '../torrent/peer-state.js';
+import { PEX_FIRST_DELAY_MS, PEX_INTERVAL_MS, PEX_MAX_ADDED, PEX_MAX_DROPPED, pexCandidates, pexDiff, TorrentPex, usablePexAddress } from './pex.js';
 
 const notSelf = (): boolean => false;
 
@@ -72,5 +73,32 @@ describe('ut_pex (BEP 11) pure parts', () => {
     const r = pexCandidates(m, notSelf, 10_000);
     expect(r.peers.length).toBeLessThanOrEqual(PEX_MAX_ADDED);
     expect(r.peers.every((p) => p.host !== '0.0.0.0')).toBe(true);
+  });
+
+  it('never tells two peers of each other in the same round (they would dial each other at once)', () => {
+    const sent = new Map<number, PexMessage[]>();
+    const fake = (port: number) =>
+      ({
+        conn: {
+          outgoing: true,
+          isClosed: false,
+          address: { host: '127.0.0.1', port },
+          send: (m: { payload: Uint8Array }) => sent.set(port, [...(sent.get(port) ?? []), decodePex(m.payload)]),
+        },
+        router: { remoteId: () => 2, peer: undefined },
+        bitfield: { count: 0 },
+      }) as unknown as PeerState;
+    const a = fake(1001);
+    const c = fake(1002);
+    const pex = new TorrentPex({ isSelf: () => false, addPeers: () => undefined, pieceCount: 4 });
+    pex.tick([a, c], 0);
+    pex.tick([a, c], PEX_FIRST_DELAY_MS);
+    const ports = (p: number) => (sent.get(p) ?? []).flatMap((m) => m.added.map((x) => x.port));
+    // A hears of C now; C hears of A only in the next round.
+    expect(ports(1001)).toEqual([1002]);
+    expect(ports(1002)).toEqual([]);
+    pex.tick([a, c], PEX_FIRST_DELAY_MS + PEX_INTERVAL_MS);
+    expect(ports(1002)).toEqual([1001]);
+    expect(ports(1001)).toEqual([1002]);
   });
 });

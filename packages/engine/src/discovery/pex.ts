@@ -132,6 +132,11 @@ export class TorrentPex {
       if (a !== undefined) current.set(addressKey({ host: a.ip, port: a.port }), a);
     }
     const interval = this.o.intervalMs ?? PEX_INTERVAL_MS;
+    // "x>y": peer x was told of peer y in this round. Telling y of x in the same round too makes both
+    // dial each other at once; libtorrent's duplicate-connection rule (peer ids compared, random per
+    // connection) can then close both connections, and neither retries for minutes. So one side hears
+    // of the other one round later, when they are already connected.
+    const introduced = new Set<string>();
     for (const p of list) {
       const id = p.router.remoteId(UT_PEX);
       if (id === undefined || p.conn.isClosed) continue;
@@ -140,8 +145,12 @@ export class TorrentPex {
       const self = reachableAddress(p, this.o.pieceCount);
       const others = new Map(current);
       if (self !== undefined) others.delete(addressKey({ host: self.ip, port: self.port }));
-      const { added, dropped } = pexDiff(others, s.told);
+      const selfKey = self === undefined ? undefined : addressKey({ host: self.ip, port: self.port });
+      const diff = pexDiff(others, s.told);
+      const dropped = diff.dropped;
+      const added = selfKey === undefined ? diff.added : diff.added.filter((a) => !introduced.has(`${addressKey({ host: a.ip, port: a.port })}>${selfKey}`));
       if (added.length === 0 && dropped.length === 0) continue;
+      if (selfKey !== undefined) for (const a of added) introduced.add(`${selfKey}>${addressKey({ host: a.ip, port: a.port })}`);
       s.lastSent = now;
       for (const a of added) s.told.set(addressKey({ host: a.ip, port: a.port }), { ip: a.ip, port: a.port });
       for (const d of dropped) s.told.delete(addressKey({ host: d.ip, port: d.port }));
