@@ -94,9 +94,9 @@ describe('ut_pex (BEP 11) pure parts', () => {
     pex.tick([a, c], 0);
     pex.tick([a, c], PEX_FIRST_DELAY_MS);
     const ports = (p: number) => (sent.get(p) ?? []).flatMap((m) => m.added.map((x) => x.port));
-    // A hears of C now; C hears of A only in the next round.
-    expect(ports(1001)).toEqual([1002]);
-    expect(ports(1002)).toEqual([]);
+    // C (the newer peer) hears of A now and dials it; A hears of C only in the next round.
+    expect(ports(1002)).toEqual([1001]);
+    expect(ports(1001)).toEqual([]);
     pex.tick([a, c], PEX_FIRST_DELAY_MS + PEX_INTERVAL_MS);
     expect(ports(1002)).toEqual([1001]);
     expect(ports(1001)).toEqual([1002]);

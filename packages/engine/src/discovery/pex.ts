@@ -135,9 +135,10 @@ export class TorrentPex {
     // "x>y": peer x was told of peer y in this round. Telling y of x in the same round too makes both
     // dial each other at once; libtorrent's duplicate-connection rule (peer ids compared, random per
     // connection) can then close both connections, and neither retries for minutes. So one side hears
-    // of the other one round later, when they are already connected.
+    // of the other one round later, when they are already connected: the newer peer (later in
+    // `peers`, which is in connection order) is told first and dials the older one, as after an announce.
     const introduced = new Set<string>();
-    for (const p of list) {
+    for (const p of [...list].reverse()) {
       const id = p.router.remoteId(UT_PEX);
       if (id === undefined || p.conn.isClosed) continue;
       const s = this.of(p, now);
