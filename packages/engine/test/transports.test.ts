@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestTorrent } from '@tc/testkit/swarm-fixture';
+import { until } from '@tc/testkit/wait';
 import { memoryStorage, MemoryStorage } from '../src/storage/memory.js';
 import type { Session, SessionOptions } from '../src/session.js';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { ManualClock, systemClock } from '../src/clock.js';
 import { UdpPort } from '../src/net/udp-port.js';
-import { UTP_HEAD_START_MS } from '../src/net/policy.js';
+import { UTP_GRACE_AFTER_REFUSAL_MS, UTP_HEAD_START_MS } from '../src/net/policy.js';
 import type { PeerLink } from '../src/net/policy.js';
 import { PeerTransports, type TransportLink } from '../src/net/transport.js';
 import { encodeHandshake } from '@tc/wire';
@@ -136,6 +137,30 @@ describe('transports between two tc engines', () => {
       await udp.close();
       for (const c of accepted) c.destroy();
       await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it('both, against a closed port: the dial fails as refused soon after TCP is refused, not at the connect timeout', async () => {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const clock = new ManualClock();
+    const udp = await UdpPort.bind({ port: 0, host4: '127.0.0.1', host6: null });
+    const pt = new PeerTransports({ clock, udp, transport: 'both', encryption: 'allow' });
+    let outcome: Error | undefined | 'pending' = 'pending';
+    try {
+      pt.dial({ host: '127.0.0.1', port }, { infoHash: Buffer.alloc(20), connectTimeoutMs: 10_000 }, (e) => (outcome = e));
+      clock.advance(UTP_HEAD_START_MS);
+      const timers = clock.pending;
+      // TCP is refused at once on loopback (the grace timer starts); uTP's SYN meets a silent UDP port.
+      await until('the TCP refusal', () => clock.pending > timers, { timeoutMs: 5_000 });
+      expect(outcome).toBe('pending');
+      clock.advance(UTP_GRACE_AFTER_REFUSAL_MS);
+      expect((outcome as unknown as NodeJS.ErrnoException)?.code).toBe('ECONNREFUSED');
+    } finally {
+      pt.close();
+      await udp.close();
     }
   });
 

@@ -36,6 +36,13 @@ export interface PeerLink {
  */
 export const UTP_HEAD_START_MS = 500;
 
+/**
+ * Once a peer's TCP port refused us, how much longer a pending uTP attempt may run: a live uTP peer
+ * answers its SYN within a round trip, while a closed UDP port is silent (no ICMP reaches a shared
+ * socket), so waiting the whole connect timeout would only hide the refusal for ten seconds.
+ */
+export const UTP_GRACE_AFTER_REFUSAL_MS = 3_000;
+
 /** Peers whose working transport and encryption we remember (an LRU: bounded whatever the swarm). */
 export const MAX_REMEMBERED_PEERS = 4096;
 

@@ -5,6 +5,7 @@ import { classifyIncoming, mseAccept, mseConnect, WireError, type MseInfoHashLoo
 import type { Clock, TimerHandle } from '../clock.js';
 import { EngineError } from '../errors.js';
 import {
+  UTP_GRACE_AFTER_REFUSAL_MS,
   acceptPolicy,
   dialEncrypted,
   dialPlan,
@@ -206,6 +207,10 @@ export class PeerTransports {
       // All started attempts failed: start the next one now rather than wait for its head start.
       if (live.size === 0 && started === steps.length) finish(lastError);
       else if (live.size === 0) startNext();
+      else if ((e as NodeJS.ErrnoException).code === 'ECONNREFUSED' && started === steps.length) {
+        const refusal = e;
+        timers.push(this.opts.clock.setTimeout(() => finish(refusal), UTP_GRACE_AFTER_REFUSAL_MS));
+      }
     };
     const startNext = (): void => {
       if (finished || started >= steps.length) return;
@@ -236,7 +241,11 @@ export class PeerTransports {
       else timers.push(this.opts.clock.setTimeout(startNext, step.delayMs));
     }
     timers.push(
-      this.opts.clock.setTimeout(() => finish(new EngineError('ENGINE_PEER_TIMEOUT', 'connect timed out', { peer: peerKey(a) })), req.connectTimeoutMs),
+      // A refusal seen on the way says more than the timeout of the attempt still pending.
+      this.opts.clock.setTimeout(
+        () => finish(lastError ?? new EngineError('ENGINE_PEER_TIMEOUT', 'connect timed out', { peer: peerKey(a) })),
+        req.connectTimeoutMs,
+      ),
     );
     return () => {
       if (finished) return;
