@@ -38,7 +38,7 @@ describe('tc-download says why it is stuck', () => {
     try {
       const io = captureIo({ cwd: work.path });
       const peer = `127.0.0.1:${await closedPort()}`;
-      const code = await run(['why.torrent', '-o', out.path, '--listen', '127.0.0.1', '--peer', peer, '--first-peer-timeout', '9', '--json'], io);
+      const code = await run(['why.torrent', '-o', out.path, '--listen', '127.0.0.1', '--peer', peer, '--first-peer-timeout', '14', '--json'], io);
       expect(code).toBe(4);
       const statuses = io
         .out()
@@ -50,7 +50,7 @@ describe('tc-download says why it is stuck', () => {
       expect(last?.findings?.[0]?.text).toMatch(
         /^peers known but none connect: 1 address, \d+ failed dials? \(100% refused\); nobody has connected to us either$/,
       );
-      expect(io.err()).toMatch(/^error: no peers found within 9 s \(peers known but none connect: .*100% refused.*\)\nhint: the peers refuse connections/m);
+      expect(io.err()).toMatch(/^error: no peers found within 14 s \(peers known but none connect: .*100% refused.*\)\nhint: the peers refuse connections/m);
     } finally {
       await out.cleanup();
     }
