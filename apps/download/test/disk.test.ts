@@ -183,6 +183,8 @@ describe('tc-download disk faults', () => {
     expect(complete).toEqual(have);
     expect((await lt.peers()).some((p) => p.port === port && p.totalDownload >= have.length * pieceLength)).toBe(true);
 
+    // The progress line comes every few seconds: wait for one before stopping (the transfer may be quicker).
+    await until('the upload-only progress line', () => /^upload only \(disk error\): seeding: /m.test(stderr), { timeoutMs: 15_000, everyMs: 100 });
     child.kill('SIGINT');
     expect(await exit, stderr).toBe(5);
     expect(stderr).toMatch(/^upload only \(disk error\): seeding: /m);
