@@ -7,6 +7,7 @@ import {
   ExitCode,
   exitCodeFor,
   formatBytes,
+  formatRate,
   formatDuration,
   parseCommand,
   parseSize,
@@ -66,6 +67,15 @@ describe('formatting', () => {
   it('formats and parses sizes', () => {
     expect(formatBytes(1536)).toBe('1.50 KiB');
     expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(512)).toBe('512 B');
+  });
+
+  it('formats a rate under 1 KiB/s like the others: whole bytes, not a raw float (issue 17)', () => {
+    expect(formatRate(560.0590334997933)).toBe('560 B/s');
+    expect(formatRate(0.4)).toBe('0 B/s');
+    expect(formatRate(1023.7)).toBe('1.00 KiB/s');
+    expect(formatBytes(-12.5)).toBe('-13 B');
+    expect(formatRate(2048)).toBe('2.00 KiB/s');
     expect(formatDuration(125)).toBe('2m05s');
     expect(parseSize('5M', '--limit')).toBe(5 * 1024 * 1024);
     expect(parseSize('500k', '--limit')).toBe(512000);
