@@ -2,6 +2,7 @@ import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
 import type { ColourMode } from './colour.js';
 import { UsageError } from './exit-codes.js';
 import type { Io } from './io.js';
+import { versionText } from './version.js';
 
 /** Options every command has (CLI.md). */
 export interface CommonOptions {
@@ -15,26 +16,32 @@ export interface CommonOptions {
  * version to stdout, and every parse failure as a UsageError (exit 2) rather than yargs's own exit.
  */
 export function commandParser(name: string, usage: string): Argv<CommonOptions> {
-  return yargs()
-    .scriptName(name)
-    .usage(usage)
-    .option('color', {
-      choices: ['auto', 'always', 'never'] as const,
-      default: 'auto' as ColourMode,
-      describe: 'colour output (NO_COLOR, FORCE_COLOR and TERM=dumb are honoured under auto)',
-    })
-    .option('json', { type: 'boolean', default: false, describe: 'machine-readable output on stdout' })
-    .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'more detail, and the cause of errors' })
-    .strictOptions()
-    .help()
-    .alias('help', 'h')
-    .version('0.1.0')
-    .wrap(100)
-    .exitProcess(false)
-    .fail((msg: string | undefined, err: Error | undefined) => {
-      if (err instanceof UsageError) throw err;
-      throw new UsageError(msg ?? err?.message ?? 'bad arguments', `run ${name} --help for usage`);
-    }) as unknown as Argv<CommonOptions>;
+  return (
+    yargs()
+      .scriptName(name)
+      .usage(usage)
+      .option('color', {
+        choices: ['auto', 'always', 'never'] as const,
+        default: 'auto' as ColourMode,
+        describe: 'colour output (NO_COLOR, FORCE_COLOR and TERM=dumb are honoured under auto)',
+      })
+      .option('json', { type: 'boolean', default: false, describe: 'machine-readable output on stdout' })
+      .option('verbose', { alias: 'v', type: 'boolean', default: false, describe: 'more detail, and the cause of errors' })
+      .strictOptions()
+      .help()
+      .alias('help', 'h')
+      // Our own --version (versionText), answered by parseCommand: yargs' would print a bare number.
+      .version(false)
+      .option('version', { type: 'boolean', describe: "show the version, Node's version and the build commit" })
+      .wrap(100)
+      .exitProcess(false)
+      .fail((msg: string | undefined, err: Error | undefined) => {
+        if (err instanceof UsageError) throw err;
+        // yargs' own message: its newlines are layout, kept (sanitize still escapes the rest).
+        if (msg !== undefined) throw new UsageError(msg, `run ${name} --help for usage`, { multiline: true });
+        throw new UsageError(err?.message ?? 'bad arguments', `run ${name} --help for usage`);
+      }) as unknown as Argv<CommonOptions>
+  );
 }
 
 /**
@@ -59,5 +66,10 @@ export async function parseCommand<T>(parser: Argv<T>, argv: readonly string[], 
     if (e instanceof UsageError) throw e;
     throw new UsageError(e instanceof Error ? e.message : String(e));
   });
-  return shown ? undefined : parsed;
+  if (shown) return undefined;
+  if ((parsed as { version?: unknown }).version === true) {
+    io.stdout.write(`${versionText(typeof parsed.$0 === 'string' && parsed.$0 !== '' ? parsed.$0 : 'tc', io.env)}\n`);
+    return undefined;
+  }
+  return parsed;
 }

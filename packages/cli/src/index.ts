@@ -14,3 +14,4 @@ export { formatProblem, problemJson, type ProblemLike } from './problems.js';
 export { positionals } from './positionals.js';
 export { fetchLimited, FETCH_TIMEOUT_MS, isWebUrl, MAX_FETCH_TIMEOUT_S, MAX_REDIRECTS, readFileOrUrl, timeoutMs, type FetchOptions } from './fetch.js';
 export { isMagnet, readTorrentArg, type TorrentArg, type TorrentArgOptions } from './torrent-arg.js';
+export { buildCommit, tcVersion, versionText } from './version.js';

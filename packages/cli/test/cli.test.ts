@@ -14,6 +14,7 @@ import {
   reportError,
   sanitize,
   UsageError,
+  versionText,
 } from '../src/index.js';
 
 describe('sanitize', () => {
@@ -93,5 +94,24 @@ describe('commandParser', () => {
     const args = await parseCommand(commandParser('tc-x', '$0 FILE'), ['a', '--json'], captureIo());
     expect(args?.json).toBe(true);
     expect(args?._).toEqual(['a']);
+  });
+
+  it("keeps the newlines of yargs' own messages, still escaping what a terminal would obey (issue 17)", async () => {
+    const parser = commandParser('tc-x', '$0 FILE').option('mode', { choices: ['a', 'b'] as const });
+    const e = await parseCommand(parser, ['--mode', 'c\x1b[2J'], captureIo()).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(UsageError);
+    const io = captureIo();
+    expect(reportError(io, e)).toBe(ExitCode.USAGE);
+    expect(io.err()).toMatch(/^error: Invalid values:\n {2}Argument: mode/);
+    expect(io.err()).not.toContain('\\x0a');
+    expect(io.err()).not.toContain('\x1b');
+  });
+
+  it('--version prints the version, Node and the commit, on stdout, and exits 0 (issue 17)', async () => {
+    const io = captureIo();
+    expect(await parseCommand(commandParser('tc-x', '$0 FILE'), ['--version'], io)).toBeUndefined();
+    expect(io.out()).toMatch(/^tc-x \d+\.\d+\.\d+ \(node v\d+\.\d+\.\d+, commit ([0-9a-f]{12}|unknown)\)\n$/);
+    expect(io.err()).toBe('');
+    expect(versionText('tc-y', { TC_BUILD_COMMIT: 'abcdef0123456789' })).toMatch(/^tc-y \S+ \(node v\S+, commit abcdef012345\)$/);
   });
 });
