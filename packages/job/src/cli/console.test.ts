@@ -46,7 +46,9 @@ describe('JobConsole', () => {
     const disk = new EngineError('ENGINE_DISK', 'cannot write x: ENOSPC');
     const cases: [JobOutcome, number, RegExp][] = [
       [{ kind: 'done', stats, elapsedMs: 2_000 }, 0, /^$/],
-      [{ kind: 'seeded', until: 'interrupted', stats, elapsedMs: 9_000, seedMs: 7_000 }, 0, /^$/],
+      // CLI.md: an interrupted run exits 130, seeding included (issue 17); the summary is still printed.
+      [{ kind: 'seeded', until: 'interrupted', stats, elapsedMs: 9_000, seedMs: 7_000 }, 130, /^$/],
+      [{ kind: 'seeded', until: 'goal', stats, elapsedMs: 9_000, seedMs: 7_000 }, 0, /^$/],
       [{ kind: 'interrupted', stats, elapsedMs: 1 }, 130, /^$/],
       [
         { kind: 'no-peers', stats, trackers: [], elapsedMs: 61_000 },

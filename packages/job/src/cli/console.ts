@@ -156,9 +156,9 @@ export class JobConsole {
         this.summary(outcome.stats, outcome.elapsedMs, () => summaryText(name, outcome.stats, outcome.elapsedMs / 1000, this.o.where));
         return ExitCode.OK;
       case 'seeded':
-        // Seeding is open-ended: a signal is its normal end (exit 0).
+        // The summary either way; a signal's end is still 130, as every interrupted command (CLI.md).
         this.summary(outcome.stats, outcome.elapsedMs, () => seedSummaryText(name, outcome.stats, outcome.seedMs / 1000));
-        return ExitCode.OK;
+        return outcome.until === 'interrupted' ? ExitCode.INTERRUPTED : ExitCode.OK;
       case 'seed-failed':
         return reportError(io, outcome.error, { what: 'seeding failed', verbose });
       case 'interrupted':
