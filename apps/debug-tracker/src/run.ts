@@ -133,7 +133,7 @@ async function loadTarget(
     }
     return { infoHash: parseInfoHash(infoHashText), name: undefined, tiers: override };
   }
-  const arg = await readTorrentArg(input, { cwd: io.cwd, signal: io.signal, timeoutMs });
+  const arg = await readTorrentArg(input, { cwd: io.cwd, signal: io.signal, timeoutMs, stdin: io.stdin });
   if (arg.kind === 'magnet') {
     for (const w of arg.warnings) reportWarning(io, w.message);
     // A magnet has no tiers (BEP 9): each `tr` is probed, numbered in order.

@@ -82,7 +82,7 @@ async function loadTarget(input: string | undefined, extra: readonly string[], i
     if (extraTiers.length > 0) return { tiers: extraTiers, source: '--tracker' };
     return { tiers: PUBLIC_TRACKERS.map((u) => [u]), source: 'the built-in public list' };
   }
-  const arg = await readTorrentArg(input, { cwd: io.cwd, signal: io.signal });
+  const arg = await readTorrentArg(input, { cwd: io.cwd, signal: io.signal, stdin: io.stdin });
   if (arg.kind === 'magnet') {
     const m = arg.magnet;
     return {

@@ -16,7 +16,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (args === undefined) return ExitCode.OK;
   let metainfo: Metainfo;
   try {
-    const arg = await readTorrentArg(args.source, { cwd: io.cwd, signal: io.signal, timeoutMs: FETCH_TIMEOUT_MS });
+    const arg = await readTorrentArg(args.source, { cwd: io.cwd, signal: io.signal, timeoutMs: FETCH_TIMEOUT_MS, stdin: io.stdin });
     if (arg.kind === 'magnet')
       throw new UsageError(
         'tc-seed needs the .torrent, not a magnet link',

@@ -9,7 +9,7 @@ import {
   formatProblem,
   parseCommand,
   positionals,
-  readFileOrUrl,
+  readTorrentBytes,
   FETCH_TIMEOUT_MS,
   sanitize,
   timeoutMs,
@@ -117,7 +117,7 @@ async function validateOne(
   const base = { source, metainfo: undefined, errors: [], warnings: [], failure: undefined, data: undefined };
   let bytes: Buffer;
   try {
-    bytes = await readFileOrUrl(source, { cwd: io.cwd, maxBytes: MAX_TORRENT_BYTES, timeoutMs: opts.timeoutMs, signal: io.signal });
+    bytes = await readTorrentBytes(source, { cwd: io.cwd, maxBytes: MAX_TORRENT_BYTES, timeoutMs: opts.timeoutMs, signal: io.signal, stdin: io.stdin });
   } catch (e) {
     return { ...base, failure: e instanceof Error ? e.message : String(e), exitCode: exitCodeFor(e) };
   }
