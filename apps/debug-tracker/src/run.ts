@@ -1,6 +1,18 @@
 import { randomInt } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
-import { colours, commandParser, CommandError, ExitCode, parseCommand, readTorrentArg, reportWarning, UsageError, writeJson, type Io } from '@tc/cli';
+import {
+  colours,
+  commandParser,
+  CommandError,
+  ExitCode,
+  parseCommand,
+  readTorrentArg,
+  reportError,
+  reportWarning,
+  UsageError,
+  writeJson,
+  type Io,
+} from '@tc/cli';
 import { parseInfoHash } from '@tc/codec';
 import { TrackerProber } from '@tc/tracker';
 import { generatePeerId, USER_AGENT } from '@tc/wire';
@@ -116,7 +128,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (args.json) writeJson(io, reportJson(report, args.verbose));
   else io.stdout.write(renderReport(report, { chalk: colours(args.color, io, io.stdout), verbose: args.verbose }));
   const answered = probes.filter((p) => p.announce !== undefined && 'result' in p.announce).length;
-  return answered > 0 ? ExitCode.OK : ExitCode.NETWORK;
+  if (answered > 0) return ExitCode.OK;
+  // Every non-zero exit says why on stderr, whatever stdout carried (CLI.md).
+  return reportError(
+    io,
+    new CommandError(`no tracker answered (0 of ${probes.length})`, ExitCode.NETWORK, {
+      hint:
+        probes.length > 0
+          ? "each tracker above says where it failed; run tc-netcheck to check this machine's network"
+          : 'the torrent lists no trackers: give one with --tracker',
+    }),
+  );
 }
 
 async function loadTarget(
