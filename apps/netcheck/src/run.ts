@@ -17,8 +17,8 @@ const USAGE = `$0 [torrent-or-magnet] [options]
 
 Checks what a download needs from the network, and says what to do about what fails:
 addresses, listening ports, DNS, trackers, peers (with a torrent), inbound reachability, environment.
-Exit status: 0 when everything a download needs works, 1 when something essential fails, 2 on bad
-usage, 3 for an invalid torrent or magnet link, 4 when the torrent's URL cannot be fetched.`;
+Exit status: 0 when nothing checked failed, 2 on bad usage, 3 for an invalid torrent or magnet
+link, 4 when something a download needs fails (or the torrent's URL cannot be fetched), 130 on Ctrl-C.`;
 
 /** Names accepted by --only, with friendly aliases. */
 const ONLY_ALIASES: Readonly<Record<string, CheckId>> = {
@@ -154,7 +154,7 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
     };
     const report = await runNetcheck(plan, o.deps({ dnsServers, probeTimeoutMs, io }));
     // Ctrl-C stops the probes early; what was found is still printed, with the interrupted status.
-    const code = io.signal?.aborted ? ExitCode.INTERRUPTED : report.ok ? ExitCode.OK : ExitCode.FAILURE;
+    const code = io.signal?.aborted ? ExitCode.INTERRUPTED : report.ok ? ExitCode.OK : ExitCode.NETWORK;
     const heading: Heading = {
       trackerSource: target.source,
       trackerCount: new Set(target.tiers.flat()).size,
@@ -168,6 +168,6 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
     return code;
   } catch (e) {
     // The shared table: 2 for how the command was called, 3 for a bad torrent or magnet link.
-    return reportError(io, e, { what: 'tc-netcheck', verbose });
+    return reportError(io, e, { verbose });
   }
 }
