@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { ExitCode, type Io } from '@tc/cli';
+import { checkOutputFolder, ExitCode, reportError, type Io } from '@tc/cli';
 import type { Metainfo } from '@tc/codec';
 import type { Session } from '@tc/engine';
 import { Job } from '@tc/job';
@@ -18,6 +18,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
   // The session is opened on first use: before the metadata for a magnet, after the torrent is read otherwise.
   let opening: Promise<Session> | undefined;
   const session = (): Promise<Session> => (opening ??= openSession(args));
+  if (!args.list) {
+    // A folder that cannot be written is a disk error known now, before any peer is dialled (issue 17).
+    try {
+      await checkOutputFolder(args.dir, '-o');
+    } catch (e) {
+      return reportError(io, e, { verbose: args.verbose });
+    }
+  }
   try {
     const metainfo = await readTorrentArgument(args, io, session);
     if (typeof metainfo === 'number') return metainfo;

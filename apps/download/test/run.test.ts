@@ -1,5 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureIo } from '@tc/cli';
@@ -197,8 +198,37 @@ describe('tc-download', () => {
       const io = captureIo({ cwd: work.path });
       const code = await run(['pack.torrent', '-o', join(d.path, 'afile'), '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--quiet'], io);
       expect(code).toBe(5);
-      expect(io.err()).toMatch(/^error: download failed: /);
+      expect(io.err()).toMatch(/^error: -o .*afile: is a file, not a folder\nhint: /);
     } finally {
+      await d.cleanup();
+    }
+  });
+
+  it('-o under a regular file: a disk error (exit 5) said once, before any peer is dialled (issue 17)', async () => {
+    const d = await tempDir();
+    const dialled: string[] = [];
+    const trap = createNetServer((sock) => {
+      dialled.push(String(sock.remotePort));
+      sock.destroy();
+    });
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
+    try {
+      await writeFile(join(d.path, 'afile'), 'x');
+      const trapPort = (trap.address() as { port: number }).port;
+      for (const o of [join(d.path, 'afile', 'sub'), join(d.path, 'afile', 'sub', 'deeper')]) {
+        const io = captureIo({ cwd: work.path });
+        const code = await run(['pack.torrent', '-o', o, '--peer', `127.0.0.1:${trapPort}`, '--listen', '127.0.0.1', '--first-peer-timeout', '2'], io);
+        expect(code, io.err()).toBe(5);
+        expect(io.err()).toMatch(/^error: -o .*afile\/sub.*: .*afile is a file, not a folder\nhint: /);
+        expect(io.err().match(/^(error|warning): /gm)).toHaveLength(1);
+      }
+      // A magnet link too: its metadata would be saved there, so nothing is fetched.
+      const io = captureIo({ cwd: work.path });
+      const magnet = `magnet:?xt=urn:btih:${'ab'.repeat(20)}&x.pe=127.0.0.1:${trapPort}`;
+      expect(await run([magnet, '-o', join(d.path, 'afile', 'm'), '--listen', '127.0.0.1', '--first-peer-timeout', '2'], io)).toBe(5);
+      expect(dialled).toEqual([]);
+    } finally {
+      await new Promise((r) => trap.close(r));
       await d.cleanup();
     }
   });

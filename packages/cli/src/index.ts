@@ -9,7 +9,7 @@ export { createProgress, type Progress, type ProgressMode } from './progress.js'
 export { sanitize } from './sanitize.js';
 export { captureIo, type CapturedIo } from './testing.js';
 export { worstExitCode } from './batch.js';
-export { readInputFile, writeFileAtomic } from './files.js';
+export { checkOutputFolder, readInputFile, writeFileAtomic } from './files.js';
 export { formatProblem, problemJson, type ProblemLike } from './problems.js';
 export { positionals } from './positionals.js';
 export { fetchLimited, FETCH_TIMEOUT_MS, isWebUrl, MAX_FETCH_TIMEOUT_S, MAX_REDIRECTS, readFileOrUrl, timeoutMs, type FetchOptions } from './fetch.js';
