@@ -48,4 +48,18 @@ describe('tc-seed run()', () => {
       await d.cleanup();
     }
   });
+
+  it('--first-peer-timeout, which a seeder cannot use, is refused as a usage error rather than ignored; --help does not offer it (issue 17)', async () => {
+    // run() throws usage errors; runMain prints them and exits 2.
+    const err = await run(['pack.torrent', work.path, '--first-peer-timeout', '5'], captureIo({ cwd: work.path })).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'USAGE',
+      message: '--first-peer-timeout: tc-seed waits for peers as long as it seeds',
+      hint: expect.stringMatching(/--seed 30m/),
+    });
+    const help = captureIo({ cwd: work.path });
+    expect(await run(['--help'], help)).toBe(0);
+    expect(help.out()).toContain('--max-peers');
+    expect(help.out()).not.toContain('--first-peer-timeout');
+  });
 });

@@ -131,4 +131,13 @@ describe('JobConsole', () => {
     });
     expect(json.io.err()).toBe('warning: ignoring resume data: resume file is not valid bencode\n');
   });
+
+  it('the seeding line shows upload, ratio and peers, not a meaningless "100.0% (1/1)" (issue 17)', () => {
+    const { job, io } = view({ progress: 'plain' }, true);
+    job.emit('seeding', { uploadOnly: false, stats, elapsedMs: 1 });
+    job.emit('status', { phase: 'seeding', stats, elapsedMs: 1_000, seedMs: 1_000 });
+    job.emit('seed-end', { kind: 'interrupted', stats, error: undefined });
+    expect(io.err()).not.toMatch(/\(1\/1\)|100\.0%/);
+    expect(io.err()).toMatch(/^seeding: ↑ 0 B\/s {2}uploaded 78\.1 KiB {2}ratio 2\.00 {2}peers 1\n/);
+  });
 });

@@ -117,7 +117,8 @@ export class JobConsole {
         o.io.stdout.write(`${summaryText(this.name, stats, elapsedMs / 1000, o.where)}\n`);
       }
       const label = uploadOnly ? 'upload only (disk error): seeding' : 'seeding';
-      this.seeding = createProgress(o.io, { mode: this.mode, total: uploadOnly ? o.metainfo.pieceCount : 1, label });
+      // Upload only: how much of the torrent is served; a full seed has nothing to count (issue 17).
+      this.seeding = createProgress(o.io, { mode: this.mode, total: uploadOnly ? o.metainfo.pieceCount : 1, label, count: uploadOnly });
     });
     job.on('seed-end', () => this.seeding.stop());
     job.on('stopping', ({ reason, phase }) => {
