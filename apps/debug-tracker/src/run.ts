@@ -10,6 +10,7 @@ import {
   reportError,
   reportWarning,
   UsageError,
+  withExamples,
   writeJson,
   type Io,
 } from '@tc/cli';
@@ -56,15 +57,17 @@ interface Target {
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  const parser = commandParser('tc-debug-tracker', USAGE)
+  const options = commandParser('tc-debug-tracker', USAGE)
     .option('tracker', { type: 'string', array: true, describe: 'probe this tracker URL instead of the torrent’s (repeatable)' })
     .option('info-hash', { type: 'string', describe: 'info-hash (hex or base32) to announce when no torrent is given' })
     .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_S, describe: 'total time limit in seconds' })
     .option('handshake', { type: 'number', default: 0, describe: 'connect to up to N returned peers per tracker and check their BitTorrent handshake' })
-    .example('$0 ubuntu.torrent', 'probe every tracker of a torrent')
-    .example('$0 "magnet:?xt=urn:btih:…" --json', 'probe a magnet’s trackers, JSON output')
-    .example('$0 a.torrent --tracker udp://tracker.example:6969/announce --handshake 5', 'probe one tracker and dial 5 peers')
     .epilogue(EPILOGUE);
+  const parser = withExamples(options, 'tc-debug-tracker', [
+    ['$0 ubuntu.torrent', 'probe every tracker of a torrent'],
+    ['$0 "magnet:?xt=urn:btih:…" --json', 'probe a magnet’s trackers, JSON output'],
+    ['$0 a.torrent --tracker udp://tracker.example:6969/announce --handshake 5', 'probe one tracker and dial 5 peers'],
+  ]);
   const args = await parseCommand(parser, argv, io);
   if (!args) return ExitCode.OK;
   if (!Number.isFinite(args.timeout) || args.timeout <= 0 || args.timeout > MAX_TIMEOUT_S) {

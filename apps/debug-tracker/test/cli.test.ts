@@ -114,6 +114,14 @@ afterAll(async () => {
 });
 
 describe('tc-debug-tracker', () => {
+  it('--help: no example wraps mid-command (issue 17)', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    const examples = r.stdout.split('Examples:\n')[1]!.split('\n\n')[0]!.split('\n');
+    for (const line of examples) expect(line).toMatch(/^ {2}(tc-debug-tracker |# )/);
+    expect(r.stdout).toContain('\n  tc-debug-tracker a.torrent --tracker udp://tracker.example:6969/announce --handshake 5\n');
+  });
+
   it('reports the dead first tier’s cause and the live tracker’s peers, and checks handshakes', async () => {
     const r = await runCli([torrentPath, '--timeout', '10', '--handshake', '3']);
     expect(r.code).toBe(0);

@@ -261,4 +261,11 @@ describe('tc-download', () => {
     await expect(run([], captureIo())).rejects.toMatchObject({ code: 'USAGE' });
     await expect(run(['pack.torrent', '--max-peers', '0'], io)).rejects.toMatchObject({ code: 'USAGE' });
   });
+
+  it('--help: no example wraps mid-command (issue 17)', async () => {
+    const io = captureIo();
+    expect(await run(['--help'], io)).toBe(0);
+    const examples = io.out().split('Examples:\n')[1]!.split('\n\n')[0]!.split('\n');
+    for (const line of examples) expect(line).toMatch(/^ {2}(tc-download |# )/);
+  });
 });

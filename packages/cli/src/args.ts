@@ -73,3 +73,21 @@ export async function parseCommand<T>(parser: Argv<T>, argv: readonly string[], 
   }
   return parsed;
 }
+
+/** Widest example command yargs keeps in its left column (half its 100-column wrap, less padding). */
+const EXAMPLE_COLUMN = 48;
+
+/**
+ * Adds help examples that never wrap mid-command (issue 17): one that fits yargs' column is shown
+ * beside its description; a longer one gets a line of its own, under its description as a shell
+ * comment (`# …`), so it can still be copied whole.
+ * `name` replaces `$0` to measure.
+ */
+export function withExamples<T>(parser: Argv<T>, name: string, examples: readonly (readonly [command: string, description: string])[]): Argv<T> {
+  let p = parser;
+  for (const [command, description] of examples) {
+    if (command.replace(/\$0/g, name).length <= EXAMPLE_COLUMN) p = p.example(command, description);
+    else p = p.example(`# ${description}:`, '').example(command, '');
+  }
+  return p;
+}

@@ -1,4 +1,4 @@
-export { commandParser, parseCommand, type CommonOptions } from './args.js';
+export { commandParser, parseCommand, withExamples, type CommonOptions } from './args.js';
 export { colourLevel, colours, type ColourMode } from './colour.js';
 export { reportError, reportWarning } from './errors.js';
 export { CLI_ERROR_CODES, CliError, CommandError, ExitCode, exitCodeFor, UsageError, type CliErrorCode } from './exit-codes.js';

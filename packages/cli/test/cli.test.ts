@@ -15,6 +15,7 @@ import {
   sanitize,
   UsageError,
   versionText,
+  withExamples,
 } from '../src/index.js';
 
 describe('sanitize', () => {
@@ -113,5 +114,21 @@ describe('commandParser', () => {
     expect(io.out()).toMatch(/^tc-x \d+\.\d+\.\d+ \(node v\d+\.\d+\.\d+, commit ([0-9a-f]{12}|unknown)\)\n$/);
     expect(io.err()).toBe('');
     expect(versionText('tc-y', { TC_BUILD_COMMIT: 'abcdef0123456789' })).toMatch(/^tc-y \S+ \(node v\S+, commit abcdef012345\)$/);
+  });
+
+  it('help examples never wrap mid-command: a long one gets its own line, its description above it (issue 17)', async () => {
+    const long = '$0 a.torrent --tracker udp://tracker.example:6969/announce --handshake 5';
+    const parser = withExamples(commandParser('tc-x', '$0 FILE'), 'tc-x', [
+      ['$0 a.torrent', 'short: two columns'],
+      [long, 'probe one tracker and dial 5 peers'],
+    ]);
+    const io = captureIo();
+    await parseCommand(parser, ['--help'], io);
+    const block = io.out().split('Examples:\n')[1]!.split('\n\n')[0]!;
+    expect(block.split('\n').filter((l) => l !== '')).toEqual([
+      expect.stringMatching(/^ {2}tc-x a\.torrent +short: two columns$/),
+      '  # probe one tracker and dial 5 peers:',
+      '  tc-x a.torrent --tracker udp://tracker.example:6969/announce --handshake 5',
+    ]);
   });
 });
