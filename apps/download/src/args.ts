@@ -46,7 +46,7 @@ export async function parseDownloadArgs(argv: readonly string[], io: Io): Promis
   if (!args) return undefined;
   const sources = args._.map(String);
   if (sources.length !== 1) throw new UsageError('give exactly one .torrent file, URL or magnet link', 'run tc-download --help for usage');
-  const flags = readJobFlags(args, io.cwd);
+  const flags = readJobFlags(args, io.cwd, io.env);
   const limitDownBps = args['limit-down'] !== undefined ? parseSize(String(args['limit-down']), '--limit-down') : undefined;
   return {
     ...flags,

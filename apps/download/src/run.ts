@@ -3,7 +3,7 @@ import { checkOutputFolder, ExitCode, reportError, type Io } from '@tc/cli';
 import type { Metainfo } from '@tc/codec';
 import type { Session } from '@tc/engine';
 import { Job } from '@tc/job';
-import { EventLog, JobConsole, openSession } from '@tc/job/cli';
+import { EventLog, JobConsole, openSession, portFallbackNotice } from '@tc/job/cli';
 import { parseDownloadArgs, readSelection, type DownloadArgs } from './args.js';
 import { printFiles } from './list.js';
 import { readTorrentArgument } from './source.js';
@@ -17,7 +17,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (args === undefined) return ExitCode.OK;
   // The session is opened on first use: before the metadata for a magnet, after the torrent is read otherwise.
   let opening: Promise<Session> | undefined;
-  const session = (): Promise<Session> => (opening ??= openSession(args));
+  const session = (): Promise<Session> => (opening ??= openSession(args, portFallbackNotice(io, args)));
   if (!args.list) {
     // A folder that cannot be written is a disk error known now, before any peer is dialled (issue 17).
     try {

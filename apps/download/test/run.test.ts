@@ -233,6 +233,40 @@ describe('tc-download', () => {
     }
   });
 
+  it('listens on TC_PORT when set (a taken one is exit 4), else 6881, falling back to a free port when 6881 is taken (issue 17)', async () => {
+    const out = await tempDir();
+    // 6881 held here (or already by someone else: either way taken) on the address tc-download listens on.
+    const hold = createNetServer();
+    await new Promise<void>((r) => {
+      hold.once('error', () => r());
+      hold.listen(6881, '127.0.0.1', r);
+    });
+    const busy = createNetServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const busyPort = (busy.address() as { port: number }).port;
+    try {
+      const base = ['pack.torrent', '-o', out.path, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1'];
+      const io = captureIo({ cwd: work.path });
+      expect(await run([...base, '--progress', 'none', '--log', join(out.path, 'a.log')], io)).toBe(0);
+      const port = (await readFile(join(out.path, 'a.log'), 'utf8'))
+        .split('\n')
+        .map((l) => (l ? (JSON.parse(l) as { event: string; port?: number }) : undefined))
+        .find((e) => e?.event === 'start')?.port;
+      expect(port).toBeGreaterThan(0);
+      expect(port).not.toBe(6881);
+      expect(io.err()).toContain(`port 6881 is taken: listening on port ${port} instead (choose one with --port or TC_PORT)\n`);
+      // run() throws it; runMain prints the error line and exits with its code.
+      const taken = await run([...base, '--quiet'], captureIo({ cwd: work.path, env: { TC_PORT: String(busyPort) } })).catch((e: unknown) => e);
+      expect(taken).toMatchObject({ exitCode: 4, message: expect.stringMatching(new RegExp(`^cannot listen on port ${busyPort}: .*EADDRINUSE`)) });
+      const bad = await run([...base, '--quiet'], captureIo({ cwd: work.path, env: { TC_PORT: 'x' } })).catch((e: unknown) => e);
+      expect(bad).toMatchObject({ code: 'USAGE', message: 'TC_PORT: x is not a port (0-65535)' });
+    } finally {
+      await new Promise((r) => busy.close(r));
+      await new Promise((r) => hold.close(r));
+      await out.cleanup();
+    }
+  });
+
   it('--log in a folder that does not exist: one error line and exit 5, not a crash', async () => {
     const io = captureIo({ cwd: work.path });
     const code = await run(['pack.torrent', '--log', join(work.path, 'no', 'such', 'dir', 'x.log'), '--listen', '127.0.0.1', '--quiet'], io);

@@ -1,4 +1,4 @@
-import { colours, commandParser, ExitCode, parseCommand, readTorrentArg, reportError, UsageError, type Io } from '@tc/cli';
+import { colours, commandParser, ExitCode, listenPort, parseCommand, readTorrentArg, reportError, UsageError, type Io } from '@tc/cli';
 import { PUBLIC_TRACKERS } from '@tc/codec';
 import { DEFAULT_LISTEN_PORT } from './checks/listen.js';
 import { DEFAULT_PEERS_TRIED, MAX_PEERS_TRIED } from './checks/peers.js';
@@ -51,12 +51,6 @@ export function parseOnly(text: string | undefined): Set<CheckId> {
   }
   if (out.size === 0) throw new UsageError('--only: no check named', `choose from ${CHECK_IDS.join(', ')}`);
   return out;
-}
-
-function portFrom(value: unknown, what: string): number {
-  const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${what}: ${String(value)} is not a port (1-65535)`);
-  return n;
 }
 
 /** `127.0.0.1:5353`, `[::1]:53` or a bare address: what `Resolver#setServers` accepts. */
@@ -122,9 +116,8 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
     verbose = args.verbose;
     const positional = (args._ ?? []).map(String);
     if (positional.length > 1) throw new UsageError(`expected at most one torrent or magnet, got ${positional.length}`);
-    const envPort = io.env.TC_PORT;
-    const port =
-      args.port !== undefined ? portFrom(args.port, '--port') : envPort !== undefined && envPort !== '' ? portFrom(envPort, 'TC_PORT') : DEFAULT_LISTEN_PORT;
+    // The same default and variable as tc-download and tc-seed (issue 17).
+    const { port } = listenPort(args.port, io.env, { allowZero: false });
     const only = parseOnly(args.only);
     const timeout = args.timeout;
     if (!Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT_S)

@@ -36,7 +36,7 @@ export async function parseSeedArgs(argv: readonly string[], io: Io): Promise<Se
     throw new UsageError('--first-peer-timeout: tc-seed waits for peers as long as it seeds', 'to stop after a while, give --seed a time (--seed 30m)');
   }
   return {
-    ...readJobFlags({ ...args, 'first-peer-timeout': DEFAULT_FIRST_PEER_TIMEOUT_S, firstPeerTimeout: DEFAULT_FIRST_PEER_TIMEOUT_S }, io.cwd),
+    ...readJobFlags({ ...args, 'first-peer-timeout': DEFAULT_FIRST_PEER_TIMEOUT_S, firstPeerTimeout: DEFAULT_FIRST_PEER_TIMEOUT_S }, io.cwd, io.env),
     source: sources[0]!,
     data: resolve(io.cwd, sources[1]!),
     json: args.json,

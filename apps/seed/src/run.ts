@@ -4,7 +4,7 @@ import { ExitCode, readTorrentArg, reportError, reportWarning, UsageError, type 
 import type { Metainfo } from '@tc/codec';
 import type { Session } from '@tc/engine';
 import { diskNameOf, Job } from '@tc/job';
-import { EventLog, JobConsole, openSession } from '@tc/job/cli';
+import { EventLog, JobConsole, openSession, portFallbackNotice } from '@tc/job/cli';
 import { parseSeedArgs, type SeedArgs } from './args.js';
 
 /** Longest a URL fetch of a .torrent may take (the shared fetch has 10 s; a busy tracker site gets more). */
@@ -30,7 +30,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const log = await EventLog.forCommand(args, io);
   if (typeof log === 'number') return log;
   try {
-    const session = await openSession(args);
+    const session = await openSession(args, portFallbackNotice(io, args));
     try {
       return await seed(args, io, metainfo, session, log);
     } finally {

@@ -9,6 +9,7 @@ export { createProgress, type Progress, type ProgressMode } from './progress.js'
 export { sanitize } from './sanitize.js';
 export { captureIo, type CapturedIo } from './testing.js';
 export { worstExitCode } from './batch.js';
+export { DEFAULT_LISTEN_PORT, listenPort, type ListenPort } from './listen-port.js';
 export { checkOutputFolder, readInputFile, writeFileAtomic } from './files.js';
 export { formatProblem, problemJson, type ProblemLike } from './problems.js';
 export { positionals } from './positionals.js';

@@ -1,10 +1,7 @@
 import { type CheckResult, type Clock, result } from './types.js';
 
-/**
- * tc's default listen port for TCP (peers) and UDP (uTP/DHT): 6881, the first of the BEP 3-era
- * 6881-6889 range that clients and port-forwarding guides still default to.
- */
-export const DEFAULT_LISTEN_PORT = 6881;
+/** tc's default listen port (6881), shared with tc-download and tc-seed, as TC_PORT is. */
+export { DEFAULT_LISTEN_PORT } from '@tc/cli';
 /** How many ports above the wanted one we try when suggesting a free one: bounded, never a scan. */
 export const MAX_FREE_PORT_CANDIDATES = 20;
 

@@ -9,6 +9,7 @@ export {
   MAX_COMMAND_PEERS,
   openSession,
   parsePeer,
+  portFallbackNotice,
   readJobFlags,
   readSeedGoal,
   withJobFlags,
