@@ -3,7 +3,7 @@ import { checkOutputFolder, ExitCode, reportError, type Io } from '@tc/cli';
 import type { Metainfo } from '@tc/codec';
 import type { Session } from '@tc/engine';
 import { Job } from '@tc/job';
-import { EventLog, JobConsole, openSession, portFallbackNotice } from '@tc/job/cli';
+import { EventLog, JobConsole, lockRun, openSession, portFallbackNotice } from '@tc/job/cli';
 import { parseDownloadArgs, readSelection, type DownloadArgs } from './args.js';
 import { printFiles } from './list.js';
 import { readTorrentArgument } from './source.js';
@@ -34,12 +34,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return ExitCode.OK;
     }
     const selection = args.select !== undefined ? readSelection(args.select, metainfo) : undefined;
-    const log = await EventLog.forCommand(args, io);
-    if (typeof log === 'number') return log;
+    // One run per torrent and folder: a second would share its resume data (issue 17).
+    const lock = await lockRun(io, args, { infoHash: metainfo.infoHashHex, dir: args.dir, command: 'tc-download' });
+    if (typeof lock === 'number') return lock;
     try {
-      return await download(args, io, metainfo, selection, await session(), log);
+      const log = await EventLog.forCommand(args, io);
+      if (typeof log === 'number') return log;
+      try {
+        return await download(args, io, metainfo, selection, await session(), log);
+      } finally {
+        await log?.close();
+      }
     } finally {
-      await log?.close();
+      await lock.release();
     }
   } finally {
     await (await opening?.catch(() => undefined))?.close();

@@ -8,6 +8,7 @@ import { parseMetainfo } from '@tc/codec';
 import { memoryStorage, Session, sourceFromMetainfo, type MemoryStorage } from '@tc/engine';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
+import { until } from '@tc/testkit/wait';
 import { run } from '../src/run.js';
 
 let seeder: Session;
@@ -263,6 +264,37 @@ describe('tc-download', () => {
     } finally {
       await new Promise((r) => busy.close(r));
       await new Promise((r) => hold.close(r));
+      await out.cleanup();
+    }
+  });
+
+  it('a second run on the same torrent and folder refuses (exit 1), naming the first; another folder is fine (issue 17)', async () => {
+    const out = await tempDir();
+    const state = join(out.path, 'state');
+    try {
+      const ctl = new AbortController();
+      const env = { XDG_STATE_HOME: state };
+      // The first waits for peers that never come (the tracker is dead) until interrupted.
+      const firstIo = captureIo({ cwd: work.path, signal: ctl.signal, env });
+      const first = run(['pack.torrent', '-o', join(out.path, 'dl'), '--listen', '127.0.0.1', '--quiet', '--first-peer-timeout', '60'], firstIo);
+      const locks = join(state, 'tc', 'locks');
+      await until(
+        () => 'the first run to take its lock',
+        async () => (await readdir(locks).catch(() => [])).length === 1,
+        { timeoutMs: 10_000, everyMs: 20 },
+      );
+      const io = captureIo({ cwd: work.path, env });
+      expect(await run(['pack.torrent', '-o', join(out.path, 'dl'), '--listen', '127.0.0.1'], io)).toBe(1);
+      expect(io.err()).toMatch(
+        new RegExp(
+          `^error: another tc-download \\(pid ${process.pid}, since [^)]+\\) is already working on this torrent in .*dl\nhint: wait for it to end or stop it; if no tc is running, remove ${locks}/`,
+        ),
+      );
+      expect(io.out()).toBe('');
+      ctl.abort();
+      expect(await first).toBe(130);
+      expect(await readdir(locks)).toEqual([]);
+    } finally {
       await out.cleanup();
     }
   });

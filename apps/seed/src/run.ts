@@ -4,7 +4,7 @@ import { ExitCode, readTorrentArg, reportError, reportWarning, UsageError, type 
 import type { Metainfo } from '@tc/codec';
 import type { Session } from '@tc/engine';
 import { diskNameOf, Job } from '@tc/job';
-import { EventLog, JobConsole, openSession, portFallbackNotice } from '@tc/job/cli';
+import { EventLog, JobConsole, lockRun, openSession, portFallbackNotice } from '@tc/job/cli';
 import { parseSeedArgs, type SeedArgs } from './args.js';
 
 /** Longest a URL fetch of a .torrent may take (the shared fetch has 10 s; a busy tracker site gets more). */
@@ -45,6 +45,17 @@ async function seed(args: SeedArgs, io: Io, metainfo: Metainfo, session: Session
   // DATA may name the torrent's own file or folder rather than the folder holding it.
   const name = diskNameOf(metainfo);
   const dir = basename(args.data) === name && !existsSync(join(args.data, name)) ? dirname(args.data) : args.data;
+  // One run per torrent and folder, tc-download's included: they would share resume data (issue 17).
+  const lock = await lockRun(io, args, { infoHash: metainfo.infoHashHex, dir, command: 'tc-seed' });
+  if (typeof lock === 'number') return lock;
+  try {
+    return await seedLocked(args, io, metainfo, session, log, dir, name);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function seedLocked(args: SeedArgs, io: Io, metainfo: Metainfo, session: Session, log: EventLog | undefined, dir: string, name: string): Promise<number> {
   const job = new Job({
     session,
     metainfo,

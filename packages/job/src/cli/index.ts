@@ -17,3 +17,4 @@ export {
   type SessionFlags,
 } from './flags.js';
 export { etaSeconds, seedSummaryText, seedText, statusJson, statusText, summaryText, trackerFailures } from './render.js';
+export { acquireRunLock, lockFolder, lockRun, type LockHolder, type RunLock } from './run-lock.js';
