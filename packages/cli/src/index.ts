@@ -16,3 +16,5 @@ export { positionals } from './positionals.js';
 export { fetchLimited, FETCH_TIMEOUT_MS, isWebUrl, MAX_FETCH_TIMEOUT_S, MAX_REDIRECTS, readFileOrUrl, timeoutMs, type FetchOptions } from './fetch.js';
 export { isMagnet, readTorrentArg, readTorrentBytes, STDIN_ARG, type TorrentArg, type TorrentArgOptions } from './torrent-arg.js';
 export { buildCommit, tcVersion, versionText } from './version.js';
+export { configPaths, envName, loadConfig } from './config.js';
+export { parseToml, TomlError } from './toml.js';
