@@ -2,6 +2,7 @@ import yargs, { type ArgumentsCamelCase, type Argv } from 'yargs';
 import type { ColourMode } from './colour.js';
 import { UsageError } from './exit-codes.js';
 import type { Io } from './io.js';
+import { COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion.js';
 import { applyConfig, printConfig } from './config.js';
 import { versionText } from './version.js';
 
@@ -36,6 +37,7 @@ export function commandParser(name: string, usage: string): Argv<CommonOptions> 
     // Our own --version (versionText), answered by parseCommand: yargs' would print a bare number.
     .version(false)
     .option('version', { type: 'boolean', describe: "show the version, Node's version and the build commit" })
+    .option('completion', { choices: COMPLETION_SHELLS, describe: 'print a shell completion script for this command, then exit' })
     .option('print-config', {
       type: 'boolean',
       describe: 'show every option’s value and where it came from (flag > TC_* variable > config file > default), then exit',
@@ -80,6 +82,11 @@ export async function parseCommand<T>(parser: Argv<T>, argv: readonly string[], 
   if (shown) return undefined;
   if ((parsed as { version?: unknown }).version === true) {
     io.stdout.write(`${versionText(typeof parsed.$0 === 'string' && parsed.$0 !== '' ? parsed.$0 : 'tc', io.env)}\n`);
+    return undefined;
+  }
+  const shell = (parsed as { completion?: CompletionShell }).completion;
+  if (shell !== undefined) {
+    io.stdout.write(completionScript(parser as Argv<unknown>, name ?? String(parsed.$0), shell));
     return undefined;
   }
   if (applied !== undefined && (parsed as { printConfig?: unknown }).printConfig === true) {

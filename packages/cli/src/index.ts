@@ -18,3 +18,4 @@ export { isMagnet, readTorrentArg, readTorrentBytes, STDIN_ARG, type TorrentArg,
 export { buildCommit, tcVersion, versionText } from './version.js';
 export { configPaths, envName, loadConfig } from './config.js';
 export { parseToml, TomlError } from './toml.js';
+export { COMPLETION_SHELLS, completionScript, type CompletionShell } from './completion.js';
