@@ -2,7 +2,7 @@ import { colours, commandParser, ExitCode, listenPort, parseCommand, readTorrent
 import { PUBLIC_TRACKERS } from '@tc/codec';
 import { DEFAULT_LISTEN_PORT } from './checks/listen.js';
 import { DEFAULT_PEERS_TRIED, MAX_PEERS_TRIED } from './checks/peers.js';
-import { CHECK_IDS, type CheckId } from './checks/types.js';
+import { CHECK_IDS, CHECK_TITLES, type CheckId } from './checks/types.js';
 import { runNetcheck, type NetcheckDeps, type NetcheckPlan } from './netcheck.js';
 import { renderChecklist, renderJson, type Heading } from './render.js';
 
@@ -158,6 +158,11 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
     };
     if (args.json) renderJson(io, report, heading, code);
     else io.stdout.write(renderChecklist(report, heading, colours(args.color, io)));
+    if (code === ExitCode.NETWORK) {
+      // Every non-zero exit says why on stderr too (the checklist on stdout has the details).
+      const failed = report.checks.filter((r) => r.status === 'fail').map((r) => CHECK_TITLES[r.id].toLowerCase());
+      io.stderr.write(`error: ${failed.length} check${failed.length === 1 ? '' : 's'} failed: ${failed.join(', ')}\n`);
+    }
     return code;
   } catch (e) {
     // The shared table: 2 for how the command was called, 3 for a bad torrent or magnet link.
