@@ -2,6 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { captureIo } from '@tc/cli';
+import { parseMetainfo } from '@tc/codec';
+import { acquireRunLock } from '@tc/job/cli';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
 import { run } from '../src/run.js';
@@ -61,5 +63,22 @@ describe('tc-seed run()', () => {
     expect(await run(['--help'], help)).toBe(0);
     expect(help.out()).toContain('--max-peers');
     expect(help.out()).not.toContain('--first-peer-timeout');
+  });
+
+  it('refuses (exit 1) while another run holds the torrent and folder, naming it (issue 17)', async () => {
+    const d = await tempDir();
+    try {
+      const env = { XDG_STATE_HOME: join(d.path, 'state') };
+      const held = await acquireRunLock({ infoHash: parseMetainfo(t.torrent).metainfo.infoHashHex, dir: d.path, command: 'tc-download', env });
+      try {
+        const io = captureIo({ cwd: work.path, env });
+        expect(await run(['pack.torrent', d.path, '--listen', '127.0.0.1'], io)).toBe(1);
+        expect(io.err()).toMatch(new RegExp(`^error: another tc-download \\(pid ${process.pid}, since [^)]+\\) is already working on this torrent in `));
+      } finally {
+        await held.release();
+      }
+    } finally {
+      await d.cleanup();
+    }
   });
 });
