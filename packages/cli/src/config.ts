@@ -187,7 +187,13 @@ function givenAsFlag(argv: readonly string[], o: OptionInfo): boolean {
 export function printConfig(io: Io, applied: ConfigApplied, argv: readonly string[], args: Record<string, unknown>, json: boolean): void {
   // The port's variable and default are read by the command itself (listenPort): shown as it will.
   const ownValue = (key: string): unknown =>
-    key === 'port' ? (io.env.TC_PORT !== undefined && io.env.TC_PORT !== '' ? io.env.TC_PORT : DEFAULT_LISTEN_PORT) : undefined;
+    key !== 'port'
+      ? undefined
+      : io.env.TC_PORT === undefined || io.env.TC_PORT === ''
+        ? DEFAULT_LISTEN_PORT
+        : /^\d+$/.test(io.env.TC_PORT)
+          ? Number(io.env.TC_PORT)
+          : io.env.TC_PORT;
   const rows = applied.options.map((o) => ({
     option: `--${o.key}`,
     value: args[o.key] ?? ownValue(o.key) ?? null,
