@@ -18,8 +18,9 @@ import { parseToml, TOML_ROOT, TomlError, type TomlDocument, type TomlValue } fr
 /** Options never read from the environment or a file: they are about this one invocation. */
 const INVOCATION_ONLY = new Set(['help', 'version', 'print-config', 'completion']);
 /**
- * Options whose variable the command reads itself, with its own checks (`TC_PORT`: listenPort,
- * which also knows that a port given either way does not fall back). The file still applies.
+ * Options whose variable the command reads itself when they have no default, with its own checks
+ * (`TC_PORT`: listenPort, which also knows that a port given either way does not fall back). The
+ * file still applies.
  */
 const OWN_ENV = new Set(['port']);
 /** A config file is a few lines; this bounds a mistaken or hostile one. */
@@ -79,6 +80,7 @@ interface OptionInfo {
   readonly type: 'boolean' | 'number' | 'array' | 'string';
   readonly choices: readonly unknown[] | undefined;
   readonly aliases: readonly string[];
+  readonly hasDefault: boolean;
 }
 
 /** The command's own options (not aliases, not the invocation-only ones). */
@@ -90,6 +92,7 @@ function optionsOf(parser: Argv<unknown>): OptionInfo[] {
     number: string[];
     array: string[];
     choices: Record<string, unknown[]>;
+    default: Record<string, unknown>;
   };
   const aliasOf = new Set(Object.values(o.alias).flat());
   return Object.keys(o.key)
@@ -99,6 +102,7 @@ function optionsOf(parser: Argv<unknown>): OptionInfo[] {
       type: o.array.includes(key) ? 'array' : o.boolean.includes(key) ? 'boolean' : o.number.includes(key) ? 'number' : 'string',
       choices: o.choices[key],
       aliases: o.alias[key] ?? [],
+      hasDefault: Object.hasOwn(o.default, key),
     }));
 }
 
@@ -164,7 +168,8 @@ export function applyConfig(parser: Argv<unknown>, name: string, io: Io): Config
   for (const o of options) {
     const raw = io.env[envName(o.key)];
     if (raw === undefined || raw === '') continue;
-    if (!OWN_ENV.has(o.key)) parser.default(o.key, convert(o, raw, envName(o.key), true));
+    // A port option without a default is the listen port of listenPort, which reads TC_PORT itself.
+    if (!(OWN_ENV.has(o.key) && !o.hasDefault)) parser.default(o.key, convert(o, raw, envName(o.key), true));
     sources.set(o.key, 'env');
   }
   return { path, sources, options };

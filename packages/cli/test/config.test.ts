@@ -57,6 +57,12 @@ describe('config: flag > TC_* variable > config file > default (issue 17)', () =
     expect(fromFlag).toMatchObject({ maxPeers: 7, quiet: false });
   });
 
+  it('TC_PORT: left to listenPort for a port without a default (tc-download), applied like any other to one with a default', async () => {
+    expect((await parseCommand(parser(), ['f'], captureIo({ env: { TC_PORT: '7000' } })))?.port).toBeUndefined();
+    const daemonLike = commandParser('tc-y', '$0').option('port', { type: 'number', default: 51413 });
+    expect((await parseCommand(daemonLike, [], captureIo({ env: { TC_PORT: '7000' } })))?.port).toBe(7000);
+  });
+
   it('reads $XDG_CONFIG_HOME/tc/config.json too', async () => {
     await writeFile(join(home, 'cfg', 'tc', 'config.json'), JSON.stringify({ 'tc-x': { 'max-peers': 33 } }));
     expect(await parseCommand(parser(), ['f'], captureIo({ env: { XDG_CONFIG_HOME: join(home, 'cfg') } }))).toMatchObject({ maxPeers: 33 });
