@@ -70,7 +70,13 @@ function fileDetail(f: FileResult, shared: SharedFailure | undefined, data: Veri
       return `${formatBytes(f.expectedLength)}, cannot be checked alone: its ${n === 1 ? '1 piece is' : `${n} pieces are`} shared with ${others}`;
     }
     const failed = f.piecesTotal - f.piecesOk;
-    return `${formatBytes(f.expectedLength)}, ${n} of the ${failed} pieces that did not verify ${n === 1 ? 'is' : 'are'} shared with ${others}`;
+    const which =
+      n === failed
+        ? failed === 1
+          ? 'the piece that did not verify is'
+          : `all ${failed} pieces that did not verify are`
+        : `${n} of the ${failed} pieces that did not verify ${n === 1 ? 'is' : 'are'}`;
+    return `${formatBytes(f.expectedLength)}, ${which} shared with ${others}`;
   }
   if (f.status === 'wrong-size') return `${formatBytes(f.actualLength ?? 0)} on disk, expected ${formatBytes(f.expectedLength)}`;
   if (f.status === 'missing' && f.problem !== undefined) return `${formatBytes(f.expectedLength)}, ${sanitize(f.problem)}`;
