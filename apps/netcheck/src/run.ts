@@ -117,7 +117,7 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
     const positional = (args._ ?? []).map(String);
     if (positional.length > 1) throw new UsageError(`expected at most one torrent or magnet, got ${positional.length}`);
     // The same default and variable as tc-download and tc-seed (issue 17).
-    const { port } = listenPort(args.port, io.env, { allowZero: false });
+    const { port, isDefault: portIsDefault } = listenPort(args.port, io.env, { allowZero: false });
     const only = parseOnly(args.only);
     const timeout = args.timeout;
     if (!Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT_S)
@@ -138,6 +138,7 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
     const plan: NetcheckPlan = {
       only,
       port,
+      portIsDefault,
       tiers: target.tiers,
       trackerSource: target.source,
       ...(target.torrent ? { torrent: target.torrent } : {}),

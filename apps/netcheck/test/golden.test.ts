@@ -115,7 +115,8 @@ function fakeDeps(): NetcheckDeps {
 describe('tc-netcheck output', () => {
   it('prints the checklist exactly (golden)', async () => {
     const io = captureIo({ env: {} });
-    const code = await run([MAGNET, '--color', 'never'], io, { deps: fakeDeps });
+    // --port: a port asked for that is taken fails (the default one would fall back, below).
+    const code = await run([MAGNET, '--color', 'never', '--port', '6881'], io, { deps: fakeDeps });
     // A failed check is a network problem: 4 in the shared table (CLI.md), not 1, said on stderr too (issue 17).
     expect(io.err()).toMatch(/^error: \d+ checks? failed: [a-z ,]+\n$/);
     if (process.env.UPDATE_GOLDEN === '1') await writeFile(GOLDEN, io.out());
@@ -123,9 +124,18 @@ describe('tc-netcheck output', () => {
     expect(code).toBe(4);
   });
 
+  it('the default port taken is a warning, exit 0: tc-download and tc-seed fall back to a free port (issue 17)', async () => {
+    const io = captureIo({ env: {} });
+    expect(await run([MAGNET, '--color', 'never'], io, { deps: fakeDeps })).toBe(0);
+    expect(io.out()).toContain('⚠ Listening ports: TCP port 6881 is taken: tc-download and tc-seed will listen on a free port instead');
+    expect(io.err()).toBe('');
+    const pinned = captureIo({ env: { TC_PORT: '6881' } });
+    expect(await run([MAGNET, '--color', 'never'], pinned, { deps: fakeDeps })).toBe(4);
+  });
+
   it('--json carries schema 1 and every check in a fixed shape', async () => {
     const io = captureIo({ env: {} });
-    const code = await run([MAGNET, '--json'], io, { deps: fakeDeps });
+    const code = await run([MAGNET, '--json', '--port', '6881'], io, { deps: fakeDeps });
     expect(code).toBe(4);
     const doc = JSON.parse(io.out()) as Record<string, unknown>;
     expect(doc).toMatchObject({ schema: 1, ok: false, exitCode: 4, port: 6881, trackerSource: 'the magnet link', trackerCount: 5 });
