@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commandParser, ExitCode, parseCommand, captureIo, UsageError } from '@tc/cli';
@@ -38,6 +39,22 @@ describe('the listen port: --port > TC_PORT > 6881, the default falling back to 
       expect(moved).toEqual([[heldPort, s.port]]);
     } finally {
       await s.close();
+    }
+    // Only its UDP port taken: no DHT or uTP there, so the default port gives way too.
+    const udp = createSocket('udp4');
+    await new Promise<void>((r) => udp.bind(0, '127.0.0.1', r));
+    const udpPort = udp.address().port;
+    try {
+      const u = await openSession({ port: udpPort, portFallback: true, listen: '127.0.0.1' }, { onPortFallback: (wanted, got) => moved.push([wanted, got]) });
+      try {
+        expect(u.port).not.toBe(udpPort);
+        expect(u.udp).toBeDefined();
+        expect(moved.at(-1)).toEqual([udpPort, u.port]);
+      } finally {
+        await u.close();
+      }
+    } finally {
+      await new Promise<void>((r) => udp.close(() => r()));
     }
     const e = await openSession({ port: heldPort, portFallback: false, listen: '127.0.0.1' }).catch((x: unknown) => x);
     expect(e).toMatchObject({ exitCode: ExitCode.NETWORK, message: expect.stringMatching(new RegExp(`^cannot listen on port ${heldPort}: .*EADDRINUSE`)) });

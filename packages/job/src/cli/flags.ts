@@ -108,17 +108,26 @@ export interface SessionFlags {
 
 /**
  * Opens the one session of a command; a port that cannot be listened on is a network error (exit 4),
- * except that the default port, when taken, gives way to a free one (`onPortFallback` is told).
+ * except that the default port, when taken, gives way to a free one (`onPortFallback` is told). Taken
+ * means for TCP or for UDP: without its UDP port a session has no DHT and no uTP.
  */
 export async function openSession(f: SessionFlags, o: { onPortFallback?: (wanted: number, got: number) => void } = {}): Promise<Session> {
+  const fallback = f.portFallback === true && f.port !== 0;
+  let s: Session;
   try {
-    return await createSession(f, f.port);
+    s = await createSession(f, f.port);
   } catch (e) {
-    if (f.portFallback !== true || f.port === 0 || !causedBy(e, 'EADDRINUSE')) throw e;
-    const s = await createSession(f, 0);
+    if (!fallback || !causedBy(e, 'EADDRINUSE')) throw e;
+    s = await createSession(f, 0);
     o.onPortFallback?.(f.port, s.port);
     return s;
   }
+  if (fallback && s.udp === undefined) {
+    await s.close();
+    s = await createSession(f, 0);
+    o.onPortFallback?.(f.port, s.port);
+  }
+  return s;
 }
 
 /** True when `code` is the errno of `e` or of one of its causes. */
