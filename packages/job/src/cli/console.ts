@@ -21,6 +21,8 @@ import { seedSummaryText, seedText, statusJson, statusText, summaryText, tracker
 
 /** The flags that shape what a command shows (tc-download's and tc-seed's parsed arguments have them all). */
 export interface ConsoleFlags extends Pick<JobFlags, 'quiet' | 'progress' | 'recheck' | 'firstPeerTimeoutS'> {
+  /** `--seed`'s goal, shown on the seeding line (tc-seed without --seed: until interrupted). */
+  readonly seedGoal?: JobFlags['seedGoal'];
   /** `--json`: status objects and the summary on stdout, no human lines on stderr. */
   readonly json: boolean;
   readonly verbose: boolean;
@@ -138,7 +140,7 @@ export class JobConsole {
 
   private status(s: JobStatus): void {
     if (s.phase === 'downloading') this.progress.update(s.stats.piecesHave, statusText(s.stats));
-    else this.seeding.update(this.uploadOnly ? s.stats.piecesHave : 1, seedText(s.stats));
+    else this.seeding.update(this.uploadOnly ? s.stats.piecesHave : 1, seedText(s.stats, this.f.seedGoal, s.seedMs));
     if (this.f.json) writeJson(this.o.io, statusJson(this.name, this.o.metainfo.infoHashHex, s.stats, s.elapsedMs / 1000, false));
   }
 
