@@ -7,7 +7,9 @@ import {
   ExitCode,
   parseCommand,
   positionals,
-  readFileOrUrl,
+  isMagnet,
+  readTorrentBytes,
+  UsageError,
   sanitize,
   timeoutMs,
   worstExitCode,
@@ -17,9 +19,9 @@ import {
 import { decode, inspectMetainfo, MAX_TORRENT_BYTES, MAX_TORRENT_TOKENS, type BValue } from '@tc/codec';
 import { renderTorrent, torrentJson, type FilesStyle, type TorrentReport } from './render.js';
 
-const USAGE = `$0 FILE|URL...
+const USAGE = `$0 FILE|URL|-...
 
-Shows everything about .torrent files (read from disk, or fetched over http(s)): name, info-hash
+Shows everything about .torrent files (read from disk, standard input with -, or fetched over http(s)): name, info-hash
 (hex and base32), magnet link, sizes, pieces, private flag, files, trackers by tier, web seeds,
 creator, date, comment, and every validation error and warning.`;
 
@@ -55,10 +57,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const reports: TorrentReport[] = [];
   for (const source of sources) {
     if (io.signal?.aborted) return ExitCode.INTERRUPTED;
-    const report = await inspect(source, { cwd: io.cwd, timeoutMs: fetchTimeoutMs, signal: io.signal, verbose: args.verbose });
+    const report = await inspect(source, { cwd: io.cwd, timeoutMs: fetchTimeoutMs, signal: io.signal, stdin: io.stdin, verbose: args.verbose });
     reports.push(report);
     writeProblems(io, report);
-    if (!args.json) {
+    // A torrent that could not be read at all is its error line, said once (on stderr).
+    if (!args.json && !report.failure) {
       if (reports.length > 1) io.stdout.write('\n');
       io.stdout.write(renderTorrent(report, { chalk, verbose: args.verbose, files: args.files }));
     }
@@ -69,7 +72,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
 
 /** Errors and the load failure go to stderr as `error:` lines (CLI.md), whatever the output format. */
 function writeProblems(io: Io, r: TorrentReport): void {
-  const what = sanitize(r.source);
+  const what = isMagnet(r.source) ? 'magnet link' : r.source === '-' ? 'standard input' : sanitize(r.source);
   if (r.failure) {
     io.stderr.write(`error: ${what}: ${sanitize(r.failure.message)}\n`);
     if (r.failure.hint) io.stderr.write(`hint: ${sanitize(r.failure.hint)}\n`);
@@ -77,10 +80,18 @@ function writeProblems(io: Io, r: TorrentReport): void {
   for (const p of r.errors) io.stderr.write(`error: ${what}: ${formatProblem(p)}\n`);
 }
 
-async function inspect(source: string, opts: { cwd: string; timeoutMs: number; signal: AbortSignal | undefined; verbose: boolean }): Promise<TorrentReport> {
+async function inspect(
+  source: string,
+  opts: { cwd: string; timeoutMs: number; signal: AbortSignal | undefined; stdin: Io['stdin']; verbose: boolean },
+): Promise<TorrentReport> {
   let bytes: Buffer;
   try {
-    bytes = await readFileOrUrl(source, { cwd: opts.cwd, maxBytes: MAX_TORRENT_BYTES, timeoutMs: opts.timeoutMs, signal: opts.signal });
+    if (isMagnet(source))
+      throw new UsageError(
+        'tc-debug-torrent shows .torrent files; a magnet link has no metadata to show',
+        'tc-download MAGNET fetches its metadata from peers and saves it as HASH.torrent; show that file',
+      );
+    bytes = await readTorrentBytes(source, { cwd: opts.cwd, maxBytes: MAX_TORRENT_BYTES, timeoutMs: opts.timeoutMs, signal: opts.signal, stdin: opts.stdin });
   } catch (e) {
     const hint = (e as { hint?: unknown }).hint;
     return {

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -262,7 +264,7 @@ describe('tc-debug-torrent', () => {
   it('handles usage: --help, no input, unknown flag, missing file', async () => {
     const help = await debug(['--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toContain('tc-debug-torrent FILE|URL...');
+    expect(help.stdout).toContain('tc-debug-torrent FILE|URL|-...');
     expect(help.stdout).toContain('Exit codes:');
     expect((await debug([])).code).toBe(2);
     const flag = await debug(['--bogus', 'x']);
@@ -271,5 +273,36 @@ describe('tc-debug-torrent', () => {
     const missing = await debug(['nope.torrent'], tmp.path);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('error: nope.torrent: no such file');
+  });
+
+  it('reports a missing file once: one error line, nothing on stdout (issue 17)', async () => {
+    const missing = await debug(['nope.torrent'], tmp.path);
+    expect(missing.code).toBe(2);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr.match(/nope\.torrent/g)).toHaveLength(1);
+  });
+
+  it('a magnet link is a clear usage error (exit 2), not "no such file" (issue 17)', async () => {
+    const r = await debug(['magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=x']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^error: magnet link: tc-debug-torrent shows \.torrent files; a magnet link has no metadata to show\nhint: .*tc-download/);
+    expect(r.stderr).not.toContain('no such file');
+  });
+
+  it('reads the torrent from standard input with - (issue 17)', async () => {
+    const child = spawn(process.execPath, [BIN, '-', '--json'], {
+      env: { PATH: process.env.PATH ?? '', NO_COLOR: '1', TZ: 'UTC' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
+    child.stdin.end(multi);
+    const [code] = (await once(child, 'close')) as [number];
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(JSON.parse(out).torrents[0].torrent.infoHash).toBe(parseMetainfo(multi).metainfo.infoHashHex);
   });
 });

@@ -15,9 +15,35 @@ const label = (s: string): string => `  ${s.padEnd(LABEL)}`;
 const ms = (n: number | undefined): string => (n === undefined ? '' : `${n} ms`);
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
-function errorLine(e: ProbeError): string {
+/** An HTTP(S) tracker's silence has nothing to do with UDP: @tc/tracker's explanation covers both. */
+const HTTP_TIMEOUT = 'timeout: no answer (host down, or packets dropped by a firewall)';
+
+/** The explanation of a failed step, for the tracker at `url`. */
+function explanation(e: ProbeError, url: string): string {
+  return e.code === 'TRACKER_TIMEOUT' && /^https?:/i.test(url) ? HTTP_TIMEOUT : e.cause;
+}
+
+/** `<explanation>[: "<tracker's text>"]; error: <raw error>`: each said once, nothing nested. */
+function errorLine(e: ProbeError, url: string): string {
   const tracker = e.trackerMessage !== undefined ? `: "${sanitize(e.trackerMessage)}"` : '';
-  return `${sanitize(e.cause)}${tracker} (${sanitize(e.message)})`;
+  return `${sanitize(explanation(e, url))}${tracker}; error: ${sanitize(e.message)}`;
+}
+
+/** The --json shape of a failed step: `message` the explanation, `detail` the raw error. */
+function errorJson(e: ProbeError, url: string): Record<string, unknown> {
+  return {
+    code: e.code,
+    message: explanation(e, url),
+    detail: e.message,
+    ...(e.trackerMessage !== undefined ? { trackerMessage: e.trackerMessage } : {}),
+    ...(e.status !== undefined ? { status: e.status } : {}),
+  };
+}
+
+/** What `-v` labels a raw exchange with: UDP packets are shown in hex. */
+function rawLabel(direction: 'request' | 'response', url: string): string {
+  const udp = /^udp:/i.test(url);
+  return direction === 'request' ? (udp ? 'sent hex' : 'sent') : udp ? 'recv hex' : 'received';
 }
 
 export function answered(p: TrackerProbe): boolean {
@@ -56,11 +82,11 @@ export function renderReport(r: Report, opts: { chalk: ChalkInstance; verbose: b
     }
     if (p.failure !== undefined) {
       const after = p.failure.ms !== undefined ? ` after ${ms(p.failure.ms)}` : '';
-      out.push(`${label(p.failure.step)}${c.red('failed')}${after}: ${errorLine(p.failure.error)}`);
+      out.push(`${label(p.failure.step)}${c.red('failed')}${after}: ${errorLine(p.failure.error, p.url)}`);
     }
     const s = p.scrape;
     if (s !== undefined) {
-      if ('error' in s) out.push(`${label('scrape')}${c.yellow('failed')}: ${errorLine(s.error)}`);
+      if ('error' in s) out.push(`${label('scrape')}${c.yellow('failed')}: ${errorLine(s.error, p.url)}`);
       else if (s.entry === undefined) out.push(`${label('scrape')}the tracker does not list this torrent`);
       else
         out.push(
@@ -75,7 +101,7 @@ export function renderReport(r: Report, opts: { chalk: ChalkInstance; verbose: b
     }
     if (opts.verbose) {
       for (const x of p.raw) {
-        out.push(`${label(x.direction === 'request' ? '>' : '<')}${sanitize(x.text, { multiline: true }).replace(/\n/g, `\n${label('')}`)}`);
+        out.push(`${label(rawLabel(x.direction, p.url))}${sanitize(x.text, { multiline: true }).replace(/\n/g, `\n${label('')}`)}`);
       }
     }
   }
@@ -113,12 +139,12 @@ export function reportJson(r: Report, verbose: boolean): object {
                 skipped: p.announce.result.skipped,
                 peers: p.announce.result.peers.map((x) => ({ ip: x.ip, port: x.port, family: x.family })),
               }
-            : { ms: p.announce.ms, error: p.announce.error },
+            : { ms: p.announce.ms, error: errorJson(p.announce.error, p.url) },
       scrape:
         p.scrape === undefined
           ? null
           : 'error' in p.scrape
-            ? { ms: p.scrape.ms, error: p.scrape.error }
+            ? { ms: p.scrape.ms, error: errorJson(p.scrape.error, p.url) }
             : {
                 ms: p.scrape.ms,
                 seeders: p.scrape.entry?.complete ?? null,
@@ -126,7 +152,7 @@ export function reportJson(r: Report, verbose: boolean): object {
                 downloaded: p.scrape.entry?.downloaded ?? null,
               },
       handshakes: p.handshakes ?? null,
-      failure: p.failure ?? null,
+      failure: p.failure === undefined ? null : { ...p.failure, error: errorJson(p.failure.error, p.url) },
       ...(verbose ? { raw: p.raw } : {}),
     })),
   };

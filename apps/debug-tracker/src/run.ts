@@ -1,6 +1,19 @@
 import { randomInt } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
-import { colours, commandParser, CommandError, ExitCode, parseCommand, readTorrentArg, reportWarning, UsageError, writeJson, type Io } from '@tc/cli';
+import {
+  colours,
+  commandParser,
+  CommandError,
+  ExitCode,
+  parseCommand,
+  readTorrentArg,
+  reportError,
+  reportWarning,
+  UsageError,
+  withExamples,
+  writeJson,
+  type Io,
+} from '@tc/cli';
 import { parseInfoHash } from '@tc/codec';
 import { TrackerProber } from '@tc/tracker';
 import { generatePeerId, USER_AGENT } from '@tc/wire';
@@ -44,15 +57,17 @@ interface Target {
 }
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  const parser = commandParser('tc-debug-tracker', USAGE)
+  const options = commandParser('tc-debug-tracker', USAGE)
     .option('tracker', { type: 'string', array: true, describe: 'probe this tracker URL instead of the torrent’s (repeatable)' })
     .option('info-hash', { type: 'string', describe: 'info-hash (hex or base32) to announce when no torrent is given' })
     .option('timeout', { type: 'number', default: DEFAULT_TIMEOUT_S, describe: 'total time limit in seconds' })
     .option('handshake', { type: 'number', default: 0, describe: 'connect to up to N returned peers per tracker and check their BitTorrent handshake' })
-    .example('$0 ubuntu.torrent', 'probe every tracker of a torrent')
-    .example('$0 "magnet:?xt=urn:btih:…" --json', 'probe a magnet’s trackers, JSON output')
-    .example('$0 a.torrent --tracker udp://tracker.example:6969/announce --handshake 5', 'probe one tracker and dial 5 peers')
     .epilogue(EPILOGUE);
+  const parser = withExamples(options, 'tc-debug-tracker', [
+    ['$0 ubuntu.torrent', 'probe every tracker of a torrent'],
+    ['$0 "magnet:?xt=urn:btih:…" --json', 'probe a magnet’s trackers, JSON output'],
+    ['$0 a.torrent --tracker udp://tracker.example:6969/announce --handshake 5', 'probe one tracker and dial 5 peers'],
+  ]);
   const args = await parseCommand(parser, argv, io);
   if (!args) return ExitCode.OK;
   if (!Number.isFinite(args.timeout) || args.timeout <= 0 || args.timeout > MAX_TIMEOUT_S) {
@@ -116,7 +131,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (args.json) writeJson(io, reportJson(report, args.verbose));
   else io.stdout.write(renderReport(report, { chalk: colours(args.color, io, io.stdout), verbose: args.verbose }));
   const answered = probes.filter((p) => p.announce !== undefined && 'result' in p.announce).length;
-  return answered > 0 ? ExitCode.OK : ExitCode.NETWORK;
+  if (answered > 0) return ExitCode.OK;
+  // Every non-zero exit says why on stderr, whatever stdout carried (CLI.md).
+  return reportError(
+    io,
+    new CommandError(`no tracker answered (0 of ${probes.length})`, ExitCode.NETWORK, {
+      hint:
+        probes.length > 0
+          ? "each tracker above says where it failed; run tc-netcheck to check this machine's network"
+          : 'the torrent lists no trackers: give one with --tracker',
+    }),
+  );
 }
 
 async function loadTarget(
@@ -133,7 +158,7 @@ async function loadTarget(
     }
     return { infoHash: parseInfoHash(infoHashText), name: undefined, tiers: override };
   }
-  const arg = await readTorrentArg(input, { cwd: io.cwd, signal: io.signal, timeoutMs });
+  const arg = await readTorrentArg(input, { cwd: io.cwd, signal: io.signal, timeoutMs, stdin: io.stdin });
   if (arg.kind === 'magnet') {
     for (const w of arg.warnings) reportWarning(io, w.message);
     // A magnet has no tiers (BEP 9): each `tr` is probed, numbered in order.

@@ -114,6 +114,14 @@ afterAll(async () => {
 });
 
 describe('tc-debug-tracker', () => {
+  it('--help: no example wraps mid-command (issue 17)', async () => {
+    const r = await runCli(['--help']);
+    expect(r.code).toBe(0);
+    const examples = r.stdout.split('Examples:\n')[1]!.split('\n\n')[0]!.split('\n');
+    for (const line of examples) expect(line).toMatch(/^ {2}(tc-debug-tracker |# )/);
+    expect(r.stdout).toContain('\n  tc-debug-tracker a.torrent --tracker udp://tracker.example:6969/announce --handshake 5\n');
+  });
+
   it('reports the dead first tier’s cause and the live tracker’s peers, and checks handshakes', async () => {
     const r = await runCli([torrentPath, '--timeout', '10', '--handshake', '3']);
     expect(r.code).toBe(0);
@@ -158,10 +166,12 @@ describe('tc-debug-tracker', () => {
     expect(r.code).toBe(4);
     const block = (url: string): string => r.stdout.split('\n\n').find((b) => b.startsWith(`tracker  ${url} `)) ?? '';
     expect(block(closed)).toMatch(
-      /connect +failed after [0-9.]+ ms: refused: nothing listens on that port \(tracker down or wrong port\) \(port unreachable: nothing listens on UDP 127\.0\.0\.1:\d+ \(ECONNREFUSED\)\)/,
+      /connect +failed after [0-9.]+ ms: refused: nothing listens on that port \(tracker down or wrong port\); error: port unreachable: nothing listens on UDP 127\.0\.0\.1:\d+ \(ECONNREFUSED\)/,
     );
     expect(block(quiet)).toMatch(/connect +failed after [0-9.]+ ms: timeout: no answer/);
     expect(r.stdout).toMatch(/summary +0 of 3 trackers answered/);
+    // Every non-zero exit says why on stderr (issue 17).
+    expect(r.stderr).toMatch(/^error: no tracker answered \(0 of 3\)\nhint: /m);
   });
 
   it('reports a closed UDP port as refused long before the first retransmission, in --json', async () => {
@@ -190,10 +200,10 @@ describe('tc-debug-tracker', () => {
     const magnet = `magnet:?xt=urn:btih:${infoHash.toString('hex')}&tr=${encodeURIComponent(ot.udpUrl)}`;
     const r = await runCli([magnet, '--verbose', '--timeout', '5']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/> +0000041727101980/); // the BEP 15 connect request, in hex
+    expect(r.stdout).toMatch(/sent hex +0000041727101980/); // the BEP 15 connect request, in hex
     const h = await runCli([torrentPath, '--tracker', ot.httpUrl, '-v', '--timeout', '5']);
-    expect(h.stdout).toMatch(/> +GET http:\/\/127\.0\.0\.1:\d+\/announce\?info_hash=/);
-    expect(h.stdout).toMatch(/< +HTTP 200/);
+    expect(h.stdout).toMatch(/sent +GET http:\/\/127\.0\.0\.1:\d+\/announce\?info_hash=/);
+    expect(h.stdout).toMatch(/received +HTTP 200/);
   });
 
   it('rejects bad usage with exit 2 and a bad torrent with exit 3', async () => {

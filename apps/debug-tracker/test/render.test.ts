@@ -77,7 +77,7 @@ describe('render', () => {
         '',
         'tracker  http://127.0.0.1:1/announce  tier 1  FAILED',
         '  address   127.0.0.1',
-        '  connect   failed: refused: nothing listens on that port (tracker down or wrong port) (TCP connect to 127.0.0.1:1 failed (ECONNREFUSED))',
+        '  connect   failed: refused: nothing listens on that port (tracker down or wrong port); error: TCP connect to 127.0.0.1:1 failed (ECONNREFUSED)',
         '',
         'tracker  udp://tracker.example:6969/announce  tier 2  OK',
         '  address   192.0.2.7  (resolved in 1.5 ms)',
@@ -98,11 +98,11 @@ describe('render', () => {
         'tracker  https://t.example/announce  tier 2  FAILED',
         '  address   192.0.2.8',
         '  connect   10 ms',
-        '  announce  failed: tracker error: the tracker refused the request: "unregistered torrent" (tracker said: x)',
+        '  announce  failed: tracker error: the tracker refused the request: "unregistered torrent"; error: tracker said: x',
         '',
         'tracker  udp://127.0.0.1:2/announce  tier 3  FAILED',
         '  address   127.0.0.1',
-        '  connect   failed after 1.2 ms: refused: nothing listens on that port (tracker down or wrong port) (port unreachable: nothing listens on UDP 127.0.0.1:2 (ECONNREFUSED))',
+        '  connect   failed after 1.2 ms: refused: nothing listens on that port (tracker down or wrong port); error: port unreachable: nothing listens on UDP 127.0.0.1:2 (ECONNREFUSED)',
         '',
         'summary  1 of 4 trackers answered (1234 ms)',
         '',
@@ -124,7 +124,53 @@ describe('render', () => {
     expect((doc.trackers as Record<string, unknown>[])[3]).toMatchObject({
       ok: false,
       announce: { ms: 1.2, error: { code: 'TRACKER_REFUSED' } },
-      failure: { step: 'connect', ms: 1.2, error: { code: 'TRACKER_REFUSED', cause: 'refused: nothing listens on that port (tracker down or wrong port)' } },
+      // `message` is the explanation, `detail` the raw error (issue 17).
+      failure: {
+        step: 'connect',
+        ms: 1.2,
+        error: {
+          code: 'TRACKER_REFUSED',
+          message: 'refused: nothing listens on that port (tracker down or wrong port)',
+          detail: 'port unreachable: nothing listens on UDP 127.0.0.1:2 (ECONNREFUSED)',
+        },
+      },
     });
+    expect(Object.keys((doc.trackers as { failure: { error: object } }[])[3]!.failure.error)).toEqual(['code', 'message', 'detail']);
+  });
+
+  it('explains an HTTP timeout without blaming UDP, and a UDP one with it (issue 17)', () => {
+    const timeout = probeError(new TrackerError('TRACKER_TIMEOUT', 'no answer within 5 s'));
+    const at = (url: string): Report => ({ ...report, trackers: [{ url, tier: 1, failure: { step: 'announce', error: timeout }, raw: [] }] });
+    const text = (url: string): string => renderReport(at(url), { chalk: new Chalk({ level: 0 }), verbose: false });
+    expect(text('http://t.example/announce')).toMatch(
+      /announce  failed: timeout: no answer \(host down, or packets dropped by a firewall\); error: no answer within 5 s/,
+    );
+    expect(text('http://t.example/announce')).not.toContain('UDP');
+    expect(text('udp://t.example:1/announce')).toContain('UDP blocked');
+    const doc = JSON.parse(JSON.stringify(reportJson(at('https://t.example/announce'), false))) as { trackers: { failure: { error: { message: string } } }[] };
+    expect(doc.trackers[0]!.failure.error.message).not.toContain('UDP');
+  });
+
+  it('labels the raw exchanges of -v: a UDP packet as hex (issue 17)', () => {
+    const r: Report = {
+      ...report,
+      trackers: [
+        {
+          url: 'udp://t.example:1/announce',
+          tier: 1,
+          raw: [{ direction: 'request', text: '0000041727101980' }],
+          failure: { step: 'announce', error: probeError(new TrackerError('TRACKER_TIMEOUT', 'x')) },
+        },
+        {
+          url: 'http://t.example/announce',
+          tier: 2,
+          raw: [{ direction: 'response', text: 'HTTP 200' }],
+          failure: { step: 'announce', error: probeError(new TrackerError('TRACKER_TIMEOUT', 'x')) },
+        },
+      ],
+    };
+    const text = renderReport(r, { chalk: new Chalk({ level: 0 }), verbose: true });
+    expect(text).toContain('  sent hex  0000041727101980');
+    expect(text).toContain('  received  HTTP 200');
   });
 });

@@ -38,7 +38,9 @@ export async function parseDownloadArgs(argv: readonly string[], io: Io): Promis
     .option('list', { type: 'boolean', default: false, describe: 'print the files with their indices and exit' })
     .option('limit-down', { type: 'string', describe: 'download rate limit, bytes/s with a unit (5M, 500k); default: none' })
     .example('$0 ubuntu.torrent -o ~/Downloads', 'download into ~/Downloads')
-    .example('$0 x.torrent --peer 127.0.0.1:51413 --json', 'private swarm, JSON status for scripts')
+    // Too long for yargs' column: on a line of its own, as withExamples lays it out (no mid-command wrap, issue 17).
+    .example('# private swarm, JSON status for scripts:', '')
+    .example('$0 x.torrent --peer 127.0.0.1:51413 --json', '')
     .epilogue(EPILOGUE);
   const args = await parseCommand(parser, argv, io);
   if (!args) return undefined;

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
-import { ExitCode, type Io } from '@tc/cli';
+import { checkOutputFolder, ExitCode, reportError, type Io } from '@tc/cli';
 import type { Metainfo } from '@tc/codec';
 import type { Session } from '@tc/engine';
 import { Job } from '@tc/job';
-import { EventLog, JobConsole, openSession } from '@tc/job/cli';
+import { EventLog, JobConsole, lockRun, openSession, portFallbackNotice } from '@tc/job/cli';
 import { parseDownloadArgs, readSelection, type DownloadArgs } from './args.js';
 import { printFiles } from './list.js';
 import { readTorrentArgument } from './source.js';
@@ -17,7 +17,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (args === undefined) return ExitCode.OK;
   // The session is opened on first use: before the metadata for a magnet, after the torrent is read otherwise.
   let opening: Promise<Session> | undefined;
-  const session = (): Promise<Session> => (opening ??= openSession(args));
+  const session = (): Promise<Session> => (opening ??= openSession(args, portFallbackNotice(io, args)));
+  if (!args.list) {
+    // A folder that cannot be written is a disk error known now, before any peer is dialled (issue 17).
+    try {
+      await checkOutputFolder(args.dir, '-o');
+    } catch (e) {
+      return reportError(io, e, { verbose: args.verbose });
+    }
+  }
   try {
     const metainfo = await readTorrentArgument(args, io, session);
     if (typeof metainfo === 'number') return metainfo;
@@ -26,12 +34,19 @@ export async function run(argv: string[], io: Io): Promise<number> {
       return ExitCode.OK;
     }
     const selection = args.select !== undefined ? readSelection(args.select, metainfo) : undefined;
-    const log = await EventLog.forCommand(args, io);
-    if (typeof log === 'number') return log;
+    // One run per torrent and folder: a second would share its resume data (issue 17).
+    const lock = await lockRun(io, args, { infoHash: metainfo.infoHashHex, dir: args.dir, command: 'tc-download' });
+    if (typeof lock === 'number') return lock;
     try {
-      return await download(args, io, metainfo, selection, await session(), log);
+      const log = await EventLog.forCommand(args, io);
+      if (typeof log === 'number') return log;
+      try {
+        return await download(args, io, metainfo, selection, await session(), log);
+      } finally {
+        await log?.close();
+      }
     } finally {
-      await log?.close();
+      await lock.release();
     }
   } finally {
     await (await opening?.catch(() => undefined))?.close();

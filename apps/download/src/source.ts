@@ -18,7 +18,7 @@ export async function readTorrentArgument(args: DownloadArgs, io: Io, openSessio
   };
   let arg;
   try {
-    arg = await readTorrentArg(args.source, { cwd: io.cwd, signal: io.signal, timeoutMs: FETCH_TIMEOUT_MS });
+    arg = await readTorrentArg(args.source, { cwd: io.cwd, signal: io.signal, timeoutMs: FETCH_TIMEOUT_MS, stdin: io.stdin });
   } catch (e) {
     return reportError(io, e, { verbose: args.verbose });
   }

@@ -77,6 +77,8 @@ describe('tc-download with the DHT', () => {
         join(work.path, 'dl1'),
         '--listen',
         '127.0.0.1',
+        '--port',
+        '0',
         '--progress',
         'plain',
         '--dht-bootstrap',
@@ -88,7 +90,9 @@ describe('tc-download with the DHT', () => {
     await expectAlbum(join(work.path, 'dl1'));
     expect((await stat(join(state, 'tc', 'dht.state'))).size).toBeGreaterThan(0);
     // A bare info-hash, no bootstrap (runBin sets TC_DHT_BOOTSTRAP=''): the table saved above is enough.
-    const r2 = await runBin(BIN, [t.infoHashHex, '-o', join(work.path, 'dl2'), '--listen', '127.0.0.1', '--json'], {
+    // A fresh port for each run: the seeder learns the first run's address from the DHT and would
+    // otherwise dial the second run on the same default port before our own lookup finds it.
+    const r2 = await runBin(BIN, [t.infoHashHex, '-o', join(work.path, 'dl2'), '--listen', '127.0.0.1', '--port', '0', '--json'], {
       cwd: work.path,
       env,
       timeoutMs: 90_000,

@@ -181,7 +181,7 @@ describe('tc-download resume', () => {
     expect(await matchesFixture(t, out)).toBe(true);
   });
 
-  it('--seed: once done it keeps seeding; SIGINT then ends it with exit 0 (seeding is open-ended)', async () => {
+  it('--seed: once done it keeps seeding; SIGINT then ends it with exit 130, as any interrupted command (CLI.md, issue 17)', async () => {
     const out = (await tempDir('tc-seed-after-')).path;
     const child = spawn(process.execPath, [BIN, ...args(out).filter((a) => a !== '--progress' && a !== 'none'), '--seed', '--progress', 'plain'], {
       cwd: work.path,
@@ -207,7 +207,7 @@ describe('tc-download resume', () => {
     });
     expect(stdout).toMatch(/^downloaded kill/m);
     child.kill('SIGINT');
-    expect(await exit).toBe(0);
+    expect(await exit).toBe(130);
     expect(stdout).toMatch(/^seeded kill/m);
     expect(await matchesFixture(t, out)).toBe(true);
   });

@@ -1,5 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureIo } from '@tc/cli';
@@ -7,6 +8,7 @@ import { parseMetainfo } from '@tc/codec';
 import { memoryStorage, Session, sourceFromMetainfo, type MemoryStorage } from '@tc/engine';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
+import { until } from '@tc/testkit/wait';
 import { run } from '../src/run.js';
 
 let seeder: Session;
@@ -197,9 +199,103 @@ describe('tc-download', () => {
       const io = captureIo({ cwd: work.path });
       const code = await run(['pack.torrent', '-o', join(d.path, 'afile'), '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--quiet'], io);
       expect(code).toBe(5);
-      expect(io.err()).toMatch(/^error: download failed: /);
+      expect(io.err()).toMatch(/^error: -o .*afile: is a file, not a folder\nhint: /);
     } finally {
       await d.cleanup();
+    }
+  });
+
+  it('-o under a regular file: a disk error (exit 5) said once, before any peer is dialled (issue 17)', async () => {
+    const d = await tempDir();
+    const dialled: string[] = [];
+    const trap = createNetServer((sock) => {
+      dialled.push(String(sock.remotePort));
+      sock.destroy();
+    });
+    await new Promise<void>((r) => trap.listen(0, '127.0.0.1', r));
+    try {
+      await writeFile(join(d.path, 'afile'), 'x');
+      const trapPort = (trap.address() as { port: number }).port;
+      for (const o of [join(d.path, 'afile', 'sub'), join(d.path, 'afile', 'sub', 'deeper')]) {
+        const io = captureIo({ cwd: work.path });
+        const code = await run(['pack.torrent', '-o', o, '--peer', `127.0.0.1:${trapPort}`, '--listen', '127.0.0.1', '--first-peer-timeout', '2'], io);
+        expect(code, io.err()).toBe(5);
+        expect(io.err()).toMatch(/^error: -o .*afile\/sub.*: .*afile is a file, not a folder\nhint: /);
+        expect(io.err().match(/^(error|warning): /gm)).toHaveLength(1);
+      }
+      // A magnet link too: its metadata would be saved there, so nothing is fetched.
+      const io = captureIo({ cwd: work.path });
+      const magnet = `magnet:?xt=urn:btih:${'ab'.repeat(20)}&x.pe=127.0.0.1:${trapPort}`;
+      expect(await run([magnet, '-o', join(d.path, 'afile', 'm'), '--listen', '127.0.0.1', '--first-peer-timeout', '2'], io)).toBe(5);
+      expect(dialled).toEqual([]);
+    } finally {
+      await new Promise((r) => trap.close(r));
+      await d.cleanup();
+    }
+  });
+
+  it('listens on TC_PORT when set (a taken one is exit 4), else 6881, falling back to a free port when 6881 is taken (issue 17)', async () => {
+    const out = await tempDir();
+    // 6881 held here (or already by someone else: either way taken) on the address tc-download listens on.
+    const hold = createNetServer();
+    await new Promise<void>((r) => {
+      hold.once('error', () => r());
+      hold.listen(6881, '127.0.0.1', r);
+    });
+    const busy = createNetServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+    const busyPort = (busy.address() as { port: number }).port;
+    try {
+      const base = ['pack.torrent', '-o', out.path, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1'];
+      const io = captureIo({ cwd: work.path });
+      expect(await run([...base, '--progress', 'none', '--log', join(out.path, 'a.log')], io)).toBe(0);
+      const port = (await readFile(join(out.path, 'a.log'), 'utf8'))
+        .split('\n')
+        .map((l) => (l ? (JSON.parse(l) as { event: string; port?: number }) : undefined))
+        .find((e) => e?.event === 'start')?.port;
+      expect(port).toBeGreaterThan(0);
+      expect(port).not.toBe(6881);
+      expect(io.err()).toContain(`port 6881 is taken: listening on port ${port} instead (choose one with --port or TC_PORT)\n`);
+      // run() throws it; runMain prints the error line and exits with its code.
+      const taken = await run([...base, '--quiet'], captureIo({ cwd: work.path, env: { TC_PORT: String(busyPort) } })).catch((e: unknown) => e);
+      expect(taken).toMatchObject({ exitCode: 4, message: expect.stringMatching(new RegExp(`^cannot listen on port ${busyPort}: .*EADDRINUSE`)) });
+      const bad = await run([...base, '--quiet'], captureIo({ cwd: work.path, env: { TC_PORT: 'x' } })).catch((e: unknown) => e);
+      expect(bad).toMatchObject({ code: 'USAGE', message: 'TC_PORT: x is not a port (0-65535)' });
+    } finally {
+      await new Promise((r) => busy.close(r));
+      await new Promise((r) => hold.close(r));
+      await out.cleanup();
+    }
+  });
+
+  it('a second run on the same torrent and folder refuses (exit 1), naming the first; another folder is fine (issue 17)', async () => {
+    const out = await tempDir();
+    const state = join(out.path, 'state');
+    try {
+      const ctl = new AbortController();
+      const env = { XDG_STATE_HOME: state };
+      // The first waits for peers that never come (the tracker is dead) until interrupted.
+      const firstIo = captureIo({ cwd: work.path, signal: ctl.signal, env });
+      const first = run(['pack.torrent', '-o', join(out.path, 'dl'), '--listen', '127.0.0.1', '--quiet', '--first-peer-timeout', '60'], firstIo);
+      const locks = join(state, 'tc', 'locks');
+      await until(
+        () => 'the first run to take its lock',
+        async () => (await readdir(locks).catch(() => [])).length === 1,
+        { timeoutMs: 10_000, everyMs: 20 },
+      );
+      const io = captureIo({ cwd: work.path, env });
+      expect(await run(['pack.torrent', '-o', join(out.path, 'dl'), '--listen', '127.0.0.1'], io)).toBe(1);
+      expect(io.err()).toMatch(
+        new RegExp(
+          `^error: another tc-download \\(pid ${process.pid}, since [^)]+\\) is already working on this torrent in .*dl\nhint: wait for it to end or stop it; if no tc is running, remove ${locks}/`,
+        ),
+      );
+      expect(io.out()).toBe('');
+      ctl.abort();
+      expect(await first).toBe(130);
+      expect(await readdir(locks)).toEqual([]);
+    } finally {
+      await out.cleanup();
     }
   });
 
@@ -230,5 +326,12 @@ describe('tc-download', () => {
     await expect(run(['pack.torrent', '--peer', 'nonsense'], io)).rejects.toMatchObject({ code: 'USAGE' });
     await expect(run([], captureIo())).rejects.toMatchObject({ code: 'USAGE' });
     await expect(run(['pack.torrent', '--max-peers', '0'], io)).rejects.toMatchObject({ code: 'USAGE' });
+  });
+
+  it('--help: no example wraps mid-command (issue 17)', async () => {
+    const io = captureIo();
+    expect(await run(['--help'], io)).toBe(0);
+    const examples = io.out().split('Examples:\n')[1]!.split('\n\n')[0]!.split('\n');
+    for (const line of examples) expect(line).toMatch(/^ {2}(tc-download |# )/);
   });
 });

@@ -24,8 +24,8 @@ const USAGE = `$0 FILE -o OUT [--tracker URL]... [--list FILE]... [--public]
 Adds trackers to a .torrent and writes a new one whose info dictionary, and so info-hash, is
 unchanged. The torrent's own tiers stay first; each --tracker becomes a tier of its own, a --list
 file gives one URL a line with a blank line between tiers (# starts a comment), and --public adds
-tc's built-in list of well-known public trackers, one a tier. With none of these, --public is
-assumed. URLs already present are skipped.`;
+tc's built-in list of well-known public trackers, one a tier (nothing is added unasked: one of
+the three is required). URLs already present are skipped.`;
 
 const EPILOGUE = `OUT is written atomically (a temporary file in the same folder, fsync, rename).
 OUT may not be FILE unless --in-place is given: replacing the only copy should be a decision.
@@ -40,11 +40,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     .option('output', { alias: 'o', type: 'string', describe: 'where to write the new .torrent' })
     .option('tracker', { alias: 't', type: 'string', array: true, default: [] as string[], describe: 'add this tracker (repeatable; each is a tier)' })
     .option('list', { type: 'string', array: true, default: [] as string[], describe: 'add the trackers of this file (repeatable)' })
-    .option('public', { type: 'boolean', default: false, describe: 'add the built-in list of well-known public trackers' })
+    .option('public', { type: 'boolean', default: false, describe: `add tc's built-in list of ${PUBLIC_TRACKERS.length} well-known public trackers` })
     .option('magnet', { type: 'boolean', default: false, describe: 'print the new magnet link (writes OUT only when -o is given)' })
     .option('force', { type: 'boolean', default: false, describe: 'add trackers to a private torrent anyway' })
     .option('in-place', { type: 'boolean', default: false, describe: 'allow OUT to be FILE (without -o: write back to FILE)' })
-    .example('$0 a.torrent -o b.torrent', 'add the built-in public trackers')
+    .example('$0 a.torrent -o b.torrent --public', "add tc's public trackers")
     .example('$0 a.torrent -o b.torrent -t URL', 'add one tracker')
     .example('$0 a.torrent --list trackers.txt --magnet', 'print a magnet link with more trackers')
     .epilogue(EPILOGUE);
@@ -69,8 +69,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     extra.push(...parseTrackerList(text, file));
   }
-  const usePublic = args.public || (args.tracker.length === 0 && args.list.length === 0);
-  if (usePublic) extra.push(...PUBLIC_TRACKERS.map((u) => [u]));
+  // Nothing is added unasked (issue 17): the built-in list only with --public.
+  if (!args.public && args.tracker.length === 0 && args.list.length === 0) {
+    throw new UsageError(
+      `no trackers to add: give --tracker URL, --list FILE or --public (tc's built-in list of ${PUBLIC_TRACKERS.length} public trackers)`,
+      'e.g. tc-enhance a.torrent -o b.torrent --public (or -t udp://tracker.example:1337/announce)',
+    );
+  }
+  if (args.public) extra.push(...PUBLIC_TRACKERS.map((u) => [u]));
 
   let bytes: Buffer;
   try {

@@ -69,8 +69,8 @@ describe('tc-enhance', () => {
     expect(after.infoBytes.equals(before.infoBytes)).toBe(true);
   });
 
-  it('adds the built-in public list when no tracker is given', async () => {
-    const r = await enhance(['public.torrent', '-o', 'pub.torrent', '--json']);
+  it('adds the built-in public list only when asked (--public), listing what it added', async () => {
+    const r = await enhance(['public.torrent', '-o', 'pub.torrent', '--public', '--json']);
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as Record<string, any>;
     expect(doc.schema).toBe(1);
@@ -80,6 +80,17 @@ describe('tc-enhance', () => {
     expect(doc.output).toBe('pub.torrent');
     const after = await parse('pub.torrent');
     expect(after.announceTiers).toEqual([[T1, T2], ...PUBLIC_TRACKERS.map((u) => [u])]);
+  });
+
+  it('with no tracker source, adds nothing silently: a usage error naming the three ways (issue 17)', async () => {
+    const r = await enhance(['public.torrent', '-o', 'none.torrent']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^error: no trackers to add: give --tracker URL, --list FILE or --public \(tc's built-in list of \d+ public trackers\)\nhint: /);
+    await expect(readFile(join(dir, 'none.torrent'))).rejects.toThrow(/ENOENT/);
+    const help = await enhance(['--help']);
+    expect(help.stdout).not.toContain('--public is\nassumed');
+    expect(help.stdout).not.toContain('add the built-in public trackers');
   });
 
   it('reads --list files: one URL a line, a blank line between tiers, # comments', async () => {
@@ -211,7 +222,7 @@ else:
     const noFolder = await enhance(['public.torrent', '-o', 'no/such/x.torrent', '-t', T3]);
     expect(noFolder.code).toBe(5);
     expect(noFolder.stderr).toBe('error: no/such/x.torrent: cannot write: its folder does not exist\n');
-    const missing = await enhance(['nope.torrent', '-o', 'x.torrent']);
+    const missing = await enhance(['nope.torrent', '-o', 'x.torrent', '-t', T3]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('error: nope.torrent: no such file');
   });

@@ -13,6 +13,8 @@ import { CHECK_IDS, type CheckId, type CheckResult, type Clock } from './checks/
 export interface NetcheckPlan {
   readonly only: ReadonlySet<CheckId>;
   readonly port: number;
+  /** The port is the default (no --port, no TC_PORT): the commands fall back to a free one when it is taken. */
+  readonly portIsDefault?: boolean;
   /** BEP 12 tiers of tracker URLs. */
   readonly tiers: readonly (readonly string[])[];
   /** Where the tracker list came from, for the header line. */
@@ -101,7 +103,9 @@ export async function runNetcheck(plan: NetcheckPlan, deps: NetcheckDeps): Promi
   try {
     const ifaces = deps.interfaces();
     if (plan.only.has('addresses')) results.set('addresses', checkAddresses(ifaces, clock));
-    const listening = plan.only.has('listen') ? checkListen({ bind: deps.bind, ...(deps.owner ? { owner: deps.owner } : {}), clock }, plan.port) : undefined;
+    const listening = plan.only.has('listen')
+      ? checkListen({ bind: deps.bind, ...(deps.owner ? { owner: deps.owner } : {}), clock }, plan.port, { fallback: plan.portIsDefault === true })
+      : undefined;
 
     // 3. DNS, which the tracker and peer checks build on.
     let hostReports: HostReport[] = [];

@@ -1,6 +1,6 @@
 import { sanitize, writeJson, type Io } from '@tc/cli';
 import type { ChalkInstance } from 'chalk';
-import type { CheckStatus } from './checks/types.js';
+import { CHECK_IDS, CHECK_TITLES, type CheckStatus } from './checks/types.js';
 import type { NetcheckReport } from './netcheck.js';
 
 export const STATUS_MARKS: Readonly<Record<CheckStatus, string>> = { ok: '✓', warn: '⚠', fail: '✗', skip: '-' };
@@ -43,12 +43,18 @@ export function renderChecklist(report: NetcheckReport, heading: Heading, c: Cha
   const fails = report.checks.filter((r) => r.status === 'fail').length;
   const warns = report.checks.filter((r) => r.status === 'warn').length;
   const counts = `${fails} failed, ${warns} warning(s), ${report.checks.length} check(s) in ${report.ms} ms`;
+  // Only what ran is vouched for: checks left out by --only, or skipped (no torrent for peers), are named.
+  const ran = new Set(report.checks.filter((r) => r.status !== 'skip').map((r) => r.id));
+  const notChecked = CHECK_IDS.filter((id) => !ran.has(id)).map((id) => CHECK_TITLES[id].toLowerCase());
+  const unchecked = notChecked.length > 0 ? `; not checked: ${notChecked.join(', ')}` : '';
   lines.push(
     fails > 0
-      ? `${c.red('✗')} ${counts}: downloads will not work until the failures above are fixed`
+      ? `${c.red('✗')} ${counts}: downloads will not work until the failures above are fixed${unchecked}`
       : warns > 0
-        ? `${c.yellow('⚠')} ${counts}: downloads should work, perhaps slower`
-        : `${c.green('✓')} ${counts}: everything a download needs works`,
+        ? `${c.yellow('⚠')} ${counts}: downloads should work, perhaps slower${unchecked}`
+        : notChecked.length > 0
+          ? `${c.green('✓')} ${counts}: everything checked works${unchecked}`
+          : `${c.green('✓')} ${counts}: everything a download needs works`,
   );
   return `${lines.join('\n')}\n`;
 }

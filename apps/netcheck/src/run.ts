@@ -1,8 +1,8 @@
-import { colours, commandParser, ExitCode, parseCommand, readTorrentArg, reportError, UsageError, type Io } from '@tc/cli';
+import { colours, commandParser, ExitCode, listenPort, parseCommand, readTorrentArg, reportError, UsageError, type Io } from '@tc/cli';
 import { PUBLIC_TRACKERS } from '@tc/codec';
 import { DEFAULT_LISTEN_PORT } from './checks/listen.js';
 import { DEFAULT_PEERS_TRIED, MAX_PEERS_TRIED } from './checks/peers.js';
-import { CHECK_IDS, type CheckId } from './checks/types.js';
+import { CHECK_IDS, CHECK_TITLES, type CheckId } from './checks/types.js';
 import { runNetcheck, type NetcheckDeps, type NetcheckPlan } from './netcheck.js';
 import { renderChecklist, renderJson, type Heading } from './render.js';
 
@@ -17,8 +17,8 @@ const USAGE = `$0 [torrent-or-magnet] [options]
 
 Checks what a download needs from the network, and says what to do about what fails:
 addresses, listening ports, DNS, trackers, peers (with a torrent), inbound reachability, environment.
-Exit status: 0 when everything a download needs works, 1 when something essential fails, 2 on bad
-usage, 3 for an invalid torrent or magnet link, 4 when the torrent's URL cannot be fetched.`;
+Exit status: 0 when nothing checked failed, 2 on bad usage, 3 for an invalid torrent or magnet
+link, 4 when something a download needs fails (or the torrent's URL cannot be fetched), 130 on Ctrl-C.`;
 
 /** Names accepted by --only, with friendly aliases. */
 const ONLY_ALIASES: Readonly<Record<string, CheckId>> = {
@@ -53,12 +53,6 @@ export function parseOnly(text: string | undefined): Set<CheckId> {
   return out;
 }
 
-function portFrom(value: unknown, what: string): number {
-  const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new UsageError(`${what}: ${String(value)} is not a port (1-65535)`);
-  return n;
-}
-
 /** `127.0.0.1:5353`, `[::1]:53` or a bare address: what `Resolver#setServers` accepts. */
 export function checkDnsServer(s: string): string {
   if (!/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-f:.]+\]|[0-9a-f:]+)(:\d{1,5})?$/i.test(s)) {
@@ -82,7 +76,7 @@ async function loadTarget(input: string | undefined, extra: readonly string[], i
     if (extraTiers.length > 0) return { tiers: extraTiers, source: '--tracker' };
     return { tiers: PUBLIC_TRACKERS.map((u) => [u]), source: 'the built-in public list' };
   }
-  const arg = await readTorrentArg(input, { cwd: io.cwd, signal: io.signal });
+  const arg = await readTorrentArg(input, { cwd: io.cwd, signal: io.signal, stdin: io.stdin });
   if (arg.kind === 'magnet') {
     const m = arg.magnet;
     return {
@@ -122,9 +116,8 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
     verbose = args.verbose;
     const positional = (args._ ?? []).map(String);
     if (positional.length > 1) throw new UsageError(`expected at most one torrent or magnet, got ${positional.length}`);
-    const envPort = io.env.TC_PORT;
-    const port =
-      args.port !== undefined ? portFrom(args.port, '--port') : envPort !== undefined && envPort !== '' ? portFrom(envPort, 'TC_PORT') : DEFAULT_LISTEN_PORT;
+    // The same default and variable as tc-download and tc-seed (issue 17).
+    const { port, isDefault: portIsDefault } = listenPort(args.port, io.env, { allowZero: false });
     const only = parseOnly(args.only);
     const timeout = args.timeout;
     if (!Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT_S)
@@ -145,6 +138,7 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
     const plan: NetcheckPlan = {
       only,
       port,
+      portIsDefault,
       tiers: target.tiers,
       trackerSource: target.source,
       ...(target.torrent ? { torrent: target.torrent } : {}),
@@ -154,7 +148,7 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
     };
     const report = await runNetcheck(plan, o.deps({ dnsServers, probeTimeoutMs, io }));
     // Ctrl-C stops the probes early; what was found is still printed, with the interrupted status.
-    const code = io.signal?.aborted ? ExitCode.INTERRUPTED : report.ok ? ExitCode.OK : ExitCode.FAILURE;
+    const code = io.signal?.aborted ? ExitCode.INTERRUPTED : report.ok ? ExitCode.OK : ExitCode.NETWORK;
     const heading: Heading = {
       trackerSource: target.source,
       trackerCount: new Set(target.tiers.flat()).size,
@@ -165,9 +159,14 @@ export async function run(argv: readonly string[], io: Io, o: RunOverrides): Pro
     };
     if (args.json) renderJson(io, report, heading, code);
     else io.stdout.write(renderChecklist(report, heading, colours(args.color, io)));
+    if (code === ExitCode.NETWORK) {
+      // Every non-zero exit says why on stderr too (the checklist on stdout has the details).
+      const failed = report.checks.filter((r) => r.status === 'fail').map((r) => CHECK_TITLES[r.id].toLowerCase());
+      io.stderr.write(`error: ${failed.length} check${failed.length === 1 ? '' : 's'} failed: ${failed.join(', ')}\n`);
+    }
     return code;
   } catch (e) {
     // The shared table: 2 for how the command was called, 3 for a bad torrent or magnet link.
-    return reportError(io, e, { what: 'tc-netcheck', verbose });
+    return reportError(io, e, { verbose });
   }
 }

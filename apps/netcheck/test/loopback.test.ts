@@ -198,9 +198,9 @@ describe('tc-netcheck on loopback', () => {
     expect(code).toBe(0);
   }, 60_000);
 
-  it('says a port is held by another process, suggests a free one, and exits 1', async () => {
+  it('says a port is held by another process, suggests a free one, and exits 4 (a network problem, CLI.md)', async () => {
     const { code, doc } = await runJson(['--only', 'listen', '--port', String(heldPort)]);
-    expect(code).toBe(1);
+    expect(code).toBe(4);
     const listen = check(doc, 'listen');
     expect(listen.status).toBe('fail');
     expect(listen.detail[0]).toMatch(new RegExp(`^TCP ${heldPort}: in use by .*pid ${process.pid}$`));
@@ -219,7 +219,7 @@ describe('tc-netcheck on loopback', () => {
       '--probe-timeout',
       '600',
     ]);
-    expect(code).toBe(1);
+    expect(code).toBe(4);
     expect(check(doc, 'trackers')).toMatchObject({ status: 'fail', summary: '0 of 2 tiers alive (0 of 2 trackers answered)' });
   });
 
@@ -294,7 +294,7 @@ describe('tc-netcheck on loopback', () => {
     expect(help.stdout).toContain('--only');
     const bad = await runBin(LAUNCHER, ['--only', 'nope']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^error: tc-netcheck: --only: unknown check "nope"/);
+    expect(bad.stderr).toMatch(/^error: --only: unknown check "nope"/);
     const ok = await runBin(LAUNCHER, ['--only', 'addresses,env', '--tracker', tracker.httpUrl]);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('✓ Environment');

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { commandParser, parseCommand, UsageError, type Io } from '@tc/cli';
-import { readJobFlags, withJobFlags, type JobFlags } from '@tc/job/cli';
+import { DEFAULT_FIRST_PEER_TIMEOUT_S, readJobFlags, withJobFlags, type JobFlags } from '@tc/job/cli';
 
 const USAGE = `$0 TORRENT DATA [options]
 
@@ -23,6 +23,8 @@ export interface SeedArgs extends JobFlags {
 /** Parses argv; undefined when --help or --version was shown. Mistakes are UsageErrors (exit 2). */
 export async function parseSeedArgs(argv: readonly string[], io: Io): Promise<SeedArgs | undefined> {
   const parser = withJobFlags(commandParser('tc-seed', USAGE), 'stop at a ratio (2) or after a time (30m, 1h); default: until interrupted')
+    // A seeder waits for peers as long as it seeds: the shared flag has no meaning here (issue 17).
+    .option('first-peer-timeout', { type: 'number', hidden: true, default: undefined })
     .example('$0 ubuntu.torrent ~/Downloads', 'seed ~/Downloads/ubuntu…iso')
     .example('$0 x.torrent . --seed 2', 'seed until twice the size is uploaded')
     .epilogue(EPILOGUE);
@@ -30,5 +32,14 @@ export async function parseSeedArgs(argv: readonly string[], io: Io): Promise<Se
   if (!args) return undefined;
   const sources = args._.map(String);
   if (sources.length !== 2) throw new UsageError('give a .torrent file (or URL) and the DATA folder', 'run tc-seed --help for usage');
-  return { ...readJobFlags(args, io.cwd, io.env), source: sources[0]!, data: resolve(io.cwd, sources[1]!), json: args.json, verbose: args.verbose };
+  if (args['first-peer-timeout'] !== undefined) {
+    throw new UsageError('--first-peer-timeout: tc-seed waits for peers as long as it seeds', 'to stop after a while, give --seed a time (--seed 30m)');
+  }
+  return {
+    ...readJobFlags({ ...args, 'first-peer-timeout': DEFAULT_FIRST_PEER_TIMEOUT_S, firstPeerTimeout: DEFAULT_FIRST_PEER_TIMEOUT_S }, io.cwd, io.env),
+    source: sources[0]!,
+    data: resolve(io.cwd, sources[1]!),
+    json: args.json,
+    verbose: args.verbose,
+  };
 }

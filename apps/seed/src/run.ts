@@ -4,7 +4,7 @@ import { ExitCode, readTorrentArg, reportError, reportWarning, UsageError, type 
 import type { Metainfo } from '@tc/codec';
 import type { Session } from '@tc/engine';
 import { diskNameOf, Job } from '@tc/job';
-import { EventLog, JobConsole, openSession } from '@tc/job/cli';
+import { EventLog, JobConsole, lockRun, openSession, portFallbackNotice } from '@tc/job/cli';
 import { parseSeedArgs, type SeedArgs } from './args.js';
 
 /** Longest a URL fetch of a .torrent may take (the shared fetch has 10 s; a busy tracker site gets more). */
@@ -16,7 +16,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (args === undefined) return ExitCode.OK;
   let metainfo: Metainfo;
   try {
-    const arg = await readTorrentArg(args.source, { cwd: io.cwd, signal: io.signal, timeoutMs: FETCH_TIMEOUT_MS });
+    const arg = await readTorrentArg(args.source, { cwd: io.cwd, signal: io.signal, timeoutMs: FETCH_TIMEOUT_MS, stdin: io.stdin });
     if (arg.kind === 'magnet')
       throw new UsageError(
         'tc-seed needs the .torrent, not a magnet link',
@@ -30,7 +30,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const log = await EventLog.forCommand(args, io);
   if (typeof log === 'number') return log;
   try {
-    const session = await openSession(args);
+    const session = await openSession(args, portFallbackNotice(io, args));
     try {
       return await seed(args, io, metainfo, session, log);
     } finally {
@@ -45,6 +45,17 @@ async function seed(args: SeedArgs, io: Io, metainfo: Metainfo, session: Session
   // DATA may name the torrent's own file or folder rather than the folder holding it.
   const name = diskNameOf(metainfo);
   const dir = basename(args.data) === name && !existsSync(join(args.data, name)) ? dirname(args.data) : args.data;
+  // One run per torrent and folder, tc-download's included: they would share resume data (issue 17).
+  const lock = await lockRun(io, args, { infoHash: metainfo.infoHashHex, dir, command: 'tc-seed' });
+  if (typeof lock === 'number') return lock;
+  try {
+    return await seedLocked(args, io, metainfo, session, log, dir, name);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function seedLocked(args: SeedArgs, io: Io, metainfo: Metainfo, session: Session, log: EventLog | undefined, dir: string, name: string): Promise<number> {
   const job = new Job({
     session,
     metainfo,

@@ -2,6 +2,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { captureIo } from '@tc/cli';
+import { parseMetainfo } from '@tc/codec';
+import { acquireRunLock } from '@tc/job/cli';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
 import { run } from '../src/run.js';
@@ -44,6 +46,37 @@ describe('tc-seed run()', () => {
       // Handles close on a later turn of the event loop: poll briefly, a leak never gets there.
       // (Timers are not counted: the poll itself uses them; the session's interval is cancelled with its listener.)
       await vi.waitFor(() => expect(count()['TCPServerWrap'] ?? 0).toBe(before['TCPServerWrap'] ?? 0), { timeout: 2_000, interval: 50 });
+    } finally {
+      await d.cleanup();
+    }
+  });
+
+  it('--first-peer-timeout, which a seeder cannot use, is refused as a usage error rather than ignored; --help does not offer it (issue 17)', async () => {
+    // run() throws usage errors; runMain prints them and exits 2.
+    const err = await run(['pack.torrent', work.path, '--first-peer-timeout', '5'], captureIo({ cwd: work.path })).catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'USAGE',
+      message: '--first-peer-timeout: tc-seed waits for peers as long as it seeds',
+      hint: expect.stringMatching(/--seed 30m/),
+    });
+    const help = captureIo({ cwd: work.path });
+    expect(await run(['--help'], help)).toBe(0);
+    expect(help.out()).toContain('--max-peers');
+    expect(help.out()).not.toContain('--first-peer-timeout');
+  });
+
+  it('refuses (exit 1) while another run holds the torrent and folder, naming it (issue 17)', async () => {
+    const d = await tempDir();
+    try {
+      const env = { XDG_STATE_HOME: join(d.path, 'state') };
+      const held = await acquireRunLock({ infoHash: parseMetainfo(t.torrent).metainfo.infoHashHex, dir: d.path, command: 'tc-download', env });
+      try {
+        const io = captureIo({ cwd: work.path, env });
+        expect(await run(['pack.torrent', d.path, '--listen', '127.0.0.1'], io)).toBe(1);
+        expect(io.err()).toMatch(new RegExp(`^error: another tc-download \\(pid ${process.pid}, since [^)]+\\) is already working on this torrent in `));
+      } finally {
+        await held.release();
+      }
     } finally {
       await d.cleanup();
     }

@@ -64,7 +64,7 @@ async function startSeed(args: string[]): Promise<{ child: ChildProcess; out: ()
 }
 
 describe('tc-seed', () => {
-  it('verifies the data, then a libtorrent leecher downloads the multi-file torrent from tc alone; SIGINT ends it with exit 0', async () => {
+  it('verifies the data, then a libtorrent leecher downloads the multi-file torrent from tc alone; SIGINT ends it with exit 130 (CLI.md)', async () => {
     const port = await freePort();
     const seed = await startSeed(['album.torrent', 'data', '--port', String(port), '--listen', '127.0.0.1', '--progress', 'plain']);
     expect(seed.err()).toMatch(/re-checking existing data/);
@@ -78,7 +78,7 @@ describe('tc-seed', () => {
     // Stop it like a user would. tc counts a block as uploaded when it sends it, so everything the
     // leecher finished with is in the summary already.
     seed.child.kill('SIGINT');
-    expect(await seed.exit).toBe(0);
+    expect(await seed.exit).toBe(130);
     const m = /uploaded: .*\((\d+) bytes, ratio ([\d.]+)\)/.exec(seed.out());
     expect(m, seed.out()).not.toBeNull();
     const uploaded = Number(m![1]);
@@ -112,7 +112,7 @@ describe('tc-seed', () => {
     // Stop it like a user would. tc counts a block as uploaded when it sends it, so everything the
     // leecher finished with is in the summary already.
     seed.child.kill('SIGINT');
-    expect(await seed.exit).toBe(0);
+    expect(await seed.exit).toBe(130);
     const m = /uploaded: .*\((\d+) bytes, ratio ([\d.]+)\)/.exec(seed.out());
     expect(m, seed.out()).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThanOrEqual(t.data.length);
@@ -157,7 +157,7 @@ describe('tc-seed', () => {
       const secs = (performance.now() - started) / 1000;
       expect(await matchesFixture(t, dest)).toBe(true);
       seed.child.kill('SIGINT');
-      expect(await seed.exit).toBe(0);
+      expect(await seed.exit).toBe(130);
       const m = /uploaded: .*\((\d+) bytes, ratio ([\d.]+)\)/.exec(seed.out());
       expect(m, seed.out()).not.toBeNull();
       expect(Number(m![1])).toBeGreaterThanOrEqual(t.data.length);
@@ -210,7 +210,7 @@ describe('tc-seed', () => {
     const secs = (performance.now() - t0) / 1000;
     expect(await matchesFixture(t, join(work.path, 'lt-limited'))).toBe(true);
     seed.child.kill('SIGINT');
-    expect(await seed.exit).toBe(0);
+    expect(await seed.exit).toBe(130);
     const rate = (t.data.length - Number(first['totalDone'])) / secs;
     console.log(
       `--limit-up 512k: ${t.data.length} bytes in ${secs.toFixed(2)} s = ${(rate / 1024).toFixed(0)} KiB/s (${((100 * rate) / LIMIT - 100).toFixed(1)}% off the limit)`,

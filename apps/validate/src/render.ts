@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import { formatBytes, formatProblem, problemJson, sanitize } from '@tc/cli';
 import type { CodecProblem, FileResult, Metainfo, VerifyReport } from '@tc/codec';
+import type { SharedFailure } from './shared.js';
 
 /** The outcome for one .torrent: its validation, and the data check when `--data` was given. */
 export interface ValidateResult {
@@ -11,8 +12,23 @@ export interface ValidateResult {
   /** The file could not be read, or the data check failed to run (not a bad piece: an error). */
   readonly failure: string | undefined;
   readonly data: VerifyReport | undefined;
+  /** With --data: each file's unverified pieces shared with other files (by file index). */
+  readonly shared?: ReadonlyMap<number, SharedFailure> | undefined;
+  /** With --data: a next step when the data folder looks mistaken (e.g. the content folder itself). */
+  readonly hint?: string | undefined;
   readonly exitCode: number;
 }
+
+/** A file's status as reported: `unknown` when none of its pieces verified and each shares bytes with another file (issue 17). */
+export type ShownStatus = FileResult['status'] | 'unknown';
+
+export function shownStatus(f: FileResult, shared: SharedFailure | undefined): ShownStatus {
+  if (f.status === 'partial' && f.piecesOk === 0 && shared !== undefined && shared.pieces === f.piecesTotal) return 'unknown';
+  return f.status;
+}
+
+/** Other files named in a detail line; the rest are counted. */
+const MAX_SHARED_NAMED = 3;
 
 /** Files listed one by one by default; above this only the incomplete ones are (all with -v). */
 const MAX_FILES_SHOWN = 20;
@@ -25,8 +41,10 @@ export function percent(done: number, total: number): string {
   return `${(Math.floor((1000 * done) / total) / 10).toFixed(1)}%`;
 }
 
-function fileStatus(f: FileResult, c: ChalkInstance): string {
-  switch (f.status) {
+function fileStatus(f: FileResult, shared: SharedFailure | undefined, c: ChalkInstance): string {
+  switch (shownStatus(f, shared)) {
+    case 'unknown':
+      return c.yellow('unknown');
     case 'complete':
       return c.green('complete');
     case 'partial':
@@ -38,7 +56,28 @@ function fileStatus(f: FileResult, c: ChalkInstance): string {
   }
 }
 
-function fileDetail(f: FileResult): string {
+function fileDetail(f: FileResult, shared: SharedFailure | undefined, data: VerifyReport): string {
+  if (shared !== undefined && f.status === 'partial') {
+    const byIndex = new Map(data.files.map((g) => [g.index, g]));
+    const named = shared.with.slice(0, MAX_SHARED_NAMED).map((i) => {
+      const g = byIndex.get(i);
+      return g === undefined ? `file ${i}` : `${sanitize(g.path.join('/'))} (${g.status.replace('-', ' ')})`;
+    });
+    const more = shared.with.length - named.length;
+    const others = `${named.join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+    const n = shared.pieces;
+    if (shownStatus(f, shared) === 'unknown') {
+      return `${formatBytes(f.expectedLength)}, cannot be checked alone: its ${n === 1 ? '1 piece is' : `${n} pieces are`} shared with ${others}`;
+    }
+    const failed = f.piecesTotal - f.piecesOk;
+    const which =
+      n === failed
+        ? failed === 1
+          ? 'the piece that did not verify is'
+          : `all ${failed} pieces that did not verify are`
+        : `${n} of the ${failed} pieces that did not verify ${n === 1 ? 'is' : 'are'}`;
+    return `${formatBytes(f.expectedLength)}, ${which} shared with ${others}`;
+  }
   if (f.status === 'wrong-size') return `${formatBytes(f.actualLength ?? 0)} on disk, expected ${formatBytes(f.expectedLength)}`;
   if (f.status === 'missing' && f.problem !== undefined) return `${formatBytes(f.expectedLength)}, ${sanitize(f.problem)}`;
   return formatBytes(f.expectedLength);
@@ -75,16 +114,18 @@ export function renderResult(r: ValidateResult, opts: { chalk: ChalkInstance; ve
     const all = opts.verbose || files.length <= MAX_FILES_SHOWN;
     // Without -v: the files that need attention, up to a screenful or so; the rest are counted.
     const shown = all ? files : files.filter((f) => f.status !== 'complete').slice(0, MAX_PROBLEM_FILES_SHOWN);
-    const width = shown.reduce((w, f) => Math.max(w, fileStatus(f, c).length), 0);
-    for (const f of shown) lines.push(`  ${fileStatus(f, c).padEnd(width)}  ${sanitize(f.path.join('/'))}  ${fileDetail(f)}`);
+    const sh = (f: FileResult): SharedFailure | undefined => r.shared?.get(f.index);
+    const width = shown.reduce((w, f) => Math.max(w, fileStatus(f, sh(f), c).length), 0);
+    for (const f of shown) lines.push(`  ${fileStatus(f, sh(f), c).padEnd(width)}  ${sanitize(f.path.join('/'))}  ${fileDetail(f, sh(f), r.data)}`);
     if (shown.length < files.length) {
       const rest = new Map<string, number>();
-      for (const f of files) rest.set(f.status, (rest.get(f.status) ?? 0) + 1);
-      for (const f of shown) rest.set(f.status, rest.get(f.status)! - 1);
+      for (const f of files) rest.set(shownStatus(f, sh(f)), (rest.get(shownStatus(f, sh(f))) ?? 0) + 1);
+      for (const f of shown) rest.set(shownStatus(f, sh(f)), rest.get(shownStatus(f, sh(f)))! - 1);
       const parts = [...rest].filter(([, n]) => n > 0).map(([st, n]) => `${n} ${st.replace('-', ' ')}`);
       lines.push(`  … and ${files.length - shown.length} more files: ${parts.join(', ')} (-v lists them)`);
     }
   }
+  if (r.hint !== undefined) lines.push(`  hint: ${sanitize(r.hint)}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -131,6 +172,7 @@ export function resultJson(r: ValidateResult): Record<string, unknown> {
     errors: r.errors.map(problemJson),
     warnings: r.warnings.map(problemJson),
     failure: r.failure ?? null,
+    hint: r.hint ?? null,
     data: d
       ? {
           verified: d.piecesOk === d.pieceCount,
@@ -139,12 +181,14 @@ export function resultJson(r: ValidateResult): Record<string, unknown> {
           bytesOk: d.bytesOk,
           files: d.files.map((f) => ({
             path: f.path,
-            status: f.status,
+            status: shownStatus(f, r.shared?.get(f.index)),
             percent: f.piecesTotal === 0 ? 100 : Math.floor((1000 * f.piecesOk) / f.piecesTotal) / 10,
             expectedLength: f.expectedLength,
             actualLength: f.actualLength ?? null,
             piecesOk: f.piecesOk,
             piecesTotal: f.piecesTotal,
+            sharedPieces: r.shared?.get(f.index)?.pieces ?? 0,
+            sharedWith: (r.shared?.get(f.index)?.with ?? []).map((i) => d.files.find((g) => g.index === i)?.path ?? null),
             ...(f.problem !== undefined ? { problem: f.problem } : {}),
           })),
         }

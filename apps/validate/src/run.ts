@@ -9,7 +9,7 @@ import {
   formatProblem,
   parseCommand,
   positionals,
-  readFileOrUrl,
+  readTorrentBytes,
   FETCH_TIMEOUT_MS,
   sanitize,
   timeoutMs,
@@ -21,6 +21,7 @@ import {
 } from '@tc/cli';
 import { inspectMetainfo, MAX_TORRENT_BYTES, verifyData, type Metainfo, type VerifyReport } from '@tc/codec';
 import { renderResult, renderSummary, resultJson, summarize, type ValidateResult } from './render.js';
+import { contentFolderHint, sharedFailures } from './shared.js';
 
 const USAGE = `$0 PATH... [--data DIR]
 
@@ -28,7 +29,8 @@ Validates .torrent files: each PATH is a .torrent, an http(s) URL of one, or a f
 *.torrent files are all checked (not its subfolders). With --data DIR, also hashes the downloaded data against the
 pieces: DIR is the folder the torrents were downloaded into (a multi-file torrent's files are
 under DIR/<name>/, a single file is DIR/<name>), and each file is reported complete, partial
-(with the share of its pieces that verified), missing, or wrong size.`;
+(with the share of its pieces that verified), missing, wrong size, or unknown (none of its
+pieces verified, and each also holds bytes of another file that is at fault or may be).`;
 
 const EPILOGUE = `Exit codes:
   0    every torrent is valid (and, with --data, every piece verified)
@@ -76,7 +78,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const results: ValidateResult[] = [];
   for (const source of sources) {
     if (io.signal?.aborted) break;
-    const r = await validateOne(source, io, { dataDir, strict: args.strict, progress: args.progress, timeoutMs: fetchTimeoutMs });
+    const r = await validateOne(source, io, { dataDir, dataGiven: args.data ?? '', strict: args.strict, progress: args.progress, timeoutMs: fetchTimeoutMs });
     results.push(r);
     for (const p of r.errors) io.stderr.write(`error: ${sanitize(source)}: ${formatProblem(p)}\n`);
     if (r.failure !== undefined) io.stderr.write(`error: ${sanitize(source)}: ${sanitize(r.failure)}\n`);
@@ -112,12 +114,12 @@ async function expand(paths: readonly string[], io: Io): Promise<string[]> {
 async function validateOne(
   source: string,
   io: Io,
-  opts: { dataDir: string | undefined; strict: boolean; progress: ProgressMode; timeoutMs: number },
+  opts: { dataDir: string | undefined; dataGiven: string; strict: boolean; progress: ProgressMode; timeoutMs: number },
 ): Promise<ValidateResult> {
   const base = { source, metainfo: undefined, errors: [], warnings: [], failure: undefined, data: undefined };
   let bytes: Buffer;
   try {
-    bytes = await readFileOrUrl(source, { cwd: io.cwd, maxBytes: MAX_TORRENT_BYTES, timeoutMs: opts.timeoutMs, signal: io.signal });
+    bytes = await readTorrentBytes(source, { cwd: io.cwd, maxBytes: MAX_TORRENT_BYTES, timeoutMs: opts.timeoutMs, signal: io.signal, stdin: io.stdin });
   } catch (e) {
     return { ...base, failure: e instanceof Error ? e.message : String(e), exitCode: exitCodeFor(e) };
   }
@@ -136,7 +138,9 @@ async function validateOne(
   } catch (e) {
     return { ...base, metainfo: m, warnings, failure: e instanceof Error ? e.message : String(e), exitCode: dataErrorCode(e) };
   }
-  return { ...base, metainfo: m, warnings, data, exitCode: data.piecesOk === data.pieceCount ? ExitCode.OK : ExitCode.VERIFY_FAILED };
+  const shared = sharedFailures(m, data);
+  const hint = await contentFolderHint(m, data, opts.dataDir, opts.dataGiven);
+  return { ...base, metainfo: m, warnings, data, shared, hint, exitCode: data.piecesOk === data.pieceCount ? ExitCode.OK : ExitCode.VERIFY_FAILED };
 }
 
 /** Hashes every piece with a progress display on stderr (CLI.md: never on stdout). */

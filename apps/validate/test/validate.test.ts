@@ -57,6 +57,7 @@ beforeAll(async () => {
   // escape/: a.bin is a symlink to a file outside the data folder; it must not be read.
   await mkdir(join(dir, 'escape', 'set'), { recursive: true });
   await symlink(join(src, 'set', 'a.bin'), join(dir, 'escape', 'set', 'a.bin'));
+  await mkdir(join(dir, 'empty-data'));
 });
 
 afterAll(async () => {
@@ -124,6 +125,49 @@ describe('tc-validate', () => {
     expect(r.stdout).toContain('\n  missing  many/f07.txt  16.0 KiB\n  … and 24 more files: 24 complete (-v lists them)\n');
     const v = await validate(['many.torrent', '--data', 'many-data', '--progress', 'none', '-v']);
     expect(v.stdout.match(/^ {2}complete /gm)).toHaveLength(24);
+  });
+
+  it('an intact file sharing its only piece with a truncated one is "unknown", not "partial 0.0%" (issue 17)', async () => {
+    // big.bin (40 KiB) then small.txt (3 KiB): the last piece holds big.bin's last 8 KiB and all of small.txt.
+    // big.bin is cut short on disk, so that piece cannot be hashed: nothing is known of small.txt's bytes.
+    const srcDir = join(dir, 'src-mix', 'mix');
+    await mkdir(srcDir, { recursive: true });
+    await writeFile(join(srcDir, 'big.bin'), pattern(40 * KIB, 8));
+    await writeFile(join(srcDir, 'small.txt'), pattern(3 * KIB, 9));
+    await writeFile(join(dir, 'mix.torrent'), await createTorrent({ path: srcDir, pieceLength: 16 * KIB, creationDate: null }));
+    const m = parseMetainfo(await readFile(join(dir, 'mix.torrent'))).metainfo;
+    expect(m.files.map((f) => f.safePath.join('/'))).toEqual(['mix/big.bin', 'mix/small.txt']);
+    await mkdir(join(dir, 'mix-data', 'mix'), { recursive: true });
+    await writeFile(join(dir, 'mix-data', 'mix', 'small.txt'), pattern(3 * KIB, 9));
+    await writeFile(join(dir, 'mix-data', 'mix', 'big.bin'), pattern(40 * KIB, 8).subarray(0, 36 * KIB));
+    const r = await validate(['mix.torrent', '--data', 'mix-data', '--progress', 'none']);
+    expect(r.code).toBe(6);
+    expect(r.stdout).not.toContain('partial 0.0%');
+    expect(r.stdout).toContain('  unknown     mix/small.txt  3.00 KiB, cannot be checked alone: its 1 piece is shared with mix/big.bin (wrong size)\n');
+    const j = await validate(['--json', 'mix.torrent', '--data', 'mix-data']);
+    const small = (JSON.parse(j.stdout) as { torrents: Array<Record<string, any>> }).torrents[0]!.data.files[1];
+    expect(small).toMatchObject({
+      path: ['mix', 'small.txt'],
+      status: 'unknown',
+      piecesOk: 0,
+      piecesTotal: 1,
+      sharedPieces: 1,
+      sharedWith: [['mix', 'big.bin']],
+    });
+  });
+
+  it('--data at the content folder itself: says so, with the folder to give instead (issue 17)', async () => {
+    const r = await validate(['torrents/set.torrent', '--data', 'good/set', '--progress', 'none']);
+    expect(r.code).toBe(6);
+    expect(r.stdout).toContain('  missing  set/a.bin  64.0 KiB\n');
+    expect(r.stdout).toMatch(
+      /\n {2}hint: --data good\/set looks like the torrent's own folder \(it holds its files\): give the folder that holds it, --data good\n/,
+    );
+    const j = await validate(['--json', 'torrents/set.torrent', '--data', 'good/set']);
+    expect((JSON.parse(j.stdout) as { torrents: Array<Record<string, any>> }).torrents[0]!.hint).toMatch(/^--data good\/set looks like/);
+    // A folder that just lacks the data gets no such hint.
+    const none = await validate(['torrents/set.torrent', '--data', 'empty-data', '--progress', 'none']);
+    expect(none.stdout).not.toContain('hint:');
   });
 
   it('prints JSON with schema 1, per-file status and percentages', async () => {

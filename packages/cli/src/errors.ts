@@ -34,7 +34,7 @@ function messageOf(e: unknown): string {
  * and returns the exit code from the shared table. Never a stack trace unless TC_DEBUG is set.
  */
 export function reportError(io: Io, e: unknown, opts: { what?: string; verbose?: boolean } = {}): ExitCode {
-  const why = sanitize(messageOf(e), { multiline: false });
+  const why = sanitize(messageOf(e), { multiline: e instanceof CliError && e.multiline });
   io.stderr.write(`error: ${opts.what ? `${sanitize(opts.what)}: ` : ''}${why}\n`);
   const hint = hintFor(e);
   if (hint) io.stderr.write(`hint: ${sanitize(hint)}\n`);

@@ -30,10 +30,13 @@ export class CliError extends Error {
   override readonly name: string = 'CliError';
   readonly code: CliErrorCode;
   readonly hint: string | undefined;
-  constructor(code: CliErrorCode, message: string, opts: { hint?: string; cause?: unknown } = {}) {
+  /** The message is tc's (or yargs') own text laid out on several lines: its newlines are kept. */
+  readonly multiline: boolean;
+  constructor(code: CliErrorCode, message: string, opts: { hint?: string; cause?: unknown; multiline?: boolean } = {}) {
     super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.code = code;
     this.hint = opts.hint;
+    this.multiline = opts.multiline ?? false;
   }
 
   /** Its exit code from the shared table (as CommandError carries one). */
@@ -45,8 +48,8 @@ export class CliError extends Error {
 /** A mistake in how the command was called: a bad flag, a bad env value, a missing input file. */
 export class UsageError extends CliError {
   override readonly name = 'UsageError';
-  constructor(message: string, hint?: string) {
-    super('USAGE', message, hint !== undefined ? { hint } : {});
+  constructor(message: string, hint?: string, opts: { multiline?: boolean } = {}) {
+    super('USAGE', message, { ...(hint !== undefined ? { hint } : {}), ...opts });
   }
 }
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CliError, UsageError } from './exit-codes.js';
+import { CliError, CommandError, ExitCode, UsageError } from './exit-codes.js';
 
 /** Read size for input files: large enough that a 10 MB torrent takes few reads. */
 const READ_CHUNK_BYTES = 1024 * 1024;
@@ -96,5 +97,47 @@ export async function writeFileAtomic(path: string, data: Uint8Array, opts: { mo
     }
   } catch {
     /* not every platform can fsync a folder */
+  }
+}
+
+/**
+ * Checks, without creating anything, that a command can write into folder `dir` (absolute): the
+ * folder, or its nearest existing ancestor, must be a writable folder. A regular file on the way,
+ * or a folder that cannot be written (permissions, a read-only file system), is a disk error
+ * (exit 5) known before any peer is dialled. `flag` names where the folder came from (`-o`).
+ * The message holds the raw path: reportError sanitizes it.
+ */
+export async function checkOutputFolder(dir: string, flag: string): Promise<void> {
+  const fail = (why: string, hint: string, cause?: unknown): CommandError =>
+    new CommandError(`${flag} ${dir}: ${why}`, ExitCode.DISK, { hint, ...(cause !== undefined ? { cause } : {}) });
+  let at = dir;
+  for (;;) {
+    let st;
+    try {
+      st = await stat(at);
+    } catch (e) {
+      const code = errnoOf(e);
+      const parent = dirname(at);
+      // Missing (created by the download) or a file in the way higher up (ENOTDIR): look one level up.
+      if ((code === 'ENOENT' || code === 'ENOTDIR') && parent !== at) {
+        at = parent;
+        continue;
+      }
+      throw fail(`cannot look at ${at} (${code ?? (e as Error).message})`, 'choose another folder with ' + flag, e);
+    }
+    if (!st.isDirectory())
+      throw fail(at === dir ? 'is a file, not a folder' : `${at} is a file, not a folder`, `choose a folder with ${flag}, or move the file away`);
+    break;
+  }
+  try {
+    await access(at, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    const code = errnoOf(e) ?? (e as Error).message;
+    const where = at === dir ? 'cannot write into it' : `cannot create it: ${at} is not writable`;
+    throw fail(
+      `${where} (${code})`,
+      code === 'EROFS' ? 'the file system is read-only: choose another folder' : `check the folder’s permissions, or choose another with ${flag}`,
+      e,
+    );
   }
 }

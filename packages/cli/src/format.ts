@@ -2,17 +2,18 @@ import { UsageError } from './exit-codes.js';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
-/** 1536 → "1.5 KiB". */
+/** 1536 → "1.50 KiB"; under 1 KiB whole bytes (a rate is a float: 560.06 → "560 B"). */
 export function formatBytes(n: number): string {
   if (!Number.isFinite(n)) return '?';
-  let v = Math.abs(n);
+  // Rounded first, so 1023.7 becomes 1.00 KiB rather than "1024 B".
+  let v = Math.abs(n) < 1024 ? Math.round(Math.abs(n)) : Math.abs(n);
   let i = 0;
   while (v >= 1024 && i < UNITS.length - 1) {
     v /= 1024;
     i++;
   }
   const s = i === 0 ? String(v) : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
-  return `${n < 0 ? '-' : ''}${s} ${UNITS[i]}`;
+  return `${n < 0 && v !== 0 ? '-' : ''}${s} ${UNITS[i]}`;
 }
 
 export function formatRate(bytesPerSecond: number): string {

@@ -14,6 +14,13 @@ export interface Io {
   readonly cwd: string;
   /** Aborted on SIGINT/SIGTERM (the first one); commands stop gracefully. */
   readonly signal?: AbortSignal;
+  /** Where a `-` argument is read from (a torrent on standard input). */
+  readonly stdin?: InStream;
+}
+
+/** Standard input as a command reads it: chunks, and whether it is a terminal (then `-` is refused). */
+export interface InStream extends AsyncIterable<Buffer | string> {
+  readonly isTTY?: boolean;
 }
 
 export function processIo(signal?: AbortSignal): Io {
@@ -22,6 +29,7 @@ export function processIo(signal?: AbortSignal): Io {
     stderr: process.stderr,
     env: process.env,
     cwd: process.cwd(),
+    stdin: process.stdin,
     ...(signal ? { signal } : {}),
   };
 }

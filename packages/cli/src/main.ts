@@ -59,7 +59,7 @@ export function runMain(run: (argv: string[], io: Io) => Promise<number>, argv =
       process.exitCode = reportError(io, e, { verbose: io.env.TC_VERBOSE === '1' });
     })
     .finally(() => {
-      // The command has finished its stop: its own exit code stands (tc-seed stopped by Ctrl-C exits 0).
+      // The command has finished its stop: its own exit code stands (130 after Ctrl-C, CLI.md).
       clearTimeout(stopWatchdog);
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -17,7 +17,17 @@ const PLAIN_INTERVAL_MS = 5_000;
  * Progress on stderr (CLI.md): a live bar only when stderr is a terminal under `auto`, otherwise a
  * plain line every few seconds; `none` prints nothing.
  */
-export function createProgress(io: Io, opts: { mode: ProgressMode; total: number; label: string; now?: () => number }): Progress {
+export function createProgress(
+  io: Io,
+  opts: {
+    mode: ProgressMode;
+    total: number;
+    label: string;
+    now?: () => number;
+    /** false: no bar, percent nor count, just the status (seeding). */ count?: boolean;
+  },
+): Progress {
+  const count = opts.count ?? true;
   const mode = opts.mode === 'auto' ? (io.stderr.isTTY && io.env.TERM !== 'dumb' ? 'bar' : 'plain') : opts.mode;
   if (mode === 'none') return { update() {}, stop() {} };
   const total = Math.max(opts.total, 1);
@@ -26,7 +36,7 @@ export function createProgress(io: Io, opts: { mode: ProgressMode; total: number
     let last = -Infinity;
     let lastLine = '';
     const line = (done: number, status: string): string =>
-      `${opts.label}: ${((100 * done) / total).toFixed(1)}% (${done}/${opts.total})${status ? ` ${status}` : ''}`;
+      count ? `${opts.label}: ${((100 * done) / total).toFixed(1)}% (${done}/${opts.total})${status ? ` ${status}` : ''}` : `${opts.label}: ${status}`;
     return {
       update(done, status = '') {
         lastLine = line(done, status);
@@ -44,7 +54,7 @@ export function createProgress(io: Io, opts: { mode: ProgressMode; total: number
   const bar = new cliProgress.SingleBar(
     {
       stream: io.stderr as unknown as NodeJS.WritableStream,
-      format: `${opts.label} [{bar}] {percentage}% {value}/{total} {status}`,
+      format: count ? `${opts.label} [{bar}] {percentage}% {value}/{total} {status}` : `${opts.label}: {status}`,
       barsize: 30,
       hideCursor: true,
       clearOnComplete: false,

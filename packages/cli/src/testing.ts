@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { Io } from './io.js';
 
 export interface CapturedIo extends Io {
@@ -6,7 +7,7 @@ export interface CapturedIo extends Io {
 }
 
 /** An Io whose streams are captured strings: for testing a command's `run` in-process (env TC_DHT_BOOTSTRAP='' and TC_LSD=0 unless given). */
-export function captureIo(opts: { env?: Record<string, string>; cwd?: string; signal?: AbortSignal; tty?: boolean } = {}): CapturedIo {
+export function captureIo(opts: { env?: Record<string, string>; cwd?: string; signal?: AbortSignal; tty?: boolean; stdin?: Buffer } = {}): CapturedIo {
   let out = '';
   let err = '';
   return {
@@ -16,6 +17,7 @@ export function captureIo(opts: { env?: Record<string, string>; cwd?: string; si
     env: { TC_DHT_BOOTSTRAP: '', TC_LSD: '0', ...opts.env },
     cwd: opts.cwd ?? process.cwd(),
     ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.stdin ? { stdin: Readable.from([opts.stdin]) } : {}),
     out: () => out,
     err: () => err,
   };

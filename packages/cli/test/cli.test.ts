@@ -7,12 +7,15 @@ import {
   ExitCode,
   exitCodeFor,
   formatBytes,
+  formatRate,
   formatDuration,
   parseCommand,
   parseSize,
   reportError,
   sanitize,
   UsageError,
+  versionText,
+  withExamples,
 } from '../src/index.js';
 
 describe('sanitize', () => {
@@ -66,6 +69,15 @@ describe('formatting', () => {
   it('formats and parses sizes', () => {
     expect(formatBytes(1536)).toBe('1.50 KiB');
     expect(formatBytes(0)).toBe('0 B');
+    expect(formatBytes(512)).toBe('512 B');
+  });
+
+  it('formats a rate under 1 KiB/s like the others: whole bytes, not a raw float (issue 17)', () => {
+    expect(formatRate(560.0590334997933)).toBe('560 B/s');
+    expect(formatRate(0.4)).toBe('0 B/s');
+    expect(formatRate(1023.7)).toBe('1.00 KiB/s');
+    expect(formatBytes(-12.5)).toBe('-13 B');
+    expect(formatRate(2048)).toBe('2.00 KiB/s');
     expect(formatDuration(125)).toBe('2m05s');
     expect(parseSize('5M', '--limit')).toBe(5 * 1024 * 1024);
     expect(parseSize('500k', '--limit')).toBe(512000);
@@ -83,5 +95,40 @@ describe('commandParser', () => {
     const args = await parseCommand(commandParser('tc-x', '$0 FILE'), ['a', '--json'], captureIo());
     expect(args?.json).toBe(true);
     expect(args?._).toEqual(['a']);
+  });
+
+  it("keeps the newlines of yargs' own messages, still escaping what a terminal would obey (issue 17)", async () => {
+    const parser = commandParser('tc-x', '$0 FILE').option('mode', { choices: ['a', 'b'] as const });
+    const e = await parseCommand(parser, ['--mode', 'c\x1b[2J'], captureIo()).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(UsageError);
+    const io = captureIo();
+    expect(reportError(io, e)).toBe(ExitCode.USAGE);
+    expect(io.err()).toMatch(/^error: Invalid values:\n {2}Argument: mode/);
+    expect(io.err()).not.toContain('\\x0a');
+    expect(io.err()).not.toContain('\x1b');
+  });
+
+  it('--version prints the version, Node and the commit, on stdout, and exits 0 (issue 17)', async () => {
+    const io = captureIo();
+    expect(await parseCommand(commandParser('tc-x', '$0 FILE'), ['--version'], io)).toBeUndefined();
+    expect(io.out()).toMatch(/^tc-x \d+\.\d+\.\d+ \(node v\d+\.\d+\.\d+, commit ([0-9a-f]{12}|unknown)\)\n$/);
+    expect(io.err()).toBe('');
+    expect(versionText('tc-y', { TC_BUILD_COMMIT: 'abcdef0123456789' })).toMatch(/^tc-y \S+ \(node v\S+, commit abcdef012345\)$/);
+  });
+
+  it('help examples never wrap mid-command: a long one gets its own line, its description above it (issue 17)', async () => {
+    const long = '$0 a.torrent --tracker udp://tracker.example:6969/announce --handshake 5';
+    const parser = withExamples(commandParser('tc-x', '$0 FILE'), 'tc-x', [
+      ['$0 a.torrent', 'short: two columns'],
+      [long, 'probe one tracker and dial 5 peers'],
+    ]);
+    const io = captureIo();
+    await parseCommand(parser, ['--help'], io);
+    const block = io.out().split('Examples:\n')[1]!.split('\n\n')[0]!;
+    expect(block.split('\n').filter((l) => l !== '')).toEqual([
+      expect.stringMatching(/^ {2}tc-x a\.torrent +short: two columns$/),
+      '  # probe one tracker and dial 5 peers:',
+      '  tc-x a.torrent --tracker udp://tracker.example:6969/announce --handshake 5',
+    ]);
   });
 });

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitCode, exitCodeFor, readInputFile, worstExitCode, writeFileAtomic } from '../src/index.js';
+import { checkOutputFolder, ExitCode, exitCodeFor, readInputFile, worstExitCode, writeFileAtomic } from '../src/index.js';
 
 let dir = '';
 beforeAll(async () => {
@@ -72,5 +72,24 @@ describe('positionals', () => {
     expect(p({ _: ['a', 2] }, { command: 'tc-x', what: 'files' })).toEqual(['a', '2']);
     expect(() => p({ _: [] }, { command: 'tc-x', what: 'files' })).toThrow(new U('give at least 1 files', 'run tc-x --help for usage'));
     expect(() => p({ _: ['a', 'b'] }, { command: 'tc-x', what: 'file', min: 1, max: 1 })).toThrow('give exactly 1 file');
+  });
+});
+
+describe('checkOutputFolder', () => {
+  it('accepts a folder, or a path whose nearest existing ancestor is a folder, creating nothing', async () => {
+    await checkOutputFolder(dir, '-o');
+    await checkOutputFolder(join(dir, 'not', 'yet', 'there'), '-o');
+    expect(await readdir(dir)).not.toContain('not');
+  });
+
+  it('refuses a regular file as the folder or on the way to it: exit 5, naming the file', async () => {
+    const f = join(dir, 'plain-file');
+    await writeFile(f, 'x');
+    const self = await checkOutputFolder(f, '-o').catch((e: unknown) => e);
+    expect(exitCodeFor(self)).toBe(ExitCode.DISK);
+    expect((self as Error).message).toBe(`-o ${f}: is a file, not a folder`);
+    const under = await checkOutputFolder(join(f, 'a', 'b'), '--data').catch((e: unknown) => e);
+    expect(exitCodeFor(under)).toBe(ExitCode.DISK);
+    expect((under as Error).message).toBe(`--data ${join(f, 'a', 'b')}: ${f} is a file, not a folder`);
   });
 });

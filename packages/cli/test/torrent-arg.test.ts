@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -78,5 +79,19 @@ describe('readTorrentArg', () => {
       expect((usage as UsageError).message).toMatch(/^(missing\.torrent|folder): /);
       expect(exitCodeFor(usage)).toBe(ExitCode.USAGE);
     }
+  });
+});
+
+describe('- reads standard input (issue 17)', () => {
+  it('parses a piped .torrent, refuses a terminal, an empty pipe, one over the limit, and no stdin at all', async () => {
+    const arg = await readTorrentArg('-', { cwd: dir, stdin: Readable.from([torrent.subarray(0, 7), torrent.subarray(7)]) });
+    expect(arg.kind).toBe('torrent');
+    const tty = Object.assign(Readable.from([torrent]), { isTTY: true });
+    await expect(readTorrentArg('-', { cwd: dir, stdin: tty })).rejects.toThrow(/standard input: standard input is a terminal/);
+    await expect(readTorrentArg('-', { cwd: dir, stdin: Readable.from([]) })).rejects.toBeInstanceOf(UsageError);
+    const big = readTorrentArg('-', { cwd: dir, maxBytes: 1000, stdin: Readable.from([Buffer.alloc(2000)]) });
+    await expect(big).rejects.toBeInstanceOf(CliError);
+    expect(exitCodeFor(await big.catch((e: unknown) => e))).toBe(ExitCode.BAD_INPUT);
+    await expect(readTorrentArg('-', { cwd: dir })).rejects.toBeInstanceOf(UsageError);
   });
 });

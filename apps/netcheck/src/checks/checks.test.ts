@@ -65,6 +65,18 @@ describe('listen', () => {
     expect(r.advice).toBe('stop Transmission (another BitTorrent client, "transmission-da"), pid 9 or use --port 6884 (free for TCP and UDP)');
   });
 
+  it('the default port taken only warns: tc-download and tc-seed fall back to a free one (issue 17)', async () => {
+    const bind: BindProbe = async (t, p) => {
+      if (p === 6881) throw errno('EADDRINUSE');
+    };
+    const r = await checkListen({ bind, clock, owner: async () => 'Transmission, pid 9' }, 6881, { fallback: true });
+    expect(r.status).toBe('warn');
+    expect(r.summary).toBe('TCP port 6881 is taken: tc-download and tc-seed will listen on a free port instead');
+    expect(r.advice).toBe('for a port you can forward, stop Transmission, pid 9 or set TC_PORT=6882 (or --port 6882)');
+    // A port asked for (--port, TC_PORT) is used as is or not at all: still a failure.
+    expect((await checkListen({ bind, clock }, 6881, { fallback: false })).status).toBe('fail');
+  });
+
   it('only warns when UDP alone is taken; explains privileged ports', async () => {
     const udpTaken: BindProbe = async (t, p) => {
       if (t === 'udp' && p === 7000) throw errno('EADDRINUSE');

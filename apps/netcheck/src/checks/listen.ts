@@ -1,10 +1,7 @@
 import { type CheckResult, type Clock, result } from './types.js';
 
-/**
- * tc's default listen port for TCP (peers) and UDP (uTP/DHT): 6881, the first of the BEP 3-era
- * 6881-6889 range that clients and port-forwarding guides still default to.
- */
-export const DEFAULT_LISTEN_PORT = 6881;
+/** tc's default listen port (6881), shared with tc-download and tc-seed, as TC_PORT is. */
+export { DEFAULT_LISTEN_PORT } from '@tc/cli';
 /** How many ports above the wanted one we try when suggesting a free one: bounded, never a scan. */
 export const MAX_FREE_PORT_CANDIDATES = 20;
 
@@ -66,8 +63,10 @@ function describe(o: BindOutcome, port: number): string {
 /**
  * Check 2: can tc bind its TCP and UDP port. TCP is essential (peers connect to it, and the client
  * refuses to start without it); UDP only carries uTP and the DHT, so losing it is a warning.
+ * `fallback`: the port is the default one (no --port, no TC_PORT), which tc-download and tc-seed
+ * replace by a free port when it is taken: then a taken TCP port is a warning too (issue 17).
  */
-export async function checkListen(deps: ListenDeps, port: number): Promise<CheckResult> {
+export async function checkListen(deps: ListenDeps, port: number, opts: { readonly fallback?: boolean } = {}): Promise<CheckResult> {
   const started = deps.clock.mono();
   const [tcp, udp] = await Promise.all([tryBind(deps, 'tcp', port), tryBind(deps, 'udp', port)]);
   const detail = [describe(tcp, port), describe(udp, port)];
@@ -80,6 +79,15 @@ export async function checkListen(deps: ListenDeps, port: number): Promise<Check
   const instead = free !== undefined ? `use --port ${free} (free for TCP and UDP)` : 'pick another port with --port';
   const why = !tcp.ok && tcp.code === 'EACCES' ? 'use a port of 1024 or above' : undefined;
   const advice = why !== undefined ? `${why}; ${instead}` : tcp.owner || udp.owner ? `stop ${tcp.owner ?? udp.owner} or ${instead}` : instead;
+  if (!tcp.ok && tcp.code === 'EADDRINUSE' && opts.fallback === true) {
+    return result('listen', deps.clock, started, {
+      status: 'warn',
+      summary: `TCP port ${port} is taken: tc-download and tc-seed will listen on a free port instead`,
+      detail,
+      advice: `for a port you can forward, ${tcp.owner ? `stop ${tcp.owner} or ` : ''}${free !== undefined ? `set TC_PORT=${free} (or --port ${free})` : 'set TC_PORT (or --port)'}`,
+      data,
+    });
+  }
   return result('listen', deps.clock, started, {
     status: tcp.ok ? 'warn' : 'fail',
     summary: tcp.ok ? `UDP port ${port} is not available (uTP and DHT will not work)` : `TCP port ${port} is not available`,

@@ -3,7 +3,7 @@ export const CHECK_IDS = ['addresses', 'listen', 'dns', 'trackers', 'peers', 'in
 export type CheckId = (typeof CHECK_IDS)[number];
 
 /**
- * `fail` means something a download needs does not work (the command then exits 1); `warn` means a
+ * `fail` means something a download needs does not work (the command then exits 4, a network problem); `warn` means a
  * download may work but worse; `skip` means the check had nothing to test (no torrent for `peers`).
  */
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'skip';

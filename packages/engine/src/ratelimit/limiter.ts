@@ -20,8 +20,8 @@ interface Waiter {
   readonly bytes: number;
   readonly resolve: () => void;
   readonly reject: (e: unknown) => void;
+  readonly key: LimiterKey;
   readonly signal: AbortSignal | undefined;
-  readonly onAbort: (() => void) | undefined;
 }
 
 export interface RateLimiterOptions {
@@ -43,6 +43,11 @@ export class RateLimiter {
   private timer: TimerHandle | undefined;
   private closed = false;
   private granted = 0;
+  /**
+   * One abort listener per signal, however many waiters share it (a torrent's closing signal has one
+   * per queued block): a listener per waiter trips Node's MaxListenersExceededWarning at 11.
+   */
+  private readonly bySignal = new Map<AbortSignal, { readonly waiters: Set<Waiter>; readonly onAbort: () => void }>();
 
   constructor(opts: RateLimiterOptions) {
     this.clock = opts.clock;
@@ -97,12 +102,8 @@ export class RateLimiter {
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      let onAbort: (() => void) | undefined;
-      if (signal) {
-        onAbort = () => this.remove(key, waiter, new EngineError('ENGINE_ABORTED', 'aborted', { cause: signal.reason }));
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
-      const waiter: Waiter = { bytes, resolve, reject, signal, onAbort };
+      const waiter: Waiter = { bytes, resolve, reject, key, signal };
+      if (signal) this.watch(signal, waiter);
       const q = this.queues.get(key);
       if (q) q.push(waiter);
       else {
@@ -178,8 +179,26 @@ export class RateLimiter {
     this.settle(w, err);
   }
 
+  private watch(signal: AbortSignal, w: Waiter): void {
+    let entry = this.bySignal.get(signal);
+    if (!entry) {
+      const waiters = new Set<Waiter>();
+      const onAbort = (): void => {
+        for (const x of [...waiters]) this.remove(x.key, x, new EngineError('ENGINE_ABORTED', 'aborted', { cause: signal.reason }));
+      };
+      entry = { waiters, onAbort };
+      this.bySignal.set(signal, entry);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    entry.waiters.add(w);
+  }
+
   private settle(w: Waiter, err: unknown): void {
-    if (w.signal && w.onAbort) w.signal.removeEventListener('abort', w.onAbort);
+    const entry = w.signal ? this.bySignal.get(w.signal) : undefined;
+    if (entry && entry.waiters.delete(w) && entry.waiters.size === 0) {
+      w.signal!.removeEventListener('abort', entry.onAbort);
+      this.bySignal.delete(w.signal!);
+    }
     if (err === undefined) w.resolve();
     else w.reject(err);
   }

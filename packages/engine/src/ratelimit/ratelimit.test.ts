@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, type Clock, type TimerHandle } from '../clock.js';
 import { EngineBug, EngineError } from '../errors.js';
@@ -194,5 +195,26 @@ describe('RateLimiter', () => {
     const l2 = new RateLimiter({ rateBps: 10, clock });
     await expect(l2.acquire(1, 0, pre.signal)).rejects.toMatchObject({ code: 'ENGINE_ABORTED' });
     expect(clock.pending).toBe(0);
+  });
+
+  it('many waiters on one signal add one abort listener, removed once they are served (no MaxListenersExceededWarning)', async () => {
+    const clock = new ManualClock();
+    const l = new RateLimiter({ rateBps: 1000, burstBytes: 1000, clock });
+    await l.acquire(1000);
+    const ac = new AbortController();
+    const waits = Array.from({ length: 40 }, (_, i) => l.acquire(10, i % 5, ac.signal));
+    expect(getEventListeners(ac.signal, 'abort').length).toBe(1);
+    clock.advance(2_000);
+    await Promise.all(waits);
+    expect(getEventListeners(ac.signal, 'abort').length).toBe(0);
+    await l.acquire(5000); // in debt: the next ones wait
+    const aborted = Array.from({ length: 20 }, () => l.acquire(1000, 'x', ac.signal));
+    expect(getEventListeners(ac.signal, 'abort').length).toBe(1);
+    const settled = Promise.allSettled(aborted);
+    ac.abort();
+    for (const r of await settled) expect(r).toMatchObject({ status: 'rejected', reason: { code: 'ENGINE_ABORTED' } });
+    expect(getEventListeners(ac.signal, 'abort').length).toBe(0);
+    expect(l.queued).toBe(0);
+    l.close();
   });
 });

@@ -46,7 +46,9 @@ describe('JobConsole', () => {
     const disk = new EngineError('ENGINE_DISK', 'cannot write x: ENOSPC');
     const cases: [JobOutcome, number, RegExp][] = [
       [{ kind: 'done', stats, elapsedMs: 2_000 }, 0, /^$/],
-      [{ kind: 'seeded', until: 'interrupted', stats, elapsedMs: 9_000, seedMs: 7_000 }, 0, /^$/],
+      // CLI.md: an interrupted run exits 130, seeding included (issue 17); the summary is still printed.
+      [{ kind: 'seeded', until: 'interrupted', stats, elapsedMs: 9_000, seedMs: 7_000 }, 130, /^$/],
+      [{ kind: 'seeded', until: 'goal', stats, elapsedMs: 9_000, seedMs: 7_000 }, 0, /^$/],
       [{ kind: 'interrupted', stats, elapsedMs: 1 }, 130, /^$/],
       [
         { kind: 'no-peers', stats, trackers: [], elapsedMs: 61_000 },
@@ -128,5 +130,14 @@ describe('JobConsole', () => {
       rejected: { reason: 'corrupt', message: 'resume file is not valid bencode' },
     });
     expect(json.io.err()).toBe('warning: ignoring resume data: resume file is not valid bencode\n');
+  });
+
+  it('the seeding line shows upload, ratio and peers, not a meaningless "100.0% (1/1)" (issue 17)', () => {
+    const { job, io } = view({ progress: 'plain' }, true);
+    job.emit('seeding', { uploadOnly: false, stats, elapsedMs: 1 });
+    job.emit('status', { phase: 'seeding', stats, elapsedMs: 1_000, seedMs: 1_000 });
+    job.emit('seed-end', { kind: 'interrupted', stats, error: undefined });
+    expect(io.err()).not.toMatch(/\(1\/1\)|100\.0%/);
+    expect(io.err()).toMatch(/^seeding: ↑ 0 B\/s {2}uploaded 78\.1 KiB {2}ratio 2\.00 {2}peers 1\n/);
   });
 });

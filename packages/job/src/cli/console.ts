@@ -22,6 +22,8 @@ import { seedSummaryText, seedText, statusJson, statusText, summaryText, tracker
 
 /** The flags that shape what a command shows (tc-download's and tc-seed's parsed arguments have them all). */
 export interface ConsoleFlags extends Pick<JobFlags, 'quiet' | 'progress' | 'recheck' | 'firstPeerTimeoutS'> {
+  /** `--seed`'s goal, shown on the seeding line (tc-seed without --seed: until interrupted). */
+  readonly seedGoal?: JobFlags['seedGoal'];
   /** `--json`: status objects and the summary on stdout, no human lines on stderr. */
   readonly json: boolean;
   readonly verbose: boolean;
@@ -126,7 +128,8 @@ export class JobConsole {
         o.io.stdout.write(`${summaryText(this.name, stats, elapsedMs / 1000, o.where)}\n`);
       }
       const label = uploadOnly ? 'upload only (disk error): seeding' : 'seeding';
-      this.seeding = createProgress(o.io, { mode: this.mode, total: uploadOnly ? o.metainfo.pieceCount : 1, label });
+      // Upload only: how much of the torrent is served; a full seed has nothing to count (issue 17).
+      this.seeding = createProgress(o.io, { mode: this.mode, total: uploadOnly ? o.metainfo.pieceCount : 1, label, count: uploadOnly });
     });
     job.on('seed-end', () => this.seeding.stop());
     job.on('stopping', ({ reason, phase }) => {
@@ -149,7 +152,7 @@ export class JobConsole {
     if (downloading) this.findings = this.job.torrent?.diagnose() ?? this.findings;
     const why = downloading ? findingStatus(this.findings, s.stats.downRateBps) : undefined;
     if (downloading) this.progress.update(s.stats.piecesHave, why !== undefined ? `${statusText(s.stats)}  ${why}` : statusText(s.stats));
-    else this.seeding.update(this.uploadOnly ? s.stats.piecesHave : 1, seedText(s.stats));
+    else this.seeding.update(this.uploadOnly ? s.stats.piecesHave : 1, seedText(s.stats, this.f.seedGoal, s.seedMs));
     if (this.f.json) {
       const status = statusJson(this.name, this.o.metainfo.infoHashHex, s.stats, s.elapsedMs / 1000, false);
       writeJson(this.o.io, downloading ? { ...status, findings: findingsJson(this.findings) } : status);
@@ -171,9 +174,9 @@ export class JobConsole {
         this.summary(outcome.stats, outcome.elapsedMs, () => summaryText(name, outcome.stats, outcome.elapsedMs / 1000, this.o.where));
         return ExitCode.OK;
       case 'seeded':
-        // Seeding is open-ended: a signal is its normal end (exit 0).
+        // The summary either way; a signal's end is still 130, as every interrupted command (CLI.md).
         this.summary(outcome.stats, outcome.elapsedMs, () => seedSummaryText(name, outcome.stats, outcome.seedMs / 1000));
-        return ExitCode.OK;
+        return outcome.until === 'interrupted' ? ExitCode.INTERRUPTED : ExitCode.OK;
       case 'seed-failed':
         return reportError(io, outcome.error, { what: 'seeding failed', verbose });
       case 'interrupted':

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
-import { CommandError, ExitCode, parseSize, UsageError, type ProgressMode } from '@tc/cli';
+import { CommandError, DEFAULT_LISTEN_PORT, ExitCode, listenPort, parseSize, UsageError, type Io, type ProgressMode } from '@tc/cli';
 import {
   DEFAULT_MAX_PEERS,
   ENCRYPTION_MODES,
@@ -27,7 +27,7 @@ export const MAX_COMMAND_PEERS = 1_000;
 export function withJobFlags<T>(parser: Argv<T>, seedDescribe: string) {
   return parser
     .option('seed', { type: 'string', describe: seedDescribe })
-    .option('port', { type: 'number', describe: 'TCP port to listen on (default: any free port)', default: 0 })
+    .option('port', { type: 'number', describe: `TCP/UDP port to listen on (default: TC_PORT, else ${DEFAULT_LISTEN_PORT} or a free one if taken; 0: any)` })
     .option('max-peers', { type: 'number', default: DEFAULT_MAX_PEERS, describe: 'most peers connected at once' })
     .option('peer', { type: 'string', array: true, default: [] as string[], describe: 'also connect to HOST:PORT (repeatable)' })
     .option('listen', { type: 'string', describe: 'listen only on this address (e.g. 127.0.0.1)' })
@@ -80,6 +80,8 @@ export interface JobFlags {
   /** `--seed` as given; undefined when absent. */
   readonly seedGoal: SeedGoal | undefined;
   readonly port: number;
+  /** Neither --port nor TC_PORT: the default port, and a free one when it is taken. */
+  readonly portFallback: boolean;
   readonly maxPeers: number;
   readonly peers: readonly PeerAddress[];
   readonly listen: string | undefined;
@@ -104,11 +106,10 @@ export interface JobFlags {
 
 type ParsedJobFlags = Awaited<ReturnType<ReturnType<typeof withJobFlags>['parseAsync']>>;
 
-/** Reads the shared flags; relative paths are taken from `cwd`. */
+/** Reads the shared flags; relative paths are taken from `cwd`, `TC_PORT` from `env`. */
 export function readJobFlags(args: ParsedJobFlags, cwd: string, env: Readonly<Record<string, string | undefined>> = {}): JobFlags {
   const seedGoal = args.seed !== undefined ? readSeedGoal(String(args.seed)) : undefined;
-  const port = args.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be in 0..65535');
+  const { port, isDefault: portFallback } = listenPort(args.port, env, { allowZero: true });
   const maxPeers = args['max-peers'];
   if (!Number.isInteger(maxPeers) || maxPeers < 1 || maxPeers > MAX_COMMAND_PEERS) throw new UsageError(`--max-peers must be in 1..${MAX_COMMAND_PEERS}`);
   const firstPeerTimeoutS = args['first-peer-timeout'];
@@ -118,6 +119,7 @@ export function readJobFlags(args: ParsedJobFlags, cwd: string, env: Readonly<Re
   return {
     seedGoal,
     port,
+    portFallback,
     maxPeers,
     peers,
     listen: args.listen,
@@ -160,6 +162,8 @@ export function readSeedGoal(text: string): SeedGoal {
 export interface SessionFlags {
   /** `--port`: 0 picks a free one. */
   readonly port: number;
+  /** When `port` is taken, listen on a free one instead (the default port, not a chosen one). */
+  readonly portFallback?: boolean | undefined;
   /** `--listen ADDRESS`: only this address (IPv4 or IPv6); default every address. */
   readonly listen?: string | undefined;
   readonly limitDownBps?: number | undefined;
@@ -176,12 +180,43 @@ export interface SessionFlags {
   readonly encryption?: EncryptionMode | undefined;
 }
 
-/** Opens the one session of a command; a port that cannot be listened on is a network error (exit 4). */
-export async function openSession(f: SessionFlags): Promise<Session> {
+/**
+ * Opens the one session of a command; a port that cannot be listened on is a network error (exit 4),
+ * except that the default port, when taken, gives way to a free one (`onPortFallback` is told). Taken
+ * means for TCP or for UDP: without its UDP port a session has no DHT and no uTP.
+ */
+export async function openSession(f: SessionFlags, o: { onPortFallback?: (wanted: number, got: number) => void } = {}): Promise<Session> {
+  const fallback = f.portFallback === true && f.port !== 0;
+  let s: Session;
+  try {
+    s = await createSession(f, f.port);
+  } catch (e) {
+    if (!fallback || !causedBy(e, 'EADDRINUSE')) throw e;
+    s = await createSession(f, 0);
+    o.onPortFallback?.(f.port, s.port);
+    return s;
+  }
+  if (fallback && s.udp === undefined) {
+    await s.close();
+    s = await createSession(f, 0);
+    o.onPortFallback?.(f.port, s.port);
+  }
+  return s;
+}
+
+/** True when `code` is the errno of `e` or of one of its causes. */
+function causedBy(e: unknown, code: string): boolean {
+  for (let c = e, depth = 0; c !== undefined && c !== null && depth < 8; c = (c as { cause?: unknown }).cause, depth++) {
+    if ((c as { code?: unknown }).code === code) return true;
+  }
+  return false;
+}
+
+async function createSession(f: SessionFlags, port: number): Promise<Session> {
   const listen = f.listen;
   try {
     return await Session.create({
-      port: f.port,
+      port,
       ...(f.limitDownBps !== undefined ? { downloadRateBps: f.limitDownBps } : {}),
       ...(f.limitUpBps !== undefined ? { uploadRateBps: f.limitUpBps } : {}),
       ...(f.dht !== false ? { dht: { bootstrap: f.dhtBootstrap } } : {}),
@@ -193,6 +228,15 @@ export async function openSession(f: SessionFlags): Promise<Session> {
       ...(listen !== undefined ? (listen.includes(':') ? { listenHost4: null, listenHost6: listen } : { listenHost4: listen, listenHost6: null }) : {}),
     });
   } catch (e) {
-    throw new CommandError(`cannot listen on port ${f.port}: ${(e as Error).message}`, ExitCode.NETWORK, { cause: e });
+    throw new CommandError(`cannot listen on port ${port}: ${(e as Error).message}`, ExitCode.NETWORK, { cause: e });
   }
+}
+
+/** openSession's option that says, on stderr (not with --quiet or --json), that the default port was taken. */
+export function portFallbackNotice(io: Io, f: { readonly quiet: boolean; readonly json: boolean }): { onPortFallback: (wanted: number, got: number) => void } {
+  return {
+    onPortFallback: (wanted, got) => {
+      if (!f.quiet && !f.json) io.stderr.write(`port ${wanted} is taken: listening on port ${got} instead (choose one with --port or TC_PORT)\n`);
+    },
+  };
 }

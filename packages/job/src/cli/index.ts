@@ -10,6 +10,7 @@ export {
   openSession,
   parsePeer,
   readDhtBootstrap,
+  portFallbackNotice,
   readJobFlags,
   readSeedGoal,
   withJobFlags,
@@ -19,3 +20,4 @@ export {
 export { findingLines, findingStatus, findingsJson, STALLED_BPS } from './findings.js';
 export { etaSeconds, seedSummaryText, seedText, statusJson, statusText, summaryText, trackerFailures } from './render.js';
 export { awaitMetadata, METADATA_STATUS_INTERVAL_MS, type AwaitMetadataOptions } from './metadata.js';
+export { acquireRunLock, lockFolder, lockRun, type LockHolder, type RunLock } from './run-lock.js';

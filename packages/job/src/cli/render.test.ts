@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError, type TorrentStats } from '@tc/engine';
-import { etaSeconds, statusJson, statusText, summaryText, trackerFailures } from './render.js';
+import { etaSeconds, seedText, statusJson, statusText, summaryText, trackerFailures } from './render.js';
 
 const stats: TorrentStats = {
   state: 'downloading',
@@ -50,6 +50,14 @@ describe('render', () => {
         '  saved in:      /tmp/out',
       ].join('\n'),
     );
+  });
+
+  it('seeding line: with a --seed goal, how far along it is (issue 17)', () => {
+    const seeding = { ...stats, uploaded: 50 * 1048576 };
+    expect(seedText(seeding)).toBe('↑ 1.00 KiB/s  uploaded 50.0 MiB  ratio 0.50  peers 3');
+    expect(seedText(seeding, { kind: 'forever' }, 1000)).toBe('↑ 1.00 KiB/s  uploaded 50.0 MiB  ratio 0.50  peers 3');
+    expect(seedText(seeding, { kind: 'ratio', ratio: 2 }, 1000)).toBe('↑ 1.00 KiB/s  uploaded 50.0 MiB  ratio 0.50 of 2  peers 3');
+    expect(seedText(seeding, { kind: 'time', ms: 1_800_000 }, 600_000)).toBe('↑ 1.00 KiB/s  uploaded 50.0 MiB  ratio 0.50  peers 3  stops in 20m00s');
   });
 
   it('tracker failures', () => {

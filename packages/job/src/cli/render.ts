@@ -1,5 +1,5 @@
 import { formatBytes, formatDuration, formatRate, sanitize } from '@tc/cli';
-import type { TorrentStats } from '@tc/engine';
+import type { SeedGoal, TorrentStats } from '@tc/engine';
 import type { TrackerStatus } from '@tc/tracker';
 
 /** Seconds left at the current rate, or Infinity when unknown. */
@@ -64,13 +64,18 @@ export function summaryText(name: string, s: TorrentStats, elapsedS: number, whe
   ].join('\n');
 }
 
-/** The seeding status line: upload rate, total, ratio (uploaded / size), peers. */
-export function seedText(s: TorrentStats): string {
+/**
+ * The seeding status line: upload rate, total, ratio (uploaded / size), peers; with a `--seed`
+ * goal, how far along it is (`ratio 0.50 of 2`, `stops in 20m00s`).
+ */
+export function seedText(s: TorrentStats, goal?: SeedGoal, seedMs = 0): string {
+  const ratio = (s.uploaded / Math.max(1, s.totalBytes)).toFixed(2);
   return [
     `↑ ${formatRate(s.upRateBps)}`,
     `uploaded ${formatBytes(s.uploaded)}`,
-    `ratio ${(s.uploaded / Math.max(1, s.totalBytes)).toFixed(2)}`,
+    `ratio ${ratio}${goal?.kind === 'ratio' ? ` of ${goal.ratio}` : ''}`,
     `peers ${s.peers}`,
+    ...(goal?.kind === 'time' ? [`stops in ${formatDuration(Math.max(0, goal.ms - seedMs) / 1000)}`] : []),
   ].join('  ');
 }
 
