@@ -227,7 +227,7 @@ export function magnetCases() {
     { uri: `magnet:?xt=urn:btih:${h}&dn=%E0%A4%A`, code: 'CODEC_BAD_MAGNET' },
     { uri: `magnet:?xt=urn:btih:${h}&so=1-0`, code: 'CODEC_BAD_MAGNET' },
     { uri: `magnet:?xt=urn:btih:${h}&so=a,b`, code: 'CODEC_BAD_MAGNET' },
-    { uri: 'magnet:?xt=urn:btmh:1220' + 'ab'.repeat(32), code: 'CODEC_BAD_MAGNET' },
+    { uri: 'magnet:?xt=urn:btmh:1220' + 'ab'.repeat(32), code: 'CODEC_V2_UNSUPPORTED' },
     { uri: `magnet:?xt=urn:btih:${h}&` + 'x='.repeat(40000), code: 'CODEC_BAD_MAGNET' },
     {
       uri: `magnet:?xt=urn:btih:${h}` + Array.from({ length: 500 }, (_, i) => `&tr=udp%3A%2F%2F127.0.0.1%3A${1000 + i}`).join(''),

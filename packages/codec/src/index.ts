@@ -25,6 +25,7 @@ export {
   type MagnetInput,
   type MagnetPeer,
   type ParsedMagnet,
+  type ParseMagnetOptions,
 } from './magnet.js';
 // File I/O edges: the only codec modules that touch the disk.
 export { choosePieceLength, createTorrent, type CreateTorrentOptions } from './fs/create-torrent.js';
