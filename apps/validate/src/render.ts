@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import { formatBytes, formatProblem, problemJson, sanitize } from '@tc/cli';
-import type { CodecProblem, FileResult, Metainfo, VerifyReport } from '@tc/codec';
+import type { CodecProblem, Metainfo } from '@tc/codec';
+import type { FileResult, VerifyReport } from '@tc/create';
 
 /** The outcome for one .torrent: its validation, and the data check when `--data` was given. */
 export interface ValidateResult {

@@ -19,7 +19,8 @@ import {
   type Io,
   type ProgressMode,
 } from '@tc/cli';
-import { inspectMetainfo, MAX_TORRENT_BYTES, verifyData, type Metainfo, type VerifyReport } from '@tc/codec';
+import { inspectMetainfo, MAX_TORRENT_BYTES, type Metainfo } from '@tc/codec';
+import { verifyData, type VerifyReport } from '@tc/create';
 import { renderResult, renderSummary, resultJson, summarize, type ValidateResult } from './render.js';
 
 const USAGE = `$0 PATH... [--data DIR]

@@ -69,8 +69,8 @@ export class CommandError extends Error {
  */
 const PACKAGE_EXIT_CODES: Readonly<Record<CodecErrorCode | WireErrorCode | TrackerErrorCode | EngineErrorCode | SelectionErrorCode | CliErrorCode, ExitCode>> =
   {
-    // codec: what a .torrent or magnet link says is wrong with it; CODEC_IO is createTorrent's and
-    // verifyData's disk, CODEC_UNENCODABLE a value tc itself asked to encode (a bug).
+    // codec: what a .torrent or magnet link says is wrong with it; CODEC_IO is @tc/create's disk
+    // (createTorrent, verifyData), CODEC_UNENCODABLE a value tc itself asked to encode (a bug).
     CODEC_BAD_SYNTAX: ExitCode.BAD_INPUT,
     CODEC_TRUNCATED: ExitCode.BAD_INPUT,
     CODEC_LEADING_ZERO: ExitCode.BAD_INPUT,

@@ -36,7 +36,7 @@ export const CODEC_ERROR_CODES = [
   'CODEC_V2_UNSUPPORTED',
   // magnet
   'CODEC_BAD_MAGNET',
-  // file I/O of createTorrent / verifyData
+  // file I/O of @tc/create (createTorrent, verifyData)
   'CODEC_IO',
 ] as const;
 export type CodecErrorCode = (typeof CODEC_ERROR_CODES)[number];

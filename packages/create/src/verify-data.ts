@@ -1,14 +1,11 @@
 /**
- * Checking data on disk against a torrent's piece hashes (BEP 3). One of the two codec modules that
- * touch the file system. Pieces are read and hashed in 1 MiB chunks, so memory stays small even
- * with 512 MiB pieces.
+ * Checking data on disk against a torrent's piece hashes (BEP 3). Pieces are read and hashed in
+ * 1 MiB chunks, so memory stays small even with 512 MiB pieces.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import { CodecError } from '../errors.js';
-import { fileToPieces, pieceRanges } from '../metainfo/geometry.js';
-import type { Metainfo } from '../metainfo/types.js';
+import { CodecError, fileToPieces, pieceRanges, type Metainfo } from '@tc/codec';
 
 export type PieceStatus = 'ok' | 'mismatch' | 'missing';
 
