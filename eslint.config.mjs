@@ -14,6 +14,9 @@ const APPS = [
   '@tc/daemon',
   '@tc/fetch',
 ];
+/** An app's folder under apps/: its package name without `@tc/`, except where the name would clash with a package. */
+const APP_DIRS = { '@tc/create-app': 'create' };
+const appDir = (app) => APP_DIRS[app] ?? app.slice('@tc/'.length);
 const OUR_PACKAGES = [
   '@tc/clock',
   '@tc/codec',
@@ -131,7 +134,7 @@ export default tseslint.config(
   layer(['packages/create/src/**/*.ts'], ['@tc/codec'], { why: 'create (torrent making and data verification) imports only codec' }),
   // No app imports another app: what two apps need lives in a package.
   ...APPS.map((app) => ({
-    files: [`apps/${app.slice('@tc/'.length)}/src/**/*.ts`],
+    files: [`apps/${appDir(app)}/src/**/*.ts`],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BDict,
   CodecError,
   decode,
   encode,
@@ -343,5 +344,34 @@ print(json.dumps({'v1': str(h.v1) if h.has_v1() else None, 'v2': str(h.v2)}))`;
     expect(metainfo.v2!.layersComplete).toBe(true);
     // The same bytes as our in-memory builder: the info dictionaries agree key for key.
     expect(encode(decode(metainfo.infoBytes)).equals(encode(built.info))).toBe(true);
+  });
+
+  it('parses a hybrid of a folder holding one file (a tree of one file at its root, and a v1 file list)', async () => {
+    const dir = join(tmp.path, 'one', 'folder');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'only.bin'), Buffer.alloc(40_000, 1));
+    const out = join(tmp.path, 'one.torrent');
+    const script = `
+import libtorrent as lt, sys
+fs = lt.file_storage(); lt.add_files(fs, sys.argv[1])
+ct = lt.create_torrent(fs, ${PL}, flags=0)
+lt.set_piece_hashes(ct, sys.argv[2])
+open(sys.argv[3], 'wb').write(lt.bencode(ct.generate()))`;
+    await tool('/usr/bin/python3', ['-c', script, dir, join(tmp.path, 'one'), out]);
+    const { metainfo } = parseMetainfo(await readFile(out));
+    expect(metainfo.version).toBe('hybrid');
+    expect(metainfo.multiFile).toBe(true);
+    expect(metainfo.files.filter((f) => !f.padding).map((f) => f.path)).toEqual([['folder', 'only.bin']]);
+    // A v1 single file against a tree that is a folder is still refused.
+    const info = decode(metainfo.infoBytes) as BDict;
+    const single = new Map<string, BEncodable>([
+      ['file tree', new Map([['sub', info.get('file tree') as BEncodable]])],
+      ['length', 40_000],
+      ['meta version', 2],
+      ['name', 'folder'],
+      ['piece length', PL],
+      ['pieces', info.get('pieces') as BEncodable],
+    ]);
+    expect(codeOf(() => parseMetainfo(encode({ info: single })))).toBe('CODEC_HYBRID_MISMATCH');
   });
 });

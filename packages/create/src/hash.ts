@@ -63,7 +63,7 @@ parentPort.on('message', ({ id, segments }) => {
       }
       const out = [];
       let fd;
-      try { fd = openSync(s.path, 'r'); } catch (e) { throw Object.assign(new Error('cannot open: ' + s.path), { io: true, path: s.path }); }
+      try { fd = openSync(s.path, 'r'); } catch (e) { throw Object.assign(new Error('cannot open: ' + s.path + ' (' + (e.code || e.message) + ')'), { io: true, path: s.path }); }
       try {
         let pos = s.offset;
         const end = s.offset + s.length;
@@ -72,7 +72,7 @@ parentPort.on('message', ({ id, segments }) => {
           let got = 0;
           while (got < n) {
             let r;
-            try { r = readSync(fd, buf, got, n - got, pos + got); } catch (e) { throw Object.assign(new Error('cannot read: ' + s.path), { io: true, path: s.path }); }
+            try { r = readSync(fd, buf, got, n - got, pos + got); } catch (e) { throw Object.assign(new Error('cannot read: ' + s.path + ' (' + (e.code || e.message) + ')'), { io: true, path: s.path }); }
             if (r === 0) throw Object.assign(new Error('file shrank while being hashed: ' + s.path), { io: true, path: s.path });
             got += r;
           }

@@ -166,8 +166,9 @@ export function matchHybrid(v1: readonly MetainfoFile[], multiFile: boolean, tre
     problems.error('CODEC_HYBRID_MISMATCH', `v1 and v2 views of this hybrid differ: ${message}`, field);
     return undefined;
   };
-  if (multiFile === tree.singleFile)
-    return mismatch(multiFile ? 'v1 has a file list, v2 a single file' : 'v1 has a single file, v2 a folder', 'info.file tree');
+  // A folder holding one file has a tree of one file at its root, like a single-file torrent (libtorrent
+  // makes such hybrids): the v1 file list says which it is, and the paths below must then agree.
+  if (!multiFile && !tree.singleFile) return mismatch('v1 has a single file, v2 a folder', 'info.file tree');
   if (real.length !== tree.leaves.length) return mismatch(`${real.length} v1 files against ${tree.leaves.length} v2 files`, 'info.file tree');
   const out: number[] = [];
   for (let i = 0; i < real.length; i++) {
