@@ -94,7 +94,7 @@ async function inspect(source: string, opts: { cwd: string; timeoutMs: number; s
       exitCode: exitCodeFor(e),
     };
   }
-  const report = inspectMetainfo(bytes, { mode: 'lenient' });
+  const report = inspectMetainfo(bytes, { mode: 'lenient', allowV2Only: true });
   return {
     source,
     torrentBytes: bytes.length,

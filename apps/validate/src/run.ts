@@ -122,7 +122,7 @@ async function validateOne(
   } catch (e) {
     return { ...base, failure: e instanceof Error ? e.message : String(e), exitCode: exitCodeFor(e) };
   }
-  const report = inspectMetainfo(bytes, { mode: 'lenient' });
+  const report = inspectMetainfo(bytes, { mode: 'lenient', allowV2Only: true });
   // --strict: a warning is as bad as an error; it is moved over so it is reported as one.
   const errors = opts.strict ? [...report.errors, ...report.warnings] : report.errors;
   const warnings = opts.strict ? [] : report.warnings;
