@@ -10,10 +10,9 @@ import {
   checkUrl,
   CodecError,
   encode,
-  fileMerkle,
   MAX_PIECE_LENGTH_BYTES,
   MAX_PIECES,
-  splitHashes,
+  rootFromPieceLayer,
   TRACKER_PROTOCOLS,
   V2_BLOCK_SIZE,
   WEB_SEED_PROTOCOLS,
@@ -115,7 +114,7 @@ function plan(entries: readonly Entry[], files: readonly SourceFile[], pieceLeng
     let done = 0;
     while (done < e.length) {
       const n = Math.min(e.length - done, jobBytes - curBytes);
-      cur.push({ file: e.file, path: e.file >= 0 ? files[e.file]!.abs : '', offset: done, length: n });
+      cur.push({ file: e.file, path: e.file >= 0 ? files[e.file]!.abs : '', offset: done, length: n, fileLength: e.length });
       done += n;
       curBytes += n;
       if (curBytes === jobBytes) {
@@ -203,16 +202,22 @@ export async function createTorrent(opts: CreateTorrentOptions): Promise<Buffer>
   ]);
   const layers = new Map<Buffer, BEncodable>();
   if (wantV2) {
-    const blockHashes: Buffer[][] = files.map(() => []);
+    // Each file's piece hashes, from the jobs in order; a file of one piece or less has its root as its one hash.
+    const pieceHashes: Buffer[][] = files.map(() => []);
+    const seenRoots = new Set<string>();
     jobs.forEach((job, j) => {
       let k = 0;
-      for (const s of job.segments) if (s.file >= 0) blockHashes[s.file]!.push(...splitHashes(results[j]!.blocks[k++]!));
+      for (const s of job.segments) if (s.file >= 0) pieceHashes[s.file]!.push(results[j]!.pieces[k++]!);
     });
     const roots = files.map((f, i) => {
       if (f.length === 0) return undefined;
-      const m = fileMerkle(blockHashes[i]!, pieceLength);
-      if (m.layer) layers.set(m.root, m.layer);
-      return m.root;
+      const hashes = Buffer.concat(pieceHashes[i]!);
+      if (f.length <= pieceLength) return hashes;
+      const root = rootFromPieceLayer(hashes, pieceLength);
+      // Files with the same content share a root, and so one entry (a key may appear only once).
+      if (!seenRoots.has(root.toString('hex'))) layers.set(root, hashes);
+      seenRoots.add(root.toString('hex'));
+      return root;
     });
     info.set('file tree', fileTree(files, roots, multiFile ? undefined : name));
     info.set('meta version', 2);

@@ -67,6 +67,27 @@ describe('createTorrent v2 and hybrid: byte-identical info dictionaries with lib
     expect(report.piecesOk).toBe(metainfo.pieceCount);
   });
 
+  it('pieces larger than a worker read (8 MiB) and a file ending mid-block', async () => {
+    const d = join(dir.path, 'large-pieces');
+    await makeTree(d, { 'x.bin': 9 * 1024 * 1024 + 5, 'y.bin': 3 });
+    const ours = parseMetainfo(await createTorrent({ path: d, version: 'hybrid', pieceLength: 8 * 1024 * 1024 })).metainfo;
+    const theirs = parseMetainfo(await libtorrent(d, 8 * 1024 * 1024, 'hybrid')).metainfo;
+    expect(ours.infoBytes.equals(theirs.infoBytes)).toBe(true);
+    expect(ours.v2!.files[0]!.layer!.equals(theirs.v2!.files[0]!.layer!)).toBe(true);
+  });
+
+  it('files with the same content share one piece layer entry, as in libtorrent', async () => {
+    const d = join(dir.path, 'twins');
+    await makeTree(d, { 'a.bin': 50_000 });
+    await writeFile(join(d, 'b.bin'), await readFile(join(d, 'a.bin')));
+    const bytes = await createTorrent({ path: d, version: 'hybrid', pieceLength: 16384, creationDate: null, createdBy: null });
+    const ours = parseMetainfo(bytes).metainfo;
+    const theirs = parseMetainfo(await libtorrent(d, 16384, 'hybrid')).metainfo;
+    expect(ours.infoBytes.equals(theirs.infoBytes)).toBe(true);
+    expect(ours.v2!.files[0]!.piecesRoot!.equals(ours.v2!.files[1]!.piecesRoot!)).toBe(true);
+    expect(ours.v2!.files.map((f) => f.layerState)).toEqual(['present', 'present']);
+  });
+
   it('uses one thread or many with the same result', async () => {
     const one = await createTorrent({ path: data, version: 'hybrid', pieceLength: 16384, threads: 1, creationDate: null });
     const two = await createTorrent({ path: data, version: 'hybrid', pieceLength: 16384, threads: 2, creationDate: null });
