@@ -60,13 +60,13 @@ function inside(root: string, p: string): boolean {
 
 /** Lists the files to put in a torrent of `path` (a file or a folder), in v2 file-tree order. */
 export async function collectFiles(path: string, opts: CollectOptions = {}): Promise<{ files: SourceFile[]; multiFile: boolean }> {
+  // The path the user named is followed even when it is a symlink: the symlink rules are for what lies inside.
   let st;
   try {
-    st = await lstat(path);
+    st = await stat(path);
   } catch (e) {
     throw ioError('cannot read', path, e);
   }
-  if (st.isSymbolicLink() && opts.symlinks === 'follow') st = await stat(path).catch((e: unknown) => Promise.reject(ioError('cannot read', path, e)));
   if (st.isFile()) return { files: [{ abs: path, rel: [], length: st.size }], multiFile: false };
   if (!st.isDirectory()) throw new CodecError('CODEC_IO', `not a file or folder: ${path}`, { field: path });
   const root = await realpath(path);

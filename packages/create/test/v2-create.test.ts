@@ -115,6 +115,17 @@ describe('createTorrent on hostile input', () => {
     expect(metainfo.files.map((f) => f.path.at(-1))).toEqual(['f.bin', 'g.bin']);
   });
 
+  it('follows the path it is given when that is a symlink (the rules are for what lies inside)', async () => {
+    const real = join(dir.path, 'real-folder');
+    await makeTree(real, { 'f.bin': 30 });
+    await symlink(real, join(dir.path, 'link-to-folder'));
+    await symlink(join(real, 'f.bin'), join(dir.path, 'link-to-file'));
+    const folder = parseMetainfo(await createTorrent({ path: join(dir.path, 'link-to-folder'), symlinks: 'refuse' })).metainfo;
+    expect([folder.name, folder.files.map((f) => f.path.join('/'))]).toEqual(['link-to-folder', ['link-to-folder/f.bin']]);
+    const file = parseMetainfo(await createTorrent({ path: join(dir.path, 'link-to-file'), symlinks: 'refuse' })).metainfo;
+    expect([file.name, file.totalLength]).toEqual(['link-to-file', 30]);
+  });
+
   it('refuses an empty folder and a folder of empty files', async () => {
     await mkdir(join(dir.path, 'nothing'));
     expect(await codeOfAsync(createTorrent({ path: join(dir.path, 'nothing'), version: 'hybrid' }))).toBe('CODEC_EMPTY_FILE_LIST');
