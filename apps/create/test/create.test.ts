@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMetainfo } from '@tc/codec';
@@ -151,6 +151,32 @@ describe('tc-create', () => {
   it('a missing PATH or no PATH is a usage error', async () => {
     expect((await create(['nope'])).code).toBe(2);
     expect((await create([])).code).toBe(2);
+  });
+});
+
+describe('tc-create interrupted', () => {
+  it('SIGINT while hashing: exit 130, nothing written, no temp file left', async () => {
+    const big = join(dir, 'big');
+    await mkdir(big);
+    await writeFile(join(big, 'sparse.bin'), '');
+    await truncate(join(big, 'sparse.bin'), 4 * 1024 * 1024 * 1024); // sparse: reading it costs no disk
+    const child = spawn(process.execPath, [BIN, 'big', '-o', 'big.torrent', '--progress', 'plain'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    const code = new Promise<number | null>((done) => child.on('close', (c) => done(c)));
+    await new Promise<void>((started) =>
+      child.stderr.setEncoding('utf8').on('data', (s: string) => {
+        stderr += s;
+        if (stderr.includes('hashing')) started();
+      }),
+    );
+    child.kill('SIGINT');
+    expect(await code).toBe(130);
+    expect(stderr).toContain('interrupted: nothing written');
+    expect((await readdir(dir)).filter((n) => n.includes('big.torrent'))).toEqual([]);
   });
 });
 
