@@ -127,6 +127,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
       hidden: args.hidden,
       include: args.include,
       exclude: args.exclude,
+      // A .torrent written into the folder it describes (a second run with --force) is not part of it.
+      skipPaths: [output],
       ...(args.threads !== undefined ? { threads: args.threads } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (done, total) => {

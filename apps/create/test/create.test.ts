@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { chmod, mkdir, readdir, readFile, symlink, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMetainfo } from '@tc/codec';
@@ -124,6 +124,14 @@ describe('tc-create', () => {
     const f = await create(['album', '-o', 'keep.torrent', '--force', '--progress', 'none', '--v1']);
     expect(f.code).toBe(0);
     expect(parseMetainfo(await readFile(join(dir, 'keep.torrent'))).metainfo.version).toBe('v1');
+  });
+
+  it('leaves out its own output when that lies inside the folder (a second run with --force)', async () => {
+    expect((await create(['album', '-o', 'album/album.torrent', '--progress', 'none'])).code).toBe(0);
+    expect((await create(['album', '-o', 'album/album.torrent', '--progress', 'none', '--force'])).code).toBe(0);
+    const m = parseMetainfo(await readFile(join(dir, 'album', 'album.torrent'))).metainfo;
+    expect(m.files.some((f) => f.path.at(-1) === 'album.torrent')).toBe(false);
+    await rm(join(dir, 'album', 'album.torrent'));
   });
 
   it('progress goes to stderr, never stdout', async () => {

@@ -22,6 +22,8 @@ export interface CollectOptions {
   readonly include?: readonly string[];
   /** Globs of files and folders to leave out. A pattern without `/` matches any single name. */
   readonly exclude?: readonly string[];
+  /** Absolute paths to leave out: the .torrent being written, when it lies inside the folder. */
+  readonly skipPaths?: readonly string[];
 }
 
 function ioError(message: string, path: string, cause: unknown): CodecError {
@@ -87,7 +89,7 @@ export async function collectFiles(path: string, opts: CollectOptions = {}): Pro
       const abs = join(dir, name);
       const childRel = [...rel, name];
       if (opts.hidden === false && name.startsWith('.')) continue;
-      if (excluded?.(childRel)) continue;
+      if (excluded?.(childRel) || opts.skipPaths?.includes(abs)) continue;
       const reason = checkPathComponent(Buffer.from(name, 'utf8'));
       if (reason !== undefined) throw new CodecError('CODEC_UNSAFE_PATH', `cannot put ${JSON.stringify(name)} in a torrent (${reason})`, { field: abs });
       let s;
