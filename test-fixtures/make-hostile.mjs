@@ -271,7 +271,7 @@ export function smallCases() {
   add('v2-valid.torrent', v2(), null, { options: V2OK });
   add('v2-only-unsupported.torrent', v2(), 'CODEC_V2_UNSUPPORTED', { options: { allowV2Only: false } });
   add('v2-hybrid-valid.torrent', hybrid(), null, { paddingFiles: 1 });
-  add('v2-layers-missing.torrent', v2({ layers: {} }), null, { options: V2OK });
+  add('v2-layers-missing.torrent', v2({ layers: {} }), null, { options: V2OK, warnings: ['WARN_MISSING_PIECE_LAYER'] });
   add('v2-layer-wrong-size.torrent', v2({ layers: { [a.root.toString('latin1')]: a.layer.subarray(0, 64) } }), 'CODEC_BAD_PIECE_LAYERS', { options: V2OK });
   const flipped = Buffer.from(a.layer);
   flipped[40] ^= 1;
