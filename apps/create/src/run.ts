@@ -199,14 +199,16 @@ function urlArg(url: string, protocols: ReadonlySet<string>, what: string): stri
 function explain(e: unknown): unknown {
   if (!isCodecError(e)) return e;
   const hint =
-    e.code === 'CODEC_UNSAFE_PATH' && /symlink|links? /.test(e.message)
-      ? 'leave symlinks out with --symlinks skip, or follow those inside the folder with --follow-symlinks'
-      : e.code === 'CODEC_UNSAFE_PATH'
-        ? 'rename it, or leave it out with --exclude'
-        : e.code === 'CODEC_EMPTY_FILE_LIST' || e.code === 'CODEC_BAD_LENGTH'
-          ? 'a torrent needs at least one non-empty file (hidden files need --hidden)'
-          : e.code === 'CODEC_TOO_MANY_PIECES'
-            ? 'choose a larger --piece-size'
-            : undefined;
+    e.code === 'CODEC_UNSAFE_PATH' && e.field === 'name'
+      ? 'give a plain name with --name (no / or \\, not . or ..)'
+      : e.code === 'CODEC_UNSAFE_PATH' && /symlink|links? /.test(e.message)
+        ? 'leave symlinks out with --symlinks skip, or follow those inside the folder with --follow-symlinks'
+        : e.code === 'CODEC_UNSAFE_PATH'
+          ? 'rename it, or leave it out with --exclude'
+          : e.code === 'CODEC_EMPTY_FILE_LIST' || e.code === 'CODEC_BAD_LENGTH'
+            ? 'a torrent needs at least one non-empty file (hidden files need --hidden)'
+            : e.code === 'CODEC_TOO_MANY_PIECES'
+              ? 'choose a larger --piece-size'
+              : undefined;
   return new CommandError(e.message, exitCodeFor(e), { cause: e, ...(hint !== undefined ? { hint } : {}) });
 }

@@ -156,6 +156,13 @@ describe('tc-create', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('refuses an unsafe --name (exit 3) and says what a name may be', async () => {
+    const r = await create(['album', '--name', '../up', '-o', 'n.torrent']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('unsafe torrent name "../up"');
+    expect(r.stderr).toContain('hint: give a plain name with --name');
+  });
+
   it('a missing PATH or no PATH is a usage error', async () => {
     expect((await create(['nope'])).code).toBe(2);
     expect((await create([])).code).toBe(2);
