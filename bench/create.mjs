@@ -7,9 +7,9 @@
 //
 // Needs a build of apps/create (npx turbo run build --filter=@tc/create-app), mktorrent,
 // transmission-create and python3-libtorrent.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync, writeSync, closeSync, readdirSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,7 +69,7 @@ function infoBytes(file) {
 
 const work = mkdtempSync(join(tmpdir(), 'tc-bench-create-'));
 const data = join(work, 'data');
-execFileSync('mkdir', ['-p', data]);
+mkdirSync(data);
 const total = makeData(data);
 warm(data);
 const pl = pieceKiB * 1024;
