@@ -65,6 +65,74 @@ function single(extra = {}, top = {}) {
 const raw = (s) => new Raw(s);
 const sha1 = (b) => createHash('sha1').update(b).digest('hex');
 
+// BEP 52 (v2 and hybrid torrents): a small merkle builder of its own, like the bencode writer above.
+const sha256 = (...parts) => {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(p);
+  return h.digest();
+};
+const BLOCK = 16384;
+/** The root over `leaves` padded to `width` (a power of two) with `pad` and the pads above it. */
+function merkle(leaves, width, pad = Buffer.alloc(32)) {
+  let layer = leaves.length > 0 ? [...leaves] : [pad];
+  let p = pad;
+  for (let n = width; n > 1; n /= 2) {
+    const next = [];
+    for (let i = 0; i < layer.length; i += 2) next.push(sha256(layer[i], layer[i + 1] ?? p));
+    layer = next;
+    p = sha256(p, p);
+  }
+  return layer[0];
+}
+const pow2 = (n) => {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+};
+/** A file's `pieces root` and (longer than a piece) its piece layer, from its bytes. */
+function v2File(data, pieceLength = PIECE) {
+  const blocks = [];
+  for (let o = 0; o < data.length; o += BLOCK) blocks.push(sha256(data.subarray(o, o + BLOCK)));
+  const perPiece = pieceLength / BLOCK;
+  if (blocks.length <= perPiece) return { root: merkle(blocks, pow2(blocks.length)), layer: undefined };
+  const pieces = [];
+  for (let i = 0; i < blocks.length; i += perPiece) pieces.push(merkle(blocks.slice(i, i + perPiece), perPiece));
+  let zeroPiece = Buffer.alloc(32);
+  for (let n = perPiece; n > 1; n /= 2) zeroPiece = sha256(zeroPiece, zeroPiece);
+  return { root: merkle(pieces, pow2(pieces.length), zeroPiece), layer: Buffer.concat(pieces) };
+}
+const V2_A = Buffer.alloc(40000, 0x61); // three pieces: has a layer
+const V2_B = Buffer.alloc(100, 0x62); // within one piece: its root is its hash
+const leaf = (length, root) => ({ '': { length, 'pieces root': root } });
+/** A v2-only torrent of a folder with a.bin (V2_A) and sub/b.txt (V2_B); parts can be overridden. */
+function v2({ tree, layers, info = {}, top = {} } = {}) {
+  const a = v2File(V2_A);
+  const b = v2File(V2_B);
+  return enc({
+    announce: 'http://127.0.0.1:6969/announce',
+    ...top,
+    info: { 'file tree': tree ?? { 'a.bin': leaf(V2_A.length, a.root), sub: { 'b.txt': leaf(V2_B.length, b.root) } }, 'meta version': 2, name: 'v2', 'piece length': PIECE, ...info },
+    'piece layers': layers === undefined ? { [a.root.toString('latin1')]: a.layer } : layers,
+  });
+}
+/** The same as a hybrid: v1 files (default: a padding file after a.bin), and SHA-1 pieces of their layout. */
+function hybrid(
+  files = [
+    { length: V2_A.length, path: ['a.bin'] },
+    { attr: 'p', length: PIECE - (V2_A.length % PIECE), path: ['.pad', String(PIECE - (V2_A.length % PIECE))] },
+    { length: V2_B.length, path: ['sub', 'b.txt'] },
+  ],
+) {
+  const a = v2File(V2_A);
+  const content = Buffer.concat(files.map((f) => (f.attr === 'p' ? Buffer.alloc(f.length) : f.path[0] === 'a.bin' ? V2_A : Buffer.alloc(f.length, 0x62))));
+  const pieces = [];
+  for (let o = 0; o < content.length; o += PIECE) pieces.push(createHash('sha1').update(content.subarray(o, o + PIECE)).digest());
+  return v2({
+    info: { files, pieces: Buffer.concat(pieces) },
+    layers: { [a.root.toString('latin1')]: a.layer },
+  });
+}
+
 /**
  * Each case: file, bytes, code (the CodecError code it must give, or null when it must parse), and
  * optionally options for parseMetainfo, warnings that must appear, and facts to check.
@@ -195,6 +263,61 @@ export function smallCases() {
   add('private-outside-info.torrent', single({}, { private: 1 }), null, { warnings: ['WARN_PRIVATE_OUTSIDE_INFO'], private: false });
   add('future-creation-date.torrent', single({}, { 'creation date': 4102444800 }), null, { warnings: ['WARN_FUTURE_CREATION_DATE'] });
   add('no-announce.torrent', single({}, { announce: undefined }), null, { warnings: ['WARN_NO_ANNOUNCE'] });
+
+  // BEP 52: v2-only and hybrid torrents (refused unless a tool allows v2-only ones).
+  const V2OK = { allowV2Only: true };
+  const a = v2File(V2_A);
+  const b = v2File(V2_B);
+  add('v2-valid.torrent', v2(), null, { options: V2OK });
+  add('v2-only-unsupported.torrent', v2(), 'CODEC_V2_UNSUPPORTED', { options: { allowV2Only: false } });
+  add('v2-hybrid-valid.torrent', hybrid(), null, { paddingFiles: 1 });
+  add('v2-layers-missing.torrent', v2({ layers: {} }), null, { options: V2OK, warnings: ['WARN_MISSING_PIECE_LAYER'] });
+  add('v2-layer-wrong-size.torrent', v2({ layers: { [a.root.toString('latin1')]: a.layer.subarray(0, 64) } }), 'CODEC_BAD_PIECE_LAYERS', { options: V2OK });
+  const flipped = Buffer.from(a.layer);
+  flipped[40] ^= 1;
+  add('v2-layer-root-mismatch.torrent', v2({ layers: { [a.root.toString('latin1')]: flipped } }), 'CODEC_BAD_PIECE_LAYERS', { options: V2OK });
+  add('v2-pieces-root-short.torrent', v2({ tree: { 'a.bin': leaf(V2_A.length, a.root.subarray(0, 31)) } }), 'CODEC_BAD_PIECES_ROOT', { options: V2OK });
+  add('v2-traversal.torrent', v2({ tree: { '..': { 'evil.sh': leaf(V2_B.length, b.root) } } }), 'CODEC_PATH_TRAVERSAL', { options: V2OK });
+  add('v2-slash-in-name.torrent', v2({ tree: { 'a/../../x': leaf(V2_B.length, b.root) } }), 'CODEC_UNSAFE_PATH', { options: V2OK });
+  add(
+    'v2-duplicate-name.torrent',
+    v2({ tree: new Ordered([['b.txt', leaf(V2_B.length, b.root)], ['b.txt', leaf(V2_B.length, b.root)]]) }),
+    'CODEC_DUPLICATE_KEY',
+    { options: V2OK },
+  );
+  let deep = leaf(V2_B.length, b.root);
+  for (let i = 0; i < 120; i++) deep = { d: deep };
+  add('v2-absurd-depth.torrent', v2({ tree: deep }), 'CODEC_TOO_DEEP', { options: V2OK });
+  add('v2-meta-version-3.torrent', v2({ info: { 'meta version': 3 } }), 'CODEC_BAD_META_VERSION', { options: V2OK });
+  add('v2-piece-length-not-power-of-two.torrent', v2({ info: { 'piece length': 3 * PIECE } }), 'CODEC_BAD_PIECE_LENGTH', { options: V2OK });
+  add('v2-empty-tree.torrent', v2({ tree: {} }), 'CODEC_EMPTY_FILE_LIST', { options: V2OK });
+  add('v2-tree-not-dict.torrent', v2({ tree: 'x' }), 'CODEC_BAD_FILE_TREE', { options: V2OK });
+  add(
+    'v2-hybrid-length-mismatch.torrent',
+    hybrid([
+      { length: V2_A.length, path: ['a.bin'] },
+      { attr: 'p', length: PIECE - (V2_A.length % PIECE), path: ['.pad', 'x'] },
+      { length: V2_B.length + 1, path: ['sub', 'b.txt'] },
+    ]),
+    'CODEC_HYBRID_MISMATCH',
+  );
+  add(
+    'v2-hybrid-unpadded.torrent',
+    hybrid([
+      { length: V2_A.length, path: ['a.bin'] },
+      { length: V2_B.length, path: ['sub', 'b.txt'] },
+    ]),
+    'CODEC_HYBRID_MISMATCH',
+  );
+  add(
+    'v2-hybrid-other-names.torrent',
+    hybrid([
+      { length: V2_A.length, path: ['a.bin'] },
+      { attr: 'p', length: PIECE - (V2_A.length % PIECE), path: ['.pad', 'x'] },
+      { length: V2_B.length, path: ['sub', 'c.txt'] },
+    ]),
+    'CODEC_HYBRID_MISMATCH',
+  );
   return cases.map((c) => ({ ...c, bytes: Buffer.from(c.bytes) }));
 }
 
@@ -227,7 +350,7 @@ export function magnetCases() {
     { uri: `magnet:?xt=urn:btih:${h}&dn=%E0%A4%A`, code: 'CODEC_BAD_MAGNET' },
     { uri: `magnet:?xt=urn:btih:${h}&so=1-0`, code: 'CODEC_BAD_MAGNET' },
     { uri: `magnet:?xt=urn:btih:${h}&so=a,b`, code: 'CODEC_BAD_MAGNET' },
-    { uri: 'magnet:?xt=urn:btmh:1220' + 'ab'.repeat(32), code: 'CODEC_BAD_MAGNET' },
+    { uri: 'magnet:?xt=urn:btmh:1220' + 'ab'.repeat(32), code: 'CODEC_V2_UNSUPPORTED' },
     { uri: `magnet:?xt=urn:btih:${h}&` + 'x='.repeat(40000), code: 'CODEC_BAD_MAGNET' },
     {
       uri: `magnet:?xt=urn:btih:${h}` + Array.from({ length: 500 }, (_, i) => `&tr=udp%3A%2F%2F127.0.0.1%3A${1000 + i}`).join(''),

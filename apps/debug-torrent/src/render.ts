@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import { formatBytes, formatProblem, problemJson, sanitize } from '@tc/cli';
 import { BDict, toMagnet, type BValue, type CodecProblem, type Metainfo, type MetainfoFile } from '@tc/codec';
+import { v2Json, v2Rows } from './v2.js';
 
 /** What tc-debug-torrent learned about one input: a parsed torrent, or the problems that stopped it. */
 export interface TorrentReport {
@@ -52,6 +53,7 @@ export function renderTorrent(r: TorrentReport, opts: HumanOptions): string {
     row('Name', sanitize(m.name));
     row('Info-hash', m.infoHashHex);
     row('Base32', m.infoHashBase32);
+    for (const [label, values] of v2Rows(m, opts.verbose)) row(label, values);
     row('Magnet', sanitize(toMagnet(m)));
     if (r.torrentBytes !== undefined) row('Torrent size', fmtSize(r.torrentBytes));
     row('Content size', fmtSize(m.totalLength));
@@ -238,6 +240,9 @@ export function torrentJson(r: TorrentReport, verbose: boolean): Record<string, 
             name: m.name,
             infoHash: m.infoHashHex,
             infoHashBase32: m.infoHashBase32,
+            version: m.version,
+            infoHashV2: m.v2?.infoHashHex ?? null,
+            v2: v2Json(m),
             magnet: toMagnet(m),
             torrentBytes: r.torrentBytes,
             totalLength: m.totalLength,

@@ -105,7 +105,7 @@ async function inspect(
       exitCode: exitCodeFor(e),
     };
   }
-  const report = inspectMetainfo(bytes, { mode: 'lenient' });
+  const report = inspectMetainfo(bytes, { mode: 'lenient', allowV2Only: true });
   return {
     source,
     torrentBytes: bytes.length,

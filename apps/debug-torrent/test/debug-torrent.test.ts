@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTorrent, parseMetainfo } from '@tc/codec';
+import { parseMetainfo } from '@tc/codec';
+import { createTorrent } from '@tc/create';
 import { runBin } from '@tc/testkit/run-bin';
 import { tempDir } from '@tc/testkit/tmp';
 

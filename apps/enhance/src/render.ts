@@ -7,6 +7,8 @@ export interface EnhanceResult {
   readonly output: string | undefined;
   readonly infoHashBefore: string;
   readonly infoHashAfter: string;
+  /** The v2 (SHA-256) info-hash of a v2 or hybrid torrent: the info bytes are kept, so it never changes. */
+  readonly infoHashV2: string | undefined;
   readonly private: boolean;
   readonly tiers: readonly (readonly string[])[];
   readonly added: readonly string[];
@@ -26,6 +28,7 @@ export function renderEnhance(r: EnhanceResult, opts: { chalk: ChalkInstance; ve
   const same = r.infoHashBefore === r.infoHashAfter;
   row('Info-hash', r.infoHashBefore);
   row('New info-hash', `${r.infoHashAfter} ${same ? c.green('(unchanged)') : c.red('(CHANGED)')}`);
+  if (r.infoHashV2 !== undefined) row('Info-hash v2', `${r.infoHashV2} ${c.green('(unchanged)')}`);
   row('Added', `${r.added.length} tracker${r.added.length === 1 ? '' : 's'}${r.duplicates.length > 0 ? `, ${r.duplicates.length} already present` : ''}`);
   row('Tiers', String(r.tiers.length));
   if (opts.verbose) {
@@ -47,6 +50,7 @@ export function enhanceJson(r: EnhanceResult): Record<string, unknown> {
     infoHashBefore: r.infoHashBefore,
     infoHashAfter: r.infoHashAfter,
     infoHashUnchanged: r.infoHashBefore === r.infoHashAfter,
+    infoHashV2: r.infoHashV2 ?? null,
     private: r.private,
     trackers: r.tiers,
     added: r.added,

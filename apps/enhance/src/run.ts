@@ -86,7 +86,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   let parsed;
   try {
-    parsed = parseMetainfo(bytes, { mode: 'lenient' });
+    parsed = parseMetainfo(bytes, { mode: 'lenient', allowV2Only: true });
   } catch (e) {
     return reportError(io, e, { what: input, verbose: args.verbose });
   }
@@ -105,7 +105,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const merged = mergeTiers(before.announceTiers, extra);
   const out = toTorrentFile(before, merged.tiers);
   // Belt and braces: read back what we are about to write; a changed info-hash would be a bug in tc.
-  const after = parseMetainfo(out, { mode: 'lenient' }).metainfo;
+  const after = parseMetainfo(out, { mode: 'lenient', allowV2Only: true }).metainfo;
   if (!after.infoHash.equals(before.infoHash) || !after.infoBytes.equals(before.infoBytes)) {
     throw new Error(`bug: the info-hash changed (${before.infoHashHex} → ${after.infoHashHex}); nothing written`);
   }
@@ -125,6 +125,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     output,
     infoHashBefore: before.infoHashHex,
     infoHashAfter: after.infoHashHex,
+    infoHashV2: after.v2?.infoHashHex,
     private: before.private,
     tiers: merged.tiers,
     added: merged.added,

@@ -3,7 +3,8 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTorrent, parseMagnet, parseMetainfo, PUBLIC_TRACKERS } from '@tc/codec';
+import { parseMagnet, parseMetainfo, PUBLIC_TRACKERS } from '@tc/codec';
+import { createTorrent } from '@tc/create';
 import { runBin } from '@tc/testkit/run-bin';
 import { tempDir } from '@tc/testkit/tmp';
 

@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import { formatBytes, formatProblem, problemJson, sanitize } from '@tc/cli';
-import type { CodecProblem, FileResult, Metainfo, VerifyReport } from '@tc/codec';
+import type { CodecProblem, Metainfo } from '@tc/codec';
+import type { FileResult, VerifyReport } from '@tc/create';
 import type { SharedFailure } from './shared.js';
 
 /** The outcome for one .torrent: its validation, and the data check when `--data` was given. */
@@ -106,7 +107,9 @@ export function renderResult(r: ValidateResult, opts: { chalk: ChalkInstance; ve
     }
     if (r.failure !== undefined) verdict += `, data ${c.red('not checked')}: ${sanitize(r.failure)}`;
     lines.push(`${head}${verdict}${w > 0 ? `, ${w} warning${w === 1 ? '' : 's'}` : ''}`);
-    lines.push(`  ${m.infoHashHex}  ${sanitize(m.name)}  ${formatBytes(m.totalLength)}`);
+    lines.push(
+      `  ${m.infoHashHex}  ${sanitize(m.name)}  ${formatBytes(m.totalLength)}${m.version === 'v1' ? '' : `  (${m.version}, v2 info-hash ${m.v2!.infoHashHex})`}`,
+    );
   }
   if (opts.verbose || r.errors.length > 0) for (const p of r.warnings) lines.push(`  ${c.yellow('warning')}  ${formatProblem(p)}`);
   if (r.data) {
@@ -167,6 +170,8 @@ export function resultJson(r: ValidateResult): Record<string, unknown> {
     valid: m !== undefined && r.errors.length === 0,
     exitCode: r.exitCode,
     infoHash: m?.infoHashHex ?? null,
+    version: m?.version ?? null,
+    infoHashV2: m?.v2?.infoHashHex ?? null,
     name: m?.name ?? null,
     totalLength: m?.totalLength ?? null,
     errors: r.errors.map(problemJson),

@@ -19,7 +19,8 @@ import {
   type Io,
   type ProgressMode,
 } from '@tc/cli';
-import { inspectMetainfo, MAX_TORRENT_BYTES, verifyData, type Metainfo, type VerifyReport } from '@tc/codec';
+import { inspectMetainfo, MAX_TORRENT_BYTES, type Metainfo } from '@tc/codec';
+import { verifyData, type VerifyReport } from '@tc/create';
 import { renderResult, renderSummary, resultJson, summarize, type ValidateResult } from './render.js';
 import { contentFolderHint, sharedFailures } from './shared.js';
 
@@ -123,7 +124,7 @@ async function validateOne(
   } catch (e) {
     return { ...base, failure: e instanceof Error ? e.message : String(e), exitCode: exitCodeFor(e) };
   }
-  const report = inspectMetainfo(bytes, { mode: 'lenient' });
+  const report = inspectMetainfo(bytes, { mode: 'lenient', allowV2Only: true });
   // --strict: a warning is as bad as an error; it is moved over so it is reported as one.
   const errors = opts.strict ? [...report.errors, ...report.warnings] : report.errors;
   const warnings = opts.strict ? [] : report.warnings;

@@ -1,6 +1,7 @@
 import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
-import { encode, parseMetainfo, type FileResult, type VerifyReport } from '@tc/codec';
+import { encode, parseMetainfo } from '@tc/codec';
+import type { FileResult, VerifyReport } from '@tc/create';
 import { renderResult } from './render.js';
 import { sharedFailures } from './shared.js';
 

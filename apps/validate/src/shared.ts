@@ -1,6 +1,7 @@
 import { access } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { pieceRanges, type Metainfo, type VerifyReport } from '@tc/codec';
+import { pieceRanges, type Metainfo } from '@tc/codec';
+import type { VerifyReport } from '@tc/create';
 
 /** The pieces of one file that did not verify but also hold bytes of other files: whose bytes are bad is not known. */
 export interface SharedFailure {

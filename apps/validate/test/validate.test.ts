@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createTorrent, encode, parseMetainfo } from '@tc/codec';
+import { encode, parseMetainfo } from '@tc/codec';
+import { createTorrent } from '@tc/create';
 import { runBin } from '@tc/testkit/run-bin';
 import { tempDir } from '@tc/testkit/tmp';
 

@@ -72,8 +72,8 @@ export class CommandError extends Error {
  */
 const PACKAGE_EXIT_CODES: Readonly<Record<CodecErrorCode | WireErrorCode | TrackerErrorCode | EngineErrorCode | SelectionErrorCode | CliErrorCode, ExitCode>> =
   {
-    // codec: what a .torrent or magnet link says is wrong with it; CODEC_IO is createTorrent's and
-    // verifyData's disk, CODEC_UNENCODABLE a value tc itself asked to encode (a bug).
+    // codec: what a .torrent or magnet link says is wrong with it; CODEC_IO is @tc/create's disk
+    // (createTorrent, verifyData), CODEC_UNENCODABLE a value tc itself asked to encode (a bug).
     CODEC_BAD_SYNTAX: ExitCode.BAD_INPUT,
     CODEC_TRUNCATED: ExitCode.BAD_INPUT,
     CODEC_LEADING_ZERO: ExitCode.BAD_INPUT,
@@ -99,6 +99,12 @@ const PACKAGE_EXIT_CODES: Readonly<Record<CodecErrorCode | WireErrorCode | Track
     CODEC_PATH_TOO_DEEP: ExitCode.BAD_INPUT,
     CODEC_DUPLICATE_PATH: ExitCode.BAD_INPUT,
     CODEC_BAD_INFO_HASH: ExitCode.BAD_INPUT,
+    CODEC_BAD_META_VERSION: ExitCode.BAD_INPUT,
+    CODEC_BAD_FILE_TREE: ExitCode.BAD_INPUT,
+    CODEC_BAD_PIECES_ROOT: ExitCode.BAD_INPUT,
+    CODEC_BAD_PIECE_LAYERS: ExitCode.BAD_INPUT,
+    CODEC_HYBRID_MISMATCH: ExitCode.BAD_INPUT,
+    CODEC_V2_UNSUPPORTED: ExitCode.BAD_INPUT,
     CODEC_BAD_MAGNET: ExitCode.BAD_INPUT,
     CODEC_IO: ExitCode.DISK,
     // wire: a peer broke the protocol (the network's side); WIRE_BAD_ARGUMENT is tc's own call.

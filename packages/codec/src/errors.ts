@@ -27,9 +27,16 @@ export const CODEC_ERROR_CODES = [
   'CODEC_PATH_TOO_DEEP',
   'CODEC_DUPLICATE_PATH',
   'CODEC_BAD_INFO_HASH',
+  // BEP 52 (v2 and hybrid torrents)
+  'CODEC_BAD_META_VERSION',
+  'CODEC_BAD_FILE_TREE',
+  'CODEC_BAD_PIECES_ROOT',
+  'CODEC_BAD_PIECE_LAYERS',
+  'CODEC_HYBRID_MISMATCH',
+  'CODEC_V2_UNSUPPORTED',
   // magnet
   'CODEC_BAD_MAGNET',
-  // file I/O of createTorrent / verifyData
+  // file I/O of @tc/create (createTorrent, verifyData)
   'CODEC_IO',
 ] as const;
 export type CodecErrorCode = (typeof CODEC_ERROR_CODES)[number];
@@ -68,7 +75,8 @@ export type CodecWarningCode =
   | 'WARN_BAD_TRACKER_URL'
   | 'WARN_BAD_OPTIONAL_FIELD'
   | 'WARN_MAGNET_CAPPED'
-  | 'WARN_MAGNET_UNKNOWN_PARAM';
+  | 'WARN_MAGNET_UNKNOWN_PARAM'
+  | 'WARN_MISSING_PIECE_LAYER';
 
 /** The one error class of the codec package: bad input, never a bug. */
 export class CodecError extends Error {

@@ -25,17 +25,6 @@ export {
   type MagnetInput,
   type MagnetPeer,
   type ParsedMagnet,
+  type ParseMagnetOptions,
 } from './magnet.js';
-// File I/O edges: the only codec modules that touch the disk.
-export { choosePieceLength, createTorrent, type CreateTorrentOptions } from './fs/create-torrent.js';
-export {
-  verifyData,
-  verifyPieces,
-  type FileResult,
-  type FileStatus,
-  type PieceResult,
-  type PieceStatus,
-  type VerifyOptions,
-  type VerifyReport,
-} from './fs/verify-data.js';
 export { checkUrl, TRACKER_PROTOCOLS, WEB_SEED_PROTOCOLS } from './urls.js';

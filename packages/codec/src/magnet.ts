@@ -1,5 +1,5 @@
 import { CodecError, type CodecProblem } from './errors.js';
-import { infoHashBase32, infoHashHex, parseInfoHash, type InfoHash } from './ids.js';
+import { infoHashBase32, infoHashFromBytes, infoHashHex, INFO_HASH_BYTES, parseInfoHash, type InfoHash } from './ids.js';
 import type { Metainfo } from './metainfo/types.js';
 import { checkUrl, TRACKER_PROTOCOLS, WEB_SEED_PROTOCOLS } from './urls.js';
 
@@ -29,7 +29,12 @@ export interface FileRange {
 }
 
 export interface Magnet {
+  /** The swarm's 20-byte hash: `btih`, or the truncated `btmh` of a v2-only link. */
   readonly infoHash: InfoHash;
+  /** BEP 52 `xt=urn:btmh:1220…`: the full SHA-256 v2 info-hash, when given. */
+  readonly infoHashV2: Buffer | undefined;
+  /** Only a `btmh` was given (a v2-only torrent). */
+  readonly v2Only: boolean;
   readonly infoHashHex: string;
   readonly infoHashBase32: string;
   /** `dn`: display name, a hint only. */
@@ -51,7 +56,12 @@ export interface ParsedMagnet {
 
 /** What formatMagnet accepts: an info-hash and any optional parts. */
 export interface MagnetInput {
+  /** The `btih` (omitted from the link when `v2Only`). */
   readonly infoHash: InfoHash | Uint8Array;
+  /** The 32-byte SHA-256 v2 info-hash, written as `xt=urn:btmh:1220…`. */
+  readonly infoHashV2?: Uint8Array | undefined;
+  /** Write only the `btmh` (a v2-only torrent has no btih). */
+  readonly v2Only?: boolean | undefined;
   readonly name?: string | undefined;
   readonly trackers?: readonly string[] | undefined;
   readonly webSeeds?: readonly string[] | undefined;
@@ -96,11 +106,19 @@ function parseSelectOnly(value: string): FileRange[] {
   return out;
 }
 
+/** BEP 52: a v2 magnet carries a multihash, SHA2-256 (0x12) of 32 bytes (0x20), in hex. */
+const BTMH = /^1220([0-9a-f]{64})$/i;
+
+export interface ParseMagnetOptions {
+  /** Accept a link with only a v2 `btmh` hash (off by default: the engine downloads v1 and hybrid swarms). */
+  readonly allowV2Only?: boolean;
+}
+
 /**
  * Parses a BEP 9 magnet link (`xt=urn:btih:` in hex or base32, `dn`, `tr`, `ws`, `x.pe`) with BEP 53
  * `so`. Throws CODEC_BAD_MAGNET for a malformed link; over-long lists are capped with a warning.
  */
-export function parseMagnet(uri: string): ParsedMagnet {
+export function parseMagnet(uri: string, opts: ParseMagnetOptions = {}): ParsedMagnet {
   if (uri.length > MAX_MAGNET_CHARS) throw bad(`magnet link is ${uri.length} characters, more than ${MAX_MAGNET_CHARS}`);
   const m = /^magnet:\?(.*)$/is.exec(uri.trim());
   if (!m) throw bad("not a magnet link (must start with 'magnet:?')");
@@ -110,12 +128,13 @@ export function parseMagnet(uri: string): ParsedMagnet {
     if (warnings.length < 100) warnings.push({ code, message, field });
   };
   let hash: InfoHash | undefined;
+  let sawV1 = false;
   let name: string | undefined;
   const trackers: string[] = [];
   const webSeeds: string[] = [];
   const peers: MagnetPeer[] = [];
   let selectOnly: FileRange[] | undefined;
-  let sawV2 = false;
+  let v2: Buffer | undefined;
 
   for (const pair of m[1]!.split('&')) {
     if (pair === '') continue;
@@ -139,8 +158,13 @@ export function parseMagnet(uri: string): ParsedMagnet {
           }
           if (hash && !hash.equals(h)) throw bad('two different btih info-hashes');
           hash = h;
+          sawV1 = true;
         } else if (/^urn:btmh:/i.test(v)) {
-          sawV2 = true; // BEP 52 v2 hash: we speak v1 only, but a hybrid link also has a btih
+          const mh = BTMH.exec(v.slice('urn:btmh:'.length));
+          if (!mh) throw bad('xt=urn:btmh: needs 1220 and 64 hex characters (a SHA-256 multihash)');
+          const h = Buffer.from(mh[1]!, 'hex');
+          if (v2 && !v2.equals(h)) throw bad('two different btmh info-hashes');
+          v2 = h;
         } else if (!warnOnce.has('xt')) {
           warnOnce.add('xt');
           warn('WARN_MAGNET_UNKNOWN_PARAM', 'xt with an unknown URN ignored', 'xt');
@@ -198,10 +222,20 @@ export function parseMagnet(uri: string): ParsedMagnet {
         }
     }
   }
-  if (!hash) throw bad(sawV2 ? 'only a v2 (btmh) info-hash: tc needs a v1 btih' : 'no xt=urn:btih: info-hash');
+  if (!hash && v2) {
+    if (opts.allowV2Only !== true) {
+      throw new CodecError('CODEC_V2_UNSUPPORTED', 'v2-only magnet links (btmh without btih) are not supported yet: tc downloads v1 and hybrid torrents', {
+        field: 'xt',
+      });
+    }
+    hash = infoHashFromBytes(v2.subarray(0, INFO_HASH_BYTES));
+  }
+  if (!hash) throw bad('no xt=urn:btih: info-hash');
   return {
     magnet: {
       infoHash: hash,
+      infoHashV2: v2,
+      v2Only: v2 !== undefined && !sawV1,
       infoHashHex: infoHashHex(hash),
       infoHashBase32: infoHashBase32(hash),
       name,
@@ -225,7 +259,10 @@ function enc(s: string): string {
 /** Formats a magnet link with a hex btih (the form every client reads). */
 export function formatMagnet(m: MagnetInput): string {
   if (m.infoHash.length !== 20) throw new CodecError('CODEC_BAD_INFO_HASH', 'an info-hash is 20 bytes');
-  const parts = [`xt=urn:btih:${Buffer.from(m.infoHash).toString('hex')}`];
+  if (m.infoHashV2 !== undefined && m.infoHashV2.length !== 32) throw new CodecError('CODEC_BAD_INFO_HASH', 'a v2 info-hash is 32 bytes');
+  if (m.v2Only === true && m.infoHashV2 === undefined) throw new CodecError('CODEC_BAD_INFO_HASH', 'a v2-only magnet needs the v2 info-hash');
+  const parts = m.v2Only === true ? [] : [`xt=urn:btih:${Buffer.from(m.infoHash).toString('hex')}`];
+  if (m.infoHashV2 !== undefined) parts.push(`xt=urn:btmh:1220${Buffer.from(m.infoHashV2).toString('hex')}`);
   if (m.name !== undefined && m.name !== '') parts.push(`dn=${enc(m.name)}`);
   for (const t of m.trackers ?? []) parts.push(`tr=${enc(t)}`);
   for (const w of m.webSeeds ?? []) parts.push(`ws=${enc(w)}`);
@@ -240,6 +277,8 @@ export function formatMagnet(m: MagnetInput): string {
 export function toMagnet(metainfo: Metainfo): string {
   return formatMagnet({
     infoHash: metainfo.infoHash,
+    infoHashV2: metainfo.v2?.infoHash,
+    v2Only: metainfo.version === 'v2',
     name: metainfo.name,
     trackers: metainfo.announceTiers.flat(),
     webSeeds: metainfo.webSeeds,

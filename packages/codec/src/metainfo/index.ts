@@ -9,6 +9,21 @@ export {
   type PathRename,
   type UnsafeComponentReason,
 } from './safe-path.js';
-export type { Metainfo, MetainfoFile, MetainfoReport, ParsedMetainfo, ParseMetainfoOptions } from './types.js';
+export type { Metainfo, MetainfoFile, MetainfoReport, MetainfoV2, MetainfoV2File, ParsedMetainfo, ParseMetainfoOptions, V2LayerState } from './types.js';
+export {
+  blockCount,
+  fileMerkle,
+  filePieceCount,
+  merklePad,
+  merkleRoot,
+  nextPowerOfTwo,
+  pieceHashV2,
+  rootFromPieceLayer,
+  sha256,
+  splitHashes,
+  V2_BLOCK_SIZE,
+  V2_HASH_BYTES,
+  type FileMerkle,
+} from './merkle.js';
 export { fileAt, fileToPieces, locateByte, pieceRanges, pieceSize, type Layout, type PieceRange } from './geometry.js';
 export { toTorrentFile, type AnnounceTiers } from './torrent-file.js';

@@ -201,8 +201,8 @@ describe('BEP 52 torrents', () => {
       parseMetainfo(bytes);
       expect.unreachable();
     } catch (e) {
-      expect((e as CodecError).code).toBe('CODEC_BAD_METAINFO');
-      expect((e as CodecError).message).toMatch(/v2-only/);
+      expect((e as CodecError).code).toBe('CODEC_V2_UNSUPPORTED');
+      expect((e as CodecError).message).toMatch(/v2-only torrents \(BEP 52\) are not supported yet/);
     }
   });
 });

@@ -10,7 +10,8 @@ import { pieceSize } from './geometry.js';
 import { Problems } from './problems.js';
 import { safeFileName } from './safe-path.js';
 import { parseTrackers, parseWebSeeds } from './trackers.js';
-import type { Metainfo, MetainfoFields, MetainfoFile, MetainfoReport, ParsedMetainfo, ParseMetainfoOptions } from './types.js';
+import type { Metainfo, MetainfoFields, MetainfoFile, MetainfoReport, MetainfoV2, MetainfoV2File, ParsedMetainfo, ParseMetainfoOptions } from './types.js';
+import { attachLayers, checkV2PieceLength, layoutV2Only, matchHybrid, parseFileTree, type FileTree } from './v2.js';
 
 /** A .torrent larger than this is refused before decoding (RELIABILITY #16, lt `max_buffer_size`). */
 export const MAX_TORRENT_BYTES = 10 * 1024 * 1024;
@@ -93,6 +94,8 @@ function firstUnsorted(v: BValue): string[] | undefined {
 }
 
 interface InfoResult {
+  version: 'v1' | 'v2' | 'hybrid';
+  v2Files: MetainfoV2File[] | undefined;
   name: string;
   rawName: Buffer;
   pieceLength: number;
@@ -105,7 +108,35 @@ interface InfoResult {
   source: string | undefined;
 }
 
-function parseInfo(info: BDict, problems: Problems, opts: ParseMetainfoOptions): InfoResult {
+/** The top-level `piece layers` of a .torrent (undefined for a bare info dictionary). */
+interface Layers {
+  readonly value: BValue | undefined;
+  readonly fromTorrentFile: boolean;
+}
+
+/** `meta version` and `file tree` (BEP 52): the tree when the torrent has a v2 side. */
+function parseV2Side(info: BDict, pieceLength: number | undefined, problems: Problems, opts: ParseMetainfoOptions): FileTree | undefined {
+  const mv = info.get('meta version');
+  if (mv === undefined) {
+    if (info.has('file tree')) problems.warn('WARN_BAD_OPTIONAL_FIELD', 'info.file tree without meta version 2 is ignored', 'info.file tree');
+    return undefined;
+  }
+  if (mv !== 2) {
+    problems.error(
+      'CODEC_BAD_META_VERSION',
+      `info.meta version is ${typeof mv === 'number' ? mv : typeName(mv)}: tc reads version 2 (BEP 52)`,
+      'info.meta version',
+    );
+    return undefined;
+  }
+  if (!info.has('pieces') && opts.allowV2Only !== true) {
+    problems.fatal('CODEC_V2_UNSUPPORTED', 'v2-only torrents (BEP 52) are not supported yet: tc downloads v1 and hybrid torrents', 'info.meta version');
+  }
+  if (pieceLength !== undefined) checkV2PieceLength(pieceLength, problems);
+  return parseFileTree(info, problems, opts);
+}
+
+function parseInfo(info: BDict, problems: Problems, opts: ParseMetainfoOptions, layers: Layers): InfoResult {
   warnUnknownKeys(info, INFO_KEYS, 'info.', problems);
   const rawName = problems.attempt(() => asBytes(info.get('name'), 'info.name'));
   let nameBytes = rawName;
@@ -135,10 +166,10 @@ function parseInfo(info: BDict, problems: Problems, opts: ParseMetainfoOptions):
     }
   }
 
+  const tree = parseV2Side(info, pieceLength, problems, opts);
+  if (tree && !info.has('pieces')) return parseV2Only(info, tree, name, rawName, pieceLength, problems, layers);
+
   const pieces = problems.attempt(() => {
-    if (!info.has('pieces') && info.get('meta version') === 2) {
-      throw new CodecError('CODEC_BAD_METAINFO', 'a v2-only torrent (BEP 52): tc reads v1 and hybrid torrents', { field: 'info.meta version' });
-    }
     const p = asBytes(info.get('pieces'), 'info.pieces');
     if (p.length % PIECE_HASH_BYTES !== 0) {
       throw new CodecError('CODEC_BAD_PIECES', `info.pieces is ${p.length} bytes, not a multiple of ${PIECE_HASH_BYTES}`, { field: 'info.pieces' });
@@ -190,26 +221,28 @@ function parseInfo(info: BDict, problems: Problems, opts: ParseMetainfoOptions):
     }
   }
 
-  let isPrivate = false;
-  const priv = info.get('private');
-  if (priv !== undefined) {
-    if (typeof priv === 'number') isPrivate = priv === 1;
-    else problems.warn('WARN_BAD_OPTIONAL_FIELD', `info.private should be an integer but is ${typeName(priv)}; treated as 0`, 'info.private');
-  }
+  const isPrivate = readPrivate(info, problems);
   const source = optionalText(info, 'source', 'info.', problems);
 
-  if (problems.errors.length > 0) throw problems.toError();
-  for (const f of files!) {
-    const renamed = f.safePath.some((c, i) => c !== f.path[i]);
-    if (renamed) {
-      problems.warn(
-        'WARN_PATH_RENAMED',
-        () => `${f.path.join('/')} will be stored as ${f.safePath.join('/')}`,
-        multiFile ? `info.files[${f.index}].path` : 'info.name',
+  let v2Files: MetainfoV2File[] | undefined;
+  if (tree && problems.errors.length === 0) {
+    const index = matchHybrid(files!, multiFile, tree, pieceLength!, problems);
+    if (index)
+      v2Files = attachLayers(
+        layers.value,
+        tree.leaves,
+        index,
+        index.map((i) => files![i]!.offset),
+        pieceLength!,
+        layers.fromTorrentFile,
+        problems,
       );
-    }
   }
+  if (problems.errors.length > 0) throw problems.toError();
+  warnRenames(files!, multiFile, problems);
   return {
+    version: tree ? 'hybrid' : 'v1',
+    v2Files,
     name,
     rawName: rawName!,
     pieceLength: pieceLength!,
@@ -278,9 +311,22 @@ function parseTopLevel(root: BDict, problems: Problems, opts: ParseMetainfoOptio
 }
 
 function build(raw: BDict, torrentBytes: Buffer | undefined, info: BDict, infoBytes: Buffer, r: InfoResult, top: TopLevel): Metainfo {
-  const infoHash = infoHashFromBytes(createHash('sha1').update(infoBytes).digest());
   const { pieceLength, pieceCount, totalLength, pieces } = r;
+  let v2: MetainfoV2 | undefined;
+  if (r.v2Files) {
+    const sha256 = createHash('sha256').update(infoBytes).digest();
+    v2 = Object.freeze({
+      infoHash: sha256,
+      infoHashHex: sha256.toString('hex'),
+      truncatedInfoHash: infoHashFromBytes(sha256.subarray(0, INFO_HASH_BYTES)),
+      files: Object.freeze(r.v2Files.map((f) => Object.freeze(f))),
+      layersComplete: r.v2Files.every((f) => f.layerState !== 'missing'),
+    });
+  }
+  const infoHash = r.version === 'v2' ? v2!.truncatedInfoHash : infoHashFromBytes(createHash('sha1').update(infoBytes).digest());
   const fields: MetainfoFields = {
+    version: r.version,
+    v2,
     infoHash,
     infoHashHex: infoHashHex(infoHash),
     infoHashBase32: infoHashBase32(infoHash),
@@ -306,6 +352,7 @@ function build(raw: BDict, torrentBytes: Buffer | undefined, info: BDict, infoBy
     raw,
     info,
     pieceHash(index: number): Buffer {
+      if (r.version === 'v2') throw new RangeError('a v2-only torrent has no SHA-1 piece hashes');
       if (!Number.isInteger(index) || index < 0 || index >= pieceCount) throw new RangeError(`piece ${index} is outside 0..${pieceCount - 1}`);
       return pieces.subarray(index * INFO_HASH_BYTES, (index + 1) * INFO_HASH_BYTES);
     },
@@ -343,7 +390,7 @@ function run(bytes: Uint8Array, opts: ParseMetainfoOptions, problems: Problems):
   // RELIABILITY #12: hash the info bytes exactly as read, never a re-encoding.
   const infoBytes = buf.subarray(span.start, span.end);
   const top = parseTopLevel(root, problems, opts);
-  const info = parseInfo(infoValue, problems, opts);
+  const info = parseInfo(infoValue, problems, opts, { value: root.get('piece layers'), fromTorrentFile: true });
   return build(root, buf, infoValue, infoBytes, info, top);
 }
 
@@ -384,7 +431,7 @@ export function parseInfoDict(
   const problems = new Problems();
   const buf = Buffer.isBuffer(infoBytes) ? infoBytes : Buffer.from(infoBytes.buffer, infoBytes.byteOffset, infoBytes.byteLength);
   const info = decodeTorrent(buf, opts, problems);
-  const r = parseInfo(info, problems, opts);
+  const r = parseInfo(info, problems, opts, { value: undefined, fromTorrentFile: false });
   const tiers = (opts.announceTiers ?? []).map((t) => [...t]).filter((t) => t.length > 0);
   const top: TopLevel = {
     announce: tiers[0]?.[0],
@@ -396,4 +443,69 @@ export function parseInfoDict(
   };
   problems.finish();
   return { metainfo: build(info, undefined, info, buf, r, top), warnings: problems.warnings };
+}
+
+function warnRenames(files: readonly MetainfoFile[], multiFile: boolean, problems: Problems): void {
+  for (const f of files) {
+    const renamed = f.safePath.some((c, i) => c !== f.path[i]);
+    if (renamed) {
+      problems.warn(
+        'WARN_PATH_RENAMED',
+        () => `${f.path.join('/')} will be stored as ${f.safePath.join('/')}`,
+        multiFile ? `info.files[${f.index}].path` : 'info.name',
+      );
+    }
+  }
+}
+
+/** A v2-only torrent: its files come from the tree, laid out as if padded (no SHA-1 pieces). */
+function parseV2Only(
+  info: BDict,
+  tree: FileTree,
+  name: string,
+  rawName: Buffer | undefined,
+  pieceLength: number | undefined,
+  problems: Problems,
+  layers: Layers,
+): InfoResult {
+  if (problems.errors.length > 0 || rawName === undefined || pieceLength === undefined) throw problems.toError();
+  const { files, total, v2Index } = layoutV2Only(tree, name, rawName, pieceLength);
+  if (total === 0) problems.error('CODEC_BAD_LENGTH', 'the torrent holds no data (total length 0)', 'info.file tree');
+  if (!Number.isSafeInteger(total)) problems.fatal('CODEC_BAD_LENGTH', 'the total length of the files is beyond 2^53', 'info.file tree');
+  const pieceCount = Math.ceil(total / pieceLength);
+  if (pieceCount > MAX_PIECES) problems.error('CODEC_TOO_MANY_PIECES', `the files need ${pieceCount} pieces, more than ${MAX_PIECES}`, 'info.piece length');
+  checkDuplicates(files, problems);
+  const v2Files = attachLayers(
+    layers.value,
+    tree.leaves,
+    v2Index,
+    v2Index.map((i) => files[i]!.offset),
+    pieceLength,
+    layers.fromTorrentFile,
+    problems,
+  );
+  if (problems.errors.length > 0) throw problems.toError();
+  warnRenames(files, !tree.singleFile, problems);
+  return {
+    version: 'v2',
+    v2Files,
+    name,
+    rawName,
+    pieceLength,
+    pieces: Buffer.alloc(0),
+    pieceCount,
+    totalLength: total,
+    multiFile: !tree.singleFile,
+    files,
+    private: readPrivate(info, problems),
+    source: optionalText(info, 'source', 'info.', problems),
+  };
+}
+
+function readPrivate(info: BDict, problems: Problems): boolean {
+  const priv = info.get('private');
+  if (priv === undefined) return false;
+  if (typeof priv === 'number') return priv === 1;
+  problems.warn('WARN_BAD_OPTIONAL_FIELD', `info.private should be an integer but is ${typeName(priv)}; treated as 0`, 'info.private');
+  return false;
 }

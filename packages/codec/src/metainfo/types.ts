@@ -23,6 +23,41 @@ export interface MetainfoFile {
   readonly attr: string;
 }
 
+/** Where a v2 file's piece layer stands: BEP 52 needs one for each file longer than a piece. */
+export type V2LayerState = 'present' | 'missing' | 'not-needed' | 'empty';
+
+/** One file of a v2 or hybrid torrent's `file tree`, in tree order. */
+export interface MetainfoV2File {
+  /** Index of the same file in `Metainfo.files`. */
+  readonly index: number;
+  /** Path under the torrent's folder, as in the tree (display UTF-8); the file name for a single-file torrent. */
+  readonly path: readonly string[];
+  readonly rawPath: readonly Buffer[];
+  readonly length: number;
+  /** Offset of the file in the v1 view (always a multiple of the piece length when non-empty). */
+  readonly offset: number;
+  readonly attr: string;
+  /** SHA-256 merkle root of the file's 16 KiB blocks; undefined for an empty file. */
+  readonly piecesRoot: Buffer | undefined;
+  /** Pieces of this file (each file starts a piece in v2). */
+  readonly pieceCount: number;
+  /** The file's piece layer (concatenated 32-byte hashes), checked against the root, when present. */
+  readonly layer: Buffer | undefined;
+  readonly layerState: V2LayerState;
+}
+
+/** The BEP 52 side of a v2 or hybrid torrent. */
+export interface MetainfoV2 {
+  /** SHA-256 of the raw `info` bytes. */
+  readonly infoHash: Buffer;
+  readonly infoHashHex: string;
+  /** Its first 20 bytes: what the wire, trackers and the DHT use for a v2 swarm. */
+  readonly truncatedInfoHash: InfoHash;
+  readonly files: readonly MetainfoV2File[];
+  /** Every file longer than a piece has its layer. */
+  readonly layersComplete: boolean;
+}
+
 /** Type-only brand: no other module can name it, so only codec's parsers can produce a Metainfo. */
 declare const validatedMetainfo: unique symbol;
 
@@ -33,6 +68,12 @@ export interface Metainfo extends MetainfoFields {
 
 /** The fields of a Metainfo, without the brand (internal to codec). */
 export interface MetainfoFields {
+  /** 'v1' (BEP 3), 'v2' (BEP 52 only: no SHA-1 pieces) or 'hybrid' (both, describing the same files). */
+  readonly version: 'v1' | 'v2' | 'hybrid';
+  /**
+   * The swarm's 20-byte info-hash: the SHA-1 of `info` for v1 and hybrid torrents, the truncated
+   * SHA-256 for v2-only ones.
+   */
   readonly infoHash: InfoHash;
   readonly infoHashHex: string;
   readonly infoHashBase32: string;
@@ -45,7 +86,9 @@ export interface MetainfoFields {
   readonly rawName: Buffer;
   readonly pieceLength: number;
   readonly pieceCount: number;
-  /** Concatenated 20-byte SHA-1 piece hashes. */
+  /** BEP 52 fields of a v2 or hybrid torrent. */
+  readonly v2: MetainfoV2 | undefined;
+  /** Concatenated 20-byte SHA-1 piece hashes (empty for a v2-only torrent). */
   readonly pieces: Buffer;
   readonly totalLength: number;
   /** True when `info` has `files` (the data lives in a folder named `name`). */
@@ -74,7 +117,7 @@ export interface MetainfoFields {
   readonly raw: BDict;
   /** The `info` dictionary. */
   readonly info: BDict;
-  /** SHA-1 of piece `i` (a view, do not modify). */
+  /** SHA-1 of piece `i` (a view, do not modify). Throws for a v2-only torrent. */
   pieceHash(index: number): Buffer;
   /** Length of piece `i`: `pieceLength`, except possibly the last. */
   pieceSize(index: number): number;
@@ -89,6 +132,11 @@ export interface ParseMetainfoOptions {
   readonly maxTokens?: number;
   /** Reject Windows device names (CON, NUL, COM1…) instead of renaming them. */
   readonly rejectWindowsReserved?: boolean;
+  /**
+   * Accept v2-only torrents (BEP 52 without v1 pieces). Off by default: the engine downloads v1 and
+   * hybrid torrents only, so a v2-only one is refused with CODEC_V2_UNSUPPORTED unless a tool asks.
+   */
+  readonly allowV2Only?: boolean;
   /** "Now", for the future-creation-date warning (pure code takes time as input). */
   readonly now?: Date;
 }

@@ -1,7 +1,8 @@
 import { open, rm, symlink, truncate, writeFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { choosePieceLength, createTorrent, encode, parseMetainfo, verifyData, verifyPieces, type PieceResult } from '../src/index.js';
+import { encode, parseMetainfo } from '@tc/codec';
+import { choosePieceLength, createTorrent, verifyData, verifyPieces, type PieceResult } from '../src/index.js';
 import { codeOfAsync, makeTree, pseudoRandom, tempDir } from './helpers.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };

@@ -1,14 +1,14 @@
 /**
- * Checking data on disk against a torrent's piece hashes (BEP 3). One of the two codec modules that
- * touch the file system. Pieces are read and hashed in 1 MiB chunks, so memory stays small even
- * with 512 MiB pieces.
+ * Checking data on disk against a torrent's piece hashes: SHA-1 pieces (BEP 3) and, for v2 and
+ * hybrid torrents, the BEP 52 merkle hashes of each file (verify-v2.ts); a hybrid's piece is good
+ * only when both agree. Pieces are read and hashed in 1 MiB chunks, so memory stays small even with
+ * 512 MiB pieces, and the data is read once.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { open, realpath, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
-import { CodecError } from '../errors.js';
-import { fileToPieces, pieceRanges } from '../metainfo/geometry.js';
-import type { Metainfo } from '../metainfo/types.js';
+import { CodecError, fileToPieces, pieceRanges, type Metainfo } from '@tc/codec';
+import { BlockHasher, V2Pieces } from './verify-v2.js';
 
 export type PieceStatus = 'ok' | 'mismatch' | 'missing';
 
@@ -141,14 +141,20 @@ async function rootRealPath(root: string): Promise<string> {
 /** Bytes read per call: pieces can be up to 512 MiB, so they are hashed in chunks of this size. */
 const READ_CHUNK_BYTES = 1024 * 1024;
 
-/** Feeds `length` bytes of the file at `position` to the hash; false if the file ends first. */
-async function hashRange(handle: FileHandle, hash: Hash, chunk: Buffer, length: number, position: number): Promise<boolean> {
+/** Feeds `length` bytes of the file at `position` to the hashes; false if the file ends first. */
+async function hashRange(
+  handle: FileHandle,
+  hashes: readonly (Hash | BlockHasher | undefined)[],
+  chunk: Buffer,
+  length: number,
+  position: number,
+): Promise<boolean> {
   let done = 0;
   while (done < length) {
     const want = Math.min(chunk.length, length - done);
     const { bytesRead } = await handle.read(chunk, 0, want, position + done);
     if (bytesRead === 0) return false;
-    hash.update(chunk.subarray(0, bytesRead));
+    for (const h of hashes) h?.update(chunk.subarray(0, bytesRead));
     done += bytesRead;
   }
   return true;
@@ -156,7 +162,9 @@ async function hashRange(handle: FileHandle, hash: Hash, chunk: Buffer, length: 
 
 /**
  * Yields each piece's result in order. Files are looked up under `dir` by their `safePath`
- * (where tc's storage writes them); padding files (BEP 47) count as zeros.
+ * (where tc's storage writes them); padding files (BEP 47) count as zeros. A v2 file whose piece
+ * layer the torrent lacks is judged whole by its root: its pieces come out together, all `ok` or all
+ * `mismatch` (all `missing` when some of its bytes are absent).
  */
 export async function* verifyPieces(metainfo: Metainfo, dir: string, opts: { signal?: AbortSignal } = {}): AsyncGenerator<PieceResult> {
   const root = resolve(dir);
@@ -166,30 +174,46 @@ export async function* verifyPieces(metainfo: Metainfo, dir: string, opts: { sig
   // Files are released once the piece walk passes their last piece, so few handles are open at once.
   const lastPiece = metainfo.files.map((_, i) => fileToPieces(metainfo, i)?.last ?? -1);
   let nextRelease = 0;
+  const v2 = metainfo.v2 ? new V2Pieces(metainfo) : undefined;
+  // Pieces of a file without its v2 layer, held until the file's last piece is judged.
+  let held: PieceResult[] = [];
   try {
     for (let index = 0; index < metainfo.pieceCount; index++) {
       opts.signal?.throwIfAborted();
       const length = metainfo.pieceSize(index);
       let status: PieceStatus = 'ok';
-      const hash = createHash('sha1');
+      const hash = metainfo.version === 'v2' ? undefined : createHash('sha1');
+      const blocks = v2 ? new BlockHasher() : undefined;
+      let dataFile = -1;
       for (const r of pieceRanges(metainfo, index)) {
         if (r.padding) {
-          // BEP 47: padding is zeros that are never stored.
-          for (let left = r.length; left > 0; left -= zeros.length) hash.update(zeros.subarray(0, Math.min(left, zeros.length)));
+          // BEP 47: padding is zeros that are never stored (and no part of a v2 file's tree).
+          if (hash) for (let left = r.length; left > 0; left -= zeros.length) hash.update(zeros.subarray(0, Math.min(left, zeros.length)));
           continue;
         }
+        dataFile = r.fileIndex;
         const f = await source.get(r.fileIndex);
         if (!f.handle || f.size === undefined || f.size < r.fileOffset + r.length) {
           status = 'missing';
           break;
         }
-        if (!(await hashRange(f.handle, hash, chunk, r.length, r.fileOffset))) {
+        if (!(await hashRange(f.handle, [hash, blocks], chunk, r.length, r.fileOffset))) {
           status = 'missing'; // shrank since stat
           break;
         }
       }
-      if (status === 'ok' && !hash.digest().equals(metainfo.pieceHash(index))) status = 'mismatch';
-      yield { index, status, length };
+      if (status === 'ok' && hash && !hash.digest().equals(metainfo.pieceHash(index))) status = 'mismatch';
+      if (v2 && blocks) {
+        const verdict = v2.check(index, dataFile, status === 'missing' ? undefined : blocks.digests());
+        if (verdict.kind === 'now' && !verdict.ok && status === 'ok') status = 'mismatch';
+        if (verdict.kind !== 'now') {
+          held.push({ index, status, length });
+          if (verdict.kind === 'later') continue;
+          const anyMissing = held.some((p) => p.status === 'missing');
+          for (const p of held) yield { ...p, status: anyMissing ? 'missing' : verdict.ok ? p.status : 'mismatch' };
+          held = [];
+        } else yield { index, status, length };
+      } else yield { index, status, length };
       while (nextRelease < lastPiece.length && lastPiece[nextRelease]! <= index) await source.release(nextRelease++);
     }
   } finally {

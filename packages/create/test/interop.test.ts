@@ -3,7 +3,8 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTorrent, parseMetainfo, verifyData } from '../src/index.js';
+import { parseMetainfo } from '@tc/codec';
+import { createTorrent, verifyData } from '../src/index.js';
 import { makeTree, tempDir, tool, transmissionShow } from './helpers.js';
 
 const TREE = {

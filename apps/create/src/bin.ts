@@ -1,0 +1,4 @@
+import { runMain } from '@tc/cli';
+import { run } from './run.js';
+
+runMain(run);
