@@ -49,7 +49,7 @@ describe('--completion bash|zsh|fish (issue 17)', () => {
     expect(bashComplete(file, ['tc-x', 'so'])).toEqual(['some.torrent']);
     expect(bashComplete(file, ['tc-x', '--sec'])).toEqual([]);
     expect(bashComplete(file, ['tc-x', '--comp'])).toEqual(['--completion']);
-  });
+  }, 120_000); // seven bash processes: slow only on a loaded machine
 
   it('zsh: one _arguments spec per flag, descriptions escaped', async () => {
     const s = await script('zsh');
