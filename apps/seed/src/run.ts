@@ -30,26 +30,27 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const log = await EventLog.forCommand(args, io);
   if (typeof log === 'number') return log;
   try {
-    const session = await openSession(args, portFallbackNotice(io, args));
-    try {
-      return await seed(args, io, metainfo, session, log);
-    } finally {
-      await session.close();
-    }
+    return await seed(args, io, metainfo, log);
   } finally {
     await log?.close();
   }
 }
 
-async function seed(args: SeedArgs, io: Io, metainfo: Metainfo, session: Session, log: EventLog | undefined): Promise<number> {
+async function seed(args: SeedArgs, io: Io, metainfo: Metainfo, log: EventLog | undefined): Promise<number> {
   // DATA may name the torrent's own file or folder rather than the folder holding it.
   const name = diskNameOf(metainfo);
   const dir = basename(args.data) === name && !existsSync(join(args.data, name)) ? dirname(args.data) : args.data;
   // One run per torrent and folder, tc-download's included: they would share resume data (issue 17).
+  // Taken before the session opens, so a refused run binds no port and says nothing about one.
   const lock = await lockRun(io, args, { infoHash: metainfo.infoHashHex, dir, command: 'tc-seed' });
   if (typeof lock === 'number') return lock;
   try {
-    return await seedLocked(args, io, metainfo, session, log, dir, name);
+    const session = await openSession(args, portFallbackNotice(io, args));
+    try {
+      return await seedLocked(args, io, metainfo, session, log, dir, name);
+    } finally {
+      await session.close();
+    }
   } finally {
     await lock.release();
   }
