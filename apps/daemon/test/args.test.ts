@@ -11,7 +11,7 @@ describe('tc-daemon arguments', () => {
   });
 
   it('defaults to loopback, a state folder under XDG_STATE_HOME, and checks --auth', async () => {
-    const io = captureIo({ env: { XDG_STATE_HOME: '/var/state' }, cwd: '/work' });
+    const io = captureIo({ env: { XDG_STATE_HOME: '/var/state', TC_PORT: '' }, cwd: '/work' });
     const a = await parseDaemonArgs([], io);
     expect(a).toMatchObject({ listenHost: '127.0.0.1', listenPort: 9091, state: '/var/state/tc/daemon', auth: undefined, port: 51413 });
     expect(await parseDaemonArgs(['--download-root', 'a', '--download-root', '/b', '--auth', 'u:p'], io)).toMatchObject({

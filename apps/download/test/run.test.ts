@@ -247,7 +247,7 @@ describe('tc-download', () => {
     const busyPort = (busy.address() as { port: number }).port;
     try {
       const base = ['pack.torrent', '-o', out.path, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1'];
-      const io = captureIo({ cwd: work.path });
+      const io = captureIo({ cwd: work.path, env: { TC_PORT: '' } });
       expect(await run([...base, '--progress', 'none', '--log', join(out.path, 'a.log')], io)).toBe(0);
       const port = (await readFile(join(out.path, 'a.log'), 'utf8'))
         .split('\n')

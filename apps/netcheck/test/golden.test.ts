@@ -114,7 +114,7 @@ function fakeDeps(): NetcheckDeps {
 
 describe('tc-netcheck output', () => {
   it('prints the checklist exactly (golden)', async () => {
-    const io = captureIo({ env: {} });
+    const io = captureIo({ env: { TC_PORT: '' } });
     // --port: a port asked for that is taken fails (the default one would fall back, below).
     const code = await run([MAGNET, '--color', 'never', '--port', '6881'], io, { deps: fakeDeps });
     // A failed check is a network problem: 4 in the shared table (CLI.md), not 1, said on stderr too (issue 17).
@@ -125,7 +125,7 @@ describe('tc-netcheck output', () => {
   });
 
   it('the default port taken is a warning, exit 0: tc-download and tc-seed fall back to a free port (issue 17)', async () => {
-    const io = captureIo({ env: {} });
+    const io = captureIo({ env: { TC_PORT: '' } });
     expect(await run([MAGNET, '--color', 'never'], io, { deps: fakeDeps })).toBe(0);
     expect(io.out()).toContain('⚠ Listening ports: TCP port 6881 is taken: tc-download and tc-seed will listen on a free port instead');
     expect(io.err()).toBe('');
@@ -134,7 +134,7 @@ describe('tc-netcheck output', () => {
   });
 
   it('--json carries schema 1 and every check in a fixed shape', async () => {
-    const io = captureIo({ env: {} });
+    const io = captureIo({ env: { TC_PORT: '' } });
     const code = await run([MAGNET, '--json', '--port', '6881'], io, { deps: fakeDeps });
     expect(code).toBe(4);
     const doc = JSON.parse(io.out()) as Record<string, unknown>;
@@ -173,7 +173,7 @@ describe('tc-netcheck output', () => {
         }),
       };
     };
-    const io = captureIo({ env: {} });
+    const io = captureIo({ env: { TC_PORT: '' } });
     const code = await run(['--tracker', 'http://192.0.2.1/announce', '--only', 'trackers,dns', '--color', 'never'], io, { deps });
     expect(code).toBe(0);
     expect(io.out()).not.toContain('\x1b');
@@ -187,7 +187,7 @@ describe('tc-netcheck output', () => {
 
   it('exits 2 on bad usage', async () => {
     for (const args of [['--only', 'bogus'], ['--peers', '0'], ['--timeout', '-1'], ['--port', '70000'], ['/nonexistent/x.torrent'], ['a', 'b']]) {
-      const io = captureIo({ env: {} });
+      const io = captureIo({ env: { TC_PORT: '' } });
       expect(await run(args, io, { deps: fakeDeps }), args.join(' ')).toBe(2);
       // No name prefix: `error: <what>: <why>` as every other command (issue 17).
       expect(io.err()).toMatch(/^error: /);
@@ -207,7 +207,7 @@ describe('tc-netcheck output', () => {
         ['bad.torrent', /bad\.torrent|bencode|dictionary/],
         ['magnet:?xt=urn:btih:zz', /btih|magnet/],
       ] as const) {
-        const io = captureIo({ env: {}, cwd: dir });
+        const io = captureIo({ env: { TC_PORT: '' }, cwd: dir });
         expect(await run([arg], io, { deps: fakeDeps }), arg).toBe(3);
         // No name prefix: `error: <what>: <why>` as every other command (issue 17).
         expect(io.err()).toMatch(/^error: /);

@@ -38,7 +38,7 @@ interface CheckJson {
 }
 
 async function runJson(args: string[]): Promise<{ code: number; doc: { ok: boolean; checks: CheckJson[] }; err: string }> {
-  const io = captureIo({ env: {} });
+  const io = captureIo({ env: { TC_PORT: '' } });
   const code = await run([...args, '--json'], io, { deps: realDeps });
   return { code, doc: JSON.parse(io.out()) as { ok: boolean; checks: CheckJson[] }, err: io.err() };
 }
@@ -238,7 +238,7 @@ describe('tc-netcheck on loopback', () => {
     expect(trackers.status).toBe('warn');
     expect(trackers.advice).toMatch(/^2 tracker\(s\) are dead \(1 refused, meaning nothing listens on the port/);
 
-    const io = captureIo({ env: {} });
+    const io = captureIo({ env: { TC_PORT: '' } });
     expect(await run(['--tracker', closed, '--tracker', tracker.udpUrl, '--only', 'trackers', '--color', 'never'], io, { deps: realDeps })).toBe(0);
     const out = io.out();
     expect(out).toContain(`✗ ${closed}: port unreachable: nothing listens on UDP 127.0.0.1:${closedUdpPort} (ECONNREFUSED) (`);
@@ -256,7 +256,7 @@ describe('tc-netcheck on loopback', () => {
   it("warns about a clock far off the trackers' Date and about proxies", async () => {
     datedHeader = new Date(Date.now() + 3 * 3600_000).toUTCString();
     try {
-      const io = captureIo({ env: { HTTP_PROXY: 'http://127.0.0.1:9/', NO_PROXY: '127.0.0.1' } });
+      const io = captureIo({ env: { TC_PORT: '', HTTP_PROXY: 'http://127.0.0.1:9/', NO_PROXY: '127.0.0.1' } });
       const code = await run(['--tracker', datedUrl, '--only', 'env', '--color', 'never'], io, { deps: realDeps });
       // --only env probes nothing, so no Date: run with trackers too.
       expect(code).toBe(0);
@@ -289,13 +289,13 @@ describe('tc-netcheck on loopback', () => {
   });
 
   it('runs as a command: launcher, --help, usage errors', async () => {
-    const help = await runBin(LAUNCHER, ['--help']);
+    const help = await runBin(LAUNCHER, ['--help'], { env: { TC_PORT: '' } });
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('--only');
-    const bad = await runBin(LAUNCHER, ['--only', 'nope']);
+    const bad = await runBin(LAUNCHER, ['--only', 'nope'], { env: { TC_PORT: '' } });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/^error: --only: unknown check "nope"/);
-    const ok = await runBin(LAUNCHER, ['--only', 'addresses,env', '--tracker', tracker.httpUrl]);
+    const ok = await runBin(LAUNCHER, ['--only', 'addresses,env', '--tracker', tracker.httpUrl], { env: { TC_PORT: '' } });
     expect(ok.code).toBe(0);
     expect(ok.stdout).toContain('✓ Environment');
   });

@@ -82,7 +82,7 @@ describe('config: flag > TC_* variable > config file > default (issue 17)', () =
   });
 
   it('--print-config shows each value and its source, in text and JSON', async () => {
-    const env: Record<string, string> = { ...(await withConfig('[tc-x]\nmax-peers = 80\n')), TC_PROGRESS: 'none' };
+    const env: Record<string, string> = { ...(await withConfig('[tc-x]\nmax-peers = 80\n')), TC_PROGRESS: 'none', TC_PORT: '' };
     const io = captureIo({ env });
     expect(await parseCommand(parser(), ['--print-config', '-q'], io)).toBeUndefined();
     const out = io.out();

@@ -11,7 +11,7 @@ const RUN_BIN_TIMEOUT_MS = 30_000;
 
 /**
  * Runs a built `tc-*` launcher as a user would (`node apps/x/bin/tc-x.js …`): no colour, UTC, no
- * inherited TC_* settings (and no DHT router: TC_DHT_BOOTSTRAP='', TC_LSD=0), stdin closed. Resolves with the exit code and both streams.
+ * inherited TC_* settings (and no DHT router: TC_DHT_BOOTSTRAP='', TC_LSD=0; TC_PORT=0, a free port, since tests run side by side), stdin closed. Resolves with the exit code and both streams.
  */
 export function runBin(
   launcher: string,
@@ -29,7 +29,7 @@ export function runBin(
     const child = spawn(process.execPath, [launcher, ...args], {
       cwd: opts.cwd ?? process.cwd(),
       // No public DHT router and no LSD multicast from a test unless it asks (TC_DHT_BOOTSTRAP names loopback nodes).
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TZ: 'UTC', TC_DHT_BOOTSTRAP: '', TC_LSD: '0', ...opts.env },
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TZ: 'UTC', TC_DHT_BOOTSTRAP: '', TC_LSD: '0', TC_PORT: '0', ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
