@@ -1,9 +1,14 @@
+import { ManualClock } from '@tc/clock';
 import { describe, expect, it } from 'vitest';
+import { applyAck } from './acks.js';
+import { KEEPALIVE_INTERVAL_MS, ZERO_WINDOW_PROBE_MS } from './connection-options.js';
 import { acksUnsent, mayTransmit, plausibleResetAck, sackedSeqs, sackLosses } from './loss.js';
 import { PacketType, type Packet } from './packet.js';
 import { arrival, Receiver } from './receiver.js';
 import { MAX_REORDER_DISTANCE } from './reorder.js';
+import { SendWindow, type OutPacket } from './send-buffer.js';
 import { BOGUS_DELAY_US, OneWayDelays, timestampUs } from './timestamps.js';
+import { DeadlineTimer, nextDeadline, type DeadlineInputs } from './timers.js';
 
 /** A selective-ack mask with the given bits set (bit i names seq ack + 2 + i). */
 function mask(bits: readonly number[], bytes = 4): Uint8Array {
@@ -166,5 +171,98 @@ describe('one-way delays (timestamps.ts)', () => {
     expect(d.ours.baseUs).toBe(53_000);
     d.note({ timestampUs: 100_000, timestampDiffUs: 0 }, 20); // −80 ms: too large to be skew
     expect(d.ours.baseUs).toBe(53_000);
+  });
+});
+
+describe('applying an ack to the send window (acks.ts)', () => {
+  /** A window with `n` data packets of 100 bytes from seq 10, each sent once at ms 0. */
+  function window(n: number): SendWindow {
+    const w = new SendWindow(10);
+    for (let i = 0; i < n; i++) {
+      const q: OutPacket = {
+        type: PacketType.Data,
+        seq: 10 + i,
+        buf: Buffer.alloc(0),
+        payloadBytes: 100,
+        sentAtMs: 0,
+        transmissions: 0,
+        needResend: false,
+        fastResent: false,
+      };
+      w.add(q);
+      w.sent(q, 0);
+    }
+    return w;
+  }
+
+  it('acks cumulatively with one RTT sample per packet sent once, and resets the duplicate count', () => {
+    const w = window(4);
+    w.get(11)!.transmissions = 2; // resent: no sample (Karn)
+    const a = applyAck(w, { type: PacketType.State, ack: 12, sack: undefined }, 2, 40);
+    expect(a).toMatchObject({ packets: 3, bytes: 300, rttSamplesMs: [40, 40], progressed: true, dupAcks: 0, resend: [] });
+    expect(w.base).toBe(13);
+  });
+
+  it('counts duplicate STATE acks and resends the head on the third', () => {
+    const w = window(3);
+    const dup = { type: PacketType.State, ack: 9, sack: undefined };
+    expect(applyAck(w, dup, 0, 1).dupAcks).toBe(1);
+    expect(applyAck(w, { ...dup, type: PacketType.Data }, 1, 1).dupAcks).toBe(1); // data repeats its ack for nothing
+    const third = applyAck(w, dup, 2, 1);
+    expect(third.dupAcks).toBe(3);
+    expect(third.resend.map((q) => q.seq)).toEqual([10]);
+  });
+
+  it('acks selectively and resends the hole with three acked packets above it', () => {
+    const w = window(6);
+    // ack 10; 11 missing; 12, 13, 14 arrived (bits 0-2 name 12-14).
+    const a = applyAck(w, { type: PacketType.State, ack: 10, sack: mask([0, 1, 2]) }, 0, 5);
+    expect(a.packets).toBe(4);
+    expect(a.resend.map((q) => q.seq)).toEqual([11]);
+    expect(w.base).toBe(11);
+    w.get(11)!.fastResent = true;
+    expect(applyAck(w, { type: PacketType.State, ack: 10, sack: mask([0, 1, 2]) }, 0, 6).resend).toEqual([]);
+  });
+});
+
+describe('deadlines (timers.ts)', () => {
+  const idle: DeadlineInputs = {
+    state: 'connected',
+    lingerUntil: undefined,
+    synRecvDeadline: undefined,
+    rtoDeadline: undefined,
+    packetsOut: 0,
+    queuedBytes: 0,
+    peerWindow: 1000,
+    lastSentMs: 100,
+    lastReceivedMs: 50,
+  };
+
+  it('picks the earliest of keep-alive, retransmission, SYN-RECV and zero-window probe; linger once closed', () => {
+    expect(nextDeadline(idle)).toBe(100 + KEEPALIVE_INTERVAL_MS);
+    expect(nextDeadline({ ...idle, rtoDeadline: 900 })).toBe(100 + KEEPALIVE_INTERVAL_MS); // nothing out: no RTO
+    expect(nextDeadline({ ...idle, rtoDeadline: 900, packetsOut: 1 })).toBe(900);
+    expect(nextDeadline({ ...idle, queuedBytes: 5, peerWindow: 0 })).toBe(50 + ZERO_WINDOW_PROBE_MS);
+    expect(nextDeadline({ ...idle, state: 'syn-recv', synRecvDeadline: 10_000 })).toBe(10_000);
+    expect(nextDeadline({ ...idle, state: 'closed', lingerUntil: 7 })).toBe(7);
+    expect(nextDeadline({ ...idle, state: 'closed' })).toBe(Infinity);
+  });
+
+  it('keeps one timer at the earliest deadline, and leaves it when a deadline moves later', () => {
+    const clock = new ManualClock();
+    const fired: number[] = [];
+    const t = new DeadlineTimer(clock, () => fired.push(clock.now()));
+    t.armAt(100, 0);
+    t.armAt(300, 0); // later: left alone
+    expect(clock.pending).toBe(1);
+    t.armAt(50, 0); // earlier: re-armed
+    expect(clock.pending).toBe(1);
+    clock.advance(200);
+    expect(fired).toEqual([50]);
+    t.armAt(400, clock.now());
+    t.cancel();
+    clock.advance(1000);
+    expect(fired).toEqual([50]);
+    expect(clock.pending).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import type { Clock, TimerHandle } from '@tc/clock';
+import type { Clock } from '@tc/clock';
 import {
   bounded,
   defaultDefer,
@@ -25,13 +25,15 @@ import {
 } from './connection-options.js';
 import { UtpError } from './errors.js';
 import { Ledbat } from './ledbat.js';
-import { acksUnsent, DUPLICATE_ACKS_BEFORE_RESEND, MAX_FAST_RESENDS_PER_ACK, mayTransmit, plausibleResetAck, sackedSeqs, sackLosses } from './loss.js';
+import { applyAck } from './acks.js';
+import { acksUnsent, mayTransmit, plausibleResetAck } from './loss.js';
 import { EXTENSION_SACK, HEADER_BYTES, PacketType, writeHeaderFields, type Packet } from './packet.js';
 import { Receiver } from './receiver.js';
 import { RttEstimator } from './rtt.js';
 import { MAX_PACKETS_IN_FLIGHT, PacketAllocator, SendWindow, WriteQueue, type OutPacket } from './send-buffer.js';
 import { seqAdd, seqLess } from './seq.js';
 import { OneWayDelays, timestampUs } from './timestamps.js';
+import { DeadlineTimer, nextDeadline, zeroWindowStalled } from './timers.js';
 
 /**
  * One uTP connection (BEP 29) as a state machine: packets in (`receive`), application bytes in
@@ -45,7 +47,7 @@ import { OneWayDelays, timestampUs } from './timestamps.js';
  *
  * Its parts live beside it: options, handlers and timing constants (connection-options.ts), the
  * send window and write queue (send-buffer.ts), the receive side and its reorder buffer
- * (receiver.ts, reorder.ts), ack and loss decisions (loss.ts), LEDBAT (ledbat.ts), RTT and the
+ * (receiver.ts, reorder.ts), ack and loss decisions (acks.ts, loss.ts), the deadlines and their timer (timers.ts), LEDBAT (ledbat.ts), RTT and the
  * retransmission timeout (rtt.ts), and the one-way delays from the timestamps (timestamps.ts,
  * delay.ts). What stays here is the state machine, the sending, and the timers.
  */
@@ -99,8 +101,7 @@ export class UtpConnection {
   private rtoDeadline: number | undefined;
   private synRecvDeadline: number | undefined;
   private lingerUntil: number | undefined;
-  private timer: TimerHandle | undefined;
-  private timerAt = Infinity;
+  private readonly timer: DeadlineTimer;
 
   private constructor(
     readonly ids: ConnectionIds,
@@ -138,6 +139,7 @@ export class UtpConnection {
     this.peerWindow = this.payloadMax;
     this.lastSentMs = now;
     this.lastReceivedMs = now;
+    this.timer = new DeadlineTimer(this.clock, () => this.onTimer());
   }
 
   /** Dials: sends a SYN carrying `ids.recvId` (BEP 29: the SYN names the id we receive on). */
@@ -243,7 +245,7 @@ export class UtpConnection {
   stopLingering(): void {
     if (!this.lingering) return;
     this.lingerUntil = undefined;
-    this.cancelTimer();
+    this.timer.cancel();
     this.handlers.release();
   }
 
@@ -340,65 +342,30 @@ export class UtpConnection {
 
   private processAcks(p: Packet, now: number): void {
     const inFlightBefore = this.window.inFlightBytes;
-    let ackedBytes = 0;
-    let ackedPackets = 0;
+    const a = applyAck(this.window, p, this.dupAcks, now);
+    this.dupAcks = a.dupAcks;
     let minRttMs = Infinity;
-    const acked = (q: OutPacket | undefined): void => {
-      if (q === undefined) return;
-      ackedPackets++;
-      ackedBytes += q.payloadBytes;
-      // Karn: only a packet sent once tells which transmission the ack answers.
-      if (q.transmissions === 1) {
-        const r = now - q.sentAtMs;
-        this.rtt.sample(r);
-        minRttMs = Math.min(minRttMs, r);
-      }
-    };
-    const progressed = this.window.outstanding(p.ack);
-    if (progressed) {
-      for (let s = this.window.base; ; s = seqAdd(s, 1)) {
-        acked(this.window.ack(s));
-        if (s === p.ack) break;
-      }
-      this.window.advance();
-      this.dupAcks = 0;
-      this.rtt.onProgress();
-    } else if (p.type === PacketType.State && p.ack === seqAdd(this.window.base, -1) && this.window.count > 0 && p.sack === undefined) {
-      // The same ack again while we have packets out: the one after it may be lost. Only STATE
-      // packets count: a data packet repeats its ack merely because it carries new data (libutp).
-      this.dupAcks++;
+    for (const r of a.rttSamplesMs) {
+      this.rtt.sample(r);
+      minRttMs = Math.min(minRttMs, r);
     }
-    if (p.sack !== undefined && this.window.count > 0) this.selectiveAck(p.ack, p.sack, acked, now);
-    else if (this.dupAcks >= DUPLICATE_ACKS_BEFORE_RESEND) this.fastResend(this.window.get(this.window.base), now);
-    if (ackedBytes > 0) {
+    if (a.progressed) this.rtt.onProgress();
+    for (const q of a.resend) this.fastResend(q, now);
+    if (a.bytes > 0) {
       const delay = Math.min(this.delays.ours.currentUs, Number.isFinite(minRttMs) ? minRttMs * 1000 : Infinity);
       const saturated = inFlightBefore + this.payloadMax > Math.min(this.ledbat.windowBytes, this.peerWindow);
-      this.ledbat.onAck(ackedBytes, inFlightBefore, delay, saturated);
+      this.ledbat.onAck(a.bytes, inFlightBefore, delay, saturated);
     }
     // The timer restarts from each ack that moves things along (a SYN's or FIN's included).
-    if (ackedPackets > 0) this.rtoDeadline = this.window.count > 0 ? now + this.rtt.timeoutMs : undefined;
+    if (a.packets > 0) this.rtoDeadline = this.window.count > 0 ? now + this.rtt.timeoutMs : undefined;
     if (this.finSeq !== undefined && !this.finAcked && this.window.count === 0) {
       this.finAcked = true;
       this.handlers.finished();
     }
   }
 
-  /**
-   * A selective ack: packets it names are acked; a packet still missing with three or more
-   * acked packets after it is lost and resent at once (at most four per ack, each only once).
-   */
-  private selectiveAck(ack: number, mask: Uint8Array, acked: (q: OutPacket | undefined) => void, now: number): void {
-    for (const seq of sackedSeqs(ack, mask)) if (this.window.outstanding(seq)) acked(this.window.ack(seq));
-    this.window.advance();
-    const lost = sackLosses(ack, mask, (seq) => this.window.outstanding(seq) || seqLess(seq, this.window.next))
-      .map((seq) => this.window.get(seq))
-      .filter((q): q is OutPacket => q !== undefined && !q.fastResent);
-    // Oldest first: the head of the line blocks the receiver.
-    for (const q of lost.slice(0, MAX_FAST_RESENDS_PER_ACK)) this.fastResend(q, now);
-  }
-
-  private fastResend(q: OutPacket | undefined, now: number): void {
-    if (q === undefined || q.fastResent || q.transmissions === 0) return;
+  private fastResend(q: OutPacket, now: number): void {
+    if (q.fastResent || q.transmissions === 0) return;
     q.fastResent = true;
     this.stats.fastRetransmits++;
     if (!seqLess(q.seq, this.lossSeq)) {
@@ -548,7 +515,7 @@ export class UtpConnection {
     this.rx.clear();
     this.rtoDeadline = undefined;
     this.synRecvDeadline = undefined;
-    this.cancelTimer();
+    this.timer.cancel();
     if (reason === 'done') {
       this.lingerUntil = this.clock.now() + LINGER_MS;
       this.armTimer();
@@ -565,42 +532,25 @@ export class UtpConnection {
 
   // ---- timers ----
 
-  private nextDeadline(): number {
-    if (this.st === 'closed') return this.lingerUntil ?? Infinity;
-    let t = Infinity;
-    if (this.synRecvDeadline !== undefined) t = Math.min(t, this.synRecvDeadline);
-    if (this.window.count > 0 && this.rtoDeadline !== undefined) t = Math.min(t, this.rtoDeadline);
-    if (this.st === 'connected' || this.st === 'fin-sent') {
-      t = Math.min(t, this.lastSentMs + KEEPALIVE_INTERVAL_MS);
-      if (this.queue.bytes > 0 && this.window.count === 0 && this.peerWindow === 0) {
-        t = Math.min(t, this.lastReceivedMs + ZERO_WINDOW_PROBE_MS);
-      }
-    }
-    return t;
-  }
-
-  /**
-   * Keeps one timer armed at the earliest deadline. Deadlines that move later (every ack pushes
-   * the retransmission timeout) leave the timer alone: it fires early, finds nothing due and is
-   * re-armed, which costs one timer per timeout period instead of one per packet.
-   */
+  /** Keeps the timer armed at the earliest deadline. */
   private armTimer(now = this.clock.now()): void {
-    const at = this.nextDeadline();
-    if (at === Infinity || at >= this.timerAt) return;
-    this.cancelTimer();
-    this.timerAt = at;
-    this.timer = this.clock.setTimeout(() => this.onTimer(), Math.max(0, at - now));
-  }
-
-  private cancelTimer(): void {
-    this.timer?.cancel();
-    this.timer = undefined;
-    this.timerAt = Infinity;
+    this.timer.armAt(
+      nextDeadline({
+        state: this.st,
+        lingerUntil: this.lingerUntil,
+        synRecvDeadline: this.synRecvDeadline,
+        rtoDeadline: this.rtoDeadline,
+        packetsOut: this.window.count,
+        queuedBytes: this.queue.bytes,
+        peerWindow: this.peerWindow,
+        lastSentMs: this.lastSentMs,
+        lastReceivedMs: this.lastReceivedMs,
+      }),
+      now,
+    );
   }
 
   private onTimer(): void {
-    this.timer = undefined;
-    this.timerAt = Infinity;
     const now = this.clock.now();
     if (this.st === 'closed') {
       if (this.lingerUntil !== undefined && now >= this.lingerUntil) {
@@ -618,9 +568,8 @@ export class UtpConnection {
       if (this.isClosed()) return;
     }
     if (this.st === 'connected' || this.st === 'fin-sent') {
-      if (this.queue.bytes > 0 && this.window.count === 0 && this.peerWindow === 0 && now >= this.lastReceivedMs + ZERO_WINDOW_PROBE_MS) {
-        this.flush(true);
-      }
+      const stalled = zeroWindowStalled({ queuedBytes: this.queue.bytes, packetsOut: this.window.count, peerWindow: this.peerWindow });
+      if (stalled && now >= this.lastReceivedMs + ZERO_WINDOW_PROBE_MS) this.flush(true);
       if (now >= this.lastSentMs + KEEPALIVE_INTERVAL_MS) this.sendState();
     }
     this.armTimer(now);
