@@ -101,3 +101,31 @@ export function bounded(name: string, v: number | undefined, dflt: number, min: 
   }
   return x;
 }
+
+export function newConnectionStats(): ConnectionStats {
+  return {
+    packetsSent: 0,
+    packetsReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    retransmits: 0,
+    fastRetransmits: 0,
+    timeouts: 0,
+    duplicatePackets: 0,
+    droppedPackets: 0,
+  };
+}
+
+/** The packet and buffer sizes of `opts`, checked (UTP_BAD_ARGUMENT) and defaulted; a buffer holds at least one packet. */
+export function connectionSizes(opts: Pick<ConnectionOptions, 'packetBytes' | 'recvBufferBytes' | 'sendBufferBytes'>): {
+  packetBytes: number;
+  recvBufferBytes: number;
+  sendBufferBytes: number;
+} {
+  const packetBytes = bounded('packetBytes', opts.packetBytes, DEFAULT_PACKET_BYTES, MIN_PACKET_BYTES, MAX_PACKET_BYTES);
+  return {
+    packetBytes,
+    recvBufferBytes: bounded('recvBufferBytes', opts.recvBufferBytes, DEFAULT_RECV_BUFFER_BYTES, packetBytes, MAX_BUFFER_BYTES),
+    sendBufferBytes: bounded('sendBufferBytes', opts.sendBufferBytes, DEFAULT_SEND_BUFFER_BYTES, packetBytes, MAX_BUFFER_BYTES),
+  };
+}

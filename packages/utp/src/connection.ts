@@ -1,18 +1,13 @@
 import type { Clock } from '@tc/clock';
 import {
-  bounded,
+  connectionSizes,
   defaultDefer,
   defaultRandom16,
-  DEFAULT_PACKET_BYTES,
-  DEFAULT_RECV_BUFFER_BYTES,
-  DEFAULT_SEND_BUFFER_BYTES,
   KEEPALIVE_INTERVAL_MS,
   LINGER_MS,
-  MAX_BUFFER_BYTES,
-  MAX_PACKET_BYTES,
   MAX_RETRANSMITS,
   MAX_SYN_TRANSMISSIONS,
-  MIN_PACKET_BYTES,
+  newConnectionStats,
   SYN_RECV_TIMEOUT_MS,
   SYN_TIMEOUT_MS,
   ZERO_WINDOW_PROBE_MS,
@@ -23,9 +18,9 @@ import {
   type ConnectionState,
   type ConnectionStats,
 } from './connection-options.js';
+import { applyAck } from './acks.js';
 import { UtpError } from './errors.js';
 import { Ledbat } from './ledbat.js';
-import { applyAck } from './acks.js';
 import { acksUnsent, mayTransmit, plausibleResetAck } from './loss.js';
 import { EXTENSION_SACK, HEADER_BYTES, PacketType, writeHeaderFields, type Packet } from './packet.js';
 import { Receiver } from './receiver.js';
@@ -53,17 +48,7 @@ import { DeadlineTimer, nextDeadline, zeroWindowStalled } from './timers.js';
  */
 
 export class UtpConnection {
-  readonly stats: ConnectionStats = {
-    packetsSent: 0,
-    packetsReceived: 0,
-    bytesSent: 0,
-    bytesReceived: 0,
-    retransmits: 0,
-    fastRetransmits: 0,
-    timeouts: 0,
-    duplicatePackets: 0,
-    droppedPackets: 0,
-  };
+  readonly stats: ConnectionStats = newConnectionStats();
 
   private st: ConnectionState;
   private closeReason: CloseReason | undefined;
@@ -112,10 +97,10 @@ export class UtpConnection {
   ) {
     this.st = state;
     this.clock = opts.clock;
-    const packetBytes = bounded('packetBytes', opts.packetBytes, DEFAULT_PACKET_BYTES, MIN_PACKET_BYTES, MAX_PACKET_BYTES);
-    this.payloadMax = packetBytes - HEADER_BYTES;
-    this.recvBufferBytes = bounded('recvBufferBytes', opts.recvBufferBytes, DEFAULT_RECV_BUFFER_BYTES, packetBytes, MAX_BUFFER_BYTES);
-    this.sendBufferBytes = bounded('sendBufferBytes', opts.sendBufferBytes, DEFAULT_SEND_BUFFER_BYTES, packetBytes, MAX_BUFFER_BYTES);
+    const sizes = connectionSizes(opts);
+    this.payloadMax = sizes.packetBytes - HEADER_BYTES;
+    this.recvBufferBytes = sizes.recvBufferBytes;
+    this.sendBufferBytes = sizes.sendBufferBytes;
     this.defer = opts.defer ?? defaultDefer;
     const now = this.clock.now();
     this.window = new SendWindow(firstSeq);
