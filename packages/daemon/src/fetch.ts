@@ -1,8 +1,8 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
+import { isPublicAddress } from '@tc/cli';
 import { Agent, request } from 'undici';
 import { DaemonError } from './errors.js';
-import { isPrivateAddress } from './guard.js';
 
 /** Redirects followed, each checked like the first URL. */
 export const MAX_URL_REDIRECTS = 5;
@@ -10,14 +10,14 @@ export const MAX_URL_REDIRECTS = 5;
 export interface TorrentFetchOptions {
   readonly maxBytes: number;
   readonly timeoutMs: number;
-  /** Also fetch from loopback, private and link-local addresses. */
+  /** Also fetch from addresses that are not public unicast (loopback, private, link-local, reserved: @tc/cli's isPublicAddress). */
   readonly allowPrivate: boolean;
 }
 
 function privateRefused(host: string): DaemonError {
   return new DaemonError(
     'DAEMON_PRIVATE_ADDRESS',
-    `${host} is a loopback, private or link-local address; the daemon fetches such URLs only with --allow-private-urls`,
+    `${host} is a loopback, private, link-local or reserved address; the daemon fetches such URLs only with --allow-private-urls`,
   );
 }
 
@@ -36,7 +36,7 @@ export async function fetchTorrentUrl(url: string, o: TorrentFetchOptions): Prom
   ): void => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
       if (err !== null) return cb(err, []);
-      if (!o.allowPrivate && (addresses.length === 0 || addresses.some((a) => isPrivateAddress(a.address))))
+      if (!o.allowPrivate && (addresses.length === 0 || addresses.some((a) => !isPublicAddress(a.address))))
         return cb(privateRefused(hostname) as NodeJS.ErrnoException, []);
       const all = (options as { all?: boolean }).all === true;
       if (all) cb(null, addresses);
@@ -56,7 +56,7 @@ export async function fetchTorrentUrl(url: string, o: TorrentFetchOptions): Prom
       }
       if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new DaemonError('DAEMON_BAD_REQUEST', 'only http and https URLs are fetched');
       const host = u.hostname.replace(/^\[|\]$/g, '');
-      if (!o.allowPrivate && isIP(host) !== 0 && isPrivateAddress(host)) throw privateRefused(host);
+      if (!o.allowPrivate && isIP(host) !== 0 && !isPublicAddress(host)) throw privateRefused(host);
       const res = await request(u, { dispatcher: agent, signal, method: 'GET' });
       if (res.statusCode >= 300 && res.statusCode < 400 && typeof res.headers.location === 'string') {
         res.body.on('error', () => undefined);

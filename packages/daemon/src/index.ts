@@ -1,6 +1,6 @@
 export { DaemonError, DAEMON_ERROR_CODES, DAEMON_HTTP_STATUS, type DaemonErrorCode } from './errors.js';
 export { StateDir, defaultStateDir, DEFAULT_SETTINGS, MAX_TORRENTS, type DaemonSettings, type TorrentRecord } from './state-dir.js';
-export { DownloadRoots, isPrivateAddress, MAX_PATH_CHARS } from './guard.js';
+export { DownloadRoots, MAX_PATH_CHARS } from './guard.js';
 export { fetchTorrentUrl, MAX_URL_REDIRECTS, type TorrentFetchOptions } from './fetch.js';
 export { Registry, URL_FETCH_TIMEOUT_MS, MAX_MAGNET_CHARS, type AddRequest, type RegistryEvents, type RegistryOptions } from './registry.js';
 export { Entry, type EntryStatus } from './entry.js';

@@ -47,4 +47,26 @@ describe('fetchTorrentUrl', () => {
     await expect(fetchTorrentUrl(base.replace('127.0.0.1', 'localhost') + '/x.torrent', strict)).rejects.toMatchObject({ code: 'DAEMON_PRIVATE_ADDRESS' });
     await expect(fetchTorrentUrl('http://[::ffff:127.0.0.1]:1/x', strict)).rejects.toMatchObject({ code: 'DAEMON_PRIVATE_ADDRESS' });
   });
+
+  it("refuses the reserved ranges the daemon's own list once missed (one list: @tc/cli's isPublicAddress)", async () => {
+    const strict = { ...opts, allowPrivate: false };
+    // Documentation, benchmarking, NAT64 and discard ranges: refused before any connection is tried.
+    for (const host of ['198.51.100.7', '203.0.113.9', '192.0.2.1', '198.18.0.1', '[2001:db8::1]', '[64:ff9b::808:808]', '[100::1]'])
+      await expect(fetchTorrentUrl(`http://${host}:1/x.torrent`, strict), host).rejects.toMatchObject({ code: 'DAEMON_PRIVATE_ADDRESS' });
+    // And what the old list did refuse still is.
+    for (const host of [
+      '10.1.2.3',
+      '192.168.0.1',
+      '172.20.0.1',
+      '169.254.1.1',
+      '100.64.0.1',
+      '0.0.0.0',
+      '[::1]',
+      '[::]',
+      '[fe80::1]',
+      '[fd00::1]',
+      '[ff02::1]',
+    ])
+      await expect(fetchTorrentUrl(`http://${host}:1/x.torrent`, strict), host).rejects.toMatchObject({ code: 'DAEMON_PRIVATE_ADDRESS' });
+  });
 });

@@ -1,15 +1,15 @@
 export { DhtError, isDhtError, type DhtErrorCode, type DhtErrorDetails } from './errors.js';
+export { DhtNode } from './node.js';
 export {
   ANNOUNCE_INTERVAL_MS,
-  DhtNode,
-  EXTERNAL_ADDRESS_VOTES,
   MAINTENANCE_INTERVAL_MS,
   REBOOTSTRAP_INTERVAL_MS,
   type BootstrapResult,
   type DhtNodeEvents,
   type DhtNodeOptions,
   type DhtTransport,
-} from './node.js';
+} from './node-options.js';
+export { EXTERNAL_ADDRESS_VOTES } from './external-address.js';
 export { DhtSearch, type SearchResult } from './search.js';
 export type { DhtStats, DropReason } from './stats.js';
 export { bindDhtNode, isKrpcDatagram, type BindOptions, type BoundDhtNode } from './udp.js';

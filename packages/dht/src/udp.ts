@@ -1,5 +1,6 @@
 import { createSocket, type Socket } from 'node:dgram';
-import { DhtNode, type DhtNodeOptions } from './node.js';
+import type { DhtNodeOptions } from './node-options.js';
+import { DhtNode } from './node.js';
 
 /** KRPC messages are bencoded dictionaries: their first byte is `d` (uTP's is a type/version nibble pair). */
 export function isKrpcDatagram(datagram: Uint8Array): boolean {

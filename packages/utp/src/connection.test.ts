@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Pair, concat, typeName } from '../test/pair.js';
-import { DEFAULT_PACKET_BYTES, KEEPALIVE_INTERVAL_MS, LINGER_MS, MAX_RETRANSMITS, SYN_RECV_TIMEOUT_MS, UtpConnection } from './connection.js';
+import { DEFAULT_PACKET_BYTES, KEEPALIVE_INTERVAL_MS, LINGER_MS, MAX_RETRANSMITS, SYN_RECV_TIMEOUT_MS } from './connection-options.js';
+import { UtpConnection } from './connection.js';
 import { HEADER_BYTES, PacketType, encodePacket } from './packet.js';
 
 const PAYLOAD = DEFAULT_PACKET_BYTES - HEADER_BYTES;

@@ -1,12 +1,34 @@
-import type { Clock, TimerHandle } from '@tc/clock';
-import { DelayHistory } from './delay.js';
+import type { Clock } from '@tc/clock';
+import {
+  connectionSizes,
+  defaultDefer,
+  defaultRandom16,
+  KEEPALIVE_INTERVAL_MS,
+  LINGER_MS,
+  MAX_RETRANSMITS,
+  MAX_SYN_TRANSMISSIONS,
+  newConnectionStats,
+  SYN_RECV_TIMEOUT_MS,
+  SYN_TIMEOUT_MS,
+  ZERO_WINDOW_PROBE_MS,
+  type CloseReason,
+  type ConnectionHandlers,
+  type ConnectionIds,
+  type ConnectionOptions,
+  type ConnectionState,
+  type ConnectionStats,
+} from './connection-options.js';
+import { applyAck } from './acks.js';
 import { UtpError } from './errors.js';
 import { Ledbat } from './ledbat.js';
-import { EXTENSION_SACK, HEADER_BYTES, PacketType, sackHas, writeHeaderFields, type Packet } from './packet.js';
-import { MAX_REORDER_DISTANCE, ReorderBuffer } from './reorder.js';
+import { acksUnsent, mayTransmit, plausibleResetAck } from './loss.js';
+import { EXTENSION_SACK, HEADER_BYTES, PacketType, writeHeaderFields, type Packet } from './packet.js';
+import { Receiver } from './receiver.js';
 import { RttEstimator } from './rtt.js';
 import { MAX_PACKETS_IN_FLIGHT, PacketAllocator, SendWindow, WriteQueue, type OutPacket } from './send-buffer.js';
-import { seqAdd, seqDistance, seqLess, timeDistance, timeLess } from './seq.js';
+import { seqAdd, seqLess } from './seq.js';
+import { OneWayDelays, timestampUs } from './timestamps.js';
+import { DeadlineTimer, nextDeadline, zeroWindowStalled } from './timers.js';
 
 /**
  * One uTP connection (BEP 29) as a state machine: packets in (`receive`), application bytes in
@@ -17,122 +39,16 @@ import { seqAdd, seqDistance, seqLess, timeDistance, timeLess } from './seq.js';
  * first packet, the only proof that its address was not spoofed) lead to `connected`; `end()`
  * queues a FIN after the data written so far (`fin-sent`); `closed` is final, reached when both
  * FINs are acked, on a RESET either way, or on a timeout.
+ *
+ * Its parts live beside it: options, handlers and timing constants (connection-options.ts), the
+ * send window and write queue (send-buffer.ts), the receive side and its reorder buffer
+ * (receiver.ts, reorder.ts), ack and loss decisions (acks.ts, loss.ts), the deadlines and their timer (timers.ts), LEDBAT (ledbat.ts), RTT and the
+ * retransmission timeout (rtt.ts), and the one-way delays from the timestamps (timestamps.ts,
+ * delay.ts). What stays here is the state machine, the sending, and the timers.
  */
 
-export type ConnectionState = 'syn-sent' | 'syn-recv' | 'connected' | 'fin-sent' | 'closed';
-export type CloseReason = 'done' | 'reset' | 'refused' | 'timeout' | 'destroyed';
-
-/** Whole UDP payload of a full packet (header included). Fits a 1500-byte MTU with IPv6 and tunnel headroom. */
-export const DEFAULT_PACKET_BYTES = 1400;
-/** The smallest packet we let a caller choose: a header and a useful payload. */
-export const MIN_PACKET_BYTES = 150;
-/** libtorrent reads datagrams into a 1500-byte buffer: IPv4's 1500 MTU minus IP and UDP headers. */
-export const MAX_PACKET_BYTES = 1472;
-/** Receive buffer advertised as our window (libutp's default socket buffer). */
-export const DEFAULT_RECV_BUFFER_BYTES = 1024 * 1024;
-/** Written bytes queued before `write` reports backpressure. */
-export const DEFAULT_SEND_BUFFER_BYTES = 1024 * 1024;
-export const MAX_BUFFER_BYTES = 64 * 1024 * 1024;
-/** libutp: 29 s, measured as safely under what home NATs keep an idle UDP mapping. */
-export const KEEPALIVE_INTERVAL_MS = 29_000;
-/** BEP 29: three duplicate acks, or three selectively acked packets past a hole, mean loss. */
-export const DUPLICATE_ACKS_BEFORE_RESEND = 3;
-/** libutp resends at most four holes per selective ack, so one ack cannot trigger a burst. */
-export const MAX_FAST_RESENDS_PER_ACK = 4;
-/** libutp gives up on the fifth timeout in a row (about 15 s at the minimum timeout). */
-export const MAX_RETRANSMITS = 4;
-/** A SYN is sent three times, a second apart and then doubling (about 7 s), before the dial fails. */
-export const SYN_TIMEOUT_MS = 1_000;
-export const MAX_SYN_TRANSMISSIONS = 3;
-/** An answered SYN whose initiator sends nothing more within this long was probably spoofed. */
-export const SYN_RECV_TIMEOUT_MS = 10_000;
-/** After a clean close, duplicate FINs are still acked this long (our last ack may have been lost). */
-export const LINGER_MS = 5_000;
-/** libutp: a zero receive window is probed with one packet after 15 s of silence. */
-export const ZERO_WINDOW_PROBE_MS = 15_000;
-/** uTorrent sometimes sends an uninitialised timestamp difference as INT_MAX (libtorrent's comment). */
-const BOGUS_DELAY_US = 0x7fffffff;
-/** Clock adjustment from the remote's base delay falling, at most (libutp: larger means trouble). */
-const MAX_SKEW_SHIFT_US = 10_000;
-
-export interface ConnectionHandlers {
-  /** A packet to send to the remote. */
-  send(packet: Buffer): void;
-  /** The connection is established (outgoing: our SYN was answered; incoming: the initiator spoke). */
-  connect(): void;
-  /** In-order payload (a view of the received datagram). */
-  data(payload: Buffer): void;
-  /** The remote's FIN: no more data will come. */
-  end(): void;
-  /** Queued bytes fell below the send buffer: held writes may continue. */
-  drain(): void;
-  /** Our FIN was acked: everything we wrote arrived. */
-  finished(): void;
-  /** The connection is over; `error` unless it closed cleanly or was destroyed locally. */
-  close(error: UtpError | undefined): void;
-  /** Its connection id may be reused (after lingering for stray FINs). */
-  release(): void;
-}
-
-export interface ConnectionOptions {
-  readonly clock: Clock;
-  /** Whole UDP payload of a full packet, header included (150–1472; default 1400). */
-  readonly packetBytes?: number;
-  readonly recvBufferBytes?: number;
-  readonly sendBufferBytes?: number;
-  /** Bytes delivered to the application and not yet consumed (they shrink our advertised window). */
-  readonly readBufferedBytes?: () => number;
-  /** Runs `fn` after the current batch of datagrams (acks are deferred to it). Default `setImmediate`. */
-  readonly defer?: (fn: () => void) => void;
-  /** A random 16-bit number, for the initial sequence number. */
-  readonly random16?: () => number;
-}
-
-export interface ConnectionStats {
-  packetsSent: number;
-  packetsReceived: number;
-  bytesSent: number;
-  bytesReceived: number;
-  retransmits: number;
-  fastRetransmits: number;
-  timeouts: number;
-  duplicatePackets: number;
-  /** Packets ignored: acks of unsent data, too far ahead, over the window, after the FIN. */
-  droppedPackets: number;
-}
-
-export interface ConnectionIds {
-  /** The id the remote puts in the packets it sends us. */
-  readonly recvId: number;
-  /** The id we put in the packets we send. */
-  readonly sendId: number;
-}
-
-const defaultRandom16 = (): number => Math.floor(Math.random() * 0x10000);
-const defaultDefer = (fn: () => void): void => {
-  setImmediate(fn);
-};
-
-function bounded(name: string, v: number | undefined, dflt: number, min: number, max: number): number {
-  const x = v ?? dflt;
-  if (!Number.isInteger(x) || x < min || x > max) {
-    throw new UtpError('UTP_BAD_ARGUMENT', `${name} ${x} is outside ${min}..${max}`, { value: x, limit: max });
-  }
-  return x;
-}
-
 export class UtpConnection {
-  readonly stats: ConnectionStats = {
-    packetsSent: 0,
-    packetsReceived: 0,
-    bytesSent: 0,
-    bytesReceived: 0,
-    retransmits: 0,
-    fastRetransmits: 0,
-    timeouts: 0,
-    duplicatePackets: 0,
-    droppedPackets: 0,
-  };
+  readonly stats: ConnectionStats = newConnectionStats();
 
   private st: ConnectionState;
   private closeReason: CloseReason | undefined;
@@ -140,21 +56,15 @@ export class UtpConnection {
   private readonly payloadMax: number;
   private readonly recvBufferBytes: number;
   private readonly sendBufferBytes: number;
-  private readonly readBuffered: () => number;
   private readonly defer: (fn: () => void) => void;
 
   private readonly window: SendWindow;
   private readonly queue = new WriteQueue();
-  private readonly reorder = new ReorderBuffer();
+  private readonly rx: Receiver;
   private readonly rtt: RttEstimator;
   private readonly ledbat: Ledbat;
-  private readonly ourDelay: DelayHistory;
-  private readonly theirDelay: DelayHistory;
+  private readonly delays: OneWayDelays;
 
-  /** Last sequence number received in order. */
-  private ackNr = 0;
-  /** Our latest one-way delay sample of the remote's packets, sent back in every header. */
-  private replyMicro = 0;
   private peerWindow: number;
   private lastAdvertised = 0;
   private dupAcks = 0;
@@ -167,8 +77,6 @@ export class UtpConnection {
   private finRequested = false;
   private finSeq: number | undefined;
   private finAcked = false;
-  private eofSeq: number | undefined;
-  private readEnded = false;
   private ackPending = false;
   private ackScheduled = false;
   private drainWanted = false;
@@ -178,8 +86,7 @@ export class UtpConnection {
   private rtoDeadline: number | undefined;
   private synRecvDeadline: number | undefined;
   private lingerUntil: number | undefined;
-  private timer: TimerHandle | undefined;
-  private timerAt = Infinity;
+  private readonly timer: DeadlineTimer;
 
   private constructor(
     readonly ids: ConnectionIds,
@@ -190,23 +97,34 @@ export class UtpConnection {
   ) {
     this.st = state;
     this.clock = opts.clock;
-    const packetBytes = bounded('packetBytes', opts.packetBytes, DEFAULT_PACKET_BYTES, MIN_PACKET_BYTES, MAX_PACKET_BYTES);
-    this.payloadMax = packetBytes - HEADER_BYTES;
-    this.recvBufferBytes = bounded('recvBufferBytes', opts.recvBufferBytes, DEFAULT_RECV_BUFFER_BYTES, packetBytes, MAX_BUFFER_BYTES);
-    this.sendBufferBytes = bounded('sendBufferBytes', opts.sendBufferBytes, DEFAULT_SEND_BUFFER_BYTES, packetBytes, MAX_BUFFER_BYTES);
-    this.readBuffered = opts.readBufferedBytes ?? (() => 0);
+    const sizes = connectionSizes(opts);
+    this.payloadMax = sizes.packetBytes - HEADER_BYTES;
+    this.recvBufferBytes = sizes.recvBufferBytes;
+    this.sendBufferBytes = sizes.sendBufferBytes;
     this.defer = opts.defer ?? defaultDefer;
     const now = this.clock.now();
     this.window = new SendWindow(firstSeq);
     this.lossSeq = firstSeq;
     this.rtt = new RttEstimator(SYN_TIMEOUT_MS);
     this.ledbat = new Ledbat({ packetBytes: this.payloadMax, maxWindowBytes: MAX_PACKETS_IN_FLIGHT * this.payloadMax });
-    this.ourDelay = new DelayHistory(now);
-    this.theirDelay = new DelayHistory(now);
+    this.delays = new OneWayDelays(now);
+    this.rx = new Receiver({
+      recvBufferBytes: this.recvBufferBytes,
+      payloadMax: this.payloadMax,
+      readBuffered: opts.readBufferedBytes ?? (() => 0),
+      stats: this.stats,
+      events: {
+        data: (payload) => handlers.data(payload),
+        end: () => handlers.end(),
+        wantAck: () => this.wantAck(),
+        closed: () => this.isClosed(),
+      },
+    });
     // Until the remote says otherwise, assume it can take one packet.
     this.peerWindow = this.payloadMax;
     this.lastSentMs = now;
     this.lastReceivedMs = now;
+    this.timer = new DeadlineTimer(this.clock, () => this.onTimer());
   }
 
   /** Dials: sends a SYN carrying `ids.recvId` (BEP 29: the SYN names the id we receive on). */
@@ -227,7 +145,7 @@ export class UtpConnection {
     const isn = (opts.random16 ?? defaultRandom16)() & 0xffff;
     const ids = { recvId: (syn.connectionId + 1) & 0xffff, sendId: syn.connectionId };
     const c = new UtpConnection(ids, 'syn-recv', isn, handlers, opts);
-    c.ackNr = syn.seq;
+    c.rx.ackNr = syn.seq;
     c.stats.packetsReceived++;
     c.noteTimestamps(syn);
     c.peerWindow = syn.windowBytes;
@@ -264,7 +182,7 @@ export class UtpConnection {
 
   /** The queueing delay our packets see, as the remote reports it (µs). */
   get delayUs(): number {
-    return this.ourDelay.currentUs;
+    return this.delays.ours.currentUs;
   }
 
   /** Whether the connection still occupies its id (open, or lingering after a clean close). */
@@ -312,14 +230,14 @@ export class UtpConnection {
   stopLingering(): void {
     if (!this.lingering) return;
     this.lingerUntil = undefined;
-    this.cancelTimer();
+    this.timer.cancel();
     this.handlers.release();
   }
 
   /** The application consumed received bytes: reopen the window if it had closed (libutp's read_drained). */
   readDrained(): void {
     if (this.st === 'closed' || this.st === 'syn-sent') return;
-    const wnd = this.advertisedWindow();
+    const wnd = this.rx.advertisedWindow();
     if (wnd > this.lastAdvertised + this.payloadMax && this.lastAdvertised < this.recvBufferBytes / 2) {
       this.ackPending = true;
       this.scheduleAck();
@@ -335,10 +253,7 @@ export class UtpConnection {
     }
     this.stats.packetsReceived++;
     if (p.type === PacketType.Reset) {
-      // A genuine RESET acks what the remote received of ours: at least everything it acked
-      // before (base - 1), at most the seq our STATEs carry (next). Anything else is a blind
-      // guess at our connection (libtorrent checks only the upper bound).
-      if (seqLess(this.window.next, p.ack) || seqLess(p.ack, seqAdd(this.window.base, -1))) {
+      if (!plausibleResetAck(this.window.base, this.window.next, p.ack)) {
         this.stats.droppedPackets++;
         return;
       }
@@ -348,12 +263,11 @@ export class UtpConnection {
     }
     if (p.type === PacketType.Syn) {
       // The initiator did not get our SYN-ACK (or this is a copy): answer it again.
-      if (this.st === 'syn-recv' && p.seq === this.ackNr) this.sendState();
+      if (this.st === 'syn-recv' && p.seq === this.rx.ackNr) this.sendState();
       else this.stats.droppedPackets++;
       return;
     }
-    // An ack of a packet we never sent: spoofed, or a broken peer. libutp and libtorrent drop it.
-    if (seqLess(seqAdd(this.window.next, -1), p.ack)) {
+    if (acksUnsent(this.window.next, p.ack)) {
       this.stats.droppedPackets++;
       return;
     }
@@ -363,7 +277,7 @@ export class UtpConnection {
         this.stats.droppedPackets++;
         return;
       }
-      this.ackNr = seqAdd(p.seq, -1);
+      this.rx.ackNr = seqAdd(p.seq, -1);
       this.st = 'connected';
       this.lastReceivedMs = now;
       this.noteTimestamps(p);
@@ -392,7 +306,7 @@ export class UtpConnection {
 
   /** Data, FIN and the sends that an ack makes possible. */
   private afterReceive(p: Packet, now: number): void {
-    if (p.type === PacketType.Data || p.type === PacketType.Fin) this.receiveData(p);
+    if (p.type === PacketType.Data || p.type === PacketType.Fin) this.rx.receive(p);
     if (this.isClosed()) return;
     this.flush();
     this.maybeDone();
@@ -402,105 +316,41 @@ export class UtpConnection {
   // ---- timestamps, acks, congestion ----
 
   private nowUs(): number {
-    // 0 means "no timestamp" to the remote (libtorrent skips such samples), so never send it.
-    return Math.floor(this.clock.now() * 1000) >>> 0 || 1;
+    return timestampUs(this.clock.now());
   }
 
-  /** Records both one-way delay samples a packet gives us (BEP 29's timestamp fields). */
+  /** Records both one-way delay samples a packet gives us, and its advertised window. */
   private noteTimestamps(p: Packet): void {
-    const now = this.clock.now();
-    if (p.timestampUs !== 0) {
-      this.replyMicro = timeDistance(p.timestampUs, this.nowUs());
-      const prevBase = this.theirDelay.hasSamples ? this.theirDelay.baseUs : undefined;
-      this.theirDelay.add(this.replyMicro, now);
-      // Their base fell: their clock runs slow against ours, so our samples drift up. Follow it.
-      if (prevBase !== undefined && timeLess(this.theirDelay.baseUs, prevBase)) {
-        const fell = timeDistance(this.theirDelay.baseUs, prevBase);
-        if (fell <= MAX_SKEW_SHIFT_US && this.ourDelay.hasSamples) this.ourDelay.shift(fell);
-      }
-    }
-    if (p.timestampDiffUs !== 0 && p.timestampDiffUs !== BOGUS_DELAY_US) this.ourDelay.add(p.timestampDiffUs, now);
+    this.delays.note(p, this.clock.now());
     this.peerWindow = p.windowBytes;
   }
 
   private processAcks(p: Packet, now: number): void {
     const inFlightBefore = this.window.inFlightBytes;
-    let ackedBytes = 0;
-    let ackedPackets = 0;
+    const a = applyAck(this.window, p, this.dupAcks, now);
+    this.dupAcks = a.dupAcks;
     let minRttMs = Infinity;
-    const acked = (q: OutPacket | undefined): void => {
-      if (q === undefined) return;
-      ackedPackets++;
-      ackedBytes += q.payloadBytes;
-      // Karn: only a packet sent once tells which transmission the ack answers.
-      if (q.transmissions === 1) {
-        const r = now - q.sentAtMs;
-        this.rtt.sample(r);
-        minRttMs = Math.min(minRttMs, r);
-      }
-    };
-    const progressed = this.window.outstanding(p.ack);
-    if (progressed) {
-      for (let s = this.window.base; ; s = seqAdd(s, 1)) {
-        acked(this.window.ack(s));
-        if (s === p.ack) break;
-      }
-      this.window.advance();
-      this.dupAcks = 0;
-      this.rtt.onProgress();
-    } else if (p.type === PacketType.State && p.ack === seqAdd(this.window.base, -1) && this.window.count > 0 && p.sack === undefined) {
-      // The same ack again while we have packets out: the one after it may be lost. Only STATE
-      // packets count: a data packet repeats its ack merely because it carries new data (libutp).
-      this.dupAcks++;
+    for (const r of a.rttSamplesMs) {
+      this.rtt.sample(r);
+      minRttMs = Math.min(minRttMs, r);
     }
-    if (p.sack !== undefined && this.window.count > 0) this.selectiveAck(p.ack, p.sack, acked, now);
-    else if (this.dupAcks >= DUPLICATE_ACKS_BEFORE_RESEND) this.fastResend(this.window.get(this.window.base), now);
-    if (ackedBytes > 0) {
-      const delay = Math.min(this.ourDelay.currentUs, Number.isFinite(minRttMs) ? minRttMs * 1000 : Infinity);
+    if (a.progressed) this.rtt.onProgress();
+    for (const q of a.resend) this.fastResend(q, now);
+    if (a.bytes > 0) {
+      const delay = Math.min(this.delays.ours.currentUs, Number.isFinite(minRttMs) ? minRttMs * 1000 : Infinity);
       const saturated = inFlightBefore + this.payloadMax > Math.min(this.ledbat.windowBytes, this.peerWindow);
-      this.ledbat.onAck(ackedBytes, inFlightBefore, delay, saturated);
+      this.ledbat.onAck(a.bytes, inFlightBefore, delay, saturated);
     }
     // The timer restarts from each ack that moves things along (a SYN's or FIN's included).
-    if (ackedPackets > 0) this.rtoDeadline = this.window.count > 0 ? now + this.rtt.timeoutMs : undefined;
+    if (a.packets > 0) this.rtoDeadline = this.window.count > 0 ? now + this.rtt.timeoutMs : undefined;
     if (this.finSeq !== undefined && !this.finAcked && this.window.count === 0) {
       this.finAcked = true;
       this.handlers.finished();
     }
   }
 
-  /**
-   * A selective ack: packets it names are acked; a packet still missing with three or more
-   * acked packets after it is lost and resent at once (at most four per ack, each only once).
-   */
-  private selectiveAck(ack: number, mask: Uint8Array, acked: (q: OutPacket | undefined) => void, now: number): void {
-    const first = seqAdd(ack, 2);
-    const bits = mask.length * 8;
-    for (let i = 0; i < bits; i++) {
-      if (!sackHas(mask, i)) continue;
-      const seq = seqAdd(first, i);
-      if (this.window.outstanding(seq)) acked(this.window.ack(seq));
-    }
-    this.window.advance();
-    // Walk down from the highest bit counting acked packets seen above each hole.
-    const lost: OutPacket[] = [];
-    let above = 0;
-    for (let i = bits - 1; i >= -1; i--) {
-      const seq = seqAdd(first, i);
-      if (i >= 0 && sackHas(mask, i)) {
-        if (this.window.outstanding(seq) || seqLess(seq, this.window.next)) above++;
-        continue;
-      }
-      if (above < DUPLICATE_ACKS_BEFORE_RESEND) continue;
-      const q = this.window.get(seq);
-      if (q !== undefined && !q.fastResent) lost.push(q);
-    }
-    // Oldest first: the head of the line blocks the receiver.
-    lost.reverse();
-    for (const q of lost.slice(0, MAX_FAST_RESENDS_PER_ACK)) this.fastResend(q, now);
-  }
-
-  private fastResend(q: OutPacket | undefined, now: number): void {
-    if (q === undefined || q.fastResent || q.transmissions === 0) return;
+  private fastResend(q: OutPacket, now: number): void {
+    if (q.fastResent || q.transmissions === 0) return;
     q.fastResent = true;
     this.stats.fastRetransmits++;
     if (!seqLess(q.seq, this.lossSeq)) {
@@ -508,74 +358,6 @@ export class UtpConnection {
       this.lossSeq = this.window.next;
     }
     this.transmit(q);
-  }
-
-  // ---- receiving data ----
-
-  /** Receive-buffer space left; negative once the remote overshot it. */
-  private windowLeft(): number {
-    return this.recvBufferBytes - this.readBuffered() - this.reorder.bytes;
-  }
-
-  private advertisedWindow(): number {
-    return Math.max(0, this.windowLeft());
-  }
-
-  private receiveData(p: Packet): void {
-    const fin = p.type === PacketType.Fin;
-    if (this.readEnded) {
-      // Everything up to the FIN was delivered; a copy of anything (their FIN included) only needs an ack.
-      if (!seqLess(this.eofSeq!, p.seq)) this.wantAck();
-      else this.stats.droppedPackets++;
-      return;
-    }
-    if (this.eofSeq !== undefined && seqLess(this.eofSeq, p.seq)) {
-      this.stats.droppedPackets++; // past the FIN
-      return;
-    }
-    const ahead = seqDistance(seqAdd(this.ackNr, 1), p.seq);
-    if (ahead >= 0x8000) {
-      // Already delivered: our ack was lost. Say it again.
-      this.stats.duplicatePackets++;
-      this.wantAck();
-      return;
-    }
-    if (ahead >= MAX_REORDER_DISTANCE) {
-      this.stats.droppedPackets++;
-      return;
-    }
-    // The remote must stay inside the window we advertise; one packet of slack covers its probe.
-    if (p.payload.length > this.windowLeft() + this.payloadMax) {
-      this.stats.droppedPackets++;
-      return;
-    }
-    if (fin) this.eofSeq = p.seq;
-    if (ahead > 0) {
-      if (this.reorder.has(p.seq)) this.stats.duplicatePackets++;
-      else this.reorder.put(p.seq, { payload: p.payload, fin });
-      this.wantAck();
-      return;
-    }
-    this.deliver(p.payload, fin);
-    // The gap may have closed: hand over what waited behind it.
-    for (let next = this.reorder.take(seqAdd(this.ackNr, 1)); next !== undefined; next = this.reorder.take(seqAdd(this.ackNr, 1))) {
-      this.deliver(next.payload, next.fin);
-      if (this.readEnded || this.isClosed()) break;
-    }
-    this.wantAck();
-  }
-
-  private deliver(payload: Buffer, fin: boolean): void {
-    this.ackNr = seqAdd(this.ackNr, 1);
-    if (payload.length > 0) {
-      this.stats.bytesReceived += payload.length;
-      this.handlers.data(payload);
-    }
-    if (fin || (this.eofSeq !== undefined && this.ackNr === this.eofSeq)) {
-      this.readEnded = true;
-      this.reorder.clear();
-      this.handlers.end();
-    }
   }
 
   private wantAck(): void {
@@ -603,9 +385,9 @@ export class UtpConnection {
   private transmit(q: OutPacket): void {
     const now = this.clock.now();
     const pktType = q.type;
-    const wnd = this.advertisedWindow();
+    const wnd = this.rx.advertisedWindow();
     const syn = pktType === PacketType.Syn;
-    writeHeaderFields(q.buf, pktType, 0, syn ? this.ids.recvId : this.ids.sendId, this.nowUs(), this.replyMicro, wnd, q.seq, syn ? 0 : this.ackNr);
+    writeHeaderFields(q.buf, pktType, 0, syn ? this.ids.recvId : this.ids.sendId, this.nowUs(), this.delays.replyMicro, wnd, q.seq, syn ? 0 : this.rx.ackNr);
     if (pktType === PacketType.Data && q.payloadBytes < this.payloadMax) this.shortSeq = q.seq;
     if (q.transmissions > 0) this.stats.retransmits++;
     else this.stats.bytesSent += q.payloadBytes;
@@ -618,17 +400,17 @@ export class UtpConnection {
     this.lastSentMs = now;
     this.stats.packetsSent++;
     // A data packet carries our ack; a pending ack is still owed if a selective ack must go out.
-    if (pktType !== PacketType.Syn && this.reorder.size === 0) this.ackPending = false;
+    if (pktType !== PacketType.Syn && this.rx.heldPackets === 0) this.ackPending = false;
     this.handlers.send(q.buf);
   }
 
   /** Sends a STATE: an ack (with a selective ack when packets wait behind a gap), or a keep-alive. */
   private sendState(): void {
-    const sack = this.readEnded ? undefined : this.reorder.sack(this.ackNr);
-    const wnd = this.advertisedWindow();
+    const sack = this.rx.sack();
+    const wnd = this.rx.advertisedWindow();
     const buf = this.alloc.take(HEADER_BYTES + (sack === undefined ? 0 : 2 + sack.length));
     const ext = sack === undefined ? 0 : EXTENSION_SACK;
-    writeHeaderFields(buf, PacketType.State, ext, this.ids.sendId, this.nowUs(), this.replyMicro, wnd, this.window.next, this.ackNr);
+    writeHeaderFields(buf, PacketType.State, ext, this.ids.sendId, this.nowUs(), this.delays.replyMicro, wnd, this.window.next, this.rx.ackNr);
     if (sack !== undefined) {
       buf[HEADER_BYTES] = 0;
       buf[HEADER_BYTES + 1] = sack.length;
@@ -644,19 +426,14 @@ export class UtpConnection {
 
   private sendReset(): void {
     const buf = Buffer.allocUnsafe(HEADER_BYTES);
-    writeHeaderFields(buf, PacketType.Reset, 0, this.ids.sendId, this.nowUs(), this.replyMicro, 0, this.window.next, this.ackNr);
+    writeHeaderFields(buf, PacketType.Reset, 0, this.ids.sendId, this.nowUs(), this.delays.replyMicro, 0, this.window.next, this.rx.ackNr);
     this.stats.packetsSent++;
     this.handlers.send(buf);
   }
 
   /** Whether a packet of `n` payload bytes may go out now (congestion and receive windows). */
   private canSend(n: number, zeroWindowProbe: boolean): boolean {
-    const inFlight = this.window.inFlightBytes;
-    const limit = Math.min(this.ledbat.windowBytes, this.peerWindow);
-    if (inFlight + n <= limit) return true;
-    // One packet may always be out, or nothing ever would be (the window floor is one packet);
-    // a zero receive window waits for an update or the probe timer.
-    return inFlight === 0 && (this.peerWindow > 0 || zeroWindowProbe);
+    return mayTransmit(this.window.inFlightBytes, n, this.ledbat.windowBytes, this.peerWindow, zeroWindowProbe);
   }
 
   /** Sends what the windows allow: lost packets first, then new data, then the FIN. */
@@ -705,7 +482,7 @@ export class UtpConnection {
 
   /** Both directions finished: our FIN is acked and theirs delivered. */
   private maybeDone(): void {
-    if (this.st === 'closed' || !this.finAcked || !this.readEnded) return;
+    if (this.st === 'closed' || !this.finAcked || !this.rx.readEnded) return;
     if (this.ackPending) this.sendState(); // the ack of their FIN, before we go
     this.finish('done', undefined);
   }
@@ -720,10 +497,10 @@ export class UtpConnection {
     this.closeReason = reason;
     this.queue.clear();
     this.window.clear();
-    this.reorder.clear();
+    this.rx.clear();
     this.rtoDeadline = undefined;
     this.synRecvDeadline = undefined;
-    this.cancelTimer();
+    this.timer.cancel();
     if (reason === 'done') {
       this.lingerUntil = this.clock.now() + LINGER_MS;
       this.armTimer();
@@ -735,47 +512,30 @@ export class UtpConnection {
   private receiveWhileLingering(p: Packet): void {
     if (this.lingerUntil === undefined) return;
     // Our ack of their FIN was lost and they sent it again: ack it again.
-    if ((p.type === PacketType.Fin || p.type === PacketType.Data) && !seqLess(this.ackNr, p.seq)) this.sendState();
+    if ((p.type === PacketType.Fin || p.type === PacketType.Data) && !seqLess(this.rx.ackNr, p.seq)) this.sendState();
   }
 
   // ---- timers ----
 
-  private nextDeadline(): number {
-    if (this.st === 'closed') return this.lingerUntil ?? Infinity;
-    let t = Infinity;
-    if (this.synRecvDeadline !== undefined) t = Math.min(t, this.synRecvDeadline);
-    if (this.window.count > 0 && this.rtoDeadline !== undefined) t = Math.min(t, this.rtoDeadline);
-    if (this.st === 'connected' || this.st === 'fin-sent') {
-      t = Math.min(t, this.lastSentMs + KEEPALIVE_INTERVAL_MS);
-      if (this.queue.bytes > 0 && this.window.count === 0 && this.peerWindow === 0) {
-        t = Math.min(t, this.lastReceivedMs + ZERO_WINDOW_PROBE_MS);
-      }
-    }
-    return t;
-  }
-
-  /**
-   * Keeps one timer armed at the earliest deadline. Deadlines that move later (every ack pushes
-   * the retransmission timeout) leave the timer alone: it fires early, finds nothing due and is
-   * re-armed, which costs one timer per timeout period instead of one per packet.
-   */
+  /** Keeps the timer armed at the earliest deadline. */
   private armTimer(now = this.clock.now()): void {
-    const at = this.nextDeadline();
-    if (at === Infinity || at >= this.timerAt) return;
-    this.cancelTimer();
-    this.timerAt = at;
-    this.timer = this.clock.setTimeout(() => this.onTimer(), Math.max(0, at - now));
-  }
-
-  private cancelTimer(): void {
-    this.timer?.cancel();
-    this.timer = undefined;
-    this.timerAt = Infinity;
+    this.timer.armAt(
+      nextDeadline({
+        state: this.st,
+        lingerUntil: this.lingerUntil,
+        synRecvDeadline: this.synRecvDeadline,
+        rtoDeadline: this.rtoDeadline,
+        packetsOut: this.window.count,
+        queuedBytes: this.queue.bytes,
+        peerWindow: this.peerWindow,
+        lastSentMs: this.lastSentMs,
+        lastReceivedMs: this.lastReceivedMs,
+      }),
+      now,
+    );
   }
 
   private onTimer(): void {
-    this.timer = undefined;
-    this.timerAt = Infinity;
     const now = this.clock.now();
     if (this.st === 'closed') {
       if (this.lingerUntil !== undefined && now >= this.lingerUntil) {
@@ -793,9 +553,8 @@ export class UtpConnection {
       if (this.isClosed()) return;
     }
     if (this.st === 'connected' || this.st === 'fin-sent') {
-      if (this.queue.bytes > 0 && this.window.count === 0 && this.peerWindow === 0 && now >= this.lastReceivedMs + ZERO_WINDOW_PROBE_MS) {
-        this.flush(true);
-      }
+      const stalled = zeroWindowStalled({ queuedBytes: this.queue.bytes, packetsOut: this.window.count, peerWindow: this.peerWindow });
+      if (stalled && now >= this.lastReceivedMs + ZERO_WINDOW_PROBE_MS) this.flush(true);
       if (now >= this.lastSentMs + KEEPALIVE_INTERVAL_MS) this.sendState();
     }
     this.armTimer(now);

@@ -29,14 +29,14 @@ export {
   KEEPALIVE_INTERVAL_MS,
   MAX_PACKET_BYTES,
   MIN_PACKET_BYTES,
-  UtpConnection,
   type CloseReason,
   type ConnectionHandlers,
   type ConnectionIds,
   type ConnectionOptions,
   type ConnectionState,
   type ConnectionStats,
-} from './connection.js';
+} from './connection-options.js';
+export { UtpConnection } from './connection.js';
 export { MAX_PACKETS_IN_FLIGHT } from './send-buffer.js';
 export { MAX_REORDER_DISTANCE } from './reorder.js';
 export { UtpStream } from './stream.js';

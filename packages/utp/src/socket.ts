@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { systemClock, type Clock } from '@tc/clock';
-import { UtpConnection, type ConnectionOptions } from './connection.js';
+import type { ConnectionOptions } from './connection-options.js';
+import { UtpConnection } from './connection.js';
 import { classifyDatagram } from './demux.js';
 import { UtpError, isUtpError } from './errors.js';
 import { HEADER_BYTES, PacketType, decodePacket, writeHeader, type Packet } from './packet.js';

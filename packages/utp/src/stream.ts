@@ -1,5 +1,6 @@
 import { Duplex } from 'node:stream';
-import type { ConnectionHandlers, UtpConnection } from './connection.js';
+import type { ConnectionHandlers } from './connection-options.js';
+import type { UtpConnection } from './connection.js';
 import { UtpError } from './errors.js';
 
 /** Node's default stream buffer is 16 KiB; a uTP window holds far more, so buffer a little more per side. */

@@ -1,5 +1,6 @@
 import { ManualClock } from '@tc/clock';
-import { UtpConnection, type ConnectionOptions } from '../src/connection.js';
+import type { ConnectionOptions } from '../src/connection-options.js';
+import { UtpConnection } from '../src/connection.js';
 import type { UtpError } from '../src/errors.js';
 import { PACKET_TYPE_NAMES, decodePacket, type Packet } from '../src/packet.js';
 

@@ -17,12 +17,22 @@ export interface AwaitMetadataOptions {
   readonly noPeersS: number;
   readonly quiet: boolean;
   readonly verbose: boolean;
+  /** The hint under the no-peers error (what the command's options offer); a generic one by default. */
+  readonly noPeersHint?: string;
+}
+
+/** What the DHT did for a fetch that found no one, for the error line. */
+function dhtSummary(session: Session): string {
+  const d = session.dht;
+  if (d === undefined) return 'DHT off';
+  return `DHT: ${d.nodes[4] + d.nodes[6]} nodes, ${d.lookups} lookups, ${d.peersFound} peers found`;
 }
 
 /**
  * Fetches a magnet link's metadata from peers (BEP 9, the engine's fetch: trackers, `x.pe`, the
  * DHT when the session has one) with a status line, and returns the metainfo, or the exit code
- * after printing why not: 4 when no peer offered it within `noPeersS`, 130 on a signal, 3 for a
+ * after printing why not: 4 when no peer offered it within `noPeersS` (or the peers that offer it
+ * sent none of it by then: they reject every request, issue 15), 130 on a signal, 3 for a
  * hostile torrent. The session stays the caller's (closing it ends the fetch). Shared by
  * tc-download and tc-fetch.
  */
@@ -54,8 +64,11 @@ export async function awaitMetadata(magnet: Magnet, o: AwaitMetadataOptions): Pr
     fetch.metadata.then(resolveOutcome, (e: unknown) => resolveOutcome(e instanceof EngineError ? e : new EngineError('ENGINE_BAD_TORRENT', String(e))));
     timer = setInterval(() => {
       show();
-      // Give up like a .torrent download does, when nobody has offered the metadata by then.
-      if (fetch.stats().sources === 0 && (performance.now() - started) / 1000 > o.noPeersS) resolveOutcome('no-peers');
+      // Give up like a .torrent download does, when nobody has offered the metadata by then, or
+      // the peers that offer it send none of it (they reject every request: issue 15).
+      const st = fetch.stats();
+      const stuck = st.sources === 0 || (st.piecesHave === 0 && fetch.diagnose().length > 0);
+      if (stuck && (performance.now() - started) / 1000 > o.noPeersS) resolveOutcome('no-peers');
     }, METADATA_STATUS_INTERVAL_MS);
   });
   clearInterval(timer);
@@ -67,11 +80,16 @@ export async function awaitMetadata(magnet: Magnet, o: AwaitMetadataOptions): Pr
   if (outcome === 'no-peers') {
     const st = fetch.stats();
     const trackers = fetch.trackerStatus();
-    const why = `${st.peers} peer${st.peers === 1 ? '' : 's'} connected, none offering it; trackers: ${trackers.length === 0 ? 'the magnet link lists none' : trackerFailures(trackers)}`;
+    const finding = fetch.diagnose()[0];
+    const tracked = `trackers: ${trackers.length === 0 ? 'the magnet link lists none' : trackerFailures(trackers)}; ${dhtSummary(o.session)}`;
+    const why =
+      st.sources > 0 && finding !== undefined
+        ? `${sanitize(finding.text)}; ${tracked}`
+        : `${st.peers} peer${st.peers === 1 ? '' : 's'} connected, none offering it; ${tracked}`;
     return reportError(
       o.io,
       new CommandError(`no peer sent the metadata within ${o.noPeersS} s (${why})`, ExitCode.NETWORK, {
-        hint: 'add a peer that has the torrent with --peer HOST:PORT (or x.pe= in the link), or use the .torrent file',
+        hint: o.noPeersHint ?? 'add a peer that has the torrent with --peer HOST:PORT (or x.pe= in the link), or use the .torrent file',
       }),
       { verbose: o.verbose },
     );
