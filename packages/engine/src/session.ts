@@ -20,6 +20,8 @@ import type { EncryptionMode, TransportMode } from './net/policy.js';
 import { PeerTransports, type TransportLink, type TransportStats } from './net/transport.js';
 import type { Verifier } from './verify.js';
 import { RateLimiter } from './ratelimit/limiter.js';
+import { resolveAddInput, type AddInput } from './add.js';
+import { TorrentHandle, type HandleOptions } from './handle.js';
 
 export { MAX_PEER_NODE_PINGS } from './session-discovery.js';
 
@@ -362,8 +364,33 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     return this.portValue !== 0 && a.port === this.portValue && isLocalHost(a.host, this.localAddresses);
   }
 
-  /** Adds a torrent and starts it. Adding the same info-hash again returns the existing torrent. */
-  async add(source: TorrentSource | Metainfo, options: AddOptions = {}): Promise<Torrent> {
+  /**
+   * Adds a torrent from .torrent bytes, a metainfo, a magnet link or an info-hash, and returns its
+   * handle at once (handle.ts): the metadata is fetched behind it (BEP 9), `ready` resolves with the
+   * running Torrent, and `await session.add(…)` gives the same. Throws ENGINE_BAD_TORRENT at once
+   * for an input it cannot read; every later failure rejects `ready` (and is emitted as `error`).
+   */
+  add(input: AddInput, options: HandleOptions = {}): TorrentHandle {
+    const resolved = resolveAddInput(input);
+    return new TorrentHandle(
+      {
+        clock: this.clock,
+        addTorrent: (source, o) => this.addTorrent(source, o),
+        fetchMetadata: (magnet, o) => this.fetchMetadata(magnet, o),
+        remove: (infoHash) => this.remove(infoHash),
+        get: (infoHash) => this.get(infoHash),
+        toSource: sourceFromMetainfo,
+      },
+      resolved,
+      options,
+    );
+  }
+
+  /**
+   * The lower-level add: resolves with the started torrent once its storage is open. Adding the same
+   * info-hash again returns the existing torrent (with `peers` added to it).
+   */
+  async addTorrent(source: TorrentSource | Metainfo, options: AddOptions = {}): Promise<Torrent> {
     if (this.closed) throw new EngineError('ENGINE_CLOSED', 'session closed');
     const src: TorrentSource = 'layout' in source ? source : sourceFromMetainfo(source);
     const hex = src.infoHash.toString('hex');
