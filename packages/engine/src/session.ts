@@ -21,7 +21,7 @@ import { PeerTransports, type TransportLink, type TransportStats } from './net/t
 import type { Verifier } from './verify.js';
 import { RateLimiter } from './ratelimit/limiter.js';
 import { resolveAddInput, type AddInput } from './add.js';
-import { TorrentHandle, type HandleOptions } from './handle.js';
+import { abortable, TorrentHandle, type HandleOptions } from './handle.js';
 
 export { MAX_PEER_NODE_PINGS } from './session-discovery.js';
 
@@ -170,6 +170,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   private discovery = SessionDiscovery.none();
   private transports: PeerTransports | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
   /** Session-wide rate limits (token buckets, off unless set), shared round-robin by every peer of every torrent. */
   readonly downLimiter: RateLimiter;
   readonly upLimiter: RateLimiter;
@@ -566,9 +567,19 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     await t.close();
   }
 
-  /** Closes every torrent (bounded `stopped` announces), listener and connection. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Closes every torrent (bounded `stopped` announces), listener and connection. With a `signal`, an
+   * abort stops the waiting (ENGINE_ABORTED) while the close finishes in the background.
+   */
+  close(opts: { readonly signal?: AbortSignal } = {}): Promise<void> {
+    if (this.closing === undefined) {
+      this.closing = this.closeNow();
+      this.closing.catch(() => undefined);
+    }
+    return abortable(this.closing, opts.signal, 'close');
+  }
+
+  private async closeNow(): Promise<void> {
     this.closed = true;
     this.timer?.cancel();
     for (const c of [...this.incoming]) c.close(undefined);

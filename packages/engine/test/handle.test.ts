@@ -158,4 +158,18 @@ describe('session.add(): a handle at once, for every kind of input', () => {
     await expect(t.done).rejects.toMatchObject({ code: 'ENGINE_CLOSED' });
     expect(s.get(f.metainfo.infoHash)).toBeUndefined();
   });
+
+  it('session.close({ signal }): an aborted wait rejects with ENGINE_ABORTED; close() again waits for the same close', async () => {
+    const f = fixture();
+    const s = await loopbackSession();
+    const t = await s.add(f.metainfo, { storage: memoryStorage(), noTrackers: true });
+    const ac = new AbortController();
+    ac.abort();
+    await expect(s.close({ signal: ac.signal })).rejects.toMatchObject({ code: 'ENGINE_ABORTED' });
+    await s.close();
+    expect(t.state.kind).toBe('closed');
+    expect(s.list()).toEqual([]);
+    expect(() => s.add(f.metainfo)).not.toThrow();
+    await expect(s.add(f.metainfo).ready).rejects.toMatchObject({ code: 'ENGINE_CLOSED' });
+  });
 });
