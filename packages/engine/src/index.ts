@@ -4,6 +4,8 @@
 
 // Sessions and torrents: the handles, their options and events.
 export { Session, sourceFromMetainfo, type AddOptions, type MagnetOptions, type SessionEvents, type SessionOptions, type TorrentSource } from './session.js';
+export { resolveAddInput, type AddInput, type ResolvedInput } from './add.js';
+export { TorrentHandle, abortable, type HandleEvents, type HandleOptions, type HandlePhase, type HandleStatus } from './handle.js';
 export { Torrent, DEFAULT_MAX_PEERS, type PeerInfo, type TorrentEvents, type TorrentOptions, type TorrentStats } from './torrent/torrent.js';
 export type { TorrentState, TorrentStateKind } from './torrent/states.js';
 export type { PeerAddress } from './peer/connection.js';

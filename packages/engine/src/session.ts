@@ -13,16 +13,17 @@ import type { StorageFactory } from './storage/types.js';
 import { DEFAULT_MAX_PEERS, Torrent, type TorrentOptions } from './torrent/torrent.js';
 import { MetadataFetcher } from './magnet/fetcher.js';
 import { UdpPort } from './net/udp-port.js';
-import { SessionDht, type SessionDhtStats } from './discovery/dht.js';
-import { SessionLsd, type LsdStats } from './discovery/lsd.js';
-import type { CandidateSource } from './peer/swarm.js';
+import type { SessionDhtStats } from './discovery/dht.js';
+import type { LsdStats } from './discovery/lsd.js';
+import { SessionDiscovery } from './session-discovery.js';
 import type { EncryptionMode, TransportMode } from './net/policy.js';
 import { PeerTransports, type TransportLink, type TransportStats } from './net/transport.js';
 import type { Verifier } from './verify.js';
 import { RateLimiter } from './ratelimit/limiter.js';
+import { resolveAddInput, type AddInput } from './add.js';
+import { abortable, TorrentHandle, type HandleOptions } from './handle.js';
 
-/** Peers' DHT nodes pinged per session at most (each `port` message once): a node needs few, and it bounds the work peers can cause. */
-export const MAX_PEER_NODE_PINGS = 1_000;
+export { MAX_PEER_NODE_PINGS } from './session-discovery.js';
 
 /** Incoming connections waiting for their handshake, at most: bounds what a port scan or flood can hold. */
 export const MAX_PENDING_INCOMING = 200;
@@ -165,14 +166,11 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   private timer: TimerHandle | undefined;
   private portValue = 0;
   private udpPort: UdpPort | undefined;
-  private dhtValue: SessionDht | undefined;
-  /** Each torrent's (or magnet fetch's) DHT lookups, and where their peers go (the fetch, then its torrent). */
-  private readonly discovery = new Map<string, { stops: (() => void)[]; sink: (peers: PeerAddress[], source: CandidateSource) => void }>();
-  private lsdValue: SessionLsd | undefined;
-  /** Peers' DHT nodes (BEP 5 `port` messages) already pinged. */
-  private readonly pingedPeerNodes = new Set<string>();
+  /** The DHT and LSD, and which torrent or magnet fetch their peers go to (session-discovery.ts). */
+  private discovery = SessionDiscovery.none();
   private transports: PeerTransports | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
   /** Session-wide rate limits (token buckets, off unless set), shared round-robin by every peer of every torrent. */
   readonly downLimiter: RateLimiter;
   readonly upLimiter: RateLimiter;
@@ -233,71 +231,24 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
         this.emit('warning', { message: `no UDP on port ${port} (no DHT or uTP): ${(e as Error).message}`, cause: e });
       }
     }
-    if (this.udpPort !== undefined && this.opts.dht !== undefined && this.opts.dht !== false) {
-      this.dhtValue = await SessionDht.start({
-        udp: this.udpPort,
-        clock: this.clock,
-        bootstrap: this.opts.dht.bootstrap,
-        stateFile: this.opts.dht.stateFile,
-        warn: (message, cause) => this.emit('warning', { message, cause }),
-      });
-    }
-    if (this.opts.lsd !== undefined && this.opts.lsd !== false) {
-      try {
-        this.lsdValue = await SessionLsd.start({
-          clock: this.clock,
-          listenPort: port,
-          ...this.opts.lsd,
-          warn: (message, cause) => this.emit('warning', { message, cause }),
-        });
-      } catch (e) {
-        this.emit('warning', { message: `no local service discovery (LSD): ${(e as Error).message}`, cause: e });
-      }
-    }
+    this.discovery = await SessionDiscovery.start({
+      clock: this.clock,
+      udp: this.udpPort,
+      listenPort: port,
+      dht: this.opts.dht,
+      lsd: this.opts.lsd,
+      warn: (message, cause) => this.emit('warning', { message, cause }),
+    });
   }
 
   /** The DHT node's counters (nodes, lookups, peers found); undefined when the DHT is off. */
   get dht(): SessionDhtStats | undefined {
-    return this.dhtValue?.stats();
+    return this.discovery.dhtStats;
   }
 
   /** LSD's counters; undefined when LSD is off. */
   get lsd(): LsdStats | undefined {
-    return this.lsdValue?.stats();
-  }
-
-  /** Routes an info-hash's DHT and LSD peers to `sink`, starting its lookups and announces if none run; a private torrent stops them. */
-  private useDiscovery(infoHash: Buffer, isPrivate: boolean, sink: (peers: PeerAddress[], source: CandidateSource) => void): void {
-    const hex = infoHash.toString('hex');
-    const running = this.discovery.get(hex);
-    if (isPrivate) return this.stopDiscovery(hex);
-    if (running !== undefined) {
-      running.sink = sink;
-      return;
-    }
-    const entry = { sink, stops: [] as (() => void)[] };
-    if (this.dhtValue !== undefined) {
-      const t = this.dhtValue.track(infoHash, this.portValue, (peers) => entry.sink(peers, 'dht'));
-      entry.stops.push(() => t.stop());
-    }
-    if (this.lsdValue !== undefined) {
-      const t = this.lsdValue.track(infoHash, (peers) => entry.sink(peers, 'lsd'));
-      entry.stops.push(() => t.stop());
-    }
-    this.discovery.set(hex, entry);
-  }
-
-  /** A peer's BEP 5 `port` message: its node is pinged (once per address, a bounded number), entering our table if it answers. */
-  private dhtNodeFromPeer(host: string, port: number): void {
-    const key = `${host}:${port}`;
-    if (this.dhtValue === undefined || this.pingedPeerNodes.has(key) || this.pingedPeerNodes.size >= MAX_PEER_NODE_PINGS) return;
-    this.pingedPeerNodes.add(key);
-    this.dhtValue.node.ping({ ip: host, port }).catch(() => undefined);
-  }
-
-  private stopDiscovery(hex: string): void {
-    for (const stop of this.discovery.get(hex)?.stops ?? []) stop();
-    this.discovery.delete(hex);
+    return this.discovery.lsdStats;
   }
 
   /** Dials and accepts over uTP and TCP with MSE per the options; incoming MSE finds its torrent by req2 hash. */
@@ -383,7 +334,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
       address: remote,
       outgoing: false,
       link,
-      features: { fast: true, extended: true, dht: this.dhtValue !== undefined },
+      features: { fast: true, extended: true, dht: this.discovery.hasDht },
       now: this.clock.now(),
       ...(this.opts.timeouts?.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: this.opts.timeouts.handshakeTimeoutMs } : {}),
     });
@@ -414,8 +365,33 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     return this.portValue !== 0 && a.port === this.portValue && isLocalHost(a.host, this.localAddresses);
   }
 
-  /** Adds a torrent and starts it. Adding the same info-hash again returns the existing torrent. */
-  async add(source: TorrentSource | Metainfo, options: AddOptions = {}): Promise<Torrent> {
+  /**
+   * Adds a torrent from .torrent bytes, a metainfo, a magnet link or an info-hash, and returns its
+   * handle at once (handle.ts): the metadata is fetched behind it (BEP 9), `ready` resolves with the
+   * running Torrent, and `await session.add(…)` gives the same. Throws ENGINE_BAD_TORRENT at once
+   * for an input it cannot read; every later failure rejects `ready` (and is emitted as `error`).
+   */
+  add(input: AddInput, options: HandleOptions = {}): TorrentHandle {
+    const resolved = resolveAddInput(input);
+    return new TorrentHandle(
+      {
+        clock: this.clock,
+        addTorrent: (source, o) => this.addTorrent(source, o),
+        fetchMetadata: (magnet, o) => this.fetchMetadata(magnet, o),
+        remove: (infoHash) => this.remove(infoHash),
+        get: (infoHash) => this.get(infoHash),
+        toSource: sourceFromMetainfo,
+      },
+      resolved,
+      options,
+    );
+  }
+
+  /**
+   * The lower-level add: resolves with the started torrent once its storage is open. Adding the same
+   * info-hash again returns the existing torrent (with `peers` added to it).
+   */
+  async addTorrent(source: TorrentSource | Metainfo, options: AddOptions = {}): Promise<Torrent> {
     if (this.closed) throw new EngineError('ENGINE_CLOSED', 'session closed');
     const src: TorrentSource = 'layout' in source ? source : sourceFromMetainfo(source);
     const hex = src.infoHash.toString('hex');
@@ -462,8 +438,8 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
       downLimiter: this.downLimiter,
       upLimiter: this.upLimiter,
       pex: this.opts.pex === true && src.private !== true,
-      ...(this.dhtValue !== undefined && this.udpPort !== undefined && src.private !== true
-        ? { dhtPort: { port: this.udpPort.port, onNode: (host: string, port: number) => this.dhtNodeFromPeer(host, port) } }
+      ...(this.discovery.hasDht && this.udpPort !== undefined && src.private !== true
+        ? { dhtPort: { port: this.udpPort.port, onNode: (host: string, port: number) => this.discovery.nodeFromPeer(host, port) } }
         : {}),
       ...this.opts.timeouts,
     });
@@ -472,7 +448,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     this.emit('torrent', torrent);
     if (fetched === undefined && !('layout' in source)) this.emit('metadata', { infoHash: src.infoHash, metainfo: source });
     torrent.start();
-    this.useDiscovery(src.infoHash, src.private === true, (peers, source) => torrent.addPeers(peers, source));
+    this.discovery.use(src.infoHash, src.private === true, (peers, source) => torrent.addPeers(peers, source));
     if (fetched !== undefined) {
       // The fetch's connections carry on as the torrent's peers (their bitfields replayed).
       for (const p of fetched.peers) if (!torrent.takeOver(p.conn, p.replay)) p.conn.close(undefined);
@@ -549,7 +525,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     fetcher.on('metadata', (metainfo) => this.emit('metadata', { infoHash, metainfo }));
     this.emit('fetch', fetcher);
     fetcher.start();
-    this.useDiscovery(infoHash, false, (p, source) => fetcher.addPeers(p, source));
+    this.discovery.use(infoHash, false, (p, source) => fetcher.addPeers(p, source));
     const peers = [...magnet.peers, ...(options.peers ?? [])];
     if (peers.length > 0) fetcher.addPeers(peers, 'manual');
     return fetcher;
@@ -580,7 +556,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   async remove(infoHash: Buffer | string): Promise<void> {
     const hex = typeof infoHash === 'string' ? infoHash.toLowerCase() : infoHash.toString('hex');
     const f = this.fetchers.get(hex);
-    this.stopDiscovery(hex);
+    this.discovery.stop(hex);
     if (f !== undefined) {
       this.fetchers.delete(hex);
       await f.fetcher.close();
@@ -591,9 +567,19 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     await t.close();
   }
 
-  /** Closes every torrent (bounded `stopped` announces), listener and connection. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Closes every torrent (bounded `stopped` announces), listener and connection. With a `signal`, an
+   * abort stops the waiting (ENGINE_ABORTED) while the close finishes in the background.
+   */
+  close(opts: { readonly signal?: AbortSignal } = {}): Promise<void> {
+    if (this.closing === undefined) {
+      this.closing = this.closeNow();
+      this.closing.catch(() => undefined);
+    }
+    return abortable(this.closing, opts.signal, 'close');
+  }
+
+  private async closeNow(): Promise<void> {
     this.closed = true;
     this.timer?.cancel();
     for (const c of [...this.incoming]) c.close(undefined);
@@ -603,9 +589,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     this.fetchers.clear();
     this.downLimiter.close();
     this.upLimiter.close();
-    for (const hex of [...this.discovery.keys()]) this.stopDiscovery(hex);
-    await this.dhtValue?.close();
-    await this.lsdValue?.close();
+    await this.discovery.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.servers.length = 0;
     this.transports?.close();

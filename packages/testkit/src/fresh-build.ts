@@ -13,14 +13,14 @@ function newestMtime(dir: string): number {
 }
 
 /**
- * Builds an app (`tsc -p tsconfig.build.json`) when its `dist/bin.js` is missing or older than its
- * sources, so tests that run the built command never run a stale one. `turbo run test` builds only
- * dependencies (TOOLCHAIN pitfall 3); use from a vitest globalSetup.
+ * Builds an app (`tsc -p tsconfig.build.json`) when its `dist/bin.js` (or `dist/<entry>`) is missing or
+ * older than its sources, so tests that run the built command never run a stale one. `turbo run test`
+ * builds only dependencies (TOOLCHAIN pitfall 3); use from a vitest globalSetup.
  */
-export function ensureBuilt(appDir: string): void {
+export function ensureBuilt(appDir: string, entry = 'bin.js'): void {
   let built = 0;
   try {
-    built = statSync(join(appDir, 'dist', 'bin.js')).mtimeMs;
+    built = statSync(join(appDir, 'dist', entry)).mtimeMs;
   } catch {
     built = 0;
   }
