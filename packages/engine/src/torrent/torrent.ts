@@ -92,7 +92,10 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.layout = opts.layout;
     this.storage = opts.storage;
     this.clock = opts.clock;
-    this.picker = new PiecePicker(opts.layout, opts.random !== undefined ? { random: opts.random } : {});
+    this.picker = new PiecePicker(opts.layout, {
+      ...(opts.random !== undefined ? { random: opts.random } : {}),
+      ...(opts.sequential === true ? { sequential: true } : {}),
+    });
     const now = this.clock.now();
     this.totals = new Totals(now);
     this.lastReplaceAt = now;
