@@ -58,10 +58,13 @@ export class StreamPriorities {
       this.borrowed.delete(i);
     }
     for (const i of plan.forget) this.borrowed.delete(i);
-    const moved = !sameList(urgent, this.last);
+    // Peers are nudged only when there is something new to ask for (or a piece was given back): a
+    // window that merely shrank (its piece arrived) changes nothing a refill would act on.
+    const before = new Set(this.last);
+    const grew = urgent.some((i) => !before.has(i));
     this.last = urgent;
     picker.setUrgent(urgent);
-    if (moved || plan.borrow.length > 0 || plan.giveBack.length > 0) this.target.changed(plan.borrow);
+    if (grew || plan.borrow.length > 0 || plan.giveBack.length > 0) this.target.changed(plan.borrow);
   }
 }
 
