@@ -91,3 +91,20 @@ describe('urgent pieces (streams)', () => {
     p.checkInvariants();
   });
 });
+
+describe('urgent pieces already started', () => {
+  it('get their missing blocks before other started pieces', () => {
+    const p = new PiecePicker(layout(6), { sequential: true });
+    p.addPeer(1, all);
+    p.addPeer(2, all);
+    // Peer 1 starts pieces 0..2, then leaves: their blocks are missing again, the pieces stay started
+    // only if something was received, so receive one block of each.
+    const reqs = p.pick(1, 6, 0);
+    for (const r of reqs.filter((r) => r.offset === 0)) p.onBlock(1, r.piece, r.offset, r.length);
+    p.removePeer(1);
+    p.setUrgent([2]);
+    expect(p.pick(2, 1, 0)).toEqual([{ piece: 2, offset: BLOCK_BYTES, length: BLOCK_BYTES }]);
+    expect(p.pick(2, 1, 0)[0]!.piece).toBe(0);
+    p.checkInvariants();
+  });
+});

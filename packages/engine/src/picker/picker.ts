@@ -269,13 +269,16 @@ export class PiecePicker {
     const out: BlockRequest[] = [];
     const can = (i: number): boolean => peer.pieces.has(i) && (allowed === undefined || allowed.has(i));
 
-    // 1. Finish started pieces first (their buffers are already held in memory).
+    // 1. Finish started pieces first (their buffers are already held in memory), those readers wait for first.
+    const canFinish = (a: ActivePiece | undefined): a is ActivePiece =>
+      a !== undefined && a.missing > 0 && can(a.index) && (a.exclusive === undefined || a.exclusive === id) && (!peer.parole || a.exclusive === id);
+    for (const i of this.urgent) {
+      const a = this.active.get(i);
+      if (canFinish(a)) this.takeMissing(a, id, peer, max, now, out);
+    }
     for (const a of this.active.values()) {
       if (out.length >= max) return out;
-      if (a.missing === 0 || !can(a.index)) continue;
-      if (a.exclusive !== undefined && a.exclusive !== id) continue;
-      if (peer.parole && a.exclusive !== id) continue;
-      this.takeMissing(a, id, peer, max, now, out);
+      if (canFinish(a)) this.takeMissing(a, id, peer, max, now, out);
     }
     // 2. Start new pieces: the ones readers wait for (whatever the budget), then a few random ones and
     //    rarest first, or in order when sequential.
