@@ -9,7 +9,7 @@ import { startThrottleProxy, type ThrottleProxy } from '@tc/testkit/throttle-pro
 import { tempDir } from '@tc/testkit/tmp';
 import { until } from '@tc/testkit/wait';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contentTypeOf, DaemonHandler, httpServer, parseRange, type Entry } from '../src/index.js';
+import { contentTypeOf, DaemonHandler, fileStreamRoute, httpServer, MAX_FILE_STREAMS, parseRange, type Entry } from '../src/index.js';
 import { openDaemon, type Daemon } from './helpers.js';
 
 // Streaming while downloading (issue 14): the daemon serves a file with Range support from a slow seeder.
@@ -117,6 +117,10 @@ describe('GET /api/torrents/:id/files/:index/stream', () => {
     expect(bad.headers.get('content-range')).toBe(`bytes */${INTRO}`);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('DAEMON_BAD_RANGE');
     expect((await get(`/api/torrents/${e.id}/files/2/stream`)).status).toBe(404);
+    // Bounded: beyond MAX_FILE_STREAMS open at once, 503 (HEAD opens none).
+    const full = { count: MAX_FILE_STREAMS };
+    expect(fileStreamRoute(d.registry, { method: 'GET', url, headers: {} }, full).status).toBe(503);
+    expect(fileStreamRoute(d.registry, { method: 'HEAD', url, headers: {} }, full).status).toBe(200);
     expect((await get(`/api/torrents/${e.id}/files/0/stream`, {}, 'POST')).status).toBe(405);
   });
 
