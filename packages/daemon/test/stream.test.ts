@@ -124,6 +124,18 @@ describe('GET /api/torrents/:id/files/:index/stream', () => {
     expect((await get(`/api/torrents/${e.id}/files/0/stream`, {}, 'POST')).status).toBe(405);
   });
 
+  it('lets go of the stream (and its pieces’ priority) when the client goes away', async () => {
+    const tor = e.torrent!;
+    const abort = new AbortController();
+    // The body is never read: backpressure holds the stream open.
+    const r = await fetch(`${base}/api/torrents/${e.id}/files/1/stream`, { headers: { authorization: basic }, signal: abort.signal });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-length')).toBe(String(FILM));
+    await until('the stream is open', () => tor.openStreams === 1, { timeoutMs: 5_000 });
+    abort.abort();
+    await until('the stream is released', () => tor.openStreams === 0, { timeoutMs: 5_000 });
+  });
+
   it('asks for credentials and the daemon’s Host, like the rest of the API', async () => {
     const url = `${base}/api/torrents/${e.id}/files/0/stream`;
     expect((await fetch(url)).status).toBe(401);

@@ -423,6 +423,11 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     );
   }
 
+  /** Read streams open on this torrent (each holds a window of pieces at the front of the picker). */
+  get openStreams(): number {
+    return this.streams?.readers ?? 0;
+  }
+
   /** The streams' urgent pieces changed: ask for them now; a finished torrent downloads again for a reader. */
   private streamsChanged(borrowed: readonly number[]): void {
     const k = this.stateValue.kind;
