@@ -41,9 +41,12 @@ describe('tc-download --sequential (issue 14)', () => {
       .filter((e) => e.event === 'piece-verified')
       .map((e) => e.index!);
     expect([...order].sort((a, b) => a - b)).toEqual(Array.from({ length: PIECES }, (_, i) => i));
-    // Pieces are started in order; a few are in flight at once, so one may be verified a little early or late.
-    order.forEach((piece, k) => expect(Math.abs(piece - k)).toBeLessThanOrEqual(8));
-    expect(order.slice(0, 8).every((p) => p < 16)).toBe(true);
+    // Pieces are started in order. They are verified nearly so: a few in flight at once, writes that
+    // finish out of order, allowed-fast pieces (BEP 6) fetched while choked. Rarest first with equal
+    // availability would be a random order: about half the neighbours ascending, not three quarters.
+    const ascents = order.slice(1).filter((p, k) => p > order[k]!).length;
+    expect(ascents, order.join(',')).toBeGreaterThanOrEqual(0.75 * (PIECES - 1));
+    expect(order.slice(0, 8).filter((p) => p < 16).length, order.join(',')).toBeGreaterThanOrEqual(6);
   });
 
   it('is in --help', async () => {
