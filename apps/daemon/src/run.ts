@@ -15,6 +15,7 @@ const EXIT: Readonly<Record<DaemonErrorCode, ExitCode>> = {
   DAEMON_LOCKED: ExitCode.USAGE,
   DAEMON_STATE_IO: ExitCode.DISK,
   DAEMON_TOO_LARGE: ExitCode.BAD_INPUT,
+  DAEMON_NOT_RUNNING: ExitCode.FAILURE,
 };
 
 function asCommandError(e: unknown): unknown {

@@ -77,6 +77,14 @@ describe('tc-daemon web page in Chromium', () => {
     expect(await readFile(join(tmp.path, 'root', 'webpack', 'second.bin'))).toEqual(t.data.subarray(200_000));
     await page.click('#t1 td.name');
     await page.locator('#files li', { hasText: 'second.bin' }).waitFor();
+    // Each file has a link that streams it (issue 14), by the stable info-hash URL, with Range support
+    // (before the toggle below, which restarts the torrent with the new selection).
+    const hash = String((await apiTorrent())?.hashString);
+    const href = await page.locator('#files li').nth(0).locator('a.stream').getAttribute('href');
+    expect(href).toBe(`/api/torrents/${hash}/files/0/stream`);
+    const part = await context.request.get(`http://127.0.0.1:${daemon!.rpcPort}${href}`, { headers: { range: 'bytes=1000-1999' } });
+    expect(part.status()).toBe(206);
+    expect(Buffer.from(await part.body())).toEqual(t.data.subarray(1000, 2000));
     await page.locator('#files li').nth(1).locator('input.wanted').uncheck();
     await until('second.bin unwanted', async () => (await apiTorrent())?.sizeWhenDone === 200_000, { timeoutMs: 10_000 });
     await mkdir(ARTIFACTS, { recursive: true });

@@ -68,6 +68,7 @@ async function download(
     peers: args.peers,
     maxPeers: args.maxPeers,
     recheck: args.recheck,
+    ...(args.sequential ? { sequential: true } : {}),
     firstPeerTimeoutMs: args.firstPeerTimeoutS * 1000,
     ...(selection !== undefined ? { selection } : {}),
     ...(args.seedGoal !== undefined ? { seedGoal: args.seedGoal } : {}),

@@ -19,6 +19,8 @@ export const DAEMON_ERROR_CODES = [
   'DAEMON_STATE_IO',
   /** A body larger than the limit (HTTP 413). */
   'DAEMON_TOO_LARGE',
+  /** A file stream of a torrent that is not running (stopped, queued, checking, no metadata yet) (HTTP 409). */
+  'DAEMON_NOT_RUNNING',
 ] as const;
 export type DaemonErrorCode = (typeof DAEMON_ERROR_CODES)[number];
 
@@ -42,4 +44,5 @@ export const DAEMON_HTTP_STATUS: Readonly<Record<DaemonErrorCode, number>> = {
   DAEMON_LOCKED: 503,
   DAEMON_STATE_IO: 500,
   DAEMON_TOO_LARGE: 413,
+  DAEMON_NOT_RUNNING: 409,
 };

@@ -9,3 +9,4 @@ export { runRpc, selectIds, MAX_RPC_FIELDS, MAX_RPC_IDS } from './http/rpc.js';
 export { torrentView } from './http/api.js';
 export { torrentFields, KNOWN_FIELDS, TR_STATUS } from './http/fields.js';
 export { httpServer, MAX_CONNECTIONS, REQUEST_TIMEOUT_MS } from './http/server.js';
+export { contentTypeOf, fileStreamRoute, parseRange, FILE_STREAM_PATH, MAX_FILE_STREAMS, type RangeRequest, type StreamReply } from './http/stream.js';

@@ -78,7 +78,15 @@ async function showDetail() {
     ...t.files.map((f, i) => {
       const box = el('input', { type: 'checkbox', checked: t.fileStats[i].wanted, className: 'wanted' });
       box.onchange = () => act('POST', `/api/torrents/${t.id}/files`, box.checked ? { wanted: [i] } : { unwanted: [i] });
-      return el('li', {}, el('label', {}, box, ` ${f.name} — ${Math.floor((f.bytesCompleted / Math.max(1, f.length)) * 100)}%`));
+      // A stable link (by info-hash) that plays or downloads the file while the torrent downloads (Range requests).
+      const open = el('a', {
+        href: `/api/torrents/${t.hashString}/files/${i}/stream`,
+        textContent: 'open',
+        className: 'stream',
+        target: '_blank',
+        rel: 'noopener',
+      });
+      return el('li', {}, el('label', {}, box, ` ${f.name} — ${Math.floor((f.bytesCompleted / Math.max(1, f.length)) * 100)}%`), ' ', open);
     }),
   );
   $('#peers').replaceChildren(...t.peers.map((p) => el('li', { textContent: `${p.address}:${p.port} ${p.clientName} ${rate(p.rateToClient)}` })));

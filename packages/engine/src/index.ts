@@ -12,6 +12,10 @@ export type { PeerAddress } from './peer/connection.js';
 export type { CandidateSource } from './peer/swarm.js';
 export type { MetadataFetcher, MetadataFetchStats } from './magnet/fetcher.js';
 
+// Streaming while downloading (issue 14): `torrent.createReadStream(fileIndex, { start, end })`.
+export { FileStream, STREAM_CHUNK_BYTES, type FileStreamOptions } from './stream/file-stream.js';
+export { STREAM_WINDOW_BYTES } from './stream/window.js';
+
 // Errors.
 export { EngineError, EngineBug, isEngineError, ENGINE_ERROR_CODES, type EngineErrorCode, type EngineErrorDetails } from './errors.js';
 

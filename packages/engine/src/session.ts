@@ -116,6 +116,8 @@ export interface AddOptions {
   readonly have?: Iterable<number>;
   /** Pieces to fetch, one byte per piece (selective download, issue 6). Default: all. */
   readonly wanted?: Uint8Array;
+  /** Start pieces in index order instead of rarest first (`--sequential`, issue 14). */
+  readonly sequential?: boolean;
 }
 
 export interface SessionEvents {
@@ -433,6 +435,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
       ...(trackers !== undefined ? { trackers } : {}),
       ...(options.have !== undefined ? { have: options.have } : {}),
       ...(options.wanted !== undefined ? { wanted: options.wanted } : {}),
+      ...(options.sequential === true ? { sequential: true } : {}),
       ...(src.infoBytes !== undefined ? { infoBytes: src.infoBytes } : {}),
       transports: this.transports,
       downLimiter: this.downLimiter,

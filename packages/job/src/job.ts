@@ -196,6 +196,7 @@ export class Job extends EventEmitter<JobEvents> {
         ...(this.opts.peers !== undefined ? { peers: this.opts.peers } : {}),
         have: restored.have.indices(),
         ...(plan !== undefined ? { wanted: plan.wanted } : {}),
+        ...(this.opts.sequential === true ? { sequential: true } : {}),
         storage: {
           open: () => {
             handedOver = true;

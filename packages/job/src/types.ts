@@ -19,6 +19,8 @@ export interface JobOptions {
   /** Peers to dial besides the trackers' (`--peer`). */
   readonly peers?: readonly PeerAddress[];
   readonly maxPeers?: number;
+  /** Download pieces in index order (`--sequential`): a player can start on the first bytes. */
+  readonly sequential?: boolean;
   /** Hash the data on disk even where the resume file vouches for it (`--recheck`). */
   readonly recheck?: boolean;
   /**

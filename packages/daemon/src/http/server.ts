@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
 import { DaemonError } from '../errors.js';
 import { torrentView } from './api.js';
 import { errorReply, json, MAX_BODY_BYTES, type DaemonHandler, type HttpResponse } from './handler.js';
+import { FILE_STREAM_PATH, fileStreamRoute } from './stream.js';
 
 /** Event streams open at once (each page holds one). */
 export const MAX_EVENT_STREAMS = 64;
@@ -81,9 +83,32 @@ function eventStream(handler: DaemonHandler, req: IncomingMessage, res: ServerRe
   res.on('error', end);
 }
 
+/**
+ * `GET|HEAD /api/torrents/ID/files/N/stream` (stream.ts): the engine's read stream piped into the
+ * response; a client that goes away destroys it (its pieces lose their priority).
+ */
+function fileStream(
+  handler: DaemonHandler,
+  req: IncomingMessage,
+  res: ServerResponse,
+  headers: Record<string, string | undefined>,
+  open: { count: number },
+): void {
+  req.resume();
+  const r = fileStreamRoute(handler.registry, { method: req.method ?? 'GET', url: req.url ?? '/', headers }, open);
+  if (!('stream' in r)) return send(res, r);
+  res.writeHead(r.status, { ...r.headers, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+  const body = r.stream;
+  if (body === undefined) return void res.end();
+  open.count++;
+  // An error after the headers went out (the torrent closed) can only cut the response short.
+  pipeline(body, res, () => open.count--);
+}
+
 /** The handler on a Node HTTP server (the app listens it where --listen says). */
 export function httpServer(handler: DaemonHandler): Server {
   const streams = new Set<ServerResponse>();
+  const fileStreams = { count: 0 };
   const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: REQUEST_TIMEOUT_MS }, (req, res) => {
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
@@ -94,7 +119,9 @@ export function httpServer(handler: DaemonHandler): Server {
       req.resume();
       return;
     }
-    if (req.method === 'GET' && (req.url ?? '').split('?')[0] === '/api/events') return eventStream(handler, req, res, streams);
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if (req.method === 'GET' && path === '/api/events') return eventStream(handler, req, res, streams);
+    if (FILE_STREAM_PATH.test(path)) return fileStream(handler, req, res, headers, fileStreams);
     readBody(req, res)
       .then(async (body) => {
         if (body === undefined) return;

@@ -48,6 +48,8 @@ export interface PickerOptions {
   /** Uniform in [0, 1); injected for deterministic tests. */
   readonly random?: () => number;
   readonly randomFirstPieces?: number;
+  /** Start pieces in index order instead of rarest first (`tc-download --sequential`); endgame is unchanged. */
+  readonly sequential?: boolean;
 }
 
 interface PeerEntry {
@@ -77,6 +79,9 @@ export class PiecePicker {
   private readonly blocksPerPiece: number;
   private readonly random: () => number;
   private readonly randomFirst: number;
+  private sequentialOn: boolean;
+  /** Pieces readers need next (stream/), most urgent first: started before any other, beyond the buffer budget. */
+  private urgent: readonly number[] = [];
   private haveCount = 0;
   private wantedLeft: number;
   /** Count of wanted pieces with no block requested or received (the "queued" state). */
@@ -98,6 +103,7 @@ export class PiecePicker {
     this.blocksPerPiece = Math.ceil(layout.pieceLength / BLOCK_BYTES);
     this.random = options.random ?? Math.random;
     this.randomFirst = options.randomFirstPieces ?? RANDOM_FIRST_PIECES;
+    this.sequentialOn = options.sequential === true;
     this.wantedLeft = this.pieceCount;
     this.queued = this.pieceCount;
     this.leftByteCount = layout.totalLength;
@@ -164,6 +170,24 @@ export class PiecePicker {
       this.queued += wanted ? 1 : -1;
       this.leftByteCount += wanted ? pieceSize(this.layout, i) : -pieceSize(this.layout, i);
     }
+  }
+
+  /** Whether new pieces are started in index order (see PickerOptions.sequential). */
+  get sequential(): boolean {
+    return this.sequentialOn;
+  }
+
+  setSequential(on: boolean): void {
+    this.sequentialOn = on;
+  }
+
+  /**
+   * The pieces that readers wait for, most urgent first (stream/window.ts bounds the list): `pick`
+   * starts them before any other, even when the piece-buffer budget is spent (the list is a few MiB).
+   * Unwanted pieces in it are not fetched: the caller makes them wanted first.
+   */
+  setUrgent(pieces: readonly number[]): void {
+    this.urgent = pieces;
   }
 
   // ---- peers and availability ----
@@ -245,17 +269,25 @@ export class PiecePicker {
     const out: BlockRequest[] = [];
     const can = (i: number): boolean => peer.pieces.has(i) && (allowed === undefined || allowed.has(i));
 
-    // 1. Finish started pieces first (their buffers are already held in memory).
+    // 1. Finish started pieces first (their buffers are already held in memory), those readers wait for first.
+    const canFinish = (a: ActivePiece | undefined): a is ActivePiece =>
+      a !== undefined && a.missing > 0 && can(a.index) && (a.exclusive === undefined || a.exclusive === id) && (!peer.parole || a.exclusive === id);
+    for (const i of this.urgent) {
+      const a = this.active.get(i);
+      if (canFinish(a)) this.takeMissing(a, id, peer, max, now, out);
+    }
     for (const a of this.active.values()) {
       if (out.length >= max) return out;
-      if (a.missing === 0 || !can(a.index)) continue;
-      if (a.exclusive !== undefined && a.exclusive !== id) continue;
-      if (peer.parole && a.exclusive !== id) continue;
-      this.takeMissing(a, id, peer, max, now, out);
+      if (canFinish(a)) this.takeMissing(a, id, peer, max, now, out);
     }
-    // 2. Start new pieces: a few random ones, then rarest first.
-    for (let started = 0; out.length < max && this.queued > 0 && started < newPieces; started++) {
-      const i = this.haveCount < this.randomFirst ? this.randomPiece(can) : this.rarestPiece(can);
+    // 2. Start new pieces: the ones readers wait for (whatever the budget), then a few random ones and
+    //    rarest first, or in order when sequential.
+    for (let started = 0; out.length < max && this.queued > 0; started++) {
+      let i = this.urgentPiece(can);
+      if (i < 0) {
+        if (started >= newPieces) break;
+        i = this.sequentialOn ? this.firstPiece(can) : this.haveCount < this.randomFirst ? this.randomPiece(can) : this.rarestPiece(can);
+      }
       if (i < 0) break;
       const a = this.activate(i);
       if (peer.parole) a.exclusive = id;
@@ -292,6 +324,16 @@ export class PiecePicker {
         if (out.length >= max) return;
       }
     }
+  }
+
+  private urgentPiece(can: (i: number) => boolean): number {
+    for (const i of this.urgent) if (i >= 0 && i < this.pieceCount && this.isQueued(i) && can(i)) return i;
+    return -1;
+  }
+
+  private firstPiece(can: (i: number) => boolean): number {
+    for (let i = 0; i < this.pieceCount; i++) if (this.isQueued(i) && can(i)) return i;
+    return -1;
   }
 
   private randomPiece(can: (i: number) => boolean): number {

@@ -13,6 +13,8 @@ import { closeReasonFor, type ConnectionHandler, type PeerAddress, type PeerConn
 import type { CandidateSource } from '../peer/swarm.js';
 import { PiecePicker } from '../picker/picker.js';
 import type { TorrentStorage } from '../storage/types.js';
+import { FileStream, type FileStreamOptions } from '../stream/file-stream.js';
+import { StreamPriorities } from '../stream/priorities.js';
 import { isLive, Totals, type TorrentContext } from './context.js';
 import { dispatch, type DispatchParts } from './dispatch.js';
 import { PieceBuffers } from './piece-buffers.js';
@@ -79,6 +81,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   private readonly diagnoser = new Diagnoser();
   /** Aborted on close: releases this torrent's waits on the (shared) rate limiters. */
   private readonly closing = new AbortController();
+  /** The windows of the open read streams (stream/), made on the first. */
+  private streams: StreamPriorities | undefined;
 
   constructor(opts: TorrentOptions) {
     super();
@@ -88,7 +92,10 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.layout = opts.layout;
     this.storage = opts.storage;
     this.clock = opts.clock;
-    this.picker = new PiecePicker(opts.layout, opts.random !== undefined ? { random: opts.random } : {});
+    this.picker = new PiecePicker(opts.layout, {
+      ...(opts.random !== undefined ? { random: opts.random } : {}),
+      ...(opts.sequential === true ? { sequential: true } : {}),
+    });
     const now = this.clock.now();
     this.totals = new Totals(now);
     this.lastReplaceAt = now;
@@ -390,6 +397,47 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     });
     if (!due) return;
     weakestPeer(this.peers.values(), now, (p) => scorePeer(p, now))?.conn.close(undefined);
+  }
+
+  // ---- streaming (stream/, issue 14) ----
+
+  /**
+   * A readable stream over bytes `start`..`end` (inclusive) of file `fileIndex`, while the torrent
+   * downloads: the pieces a few MiB ahead of the reader are fetched first (those of an unselected
+   * file too), and it waits for each. ENGINE_BAD_OPTION for a bad index or range.
+   */
+  createReadStream(fileIndex: number, options: FileStreamOptions = {}): FileStream {
+    this.streams ??= new StreamPriorities({ picker: this.picker, changed: (borrowed) => this.streamsChanged(borrowed) });
+    const storage = this.storage;
+    return new FileStream(
+      {
+        layout: this.layout,
+        picker: this.picker,
+        priorities: this.streams,
+        read: (piece, offset, length) => storage.read(piece, offset, length),
+        state: () => this.stateValue,
+        events: this,
+      },
+      fileIndex,
+      options,
+    );
+  }
+
+  /** Read streams open on this torrent (each holds a window of pieces at the front of the picker). */
+  get openStreams(): number {
+    return this.streams?.readers ?? 0;
+  }
+
+  /** The streams' urgent pieces changed: ask for them now; a finished torrent downloads again for a reader. */
+  private streamsChanged(borrowed: readonly number[]): void {
+    const k = this.stateValue.kind;
+    if (k === 'seeding' && !this.picker.done) this.setState({ kind: 'downloading' });
+    else if (k === 'downloading' && this.picker.done) return this.finished(); // borrowed pieces given back
+    if (this.stateValue.kind !== 'downloading') return;
+    if (borrowed.length > 0) {
+      for (const p of this.peers.values()) if (!p.amInterested && borrowed.some((i) => p.bitfield.has(i))) this.requester.setInterested(p, true);
+    }
+    this.requester.fillAll();
   }
 
   // ---- the end of a download ----

@@ -92,6 +92,8 @@ export interface TorrentOptions {
   readonly have?: Iterable<number>;
   /** Upload slots for the choker (default 4, BEP 3). */
   readonly uploadSlots?: number;
+  /** Start pieces in index order instead of rarest first (PickerOptions.sequential). */
+  readonly sequential?: boolean;
   /** One byte per piece, 0 = not wanted (selective download: `planPieces(...).wanted`). Default: every piece. */
   readonly wanted?: Uint8Array;
   /** Download limit (issue 6): paces our requests; usually shared by the session's torrents. Off when absent. */

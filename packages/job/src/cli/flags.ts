@@ -49,6 +49,15 @@ export function withJobFlags<T>(parser: Argv<T>, seedDescribe: string) {
     .option('dht-bootstrap', { type: 'string', array: true, describe: 'join the DHT through HOST:PORT (repeatable; env TC_DHT_BOOTSTRAP, comma list)' });
 }
 
+/** tc-download's piece order: `--sequential` (issue 14; a seed-only command has no use for it). */
+export function withOrderFlag<T>(parser: Argv<T>) {
+  return parser.option('sequential', {
+    type: 'boolean',
+    default: false,
+    describe: 'download pieces in order, first to last (to play a file while it downloads); rarest first otherwise',
+  });
+}
+
 /** Most --dht-bootstrap nodes. */
 export const MAX_DHT_BOOTSTRAP = 64;
 

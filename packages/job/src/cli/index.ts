@@ -14,6 +14,7 @@ export {
   readJobFlags,
   readSeedGoal,
   withJobFlags,
+  withOrderFlag,
   type JobFlags,
   type SessionFlags,
 } from './flags.js';
