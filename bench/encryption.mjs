@@ -6,6 +6,7 @@
 // Prints medians, MB/s, CPU s/GiB and the RC4 / plaintext ratios for tc and for libtorrent.
 //
 //   node bench/encryption.mjs [--gib 1] [--rounds 3] [--contenders tc-plain,tc-rc4,lt-plain,lt-rc4] [--json] [--keep]
+//                             [--profile DIR]   (a `node --cpu-prof` profile of each tc-download run into DIR)
 //
 // Run it inside a private network namespace so nothing leaves loopback:
 //   unshare --net -- sh -c 'ip link set lo up && node bench/encryption.mjs'
@@ -34,6 +35,7 @@ const { values: opt } = parseArgs({
     contenders: { type: 'string', default: ALL.join(',') },
     json: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 });
 const SIZE = Math.round(Number(opt.gib) * 1024 ** 3);
@@ -175,6 +177,7 @@ function timed(cmd, args) {
 function tcDownload(encryption) {
   return ({ torrent, port, out }) =>
     timed(process.execPath, [
+      ...(opt.profile ? ['--cpu-prof', '--cpu-prof-dir', opt.profile, '--cpu-prof-name', `tc-${encryption}-${Date.now()}.cpuprofile`] : []),
       TC_BIN,
       torrent,
       '-o',
