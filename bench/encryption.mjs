@@ -308,8 +308,10 @@ async function main() {
     if (!p || !e) continue;
     ratios[who] = { throughput: e.mbPerS / p.mbPerS, cpu: e.cpuSPerGiB / p.cpuSPerGiB };
     const cost = (1 - ratios[who].throughput) * 100;
+    // The same ratio round by round (a round's downloads ran minutes apart at most): the spread shows the noise.
+    ratios[who].perRound = results[`${who}-plain`].map((x, r) => x.wall / results[`${who}-rc4`][r].wall);
     lines.push(
-      `${who === 'tc' ? 'tc' : 'libtorrent'} RC4 / plaintext: throughput ${ratios[who].throughput.toFixed(2)} (RC4 costs ${cost.toFixed(0)} %), CPU ${ratios[who].cpu.toFixed(2)}`,
+      `${who === 'tc' ? 'tc' : 'libtorrent'} RC4 / plaintext: throughput ${ratios[who].throughput.toFixed(2)} (RC4 costs ${cost.toFixed(0)} %), CPU ${ratios[who].cpu.toFixed(2)}; per round ${ratios[who].perRound.map((x) => x.toFixed(2)).join(', ')}`,
     );
   }
   if (summary['tc-rc4'] && summary['lt-rc4'])
