@@ -3,7 +3,8 @@
 // Both engines run in this process on 127.0.0.1, data in memory (no disk). Needs a built @tc/engine.
 // Run it in a private network namespace: unshare --net -- sh -c 'ip link set lo up && node bench/transports.mjs'
 import { createHash, randomBytes } from 'node:crypto';
-import { makeLayout, memoryStorage, Session } from '@tc/engine';
+import { encode, parseMetainfo } from '@tc/codec';
+import { memoryStorage, Session, sourceFromMetainfo } from '@tc/engine';
 import { ensureExposedGc, flag, numberOption } from './common.mjs';
 
 ensureExposedGc();
@@ -17,8 +18,11 @@ for (let o = 0; o < data.length; o += pieceLength)
       .update(data.subarray(o, o + pieceLength))
       .digest(),
   );
-const layout = makeLayout({ pieceLength, pieceHashes: Buffer.concat(hashes), files: [{ path: ['bench.bin'], length: data.length, padding: false }] });
-const src = { infoHash: randomBytes(20), name: 'bench', layout, announceTiers: [] };
+// A real v1 torrent of the data, read the way tc-download reads one (@tc/engine keeps makeLayout internal).
+const src = sourceFromMetainfo(
+  parseMetainfo(encode({ info: { length: data.length, name: 'bench.bin', 'piece length': pieceLength, pieces: Buffer.concat(hashes) } })).metainfo,
+);
+const { layout } = src;
 
 async function run(label, opts) {
   const base = { listenHost4: '127.0.0.1', listenHost6: null };
