@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { commandParser, parseCommand, parseSize, UsageError, type Io } from '@tc/cli';
 import type { Metainfo } from '@tc/codec';
 import { parseSelection, SelectionError } from '@tc/engine';
-import { readJobFlags, withJobFlags, type JobFlags } from '@tc/job/cli';
+import { readJobFlags, readWebSeeds, withJobFlags, withWebSeedFlag, type JobFlags } from '@tc/job/cli';
 
 const USAGE = `$0 FILE.torrent|URL|MAGNET [options]
 
@@ -26,13 +26,17 @@ export interface DownloadArgs extends JobFlags {
   readonly select: string | undefined;
   readonly list: boolean;
   readonly limitDownBps: number | undefined;
+  /** `--web-seed URL` (repeatable), checked (BEP 19). */
+  readonly webSeeds: readonly string[];
 }
 
 /** Parses argv; undefined when --help or --version was shown. Mistakes are UsageErrors (exit 2). */
 export async function parseDownloadArgs(argv: readonly string[], io: Io): Promise<DownloadArgs | undefined> {
-  const parser = withJobFlags(
-    commandParser('tc-download', USAGE).option('output', { alias: 'o', type: 'string', describe: 'download folder (default: the current folder)' }),
-    'once done, seed: until interrupted (--seed), to a ratio (--seed 2) or for a time (--seed 30m)',
+  const parser = withWebSeedFlag(
+    withJobFlags(
+      commandParser('tc-download', USAGE).option('output', { alias: 'o', type: 'string', describe: 'download folder (default: the current folder)' }),
+      'once done, seed: until interrupted (--seed), to a ratio (--seed 2) or for a time (--seed 30m)',
+    ),
   )
     .option('select', { type: 'string', describe: 'download only these files: indices (0,2-5) or globs (*.flac), comma-separated; see --list' })
     .option('list', { type: 'boolean', default: false, describe: 'print the files with their indices and exit' })
@@ -57,6 +61,7 @@ export async function parseDownloadArgs(argv: readonly string[], io: Io): Promis
     select: args.select,
     list: args.list,
     limitDownBps,
+    webSeeds: readWebSeeds(args['web-seed'].map(String)),
   };
 }
 

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
 import { startFixtureSeeder } from '@tc/testkit/fixture-seeder';
 import { startRangeServer, type RangeFault, type RangeServer } from '@tc/testkit/range-server';
 import type { TestTorrent } from '@tc/testkit/swarm-fixture';
+import { startThrottleProxy, type ThrottleProxy } from '@tc/testkit/throttle-proxy';
 import { tempDir } from '@tc/testkit/tmp';
 import { until } from '@tc/testkit/wait';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ describe('web seeds', () => {
   let seeder: LibtorrentPeer;
   let session: Session;
   const servers: RangeServer[] = [];
+  const proxies: ThrottleProxy[] = [];
   const dirs: { cleanup: () => Promise<void> }[] = [];
 
   beforeAll(async () => {
@@ -32,8 +34,14 @@ describe('web seeds', () => {
     await session?.close();
     await seeder?.stop();
     for (const s of servers) await s.close();
+    for (const p of proxies) await p.close();
     for (const d of dirs) await d.cleanup();
     await work?.cleanup();
+  });
+
+  // A test that failed before its own remove must not hand its torrent to the next one.
+  afterEach(async () => {
+    await session?.remove(t.infoHash).catch(() => undefined);
   });
 
   async function server(fault: RangeFault = 'ok'): Promise<RangeServer> {
@@ -42,14 +50,14 @@ describe('web seeds', () => {
     return s;
   }
 
-  async function download(webSeeds: string[], withPeer: boolean): Promise<{ tor: Torrent; dir: string }> {
+  async function download(webSeeds: string[], withPeer: boolean | number): Promise<{ tor: Torrent; dir: string }> {
     const d = await tempDir();
     dirs.push(d);
     const tor = await session.add(sourceOf(t), {
       dir: d.path,
       noTrackers: true,
       webSeeds,
-      ...(withPeer ? { peers: [{ host: '127.0.0.1', port: seeder.port }] } : {}),
+      ...(withPeer !== false ? { peers: [{ host: '127.0.0.1', port: withPeer === true ? seeder.port : withPeer }] } : {}),
     });
     return { tor, dir: d.path };
   }
@@ -68,7 +76,10 @@ describe('web seeds', () => {
 
   it('downloads from a web seed and a libtorrent seeder together', async () => {
     const s = await server();
-    const { tor, dir } = await download([s.base], true);
+    // The peer through a 512 KiB/s proxy: the web seed, much faster on loopback, cannot be outrun, and both get a share.
+    const slow = await startThrottleProxy({ host: '127.0.0.1', port: seeder.port }, 512 * 1024);
+    proxies.push(slow);
+    const { tor, dir } = await download([s.base], slow.port);
     await tor.done;
     const st = tor.stats();
     expect(st.hashFailures).toBe(0);
@@ -89,7 +100,10 @@ describe('web seeds', () => {
   for (const [fault, reason] of faults) {
     it(`a ${fault} server is named with its reason while the download completes from the peer`, async () => {
       const s = await server(fault);
-      const { tor, dir } = await download([s.base], true);
+      // A 1 MiB/s peer: the web seed's answers (wrong bytes above all) come before the peer could take its pieces.
+      const peer = await startThrottleProxy({ host: '127.0.0.1', port: seeder.port }, 1024 * 1024);
+      proxies.push(peer);
+      const { tor, dir } = await download([s.base], peer.port);
       await tor.done;
       await until(
         () => `the web seed to fail (${JSON.stringify(tor.stats().webSeeds)})`,

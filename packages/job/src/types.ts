@@ -18,6 +18,8 @@ export interface JobOptions {
   readonly seedOnly?: boolean;
   /** Peers to dial besides the trackers' (`--peer`). */
   readonly peers?: readonly PeerAddress[];
+  /** Web seeds (BEP 19) besides the torrent's `url-list` (`--web-seed`). */
+  readonly webSeeds?: readonly string[];
   readonly maxPeers?: number;
   /** Hash the data on disk even where the resume file vouches for it (`--recheck`). */
   readonly recheck?: boolean;

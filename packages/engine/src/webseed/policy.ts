@@ -59,11 +59,14 @@ export function noteHashFailure(h: WebSeedHealth, now: number): void {
   noteFailure(h, reason, now);
 }
 
-/** A span arrived whole: the failures in a row are forgotten (hash failures are not). */
+/**
+ * A span arrived whole: the failures in a row are forgotten (hash failures are not). A span sent
+ * before the seed was backed off does not end the wait: a server that serves some requests and
+ * fails others (whole small files but no ranges) stays backed off.
+ */
 export function noteSuccess(h: WebSeedHealth): void {
-  if (h.state === 'dropped') return;
+  if (h.state !== 'active') return;
   h.failures = 0;
-  h.state = 'active';
 }
 
 /** A backed-off seed whose wait is over becomes active again. Returns true when it may be asked now. */

@@ -128,6 +128,9 @@ describe('web seed backoff', () => {
     noteFailure(h, 'stalled', 2);
     expect(h.failures).toBe(1);
     noteSuccess(h);
+    expect(h).toMatchObject({ state: 'backoff', failures: 1 });
+    expect(mayRequest(h, backoffMs(1))).toBe(true);
+    noteSuccess(h);
     expect(h).toMatchObject({ state: 'active', failures: 0 });
   });
   it('bad data: backed off the first time, dropped the second', () => {

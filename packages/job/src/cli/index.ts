@@ -14,6 +14,8 @@ export {
   readJobFlags,
   readSeedGoal,
   withJobFlags,
+  withWebSeedFlag,
+  readWebSeeds,
   type JobFlags,
   type SessionFlags,
 } from './flags.js';
