@@ -43,7 +43,10 @@ export function spanRanges(layout: TorrentLayout, piece: number, offset: number,
   return out;
 }
 
-/** A run of contiguous blocks of one piece, fetched with one span. */
+/**
+ * A run of blocks contiguous in the torrent's byte stream (of one piece, or running on into the
+ * next pieces), fetched with one span that starts at `offset` in `piece`.
+ */
 export interface BlockRun {
   readonly piece: number;
   readonly offset: number;
@@ -52,12 +55,19 @@ export interface BlockRun {
   readonly blocks: readonly { readonly piece: number; readonly offset: number; readonly length: number }[];
 }
 
-/** Groups picked blocks into runs of contiguous blocks of the same piece, keeping their order. */
-export function blockRuns(blocks: readonly { readonly piece: number; readonly offset: number; readonly length: number }[]): BlockRun[] {
+/**
+ * Groups picked blocks into runs of blocks contiguous in the torrent (a piece's blocks in order, then
+ * the next piece's), keeping their order; a run stops at `maxBytes`.
+ */
+export function blockRuns(
+  blocks: readonly { readonly piece: number; readonly offset: number; readonly length: number }[],
+  pieceLength: number,
+  maxBytes = Infinity,
+): BlockRun[] {
   const out: { piece: number; offset: number; length: number; blocks: { piece: number; offset: number; length: number }[] }[] = [];
   for (const b of blocks) {
     const last = out[out.length - 1];
-    if (last !== undefined && last.piece === b.piece && last.offset + last.length === b.offset) {
+    if (last !== undefined && last.piece * pieceLength + last.offset + last.length === b.piece * pieceLength + b.offset && last.length + b.length <= maxBytes) {
       last.length += b.length;
       last.blocks.push(b);
     } else out.push({ piece: b.piece, offset: b.offset, length: b.length, blocks: [b] });

@@ -12,8 +12,13 @@ import { checkWebSeedUrl, MAX_WEB_SEEDS, webSeedFileUrl } from './url.js';
 
 /** A span (a run of blocks of one piece, over one or more files) must arrive whole within this. */
 export const WEB_SEED_TIMEOUT_MS = 30_000;
-/** Bytes a web seed may have in flight: several pieces at once, so one round trip does not idle the link. */
-export const WEB_SEED_INFLIGHT_BYTES = 8 * 1024 * 1024;
+/**
+ * Longest span (one HTTP request per file it covers): consecutive pieces are fetched together, as
+ * libtorrent does, so small pieces do not cost a request each. At least one piece.
+ */
+export const WEB_SEED_SPAN_BYTES = 4 * 1024 * 1024;
+/** Bytes a web seed may have in flight: several spans at once, so one round trip does not idle the link. */
+export const WEB_SEED_INFLIGHT_BYTES = 16 * 1024 * 1024;
 /** Spans in flight per web seed, at least and at most. */
 export const WEB_SEED_MIN_INFLIGHT = 2;
 export const WEB_SEED_MAX_INFLIGHT = 8;
@@ -52,6 +57,8 @@ interface Seed extends WebSeedHealth {
   /** Pieces this seed started: it may finish them (peers take only pieces nobody works on). */
   readonly owned: Set<number>;
   readonly aborts: Set<AbortController>;
+  /** File URLs, built once per file. */
+  readonly urls: Map<number, string>;
 }
 
 /** What the web seeds need of the torrent: the same block and verify-write path as peers. */
@@ -75,8 +82,13 @@ export class WebSeeds {
   private readonly ownDispatcher: Agent | undefined;
   private readonly timeoutMs: number;
   private readonly maxInFlight: number;
+  /** Pieces per span (WEB_SEED_SPAN_BYTES). */
+  private readonly spanPieces: number;
   private readonly multiFile: boolean;
   private readonly paths: readonly (readonly string[])[];
+  /** Span buffers for reuse (at most one per span in flight): a fresh 4 MiB buffer per span churns the GC. */
+  private readonly spareBuffers: Buffer[] = [];
+  private readonly spanBytes: number;
 
   constructor(
     private readonly ctx: TorrentContext,
@@ -85,7 +97,10 @@ export class WebSeeds {
   ) {
     const layout = ctx.layout;
     this.timeoutMs = opts.timeoutMs ?? WEB_SEED_TIMEOUT_MS;
-    this.maxInFlight = Math.max(WEB_SEED_MIN_INFLIGHT, Math.min(WEB_SEED_MAX_INFLIGHT, Math.ceil(WEB_SEED_INFLIGHT_BYTES / layout.pieceLength)));
+    this.spanPieces = Math.max(1, Math.floor(WEB_SEED_SPAN_BYTES / layout.pieceLength));
+    const spanBytes = this.spanPieces * layout.pieceLength;
+    this.spanBytes = spanBytes;
+    this.maxInFlight = Math.max(WEB_SEED_MIN_INFLIGHT, Math.min(WEB_SEED_MAX_INFLIGHT, Math.ceil(WEB_SEED_INFLIGHT_BYTES / spanBytes)));
     this.paths = opts.paths !== undefined && opts.paths.length === layout.files.length ? opts.paths : layout.files.map((f) => f.path);
     this.multiFile = this.paths.length > 1 || (this.paths[0]?.length ?? 0) > 1;
     this.ownDispatcher = opts.dispatcher === undefined ? new Agent({ connect: { timeout: this.timeoutMs }, keepAliveTimeout: 4_000 }) : undefined;
@@ -103,7 +118,7 @@ export class WebSeeds {
       if (seen.has(base.href)) continue;
       seen.add(base.href);
       const id = FIRST_WEB_SEED_ID - this.seeds.length;
-      this.seeds.push({ ...freshHealth(), id, base, display: base.href, inFlight: 0, downloaded: 0, owned: new Set(), aborts: new Set() });
+      this.seeds.push({ ...freshHealth(), id, base, display: base.href, inFlight: 0, downloaded: 0, owned: new Set(), aborts: new Set(), urls: new Map() });
       ctx.picker.addPeer(id, EVERY_PIECE);
     }
   }
@@ -128,19 +143,32 @@ export class WebSeeds {
         },
       };
       while (seed.inFlight < this.maxInFlight && host.completion.writeBacklog <= host.maxWriteBacklogBytes) {
-        const room = host.buffers.room(picker.activeCount);
-        const blocks = picker.pick(seed.id, Math.ceil(ctx.layout.pieceLength / BLOCK_BYTES), now, allowed, room > 0 ? 1 : 0);
+        const perPiece = Math.ceil(ctx.layout.pieceLength / BLOCK_BYTES);
+        const blocks = picker.pick(seed.id, perPiece, now, allowed, host.buffers.room(picker.activeCount) > 0 ? 1 : 0);
         if (blocks.length === 0) break;
-        for (const run of blockRuns(blocks)) {
-          seed.owned.add(run.piece);
+        // A new piece runs on into the next queued ones (one request for the span), while the piece budget allows.
+        const last = blocks[blocks.length - 1]!;
+        for (let next = last.piece + 1; next < last.piece + this.spanPieces && next < ctx.layout.pieceCount; next++) {
+          if (picker.pieceState(next) !== 'queued' || host.buffers.room(picker.activeCount) <= 0) break;
+          const more = picker.pick(seed.id, perPiece, now, { has: (i) => i === next }, 1);
+          if (more.length === 0) break;
+          blocks.push(...more);
+        }
+        for (const run of blockRuns(blocks, ctx.layout.pieceLength, this.spanPieces * ctx.layout.pieceLength)) {
+          for (const b of run.blocks) seed.owned.add(b.piece);
           this.start(seed, run);
         }
       }
     }
   }
 
-  private urlOf(file: number): (seed: Seed) => string {
-    return (seed) => webSeedFileUrl(seed.base, this.paths[file]!, this.multiFile);
+  private urlOf(seed: Seed, file: number): string {
+    let u = seed.urls.get(file);
+    if (u === undefined) {
+      u = webSeedFileUrl(seed.base, this.paths[file]!, this.multiFile);
+      seed.urls.set(file, u);
+    }
+    return u;
   }
 
   private start(seed: Seed, run: BlockRun): void {
@@ -155,7 +183,8 @@ export class WebSeeds {
     }, this.timeoutMs);
     const onClose = (): void => ctl.abort();
     ctx.closing.addEventListener('abort', onClose, { once: true });
-    const buf = Buffer.allocUnsafe(run.length);
+    const whole = this.spareBuffers.pop() ?? Buffer.allocUnsafe(this.spanBytes);
+    const buf = whole.subarray(0, run.length);
     const work = (async () => {
       try {
         const limiter = ctx.opts.downLimiter;
@@ -165,7 +194,7 @@ export class WebSeeds {
             buf.fill(0, r.spanOffset, r.spanOffset + r.length);
             continue;
           }
-          await fetchRange(this.urlOf(r.file)(seed), r.start, r.length, buf, r.spanOffset, {
+          await fetchRange(this.urlOf(seed, r.file), r.start, r.length, buf, r.spanOffset, {
             dispatcher: this.dispatcher,
             signal: ctl.signal,
             userAgent: USER_AGENT,
@@ -182,6 +211,7 @@ export class WebSeeds {
               ? undefined // paused: not the seed's fault
               : networkReason(e);
         this.failed(seed, run, reason);
+        this.recycle(whole);
         return;
       } finally {
         timer.cancel();
@@ -190,8 +220,13 @@ export class WebSeeds {
         seed.inFlight--;
       }
       this.deliver(seed, run, buf);
+      this.recycle(whole);
     })();
     ctx.track(work);
+  }
+
+  private recycle(buf: Buffer): void {
+    if (this.spareBuffers.length < this.maxInFlight) this.spareBuffers.push(buf);
   }
 
   /** A span arrived whole: its blocks go the peers' way (picker, piece buffer, verify and write). */
@@ -214,7 +249,8 @@ export class WebSeeds {
       t.downRate.add(b.length, now);
       t.downloaded += b.length;
       seed.downloaded += b.length;
-      buf.copy(this.host.buffers.forBlock(b.piece, now), b.offset, b.offset - run.offset, b.offset - run.offset + b.length);
+      const at = (b.piece - run.piece) * ctx.layout.pieceLength + b.offset - run.offset;
+      buf.copy(this.host.buffers.forBlock(b.piece, now), b.offset, at, at + b.length);
       for (const pid of o.cancel) ctx.peers.byId(pid)?.conn.sendCancels([b]);
       if (o.complete) this.host.completion.complete(b.piece);
     }
@@ -285,6 +321,7 @@ export class WebSeeds {
   /** Aborts what is in flight and closes the connections (the torrent waits for the tracked work first). */
   async close(): Promise<void> {
     for (const seed of this.seeds) for (const c of seed.aborts) c.abort();
+    this.spareBuffers.length = 0;
     await this.ownDispatcher?.destroy().catch(() => undefined);
   }
 }

@@ -82,14 +82,16 @@ describe('span → per-file ranges', () => {
       ),
     );
   });
-  it('groups picked blocks into contiguous runs per piece', () => {
+  it('groups picked blocks into runs contiguous in the torrent, across pieces, up to a size', () => {
     const b = (piece: number, offset: number): { piece: number; offset: number; length: number } => ({ piece, offset, length: 16_384 });
-    const runs = blockRuns([b(1, 0), b(1, 16_384), b(2, 0), b(2, 32_768)]);
+    // Pieces of two blocks: 1:16384 is followed by 2:0 in the torrent.
+    const runs = blockRuns([b(1, 0), b(1, 16_384), b(2, 0), b(2, 32_768), b(5, 0)], 32_768);
     expect(runs.map((r) => [r.piece, r.offset, r.length, r.blocks.length])).toEqual([
-      [1, 0, 32_768, 2],
-      [2, 0, 16_384, 1],
+      [1, 0, 49_152, 3],
       [2, 32_768, 16_384, 1],
+      [5, 0, 16_384, 1],
     ]);
+    expect(blockRuns([b(1, 0), b(1, 16_384), b(2, 0)], 32_768, 32_768).map((r) => r.length)).toEqual([32_768, 16_384]);
   });
 });
 
