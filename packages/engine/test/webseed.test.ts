@@ -1,3 +1,4 @@
+import { formatMagnet, parseMagnet } from '@tc/codec';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { hasLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
 import { startFixtureSeeder } from '@tc/testkit/fixture-seeder';
@@ -117,6 +118,21 @@ describe('web seeds', () => {
       await expectSameFiles(t, dir);
     }, 30_000);
   }
+
+  it("takes a magnet's ws= web seed into the torrent fetched from it", async () => {
+    const s = await server();
+    const { magnet } = parseMagnet(formatMagnet({ infoHash: t.infoHash, webSeeds: [s.base] }));
+    expect(magnet.webSeeds).toEqual([s.base]);
+    const meta = await session.fetchMetadata(magnet, { noTrackers: true, peers: [{ host: '127.0.0.1', port: seeder.port }] }).metadata;
+    expect(meta.webSeeds).toEqual([s.base]);
+    const d = await tempDir();
+    dirs.push(d);
+    const tor = await session.add(meta, { dir: d.path, noTrackers: true });
+    await tor.done;
+    expect(tor.stats().webSeeds?.map((w) => w.url)).toEqual([s.base]);
+    await session.remove(t.infoHash);
+    await expectSameFiles(t, d.path);
+  }, 30_000);
 
   it('without peers, a failing web seed is a finding of the diagnosis, with its reason', async () => {
     const s = await server('503');
