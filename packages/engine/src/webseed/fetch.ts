@@ -1,3 +1,4 @@
+import { isPrivateHost } from '@tc/tracker';
 import { request, type Dispatcher } from 'undici';
 
 /** Redirects followed per request before the seed is said to redirect in a loop. */
@@ -35,13 +36,15 @@ export function parseContentRange(v: string | undefined): { first: number; last:
 /**
  * One HTTP Range GET of `length` bytes at `start` of the file at `url`, written into `dest` at
  * `destOffset` as it arrives: never more than the bytes asked are held (a longer body is an error,
- * the connection cut). Redirects are followed up to a bound, same scheme only. Throws
+ * the connection cut). Redirects are followed up to a bound, same scheme only, never from a public
+ * host to a private one. Throws
  * WebSeedFailure with a reason for: an HTTP error status, a reply without Range support (200 for a
  * part of the file, or no/mismatched Content-Range), a short or long body, too many redirects.
  */
 export async function fetchRange(url: string, start: number, length: number, dest: Buffer, destOffset: number, o: RangeFetchOptions): Promise<void> {
   const maxRedirects = o.maxRedirects ?? WEB_SEED_MAX_REDIRECTS;
-  let current = new URL(url);
+  const original = new URL(url);
+  let current = original;
   for (let hop = 0; ; hop++) {
     const res = await request(current.href, {
       method: 'GET',
@@ -65,6 +68,8 @@ export async function fetchRange(url: string, start: number, length: number, des
         throw new WebSeedFailure('redirect to an invalid URL');
       }
       if (next.protocol !== current.protocol) throw new WebSeedFailure(`redirect from ${current.protocol} to ${next.protocol} refused`);
+      // As for trackers (RELIABILITY.md #29): a public server may not send us to a loopback or private address.
+      if (isPrivateHost(next.hostname) && !isPrivateHost(original.hostname)) throw new WebSeedFailure(`redirect to private address ${next.hostname} refused`);
       current = next;
       continue;
     }
