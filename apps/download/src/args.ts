@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { commandParser, parseCommand, parseSize, UsageError, type Io } from '@tc/cli';
 import type { Metainfo } from '@tc/codec';
 import { parseSelection, SelectionError } from '@tc/engine';
-import { readJobFlags, withJobFlags, withOrderFlag, type JobFlags } from '@tc/job/cli';
+import { readJobFlags, readWebSeeds, withJobFlags, withOrderFlag, withWebSeedFlag, type JobFlags } from '@tc/job/cli';
 
 const USAGE = `$0 FILE.torrent|URL|MAGNET [options]
 
@@ -28,14 +28,18 @@ export interface DownloadArgs extends JobFlags {
   readonly limitDownBps: number | undefined;
   /** `--sequential`: pieces in index order. */
   readonly sequential: boolean;
+  /** `--web-seed URL` (repeatable), checked (BEP 19). */
+  readonly webSeeds: readonly string[];
 }
 
 /** Parses argv; undefined when --help or --version was shown. Mistakes are UsageErrors (exit 2). */
 export async function parseDownloadArgs(argv: readonly string[], io: Io): Promise<DownloadArgs | undefined> {
-  const parser = withOrderFlag(
-    withJobFlags(
-      commandParser('tc-download', USAGE).option('output', { alias: 'o', type: 'string', describe: 'download folder (default: the current folder)' }),
-      'once done, seed: until interrupted (--seed), to a ratio (--seed 2) or for a time (--seed 30m)',
+  const parser = withWebSeedFlag(
+    withOrderFlag(
+      withJobFlags(
+        commandParser('tc-download', USAGE).option('output', { alias: 'o', type: 'string', describe: 'download folder (default: the current folder)' }),
+        'once done, seed: until interrupted (--seed), to a ratio (--seed 2) or for a time (--seed 30m)',
+      ),
     ),
   )
     .option('select', { type: 'string', describe: 'download only these files: indices (0,2-5) or globs (*.flac), comma-separated; see --list' })
@@ -62,6 +66,7 @@ export async function parseDownloadArgs(argv: readonly string[], io: Io): Promis
     list: args.list,
     limitDownBps,
     sequential: args.sequential,
+    webSeeds: readWebSeeds(args['web-seed'].map(String)),
   };
 }
 

@@ -66,6 +66,7 @@ async function download(
     metainfo,
     dir: args.dir,
     peers: args.peers,
+    webSeeds: args.webSeeds,
     maxPeers: args.maxPeers,
     recheck: args.recheck,
     ...(args.sequential ? { sequential: true } : {}),

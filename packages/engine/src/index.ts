@@ -76,6 +76,9 @@ export { type PexStats } from './discovery/pex.js';
 export { type LsdStats } from './discovery/lsd.js';
 
 // Diagnosis: why a torrent is not downloading (issue 15).
+export { checkWebSeedUrl, webSeedFileUrl, MAX_WEB_SEEDS } from './webseed/url.js';
+export { spanRanges, type FileRange } from './webseed/ranges.js';
+export { WEB_SEED_TIMEOUT_MS, type WebSeedInfo } from './webseed/web-seeds.js';
 export { diagnose, diagnoseMetadata, FINDING_CODES, type FactValue, type Finding, type FindingCode } from './diagnosis/diagnose.js';
 export {
   DIAL_FAIL_REASONS,

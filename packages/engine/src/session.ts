@@ -53,7 +53,7 @@ export interface SessionOptions {
   readonly random?: () => number;
   readonly verifier?: Verifier;
   /** Per-torrent timeouts, for tests. */
-  readonly timeouts?: Pick<TorrentOptions, 'connectTimeoutMs' | 'snubTimeoutMs' | 'handshakeTimeoutMs' | 'idleTimeoutMs'>;
+  readonly timeouts?: Pick<TorrentOptions, 'connectTimeoutMs' | 'snubTimeoutMs' | 'handshakeTimeoutMs' | 'idleTimeoutMs' | 'webSeedTimeoutMs'>;
   /** Tracker re-announce floor in seconds (tests lower it). */
   readonly trackerMinIntervalS?: number;
   /** Download limit for all torrents, bytes/s (issue 6). Undefined or 0: unlimited (the default). */
@@ -86,6 +86,10 @@ export interface TorrentSource {
   readonly infoBytes?: Buffer;
   /** BEP 27: peers only from its trackers (no DHT, PEX or LSD). */
   readonly private?: boolean;
+  /** BEP 19 web seeds (`url-list`, a magnet's `ws=`). */
+  readonly webSeeds?: readonly string[];
+  /** Per file, its path as named in the torrent (for web seed URLs); default the layout's. */
+  readonly filePaths?: readonly (readonly string[])[];
 }
 
 /**
@@ -118,6 +122,8 @@ export interface AddOptions {
   readonly wanted?: Uint8Array;
   /** Start pieces in index order instead of rarest first (`--sequential`, issue 14). */
   readonly sequential?: boolean;
+  /** Web seeds (BEP 19) besides the torrent's own (`--web-seed`). */
+  readonly webSeeds?: readonly string[];
 }
 
 export interface SessionEvents {
@@ -137,12 +143,21 @@ export function sourceFromMetainfo(m: Metainfo): TorrentSource {
     announceTiers: m.announceTiers,
     infoBytes: m.infoBytes,
     private: m.private,
+    webSeeds: m.webSeeds,
+    filePaths: m.files.map((f) => f.path),
     layout: makeLayout({
       pieceLength: m.pieceLength,
       pieceHashes: m.pieces,
       files: m.files.map((f) => ({ path: f.safePath, length: f.length, padding: f.padding })),
     }),
   };
+}
+
+/** The torrent's web seeds and the caller's, when there are any. */
+function webSeedOption(src: TorrentSource, options: AddOptions): Pick<TorrentOptions, 'webSeeds'> {
+  const urls = [...(src.webSeeds ?? []), ...(options.webSeeds ?? [])];
+  if (urls.length === 0) return {};
+  return { webSeeds: { urls, ...(src.filePaths !== undefined ? { paths: src.filePaths } : {}) } };
 }
 
 function isLocalHost(host: string, locals: ReadonlySet<string>): boolean {
@@ -437,6 +452,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
       ...(options.wanted !== undefined ? { wanted: options.wanted } : {}),
       ...(options.sequential === true ? { sequential: true } : {}),
       ...(src.infoBytes !== undefined ? { infoBytes: src.infoBytes } : {}),
+      ...webSeedOption(src, options),
       transports: this.transports,
       downLimiter: this.downLimiter,
       upLimiter: this.upLimiter,

@@ -194,6 +194,7 @@ export class Job extends EventEmitter<JobEvents> {
         dir: this.opts.dir,
         ...(this.opts.maxPeers !== undefined ? { maxPeers: this.opts.maxPeers } : {}),
         ...(this.opts.peers !== undefined ? { peers: this.opts.peers } : {}),
+        ...(this.opts.webSeeds !== undefined && this.opts.webSeeds.length > 0 ? { webSeeds: this.opts.webSeeds } : {}),
         have: restored.have.indices(),
         ...(plan !== undefined ? { wanted: plan.wanted } : {}),
         ...(this.opts.sequential === true ? { sequential: true } : {}),

@@ -18,6 +18,8 @@ export interface JobOptions {
   readonly seedOnly?: boolean;
   /** Peers to dial besides the trackers' (`--peer`). */
   readonly peers?: readonly PeerAddress[];
+  /** Web seeds (BEP 19) besides the torrent's `url-list` (`--web-seed`). */
+  readonly webSeeds?: readonly string[];
   readonly maxPeers?: number;
   /** Download pieces in index order (`--sequential`): a player can start on the first bytes. */
   readonly sequential?: boolean;

@@ -4,7 +4,7 @@ import type { PiecePicker } from '../picker/picker.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import type { PeerState } from '../torrent/peer-state.js';
 import type { SwarmCounters } from './counters.js';
-import { SNAPSHOT_MAX_LIST, type FileGap, type PeerSnapshot, type TorrentSnapshot } from './snapshot.js';
+import { SNAPSHOT_MAX_LIST, type FileGap, type PeerSnapshot, type TorrentSnapshot, type WebSeedSnapshot } from './snapshot.js';
 
 /** What a torrent hands to `collectSnapshot`: its parts, read, never changed. */
 export interface SnapshotSources {
@@ -27,6 +27,7 @@ export interface SnapshotSources {
   readonly hashFailures: number;
   readonly wasteBytes: number;
   readonly dhtNodes?: number | undefined;
+  readonly webSeeds?: readonly WebSeedSnapshot[] | undefined;
 }
 
 function peerSnapshot(p: PeerState, now: number, wanted: boolean): PeerSnapshot {
@@ -135,5 +136,6 @@ export function collectSnapshot(s: SnapshotSources): TorrentSnapshot {
     wasteBytes: s.wasteBytes,
     banned: [...c.banned],
     ...(s.dhtNodes !== undefined ? { dhtNodes: s.dhtNodes } : {}),
+    ...(s.webSeeds !== undefined && s.webSeeds.length > 0 ? { webSeeds: s.webSeeds.slice(0, SNAPSHOT_MAX_LIST) } : {}),
   };
 }

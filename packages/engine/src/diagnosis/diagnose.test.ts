@@ -229,3 +229,27 @@ describe('Diagnoser: no flicker', () => {
     for (let t = 0; t < 30_000; t += 2_000) expect(d.update(f(t % 4_000 === 0 ? stuck : snap()), t).findings).toEqual([]);
   });
 });
+
+describe('web seeds in the diagnosis (BEP 19)', () => {
+  const none = { peers: [], candidates: 0, candidatesBySource: {}, dials: { attempts: 0, connected: 0, failed: {} }, trackers: [] };
+  it('a failing web seed is named with its state and reason; a working one hides no-peers-known', () => {
+    const s = snap({
+      webSeeds: [
+        { url: 'http://m.example/a/', state: 'dropped', reason: 'no Range support (HTTP 200 with the whole file for a range request)', downloaded: 0 },
+        { url: 'http://m.example/b/', state: 'backoff', reason: 'HTTP 503', downloaded: 5 },
+        { url: 'http://m.example/c/', state: 'active', downloaded: 9 },
+      ],
+    });
+    const f = diagnose(s).find((x) => x.code === 'web-seed-failing')!;
+    expect(f.text).toMatch(/^2 web seeds of 3 failing: http:\/\/m\.example\/a\/ dropped: no Range support.*; http:\/\/m\.example\/b\/ backed off: HTTP 503$/);
+    expect(f.facts['webSeeds']).toEqual([
+      { url: 'http://m.example/a/', state: 'dropped', reason: 'no Range support (HTTP 200 with the whole file for a range request)', downloaded: 0 },
+      { url: 'http://m.example/b/', state: 'backoff', reason: 'HTTP 503', downloaded: 5 },
+    ]);
+    expect(codes(snap({ ...none, webSeeds: [{ url: 'http://m/', state: 'active', downloaded: 1 }] }))).not.toContain('no-peers-known');
+    expect(codes(snap({ ...none, webSeeds: [{ url: 'http://m/', state: 'dropped', reason: 'HTTP 404: file not found', downloaded: 0 }] }))).toEqual([
+      'no-peers-known',
+      'web-seed-failing',
+    ]);
+  });
+});

@@ -19,6 +19,7 @@ export const FINDING_CODES = [
   'download-limit',
   'peer-cap',
   'corrupt-data',
+  'web-seed-failing',
   'slow-peers',
   'unwanted-pieces-missing',
 ] as const;
@@ -122,6 +123,8 @@ function failedDials(s: TorrentSnapshot): number {
 const noPeersKnown: Rule = (s) => {
   // Addresses that all failed and were forgotten are "none connect", not "none known".
   if (s.peerCount > 0 || s.candidates > 0 || failedDials(s) > 0) return undefined;
+  // A web seed at work is a source: the torrent is not stuck for want of peers.
+  if (s.webSeeds?.some((w) => w.state === 'active') === true) return undefined;
   const trackers = s.trackers.map((t) => `${clip(t.url)}: ${t.error !== undefined ? clip(t.error) : t.state === 'ok' ? `ok, ${t.peers ?? 0} peers` : t.state}`);
   const parts = [
     s.trackers.length === 0 ? 'the torrent lists no trackers' : trackers.join('; '),
@@ -307,6 +310,23 @@ const unwantedMissing: Rule = (s) => {
   };
 };
 
+const webSeedFailing: Rule = (s) => {
+  const failing = (s.webSeeds ?? []).filter((w) => w.state !== 'active');
+  if (failing.length === 0) return undefined;
+  const all = s.webSeeds?.length ?? 0;
+  return {
+    code: 'web-seed-failing',
+    text: `${plural(failing.length, 'web seed')} of ${all} failing: ${failing
+      .slice(0, 3)
+      .map((w) => `${clip(w.url)} ${w.state === 'dropped' ? 'dropped' : 'backed off'}: ${clip(w.reason ?? 'failed')}`)
+      .join('; ')}${failing.length > 3 ? `; +${failing.length - 3} more` : ''}`,
+    facts: {
+      webSeeds: failing.map((w) => ({ url: clip(w.url), state: w.state, reason: w.reason !== undefined ? clip(w.reason) : null, downloaded: w.downloaded })),
+    },
+    advice: 'the web seed serves nothing usable (it needs HTTP Range support and the files at the URLs BEP 19 names); peers are used meanwhile',
+  };
+};
+
 const RULES: readonly Rule[] = [
   metadata,
   noPeersKnown,
@@ -318,6 +338,7 @@ const RULES: readonly Rule[] = [
   downLimit,
   peerCap,
   corrupt,
+  webSeedFailing,
   slowPeers,
   unwantedMissing,
 ];

@@ -108,4 +108,15 @@ export interface TorrentSnapshot {
   /** DHT nodes in the routing table, when the session runs a DHT. */
   readonly dhtNodes?: number;
   readonly metadata?: MetadataSnapshot;
+  /** Web seeds (BEP 19), when the torrent has any: their state and why they fail. */
+  readonly webSeeds?: readonly WebSeedSnapshot[];
+}
+
+/** A web seed as the diagnosis sees it; `reason` is unsanitized (it may quote a server). */
+export interface WebSeedSnapshot {
+  readonly url: string;
+  /** 'active', 'backoff' or 'dropped'. */
+  readonly state: string;
+  readonly reason?: string;
+  readonly downloaded: number;
 }

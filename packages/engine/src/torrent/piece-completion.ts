@@ -16,6 +16,8 @@ export interface CompletionHooks {
   finished(): void;
   /** A piece write failed: the torrent becomes upload-only. */
   diskError(e: EngineError): void;
+  /** A sender that is not a connected peer (a web seed) sent data of a failed piece: blamed by its owner, which names it. */
+  blameSource?(id: number): string | undefined;
 }
 
 /**
@@ -112,7 +114,11 @@ export class PieceCompletion {
     const names: string[] = [];
     for (const id of senders) {
       const s = ctx.peers.byId(id);
-      if (s === undefined) continue;
+      if (s === undefined) {
+        const name = this.hooks.blameSource?.(id);
+        if (name !== undefined) names.push(name);
+        continue;
+      }
       names.push(s.conn.key);
       s.hashFailures++;
       const verdict = hashFailureVerdict(s.hashFailures, senders.length === 1, s.parole);

@@ -26,6 +26,7 @@ import { MAX_WRITE_BACKLOG_BYTES, protocolError, Requester } from './requesting.
 import { Server } from './serving.js';
 import { transition, type TorrentState } from './states.js';
 import type { PeerInfo, TorrentEvents, TorrentOptions, TorrentStats } from './types.js';
+import { WebSeeds } from '../webseed/web-seeds.js';
 
 // The torrent's public names, wherever their part keeps them (index.ts and older imports read them here).
 export type { PeerInfo, TorrentEvents, TorrentOptions, TorrentStats } from './types.js';
@@ -72,6 +73,8 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
   private readonly requester: Requester;
   private readonly server: Server;
   private readonly parts: DispatchParts;
+  /** Web seeds (BEP 19), when the torrent names any. */
+  private readonly webSeeds: WebSeeds | undefined;
   /** Peer exchange (BEP 11), when on. */
   readonly pex: TorrentPex | undefined;
   private timer: TimerHandle | undefined;
@@ -117,13 +120,25 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.buffers = new PieceBuffers(opts.layout.pieceLength);
     this.registry = new PeerRegistry(ctx, this);
     this.completion = new PieceCompletion(ctx, this.buffers, {
-      refill: () => this.requester.fillAll(),
+      refill: () => {
+        this.requester.fillAll();
+        this.webSeeds?.fill();
+      },
       setInterested: (p, on) => this.requester.setInterested(p, on),
       ban: (p, reason) => this.registry.ban(p, reason),
       finished: () => this.finished(),
       diskError: (e) => this.onDiskError(e),
+      blameSource: (id) => this.webSeeds?.hashFailed(id),
     });
     this.requester = new Requester(ctx, this.buffers, this.completion);
+    this.webSeeds =
+      opts.webSeeds !== undefined && opts.webSeeds.urls.length > 0
+        ? new WebSeeds(
+            ctx,
+            { buffers: this.buffers, completion: this.completion, maxWriteBacklogBytes: MAX_WRITE_BACKLOG_BYTES, refill: () => this.requester.fillAll() },
+            { ...opts.webSeeds, ...(opts.webSeedTimeoutMs !== undefined ? { timeoutMs: opts.webSeedTimeoutMs } : {}) },
+          )
+        : undefined;
     this.server = new Server(ctx);
     this.pex =
       opts.pex === true
@@ -170,6 +185,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.timer = this.clock.setInterval(() => this.tick(), TICK_MS);
     this.opts.trackers?.start().catch((e: unknown) => this.emit('warning', { message: `tracker: ${(e as Error).message}`, cause: e }));
     this.registry.connectMore();
+    this.webSeeds?.fill();
   }
 
   /** Stops requesting, serving and dialing: every peer is dropped. */
@@ -179,6 +195,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.setState({ kind: 'paused', wasDone: k === 'seeding' });
     this.diagnoser.reset();
     this.registry.closePeers();
+    this.webSeeds?.pause();
   }
 
   resume(): void {
@@ -228,6 +245,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       wasteBytes: t.wasteBytes,
       endgame: this.picker.endgame,
       ...(this.diskError !== undefined ? { error: this.diskError } : {}),
+      ...(this.webSeeds !== undefined ? { webSeeds: this.webSeeds.info() } : {}),
     };
   }
 
@@ -256,6 +274,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       hashFailures: t.hashFailures,
       wasteBytes: t.wasteBytes,
       dhtNodes: o.dhtNodes?.(),
+      webSeeds: this.webSeeds?.info(),
     });
   }
 
@@ -368,6 +387,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       this.requester.fill(p);
     }
     this.requester.abandonStalled(now);
+    this.webSeeds?.fill();
     this.registry.tickHandshaking(now);
     if (this.server.due(now)) this.server.rechoke();
     this.replaceWeakest(now);
@@ -492,6 +512,7 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
     this.registry.close();
     const stop = this.opts.trackers?.stop().catch(() => undefined);
     while (this.pendingIo.size > 0) await Promise.allSettled([...this.pendingIo]);
+    await this.webSeeds?.close();
     this.buffers.clear();
     await this.storage.close();
     await stop;

@@ -11,6 +11,7 @@ import type { CandidateSource } from '../peer/swarm.js';
 import type { RateLimiter } from '../ratelimit/limiter.js';
 import type { TorrentStorage } from '../storage/types.js';
 import type { Verifier } from '../verify.js';
+import type { WebSeedInfo, WebSeedOptions } from '../webseed/web-seeds.js';
 import type { TorrentState } from './states.js';
 
 /** The public shapes of a torrent: its options, statistics and events. */
@@ -39,6 +40,8 @@ export interface TorrentStats {
   readonly endgame: boolean;
   /** The disk error that stopped the download (state `upload-only`, or `paused` after it): for a UI to show. */
   readonly error?: EngineError;
+  /** Web seeds (BEP 19), when the torrent has any: each one's state and, when failing, why. */
+  readonly webSeeds?: readonly WebSeedInfo[];
 }
 
 export interface PeerInfo {
@@ -111,4 +114,8 @@ export interface TorrentOptions {
   readonly pex?: boolean;
   /** Nodes in the session's DHT routing table, when it runs one: read by the diagnosis (issue 15). */
   readonly dhtNodes?: () => number | undefined;
+  /** Web seeds (BEP 19): base URLs and the files' paths as named in the torrent (webseed/web-seeds.ts). */
+  readonly webSeeds?: WebSeedOptions;
+  /** How long a web seed span may take (tests; default WEB_SEED_TIMEOUT_MS). */
+  readonly webSeedTimeoutMs?: number;
 }

@@ -2,7 +2,9 @@ import { resolve } from 'node:path';
 import type { Argv } from 'yargs';
 import { CommandError, DEFAULT_LISTEN_PORT, ExitCode, listenPort, parseSize, UsageError, type Io, type ProgressMode } from '@tc/cli';
 import {
+  checkWebSeedUrl,
   DEFAULT_MAX_PEERS,
+  MAX_WEB_SEEDS,
   ENCRYPTION_MODES,
   isEngineError,
   parseHostPort,
@@ -145,6 +147,29 @@ export function readJobFlags(args: ParsedJobFlags, cwd: string, env: Readonly<Re
     transport: args.transport,
     encryption: args.encryption,
   };
+}
+
+/** tc-download's `--web-seed URL` (repeatable; read with readWebSeeds). */
+export function withWebSeedFlag<T>(parser: Argv<T>) {
+  return parser.option('web-seed', {
+    type: 'string',
+    array: true,
+    default: [] as string[],
+    describe: 'also download from this HTTP(S) web seed, BEP 19 (repeatable)',
+  });
+}
+
+/** `--web-seed URL` (repeatable): each an http(s) URL (BEP 19), at most MAX_WEB_SEEDS. */
+export function readWebSeeds(urls: readonly string[]): string[] {
+  if (urls.length > MAX_WEB_SEEDS) throw new UsageError(`--web-seed: at most ${MAX_WEB_SEEDS} web seeds`);
+  return urls.map((u) => {
+    try {
+      return checkWebSeedUrl(u).href;
+    } catch (e) {
+      if (isEngineError(e)) throw new UsageError(`--web-seed: ${e.message}`, 'e.g. --web-seed https://mirror.example/files/');
+      throw e;
+    }
+  });
 }
 
 /** `--peer HOST:PORT` or `[v6]:PORT`. */

@@ -15,6 +15,8 @@ export {
   readSeedGoal,
   withJobFlags,
   withOrderFlag,
+  withWebSeedFlag,
+  readWebSeeds,
   type JobFlags,
   type SessionFlags,
 } from './flags.js';

@@ -47,6 +47,17 @@ export function statusJson(name: string, infoHash: string, s: TorrentStats, elap
     wasteBytes: s.wasteBytes,
     // Upload-only after a disk error: the reason, for a script to show (the error line is on stderr too).
     ...(s.error !== undefined ? { error: { code: s.error.code, message: s.error.message } } : {}),
+    // Web seeds (BEP 19): each one's state and, when backed off or dropped, why (network text, sanitized).
+    ...(s.webSeeds !== undefined
+      ? {
+          webSeeds: s.webSeeds.map((w) => ({
+            url: sanitize(w.url),
+            state: w.state,
+            reason: w.reason !== undefined ? sanitize(w.reason) : null,
+            downloadedBytes: w.downloaded,
+          })),
+        }
+      : {}),
   };
 }
 
@@ -60,6 +71,10 @@ export function summaryText(name: string, s: TorrentStats, elapsedS: number, whe
     `  average speed: ${formatRate(avg)}`,
     `  peers used:    ${s.peersUsed}`,
     `  hash failures: ${s.hashFailures}`,
+    ...(s.webSeeds ?? []).map(
+      (w) =>
+        `  web seed:      ${sanitize(w.url)}: ${formatBytes(w.downloaded)}${w.state !== 'active' ? ` (${w.state === 'dropped' ? 'dropped' : 'backed off'}: ${sanitize(w.reason ?? 'failed')})` : ''}`,
+    ),
     `  saved in:      ${sanitize(where)}`,
   ].join('\n');
 }
