@@ -44,6 +44,11 @@ export class FsStorage implements TorrentStorage {
    */
   private readonly readHandles = new Map<number, CachedHandle>();
   private readonly opening = new Map<number, Promise<CachedHandle>>();
+  /**
+   * Writers waiting on `opening` per file: the handle is in the cache with no user yet, and another
+   * opening's eviction must not close it before they take it.
+   */
+  private readonly waiting = new Map<number, number>();
   private readonly maxOpen: number;
   private tick = 0;
   private closed = false;
@@ -150,10 +155,17 @@ export class FsStorage implements TorrentStorage {
       this.opening.set(file, p);
       p.finally(() => this.opening.delete(file)).catch(() => undefined);
     }
-    const h = await p;
-    h.users++;
-    h.lastUse = ++this.tick;
-    return h;
+    this.waiting.set(file, (this.waiting.get(file) ?? 0) + 1);
+    try {
+      const h = await p;
+      h.users++;
+      h.lastUse = ++this.tick;
+      return h;
+    } finally {
+      const n = this.waiting.get(file)! - 1;
+      if (n === 0) this.waiting.delete(file);
+      else this.waiting.set(file, n);
+    }
   }
 
   private release(h: CachedHandle): void {
@@ -165,7 +177,7 @@ export class FsStorage implements TorrentStorage {
     while (cache.size > this.maxOpen) {
       let victim: [number, CachedHandle] | undefined;
       for (const e of cache) {
-        if (e[1].users === 0 && (victim === undefined || e[1].lastUse < victim[1].lastUse)) victim = e;
+        if (e[1].users === 0 && !this.waiting.has(e[0]) && (victim === undefined || e[1].lastUse < victim[1].lastUse)) victim = e;
       }
       if (victim === undefined) return;
       cache.delete(victim[0]);
