@@ -170,19 +170,29 @@ export class FsStorage implements TorrentStorage {
 
   private release(h: CachedHandle): void {
     h.users--;
+    // Handles pinned by waiting writers may have kept the cache over its cap: trim it now they are free.
+    if (h.users === 0) {
+      if (this.handles.size > this.maxOpen) void this.evict();
+      if (this.readHandles.size > this.maxOpen) void this.evict(this.readHandles);
+    }
   }
 
-  /** Closes least-recently-used idle handles beyond the cap. Busy handles are never closed. */
+  /**
+   * Closes least-recently-used idle handles beyond the cap (taken out of the cache at once, closed
+   * after). Busy handles, and those writers wait to take, are never closed.
+   */
   private async evict(cache: Map<number, CachedHandle> = this.handles): Promise<void> {
+    const victims: FileHandle[] = [];
     while (cache.size > this.maxOpen) {
       let victim: [number, CachedHandle] | undefined;
       for (const e of cache) {
         if (e[1].users === 0 && !this.waiting.has(e[0]) && (victim === undefined || e[1].lastUse < victim[1].lastUse)) victim = e;
       }
-      if (victim === undefined) return;
+      if (victim === undefined) break;
       cache.delete(victim[0]);
-      await victim[1].fh.close().catch(() => undefined);
+      victims.push(victim[1].fh);
     }
+    await Promise.all(victims.map((fh) => fh.close().catch(() => undefined)));
   }
 
   /** A handle to read `file`: the writable one if open, else a cached read-only one; undefined if the file does not exist. */
