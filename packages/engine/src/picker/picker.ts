@@ -1,6 +1,7 @@
 import { invariant } from '../errors.js';
 import type { TorrentLayout } from '../layout.js';
 import { BLOCK_BYTES, blockCount, blockSize, pieceSize } from '../layout.js';
+import { AvailabilityBuckets } from './buckets.js';
 
 /** What the picker needs to know of a peer's pieces. */
 export interface PieceSet {
@@ -85,14 +86,8 @@ export class PiecePicker {
   private haveByteCount = 0;
   /** Bytes of pieces neither `have` nor `skipped` (queued, active, verifying): what is left to fetch. */
   private leftByteCount: number;
-  /**
-   * The queued pieces by availability: `buckets[a]` lists the queued pieces that `a` peers have, in
-   * no order, and `slot[i]` is piece i's index in its list (-1 when not queued). Picking a piece is
-   * then a look at the lowest non-empty bucket, not a scan of every piece (issue 16: with 16,384
-   * pieces, scanning on every piece started cost O(pieces²)).
-   */
-  private readonly buckets: number[][] = [[]];
-  private readonly slot: Int32Array;
+  /** The queued pieces by availability (buckets.ts): picking is not a scan of every piece. */
+  private readonly queue: AvailabilityBuckets;
 
   constructor(
     readonly layout: TorrentLayout,
@@ -109,50 +104,13 @@ export class PiecePicker {
     this.wantedLeft = this.pieceCount;
     this.queued = this.pieceCount;
     this.leftByteCount = layout.totalLength;
-    this.slot = new Int32Array(this.pieceCount);
-    const all = this.buckets[0]!;
-    for (let i = 0; i < this.pieceCount; i++) ((this.slot[i] = i), all.push(i));
+    this.queue = new AvailabilityBuckets(this.pieceCount, this.availability);
   }
 
-  // ---- the queued pieces by availability ----
-
-  private enqueue(i: number): void {
-    const av = this.availability[i]!;
-    while (this.buckets.length <= av) this.buckets.push([]);
-    const list = this.buckets[av]!;
-    this.slot[i] = list.length;
-    list.push(i);
-  }
-
-  private dequeue(i: number): void {
-    const list = this.buckets[this.availability[i]!]!;
-    const at = this.slot[i]!;
-    const last = list.pop()!;
-    if (last !== i) {
-      list[at] = last;
-      this.slot[last] = at;
-    }
-    this.slot[i] = -1;
-  }
-
-  /** Puts piece i in or out of the buckets after a change of its state. */
+  /** Puts piece i in or out of the queue after a change of its state. */
   private syncQueued(i: number): void {
-    const q = this.isQueued(i);
-    if (q && this.slot[i]! < 0) this.enqueue(i);
-    else if (!q && this.slot[i]! >= 0) this.dequeue(i);
-  }
-
-  private addAvailability(i: number, delta: 1 | -1): void {
-    // Out of step (a peer's set changed without us, a bug caught elsewhere): never wrap to 2³²−1,
-    // which would also make a bucket list of that length.
-    if (delta < 0 && this.availability[i] === 0) return;
-    if (this.slot[i]! < 0) {
-      this.availability[i]! += delta;
-      return;
-    }
-    this.dequeue(i);
-    this.availability[i]! += delta;
-    this.enqueue(i);
+    if (this.isQueued(i)) this.queue.add(i);
+    else this.queue.remove(i);
   }
 
   // ---- pieces we have and want ----
@@ -225,12 +183,12 @@ export class PiecePicker {
   addPeer(id: number, pieces: PieceSet): void {
     invariant(!this.peers.has(id), `peer ${id} added twice`);
     this.peers.set(id, { pieces, requests: new Map(), parole: false });
-    for (let i = 0; i < this.pieceCount; i++) if (pieces.has(i)) this.addAvailability(i, 1);
+    for (let i = 0; i < this.pieceCount; i++) if (pieces.has(i)) this.queue.changeAvailability(i, 1);
   }
 
   /** The peer announced a new piece (`have`, BEP 3). Call after its PieceSet includes it. */
   peerHave(_id: number, i: number): void {
-    this.addAvailability(i, 1);
+    this.queue.changeAvailability(i, 1);
   }
 
   /** Removes a peer; its outstanding requests go back to missing. */
@@ -238,7 +196,7 @@ export class PiecePicker {
     const p = this.peers.get(id);
     if (p === undefined) return;
     this.releaseAll(id);
-    for (let i = 0; i < this.pieceCount; i++) if (p.pieces.has(i)) this.addAvailability(i, -1);
+    for (let i = 0; i < this.pieceCount; i++) if (p.pieces.has(i)) this.queue.changeAvailability(i, -1);
     this.peers.delete(id);
   }
 
@@ -309,7 +267,7 @@ export class PiecePicker {
     }
     // 2. Start new pieces: a few random ones, then rarest first.
     for (let started = 0; out.length < max && this.queued > 0 && started < newPieces; started++) {
-      const i = this.haveCount < this.randomFirst ? this.randomPiece(can) : this.rarestPiece(can);
+      const i = this.haveCount < this.randomFirst ? this.queue.random(can, this.random) : this.queue.rarest(can, this.random);
       if (i < 0) break;
       const a = this.activate(i);
       if (peer.parole) a.exclusive = id;
@@ -346,44 +304,6 @@ export class PiecePicker {
         if (out.length >= max) return;
       }
     }
-  }
-
-  /** A queued piece the peer has, uniformly placed start then the first that fits (all buckets as one list). */
-  private randomPiece(can: (i: number) => boolean): number {
-    const total = this.queued;
-    if (total <= 0) return -1;
-    let skip = Math.floor(this.random() * total);
-    let b = 0;
-    while (skip >= this.buckets[b]!.length) skip -= this.buckets[b++]!.length;
-    for (let seen = 0; seen < total; seen++) {
-      const list = this.buckets[b]!;
-      const i = list[skip]!;
-      if (can(i)) return i;
-      if (++skip >= list.length) {
-        skip = 0;
-        do b = (b + 1) % this.buckets.length;
-        while (this.buckets[b]!.length === 0);
-      }
-    }
-    return -1;
-  }
-
-  /**
-   * The rarest queued piece the peer has: the lowest non-empty bucket with one it has, from a random
-   * place in that bucket (ties broken at random). Bucket 0 last: a piece nobody has cannot be the peer's.
-   */
-  private rarestPiece(can: (i: number) => boolean): number {
-    for (let k = 1; k <= this.buckets.length; k++) {
-      const list = this.buckets[k % this.buckets.length]!;
-      const n = list.length;
-      if (n === 0) continue;
-      const start = Math.floor(this.random() * n);
-      for (let j = 0; j < n; j++) {
-        const i = list[(start + j) % n]!;
-        if (can(i)) return i;
-      }
-    }
-    return -1;
   }
 
   private isQueued(i: number): boolean {
@@ -562,13 +482,10 @@ export class PiecePicker {
       if (s !== 'have' && this.priority[i] !== 0) wantedLeft++;
       invariant(!(this.have[i] === 1 && (this.verifying[i] === 1 || this.active.has(i))), `piece ${i} in two states`);
       invariant(!(this.verifying[i] === 1 && this.active.has(i)), `piece ${i} verifying and active`);
-      const at = this.slot[i]!;
-      invariant((s === 'queued') === at >= 0, `piece ${i} is ${s} but ${at >= 0 ? 'in' : 'not in'} the queued buckets`);
-      if (at >= 0) invariant(this.buckets[this.availability[i]!]?.[at] === i, `piece ${i} not in its availability bucket`);
+      invariant((s === 'queued') === this.queue.has(i), `piece ${i} is ${s} but ${this.queue.has(i) ? 'in' : 'not in'} the queue`);
+      invariant(this.queue.inPlace(i), `piece ${i} not in its availability bucket`);
     }
-    let bucketed = 0;
-    for (const list of this.buckets) bucketed += list.length;
-    invariant(bucketed === queued, `buckets hold ${bucketed} pieces, ${queued} queued`);
+    invariant(this.queue.size === queued && this.queue.counted() === queued, `queue holds ${this.queue.counted()} pieces, ${queued} queued`);
     invariant(queued === this.queued, `queued count ${this.queued} != ${queued}`);
     invariant(wantedLeft === this.wantedLeft, `wanted count ${this.wantedLeft} != ${wantedLeft}`);
     invariant(have === this.haveCount, `have count ${this.haveCount} != ${have}`);
