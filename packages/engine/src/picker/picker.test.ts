@@ -61,6 +61,47 @@ describe('PiecePicker', () => {
     p.checkInvariants();
   });
 
+  it('always starts a piece of the lowest availability among those the peer has (random swarms)', () => {
+    for (let seed = 0; seed < 60; seed++) {
+      const r = rng(seed);
+      const n = 1 + Math.floor(r() * 40);
+      const p = new PiecePicker(layout(n, BLOCK_BYTES), { random: r, randomFirstPieces: seed % 3 === 0 ? 2 : 0 });
+      const sets = new Map<number, Set<number>>();
+      for (let id = 1; id <= 5; id++) {
+        const set = new Set<number>();
+        for (let i = 0; i < n; i++) if (r() < 0.5) set.add(i);
+        sets.set(id, set);
+        p.addPeer(id, { has: (i) => set.has(i) });
+      }
+      for (let step = 0; step < 60 && !p.done; step++) {
+        const id = 1 + Math.floor(r() * 5);
+        const set = sets.get(id)!;
+        const queued = [...set].filter((i) => p.pieceState(i) === 'queued');
+        const random = p.piecesHave < (seed % 3 === 0 ? 2 : 0);
+        const got = p.pick(id, 1, step);
+        p.checkInvariants();
+        if (queued.length === 0 || got.length === 0) {
+          // Nothing queued it has: it may only finish a started piece.
+          expect(got.every((b) => set.has(b.piece))).toBe(true);
+          if (got.length === 0) expect(queued).toHaveLength(0);
+          continue;
+        }
+        const b = got[0]!;
+        expect(set.has(b.piece)).toBe(true);
+        if (queued.includes(b.piece) && !random) {
+          const min = Math.min(...queued.map((i) => p.availability[i]!));
+          expect(p.availability[b.piece]).toBe(min);
+        }
+        const o = p.onBlock(id, b.piece, b.offset, b.length);
+        if (o.kind === 'accepted' && o.complete) p.piecePassed(b.piece);
+        if (r() < 0.2) {
+          const i = Math.floor(r() * n);
+          if (!set.has(i)) (set.add(i), p.peerHave(id, i));
+        }
+      }
+    }
+  });
+
   it('breaks ties at random', () => {
     const seen = new Set<number>();
     for (let seed = 0; seed < 40; seed++) {

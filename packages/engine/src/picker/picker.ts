@@ -1,6 +1,7 @@
 import { invariant } from '../errors.js';
 import type { TorrentLayout } from '../layout.js';
 import { BLOCK_BYTES, blockCount, blockSize, pieceSize } from '../layout.js';
+import { AvailabilityBuckets } from './buckets.js';
 
 /** What the picker needs to know of a peer's pieces. */
 export interface PieceSet {
@@ -90,6 +91,8 @@ export class PiecePicker {
   private haveByteCount = 0;
   /** Bytes of pieces neither `have` nor `skipped` (queued, active, verifying): what is left to fetch. */
   private leftByteCount: number;
+  /** The queued pieces by availability (buckets.ts): picking is not a scan of every piece. */
+  private readonly queue: AvailabilityBuckets;
 
   constructor(
     readonly layout: TorrentLayout,
@@ -107,6 +110,13 @@ export class PiecePicker {
     this.wantedLeft = this.pieceCount;
     this.queued = this.pieceCount;
     this.leftByteCount = layout.totalLength;
+    this.queue = new AvailabilityBuckets(this.pieceCount, this.availability);
+  }
+
+  /** Puts piece i in or out of the queue after a change of its state. */
+  private syncQueued(i: number): void {
+    if (this.isQueued(i)) this.queue.add(i);
+    else this.queue.remove(i);
   }
 
   // ---- pieces we have and want ----
@@ -149,6 +159,7 @@ export class PiecePicker {
     else if (this.priority[i] !== 0 && this.verifying[i] === 0) this.queued--;
     this.verifying[i] = 0;
     this.setHave(i);
+    this.syncQueued(i);
   }
 
   private setHave(i: number): void {
@@ -170,6 +181,7 @@ export class PiecePicker {
       this.queued += wanted ? 1 : -1;
       this.leftByteCount += wanted ? pieceSize(this.layout, i) : -pieceSize(this.layout, i);
     }
+    this.syncQueued(i);
   }
 
   /** Whether new pieces are started in index order (see PickerOptions.sequential). */
@@ -195,12 +207,12 @@ export class PiecePicker {
   addPeer(id: number, pieces: PieceSet): void {
     invariant(!this.peers.has(id), `peer ${id} added twice`);
     this.peers.set(id, { pieces, requests: new Map(), parole: false });
-    for (let i = 0; i < this.pieceCount; i++) if (pieces.has(i)) this.availability[i]!++;
+    for (let i = 0; i < this.pieceCount; i++) if (pieces.has(i)) this.queue.changeAvailability(i, 1);
   }
 
   /** The peer announced a new piece (`have`, BEP 3). Call after its PieceSet includes it. */
   peerHave(_id: number, i: number): void {
-    this.availability[i]!++;
+    this.queue.changeAvailability(i, 1);
   }
 
   /** Removes a peer; its outstanding requests go back to missing. */
@@ -208,7 +220,7 @@ export class PiecePicker {
     const p = this.peers.get(id);
     if (p === undefined) return;
     this.releaseAll(id);
-    for (let i = 0; i < this.pieceCount; i++) if (p.pieces.has(i)) this.availability[i]!--;
+    for (let i = 0; i < this.pieceCount; i++) if (p.pieces.has(i)) this.queue.changeAvailability(i, -1);
     this.peers.delete(id);
   }
 
@@ -286,7 +298,11 @@ export class PiecePicker {
       let i = this.urgentPiece(can);
       if (i < 0) {
         if (started >= newPieces) break;
-        i = this.sequentialOn ? this.firstPiece(can) : this.haveCount < this.randomFirst ? this.randomPiece(can) : this.rarestPiece(can);
+        i = this.sequentialOn
+          ? this.firstPiece(can)
+          : this.haveCount < this.randomFirst
+            ? this.queue.random(can, this.random)
+            : this.queue.rarest(can, this.random);
       }
       if (i < 0) break;
       const a = this.activate(i);
@@ -336,36 +352,6 @@ export class PiecePicker {
     return -1;
   }
 
-  private randomPiece(can: (i: number) => boolean): number {
-    let chosen = -1;
-    let seen = 0;
-    for (let i = 0; i < this.pieceCount; i++) {
-      if (!this.isQueued(i) || !can(i)) continue;
-      seen++;
-      if (this.random() * seen < 1) chosen = i; // reservoir sampling: uniform over candidates
-    }
-    return chosen;
-  }
-
-  private rarestPiece(can: (i: number) => boolean): number {
-    let best = -1;
-    let bestAvail = Infinity;
-    let ties = 0;
-    for (let i = 0; i < this.pieceCount; i++) {
-      if (!this.isQueued(i) || !can(i)) continue;
-      const av = this.availability[i]!;
-      if (av < bestAvail) {
-        bestAvail = av;
-        best = i;
-        ties = 1;
-      } else if (av === bestAvail) {
-        ties++;
-        if (this.random() * ties < 1) best = i;
-      }
-    }
-    return best;
-  }
-
   private isQueued(i: number): boolean {
     return this.have[i] === 0 && this.priority[i] !== 0 && this.verifying[i] === 0 && !this.active.has(i);
   }
@@ -383,6 +369,7 @@ export class PiecePicker {
     };
     this.active.set(i, a);
     this.queued--;
+    this.syncQueued(i);
     return a;
   }
 
@@ -391,6 +378,7 @@ export class PiecePicker {
       for (const pid of a.requesters[b] ?? []) this.peers.get(pid)?.requests.delete(a.index * this.blocksPerPiece + b);
     }
     this.active.delete(a.index);
+    this.syncQueued(a.index);
   }
 
   // ---- events ----
@@ -448,6 +436,7 @@ export class PiecePicker {
     this.verifying[i] = 0;
     if (this.priority[i] !== 0) this.queued++;
     else this.leftByteCount -= pieceSize(this.layout, i); // unwanted meanwhile: now skipped
+    this.syncQueued(i);
   }
 
   /** A request timed out or was rejected (BEP 6): the block goes back to missing if nobody else asked. */
@@ -496,6 +485,7 @@ export class PiecePicker {
     this.active.delete(a.index);
     if (this.priority[a.index] !== 0) this.queued++;
     else this.leftByteCount -= pieceSize(this.layout, a.index); // unwanted meanwhile: now skipped
+    this.syncQueued(a.index);
   }
 
   /**
@@ -538,7 +528,10 @@ export class PiecePicker {
       if (s !== 'have' && this.priority[i] !== 0) wantedLeft++;
       invariant(!(this.have[i] === 1 && (this.verifying[i] === 1 || this.active.has(i))), `piece ${i} in two states`);
       invariant(!(this.verifying[i] === 1 && this.active.has(i)), `piece ${i} verifying and active`);
+      invariant((s === 'queued') === this.queue.has(i), `piece ${i} is ${s} but ${this.queue.has(i) ? 'in' : 'not in'} the queue`);
+      invariant(this.queue.inPlace(i), `piece ${i} not in its availability bucket`);
     }
+    invariant(this.queue.size === queued && this.queue.counted() === queued, `queue holds ${this.queue.counted()} pieces, ${queued} queued`);
     invariant(queued === this.queued, `queued count ${this.queued} != ${queued}`);
     invariant(wantedLeft === this.wantedLeft, `wanted count ${this.wantedLeft} != ${wantedLeft}`);
     invariant(have === this.haveCount, `have count ${this.haveCount} != ${have}`);

@@ -44,6 +44,11 @@ export class FsStorage implements TorrentStorage {
    */
   private readonly readHandles = new Map<number, CachedHandle>();
   private readonly opening = new Map<number, Promise<CachedHandle>>();
+  /**
+   * Writers waiting on `opening` per file: the handle is in the cache with no user yet, and another
+   * opening's eviction must not close it before they take it.
+   */
+  private readonly waiting = new Map<number, number>();
   private readonly maxOpen: number;
   private tick = 0;
   private closed = false;
@@ -150,27 +155,44 @@ export class FsStorage implements TorrentStorage {
       this.opening.set(file, p);
       p.finally(() => this.opening.delete(file)).catch(() => undefined);
     }
-    const h = await p;
-    h.users++;
-    h.lastUse = ++this.tick;
-    return h;
+    this.waiting.set(file, (this.waiting.get(file) ?? 0) + 1);
+    try {
+      const h = await p;
+      h.users++;
+      h.lastUse = ++this.tick;
+      return h;
+    } finally {
+      const n = this.waiting.get(file)! - 1;
+      if (n === 0) this.waiting.delete(file);
+      else this.waiting.set(file, n);
+    }
   }
 
   private release(h: CachedHandle): void {
     h.users--;
+    // Handles pinned by waiting writers may have kept the cache over its cap: trim it now they are free.
+    if (h.users === 0) {
+      if (this.handles.size > this.maxOpen) void this.evict();
+      if (this.readHandles.size > this.maxOpen) void this.evict(this.readHandles);
+    }
   }
 
-  /** Closes least-recently-used idle handles beyond the cap. Busy handles are never closed. */
+  /**
+   * Closes least-recently-used idle handles beyond the cap (taken out of the cache at once, closed
+   * after). Busy handles, and those writers wait to take, are never closed.
+   */
   private async evict(cache: Map<number, CachedHandle> = this.handles): Promise<void> {
+    const victims: FileHandle[] = [];
     while (cache.size > this.maxOpen) {
       let victim: [number, CachedHandle] | undefined;
       for (const e of cache) {
-        if (e[1].users === 0 && (victim === undefined || e[1].lastUse < victim[1].lastUse)) victim = e;
+        if (e[1].users === 0 && !this.waiting.has(e[0]) && (victim === undefined || e[1].lastUse < victim[1].lastUse)) victim = e;
       }
-      if (victim === undefined) return;
+      if (victim === undefined) break;
       cache.delete(victim[0]);
-      await victim[1].fh.close().catch(() => undefined);
+      victims.push(victim[1].fh);
     }
+    await Promise.all(victims.map((fh) => fh.close().catch(() => undefined)));
   }
 
   /** A handle to read `file`: the writable one if open, else a cached read-only one; undefined if the file does not exist. */

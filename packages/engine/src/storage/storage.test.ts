@@ -152,6 +152,28 @@ describe('FsStorage', () => {
   });
 });
 
+describe('FsStorage handle cache under concurrency', () => {
+  it('never closes a handle that a concurrent write has just opened (many small files, cap 2)', async () => {
+    // 40 files of 3 bytes, pieces of 6: each piece spans two files. Written all at once, the
+    // openings interleave with evictions; a handle opened for one write must not be evicted by another.
+    const many = makeLayout({
+      pieceLength: 6,
+      files: Array.from({ length: 40 }, (_, i) => ({ path: ['d', `f${i}`], length: 3 })),
+      pieceHashes: new Uint8Array(20 * 20),
+    });
+    const d = await tempDir();
+    const s = new FsStorage(many, d.path, 2);
+    try {
+      await Promise.all(Array.from({ length: 20 }, (_, p) => s.write(p, 0, [Buffer.from(`${String(p).padStart(2, '0')}abcd`)])));
+      for (let p = 0; p < 20; p++) expect((await s.read(p, 0, 6)).toString('latin1')).toBe(`${String(p).padStart(2, '0')}abcd`);
+      expect(s.openHandles).toBeLessThanOrEqual(4); // 2 writable + 2 read-only
+    } finally {
+      await s.close();
+      await d.cleanup();
+    }
+  });
+});
+
 describe('FsStorage reads', () => {
   const openFds = (): number => readdirSync('/proc/self/fd').length;
 

@@ -15,6 +15,11 @@ export function bufferedPieceLimit(pieceLength: number): number {
 /** Free piece buffers kept for reuse at most: enough for the pieces in flight on a fast link, so the steady state allocates nothing. */
 export const PIECE_POOL_MAX = 16;
 /**
+ * …or as many as fit in this many bytes, for small pieces: with 32 KiB pieces sixteen buffers are
+ * half a megabyte, and each piece past them was a fresh allocation for the GC (issue 16, shape 2).
+ */
+export const PIECE_POOL_BYTES = 16 * 1024 * 1024;
+/**
  * A started piece that received no block for this long, with no request out, has nobody working on
  * it (its peers left or choke us); when the budget is full it is abandoned so that its buffer serves
  * a piece someone can deliver. As long as a snubbed peer gets (libtorrent's request_timeout).
@@ -39,12 +44,15 @@ export class PieceBuffers {
   /** Pieces that may be started at once. */
   readonly limit: number;
   private readonly free: Buffer[] = [];
+  /** Free buffers kept at most (PIECE_POOL_MAX, more for small pieces). */
+  private readonly poolMax: number;
   private readonly active = new Map<number, ActiveBuffer>();
   /** Buffers handed over to verification and writing (`take`), not yet released. */
   private verifyingCount = 0;
 
   constructor(private readonly pieceLength: number) {
     this.limit = bufferedPieceLimit(pieceLength);
+    this.poolMax = Math.max(PIECE_POOL_MAX, Math.floor(PIECE_POOL_BYTES / pieceLength));
   }
 
   /** Pieces being verified and written: they hold their buffers, so they count against the limit. */
@@ -117,6 +125,6 @@ export class PieceBuffers {
 
   /** Pools a buffer while buffers in use and pooled stay within the limit. */
   private recycle(buf: Buffer): void {
-    if (this.free.length < PIECE_POOL_MAX && this.free.length + this.active.size + this.verifyingCount < this.limit) this.free.push(buf);
+    if (this.free.length < this.poolMax && this.free.length + this.active.size + this.verifyingCount < this.limit) this.free.push(buf);
   }
 }
