@@ -39,6 +39,8 @@ export type { TransportStats } from './net/transport.js';
 
 // Resume: restoring verified pieces and keeping the resume file current.
 export { resumePath } from './resume/store.js';
+export { canonicalFolder, migrateLegacyResume, RESUME_FOLDER, resumeFileFor, type MigrateResult } from './resume/location.js';
+export { stateFolder } from './state-folder.js';
 export {
   restore,
   ResumeKeeper,

@@ -6,9 +6,11 @@ import {
   inlineVerifier,
   planPieces,
   restore,
+  resumeFileFor,
   ResumeKeeper,
   seedGoalReached,
   sourceFromMetainfo,
+  stateFolder,
   type PiecePlan,
   type RestoreResult,
   type SeedGoal,
@@ -126,19 +128,21 @@ export class Job extends EventEmitter<JobEvents> {
     }
     // Checks every path before anything is touched (ENGINE_UNSAFE_PATH: the outcome is `failed`).
     const store = new FsStorage(this.source.layout, this.opts.dir);
-    const restored = await this.check(store);
+    const resumeFile = await resumeFileFor(this.opts.stateDir ?? stateFolder(), this.source.infoHash, this.opts.dir);
+    const restored = await this.check(store, resumeFile);
     if ('kind' in restored) return restored;
-    return this.runTorrent(store, restored, plan);
+    return this.runTorrent(store, restored, plan, resumeFile);
   }
 
   /** Restores the verified set; closes the storage unless the job goes on with it. */
-  private async check(store: FsStorage): Promise<RestoreResult | JobOutcome> {
+  private async check(store: FsStorage, resumeFile: string): Promise<RestoreResult | JobOutcome> {
     const { metainfo, signal } = this.opts;
     let keep = false;
     try {
       const restored = await restore({
         dir: this.opts.dir,
         name: diskNameOf(metainfo),
+        resumeFile,
         infoHash: this.source.infoHash,
         layout: this.source.layout,
         storage: store,
@@ -172,11 +176,12 @@ export class Job extends EventEmitter<JobEvents> {
   }
 
   /** Adds the torrent, drives it to an outcome, and removes it from the session on every path. */
-  private async runTorrent(store: FsStorage, restored: RestoreResult, plan: PiecePlan | undefined): Promise<JobOutcome> {
+  private async runTorrent(store: FsStorage, restored: RestoreResult, plan: PiecePlan | undefined, resumeFile: string): Promise<JobOutcome> {
     const { session, selection } = this.opts;
     const keeper = new ResumeKeeper({
       dir: this.opts.dir,
       name: diskNameOf(this.opts.metainfo),
+      resumeFile,
       infoHash: this.source.infoHash,
       layout: this.source.layout,
       clock: this.clock,
