@@ -18,6 +18,7 @@ export { ManualClock, systemClock, type Clock, type TimerHandle } from './clock.
 export type { TorrentLayout, LayoutFile } from './layout.js';
 export type { StorageFactory, TorrentStorage } from './storage/types.js';
 export { FsStorage, fsStorage, type FsStorageOptions } from './storage/fs.js';
+export { PartFile, PartFileStorage, parkedFiles } from './storage/part-file.js';
 export { MemoryStorage, memoryStorage } from './storage/memory.js';
 export { inlineVerifier, type Verifier } from './verify.js';
 
