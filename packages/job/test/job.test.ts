@@ -5,7 +5,7 @@ import { ManualClock } from '@tc/clock';
 import { resumeFileFor, type Session } from '@tc/engine';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
-import { Job, JobError, type JobOptions } from '../src/index.js';
+import { Job, JobError, PART_SUFFIX, type JobOptions } from '../src/index.js';
 import { loopbackSession, metainfoOf, nextEvent, openFds, recordEvents, seedInMemory } from './helpers.js';
 
 /** Long enough never to fire in these tests unless a test means it to (they drive time with a manual clock). */
@@ -257,7 +257,8 @@ describe('Job', () => {
     const session = await leecher();
     const a = fromSeeder(session, pack, freshDir());
     const b = fromSeeder(session, other, freshDir());
-    const both = nextEvent(a, 'started').then(() => nextEvent(b, 'started'));
+    // Both listeners first: b may start before a's 'started' is handled.
+    const both = Promise.all([nextEvent(a, 'started'), nextEvent(b, 'started')]);
     const runs = Promise.all([a.run(), b.run()]);
     await both;
     expect(session.list()).toHaveLength(2);
@@ -293,6 +294,21 @@ describe('Job', () => {
     expect(outcome).toMatchObject({ kind: 'done', stats: { piecesHave: 1, downloaded: 32 * 1024 } });
     expect((await readFile(join(dir, 'pack', 'readme.txt'))).equals(pack.data.subarray(0, 500))).toBe(true);
     await expect(access(join(dir, 'pack', 'empty.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
+    // blob.bin's bytes of piece 0 are in the part file in the state folder, not in a sparse blob.bin (issue 17).
+    expect(await readdir(join(dir, 'pack'))).toEqual(['readme.txt']);
+    const part = (await resumeFileFor(state, pack.infoHash, dir)).replace(/\.tc-resume$/, PART_SUFFIX);
+    await access(part);
+    // The next run trusts its resume data (the parked bytes are vouched for by the part file).
+    const again = fromSeeder(await leecher(), pack, dir, { selection: [0] });
+    const restored = nextEvent(again, 'restored');
+    expect((await again.run()).kind).toBe('done');
+    expect(await restored).toMatchObject({ source: 'resume', have: 1, checked: 0 });
+    // Everything selected: piece 0's blob.bin bytes move into place, only the rest is downloaded.
+    const all = fromSeeder(await leecher(), pack, dir);
+    const outcome2 = await all.run();
+    expect(outcome2).toMatchObject({ kind: 'done', stats: { piecesHave: 10, downloaded: 9 * 32 * 1024 - (10 * 32 * 1024 - pack.data.length) } });
+    await expectPack(dir);
+    await expect(access(part)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('a folder that cannot be written: disk-error (the torrent went upload-only), nothing left in the session', async () => {

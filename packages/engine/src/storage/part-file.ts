@@ -277,19 +277,28 @@ export class PartFileStorage implements TorrentStorage {
   }
 
   /**
-   * Moves into the user's files every byte of the part file that no longer belongs to a parked file
-   * (the user selected that file since), and frees slots left with nothing parked. Returns the
+   * Moves into the user's files the bytes the part file holds of files selected since (`present`:
+   * whether a file exists in the user's folder), and frees slots left with nothing parked. Returns the
    * pieces whose slot was freed that way (a piece still partly parked stays, its other bytes in place).
    */
-  async adopt(): Promise<number[]> {
+  async adopt(present: (file: number) => Promise<boolean>): Promise<number[]> {
     const moved: number[] = [];
+    // A selected file already in the user's folder was never parked since it was written there
+    // (parked files are never created there), or was adopted before: its bytes are in place, and
+    // writing them again would only change its mtime. Asked once, before anything is written.
+    const adopting = new Map<number, boolean>();
+    for (const piece of this.part.pieces) {
+      for (const sl of fileSlices(this.layout, piece, 0, Math.min(this.layout.pieceLength, this.layout.totalLength - piece * this.layout.pieceLength))) {
+        if (this.selected[sl.file] === true && !adopting.has(sl.file)) adopting.set(sl.file, !(await present(sl.file)));
+      }
+    }
     for (const piece of this.part.pieces) {
       const size = Math.min(this.layout.pieceLength, this.layout.totalLength - piece * this.layout.pieceLength);
       const slices = fileSlices(this.layout, piece, 0, size);
       let any = false;
       for (const sl of slices) {
         // A selected file's range: the slot has its bytes (a copy of what went in place, or what was parked).
-        if (!this.selected[sl.file]) continue;
+        if (adopting.get(sl.file) !== true) continue;
         await this.inner.write(piece, sl.rangeOffset, [await this.part.read(piece, sl.rangeOffset, sl.length)]);
         any = true;
       }
