@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { CodecError, MAX_TORRENT_BYTES, parseMagnet, parseMetainfo, toTorrentFile, type Metainfo } from '@tc/codec';
 import { EngineError, resumeFileFor, resumePath, type PeerAddress, type Session } from '@tc/engine';
-import { diskNameOf, Job, type JobOutcome } from '@tc/job';
+import { diskNameOf, Job, PART_SUFFIX, type JobOutcome } from '@tc/job';
 import { Entry } from './entry.js';
 import { DaemonError } from './errors.js';
 import { fetchTorrentUrl } from './fetch.js';
@@ -233,7 +233,9 @@ export class Registry extends EventEmitter<RegistryEvents> {
       const name = diskNameOf(e.metainfo);
       // diskNameOf is the storage's safe top-level name: one component, never '..'.
       await rm(join(e.record.dir, name), { recursive: true, force: true });
-      await rm(await resumeFileFor(this.opts.state.path, e.hex, e.record.dir), { force: true });
+      const resumeFile = await resumeFileFor(this.opts.state.path, e.hex, e.record.dir);
+      await rm(resumeFile, { force: true });
+      await rm(resumeFile.replace(/\.tc-resume$/, PART_SUFFIX), { force: true });
       // And one an earlier version left beside the data, if the torrent never ran since.
       await rm(resumePath(e.record.dir, name), { force: true });
     }
