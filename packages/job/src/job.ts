@@ -8,7 +8,6 @@ import {
   inlineVerifier,
   PartFile,
   PartFileStorage,
-  parkedFiles,
   planPieces,
   restore,
   resumeFileFor,
@@ -182,20 +181,25 @@ export class Job extends EventEmitter<JobEvents> {
     const { selection } = this.opts;
     const part = await PartFile.open(resumeFile.replace(/\.tc-resume$/, '') + PART_SUFFIX, layout.pieceLength, layout.pieceCount);
     if (selection === undefined && part.pieces.length === 0) return { files, storage: files, layout, part: undefined, parked: undefined };
-    const storage = new PartFileStorage(layout, files, part, selection);
+    // Paths were checked by FsStorage's constructor (contained in dir).
+    const present = await Promise.all(
+      layout.files.map(async (f) =>
+        f.padding
+          ? false
+          : lstat(join(this.opts.dir, ...f.path)).then(
+              () => true,
+              () => false,
+            ),
+      ),
+    );
+    const storage = new PartFileStorage(layout, files, part, selection, present);
     try {
-      // Paths were checked by FsStorage's constructor (contained in dir).
-      await storage.adopt((i) =>
-        lstat(join(this.opts.dir, ...layout.files[i]!.path)).then(
-          () => true,
-          () => false,
-        ),
-      );
+      await storage.adopt();
     } catch (e) {
       await part.close();
       throw e;
     }
-    const parked = parkedFiles(layout, selection);
+    const parked = storage.parked;
     const resumeLayout: TorrentLayout = { ...layout, files: layout.files.map((f, i) => (parked[i] === true ? { ...f, padding: true } : f)) };
     return { files, storage, layout: resumeLayout, part, parked };
   }

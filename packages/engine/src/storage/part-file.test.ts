@@ -29,6 +29,8 @@ describe('part file mapping', () => {
     expect(parkedFiles(layout, [0])).toEqual([false, true, true, false, false]);
     expect(parkedFiles(layout, [4])).toEqual([false, false, false, false, false]);
     expect(parkedFiles(layout, [2])).toEqual([true, true, false, false, false]);
+    // A file already in the user's folder stays there (its bytes are in place).
+    expect(new PartFileStorage(layout, {} as never, {} as never, [1], [true]).parked).toEqual([false, false, true, false, false]);
   });
 
   it('splits a piece range into runs for the user folder and the part file', () => {
@@ -58,13 +60,17 @@ describe('PartFileStorage', () => {
   });
   afterEach(async () => cleanup());
 
-  const present = (file: number): Promise<boolean> =>
-    lstat(join(dir, 'dl', ...layout.files[file]!.path)).then(
-      () => true,
-      () => false,
+  const present = (): Promise<boolean[]> =>
+    Promise.all(
+      layout.files.map((f) =>
+        lstat(join(dir, 'dl', ...f.path)).then(
+          () => true,
+          () => false,
+        ),
+      ),
     );
   const open = async (selection: number[] | undefined): Promise<PartFileStorage> =>
-    new PartFileStorage(layout, new FsStorage(layout, join(dir, 'dl')), await PartFile.open(partPath, 16, layout.pieceCount), selection);
+    new PartFileStorage(layout, new FsStorage(layout, join(dir, 'dl')), await PartFile.open(partPath, 16, layout.pieceCount), selection, await present());
 
   it('with b.txt selected, the boundary piece leaves only b.txt in the folder; the rest is in the part file, read back whole', async () => {
     const s = await open([1]);
@@ -93,7 +99,7 @@ describe('PartFileStorage', () => {
     await s.close();
     // a.bin selected too: its bytes of piece 1 move into place; c.bin is still parked there.
     const withA = await open([0, 1]);
-    expect(await withA.adopt(present)).toEqual([]);
+    expect(await withA.adopt()).toEqual([]);
     const a = await readFile(join(dir, 'dl', 't', 'a.bin'));
     expect(a.length).toBe(20);
     expect(a.subarray(16)).toEqual(data.subarray(16, 20));
@@ -101,7 +107,7 @@ describe('PartFileStorage', () => {
     await lstat(partPath);
     // Everything selected: c.bin's bytes of pieces 1 and 4 move too, and the part file is removed.
     const all = await open(undefined);
-    expect(await all.adopt(present)).toEqual([1, 4]);
+    expect(await all.adopt()).toEqual([1, 4]);
     const c = await readFile(join(dir, 'dl', 't', 'c.bin'));
     expect(c.subarray(0, 2)).toEqual(data.subarray(30, 32));
     expect(c.subarray(34, 40)).toEqual(data.subarray(64, 70));

@@ -244,16 +244,23 @@ export class PartFile {
  * other byte to `inner` (the user's files) at the same piece and offset.
  */
 export class PartFileStorage implements TorrentStorage {
-  private readonly parked: boolean[];
+  /** Files whose bytes go to the part file: `parkedFiles`, less those already in the user's folder. */
+  readonly parked: readonly boolean[];
   private readonly selected: boolean[];
 
+  /**
+   * `present[i]`: file i exists in the user's folder (asked before anything is written). A file
+   * already there stays there, selected or not (its bytes are in place: parking them now would
+   * lose them), and `adopt()` does not write it again.
+   */
   constructor(
     private readonly layout: TorrentLayout,
     private readonly inner: TorrentStorage,
     private readonly part: PartFile,
     selection: readonly number[] | undefined,
+    private readonly present: readonly boolean[] = [],
   ) {
-    this.parked = parkedFiles(layout, selection);
+    this.parked = parkedFiles(layout, selection).map((p, i) => p && present[i] !== true);
     const chosen = new Set(selection ?? layout.files.map((_, i) => i));
     this.selected = layout.files.map((f, i) => !f.padding && chosen.has(i));
   }
@@ -277,28 +284,23 @@ export class PartFileStorage implements TorrentStorage {
   }
 
   /**
-   * Moves into the user's files the bytes the part file holds of files selected since (`present`:
-   * whether a file exists in the user's folder), and frees slots left with nothing parked. Returns the
+   * Moves into the user's files the bytes the part file holds of files selected since (those not
+   * `present` in the user's folder), and frees slots left with nothing parked. Returns the
    * pieces whose slot was freed that way (a piece still partly parked stays, its other bytes in place).
    */
-  async adopt(present: (file: number) => Promise<boolean>): Promise<number[]> {
+  async adopt(): Promise<number[]> {
     const moved: number[] = [];
     // A selected file already in the user's folder was never parked since it was written there
     // (parked files are never created there), or was adopted before: its bytes are in place, and
-    // writing them again would only change its mtime. Asked once, before anything is written.
-    const adopting = new Map<number, boolean>();
-    for (const piece of this.part.pieces) {
-      for (const sl of fileSlices(this.layout, piece, 0, Math.min(this.layout.pieceLength, this.layout.totalLength - piece * this.layout.pieceLength))) {
-        if (this.selected[sl.file] === true && !adopting.has(sl.file)) adopting.set(sl.file, !(await present(sl.file)));
-      }
-    }
+    // writing them again would only change its mtime.
+    const adopting = this.selected.map((s, i) => s && this.present[i] !== true);
     for (const piece of this.part.pieces) {
       const size = Math.min(this.layout.pieceLength, this.layout.totalLength - piece * this.layout.pieceLength);
       const slices = fileSlices(this.layout, piece, 0, size);
       let any = false;
       for (const sl of slices) {
         // A selected file's range: the slot has its bytes (a copy of what went in place, or what was parked).
-        if (adopting.get(sl.file) !== true) continue;
+        if (adopting[sl.file] !== true) continue;
         await this.inner.write(piece, sl.rangeOffset, [await this.part.read(piece, sl.rangeOffset, sl.length)]);
         any = true;
       }
