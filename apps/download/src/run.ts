@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { checkOutputFolder, ExitCode, reportError, type Io } from '@tc/cli';
 import type { Metainfo } from '@tc/codec';
-import type { Session } from '@tc/engine';
+import { stateFolder, type Session } from '@tc/engine';
 import { Job } from '@tc/job';
 import { EventLog, JobConsole, lockRun, openSession, portFallbackNotice } from '@tc/job/cli';
 import { parseDownloadArgs, readSelection, type DownloadArgs } from './args.js';
@@ -65,6 +65,8 @@ async function download(
     session,
     metainfo,
     dir: args.dir,
+    // Resume data in the state folder: nothing of ours is left in the download folder (issue 17).
+    stateDir: stateFolder(io.env),
     peers: args.peers,
     webSeeds: args.webSeeds,
     maxPeers: args.maxPeers,

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { truncate, writeFile, open } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, readdir, readFile, truncate, unlink, writeFile, open } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { resumeFileFor, resumePath } from '@tc/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchesFixture } from '@tc/testkit/fixture-check';
 import { startFixtureSeeder } from '@tc/testkit/fixture-seeder';
 import type { LibtorrentPeer } from '@tc/testkit/libtorrent';
-import { runBin } from '@tc/testkit/run-bin';
+import { runBin, TEST_STATE_HOME } from '@tc/testkit/run-bin';
 import { startThrottleProxy, type ThrottleProxy } from '@tc/testkit/throttle-proxy';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
@@ -67,7 +68,8 @@ function runAndKill(out: string, ms: number, fromFirstOutput: boolean): Promise<
   return new Promise((res, rej) => {
     const child = spawn(process.execPath, [BIN, ...args(out, true, fromFirstOutput ? 'plain' : 'none')], {
       cwd: work.path,
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TC_DHT_BOOTSTRAP: '', TC_LSD: '0' },
+      // The same state folder as runBin's: the last run must find the resume data the killed ones saved.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TC_DHT_BOOTSTRAP: '', TC_LSD: '0', XDG_STATE_HOME: TEST_STATE_HOME },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -133,6 +135,8 @@ describe('tc-download resume', () => {
     const again = await runBin(BIN, args(out), { cwd: work.path });
     expect(again.code).toBe(0);
     expect(again.stderr).toMatch(/resuming: 100% verified from resume data/);
+    // Nothing of ours is left in the download folder: the resume data is in the state folder (issue 17).
+    expect(await readdir(out)).toEqual(['kill']);
   });
 
   it('a resume file that lies (file truncated, file changed) triggers a re-check; the data still ends correct', async () => {
@@ -162,8 +166,10 @@ describe('tc-download resume', () => {
     const fh = await open(t.pathOf(out, t.files[0]!), 'r+');
     await fh.write(Buffer.alloc(100, 0x55), 0, 100, 70_000);
     await fh.close();
+    const resumeFile = await resumeFileFor(join(TEST_STATE_HOME, 'tc'), t.infoHash, out);
+    await mkdir(dirname(resumeFile), { recursive: true });
     for (const junk of [Buffer.alloc(0), Buffer.from('d6:format9:tc-resume7:versioni1e4:have3:\xff\xff\xffe', 'latin1'), Buffer.from('not bencode at all')]) {
-      await writeFile(join(out, 'kill.tc-resume'), junk);
+      await writeFile(resumeFile, junk);
       const r = await runBin(BIN, args(out), { cwd: work.path, timeoutMs: 60_000 });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/warning: ignoring resume data/);
@@ -179,6 +185,23 @@ describe('tc-download resume', () => {
     expect(r.stderr).toMatch(/re-checking existing data \(--recheck\)/);
     expect(r.stderr).toMatch(/re-checked: 99% verified/);
     expect(await matchesFixture(t, out)).toBe(true);
+  });
+
+  it('a resume file an earlier version left in the download folder is moved into the state folder, trusted, and gone from the folder', async () => {
+    const out = (await tempDir('tc-migrate-')).path;
+    const first = await runBin(BIN, args(out), { cwd: work.path, timeoutMs: 60_000 });
+    expect(first.code, first.stderr).toBe(0);
+    const resumeFile = await resumeFileFor(join(TEST_STATE_HOME, 'tc'), t.infoHash, out);
+    // The format did not change: what an earlier version wrote beside the data is these bytes, there.
+    const bytes = await readFile(resumeFile);
+    await writeFile(resumePath(out, 'kill'), bytes);
+    await unlink(resumeFile);
+    const second = await runBin(BIN, args(out), { cwd: work.path, timeoutMs: 60_000 });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/resuming: 100% verified from resume data/);
+    expect(second.stderr).not.toMatch(/re-check/);
+    expect(await readdir(out)).toEqual(['kill']);
+    expect((await readFile(resumeFile)).length).toBeGreaterThan(0);
   });
 
   it('--seed: once done it keeps seeding; SIGINT then ends it with exit 130, as any interrupted command (CLI.md, issue 17)', async () => {

@@ -1,9 +1,12 @@
-import { access, readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { access, readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { resumeFileFor } from '@tc/engine';
+import { PART_SUFFIX } from '@tc/job';
+import { matchesFixture } from '@tc/testkit/fixture-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFixtureSeeder } from '@tc/testkit/fixture-seeder';
 import type { LibtorrentPeer } from '@tc/testkit/libtorrent';
-import { runBin } from '@tc/testkit/run-bin';
+import { runBin, TEST_STATE_HOME } from '@tc/testkit/run-bin';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
 
@@ -74,12 +77,28 @@ describe('tc-download --select', () => {
       const f = t.files[i]!;
       expect((await readFile(t.pathOf(out, f))).equals(t.data.subarray(at[i], at[i]! + f.length))).toBe(true);
     }
-    // f shares no piece with b or d: never created. a, c and e hold parts of boundary pieces.
-    expect(await exists(t.pathOf(out, t.files[5]!))).toBe(false);
-    for (const i of [0, 2, 4]) expect(await exists(t.pathOf(out, t.files[i]!))).toBe(true);
-    // The boundary bytes written into a (its last part, from piece 1) are the real ones.
-    const a = await readFile(t.pathOf(out, t.files[0]!));
-    expect(a.subarray(PIECE, 100_000).equals(t.data.subarray(PIECE, 100_000))).toBe(true);
+    // Only the selected files are in the folder: the bytes of a, c and e in the boundary pieces are
+    // in the part file in the state folder (issue 17), and f shares no piece with b or d.
+    expect((await readdir(join(out, 'sel'))).sort()).toEqual(['b.bin', 'd.txt']);
+    const part = (await resumeFileFor(join(TEST_STATE_HOME, 'tc'), t.infoHash, out)).replace(/\.tc-resume$/, PART_SUFFIX);
+    expect(await exists(part)).toBe(true);
+
+    // a selected too: its bytes of piece 1 move from the part file into place; only a's other piece is fetched.
+    const more = await runBin(BIN, ['sel.torrent', '-o', out, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--select', '0,1,d.*', '--json'], {
+      cwd: work.path,
+    });
+    expect(more.code, more.stderr).toBe(0);
+    expect((JSON.parse(more.stdout.trim().split('\n').at(-1)!) as Record<string, number>)['downloadedBytes']).toBe(PIECE);
+    expect((await readFile(t.pathOf(out, t.files[0]!))).equals(t.data.subarray(0, 100_000))).toBe(true);
+    expect((await readdir(join(out, 'sel'))).sort()).toEqual(['a.bin', 'b.bin', 'd.txt']);
+    // Everything: the rest is fetched, the part file is emptied and removed, every byte is right.
+    const all = await runBin(BIN, ['sel.torrent', '-o', out, '--peer', `127.0.0.1:${seeder.port}`, '--listen', '127.0.0.1', '--quiet'], {
+      cwd: work.path,
+      timeoutMs: 60_000,
+    });
+    expect(all.code, all.stderr).toBe(0);
+    expect(await matchesFixture(t, out)).toBe(true);
+    expect(await exists(part)).toBe(false);
   });
 
   it('a bad selection is a usage error (exit 2)', async () => {

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ExitCode, readTorrentArg, reportError, reportWarning, UsageError, type Io } from '@tc/cli';
 import type { Metainfo } from '@tc/codec';
-import type { Session } from '@tc/engine';
+import { stateFolder, type Session } from '@tc/engine';
 import { diskNameOf, Job } from '@tc/job';
 import { EventLog, JobConsole, lockRun, openSession, portFallbackNotice } from '@tc/job/cli';
 import { parseSeedArgs, type SeedArgs } from './args.js';
@@ -61,6 +61,8 @@ async function seedLocked(args: SeedArgs, io: Io, metainfo: Metainfo, session: S
     session,
     metainfo,
     dir,
+    // Resume data in the state folder: nothing is written into the data folder (issue 17).
+    stateDir: stateFolder(io.env),
     seedOnly: true,
     seedGoal: args.seedGoal ?? { kind: 'forever' },
     peers: args.peers,

@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { truncate, writeFile } from 'node:fs/promises';
+import { readdir, truncate, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { matchesFixture } from '@tc/testkit/fixture-check';
 import { startLibtorrent, type LibtorrentPeer } from '@tc/testkit/libtorrent';
-import { runBin } from '@tc/testkit/run-bin';
+import { runBin, TEST_STATE_HOME } from '@tc/testkit/run-bin';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
 import { waitForTcp } from '@tc/testkit/aria2';
@@ -45,7 +45,7 @@ afterAll(async () => {
 async function startSeed(args: string[]): Promise<{ child: ChildProcess; out: () => string; err: () => string; exit: Promise<number | null> }> {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: work.path,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TC_DHT_BOOTSTRAP: '', TC_LSD: '0' },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1', TC_DHT_BOOTSTRAP: '', TC_LSD: '0', XDG_STATE_HOME: TEST_STATE_HOME },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
@@ -190,6 +190,8 @@ describe('tc-seed', () => {
     peers.push(leecher);
     expect(await seed.exit).toBe(0);
     expect(seed.out()).toMatch(/seeded album/);
+    // The resume data it trusted and saved is in the state folder: the data folder holds the data only (issue 17).
+    expect(await readdir(join(work.path, 'data'))).toEqual(['album']);
   });
 
   it('--limit-up keeps the upload rate at or below the limit', async () => {

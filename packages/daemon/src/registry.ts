@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CodecError, MAX_TORRENT_BYTES, parseMagnet, parseMetainfo, toTorrentFile, type Metainfo } from '@tc/codec';
-import { EngineError, resumePath, type PeerAddress, type Session } from '@tc/engine';
-import { diskNameOf, Job, type JobOutcome } from '@tc/job';
+import { EngineError, resumeFileFor, resumePath, type PeerAddress, type Session } from '@tc/engine';
+import { diskNameOf, Job, PART_SUFFIX, type JobOutcome } from '@tc/job';
 import { Entry } from './entry.js';
 import { DaemonError } from './errors.js';
 import { fetchTorrentUrl } from './fetch.js';
@@ -233,6 +233,10 @@ export class Registry extends EventEmitter<RegistryEvents> {
       const name = diskNameOf(e.metainfo);
       // diskNameOf is the storage's safe top-level name: one component, never '..'.
       await rm(join(e.record.dir, name), { recursive: true, force: true });
+      const resumeFile = await resumeFileFor(this.opts.state.path, e.hex, e.record.dir);
+      await rm(resumeFile, { force: true });
+      await rm(resumeFile.replace(/\.tc-resume$/, PART_SUFFIX), { force: true });
+      // And one an earlier version left beside the data, if the torrent never ran since.
       await rm(resumePath(e.record.dir, name), { force: true });
     }
     this.emit('removed', { id: e.id });
@@ -361,6 +365,8 @@ export class Registry extends EventEmitter<RegistryEvents> {
       session: this.opts.session,
       metainfo,
       dir: e.record.dir,
+      // The daemon's resume data lives in its own state folder (resume/), with its list.
+      stateDir: resolve(this.opts.state.path),
       seedGoal: { kind: 'forever' },
       recheck,
       signal: abort.signal,

@@ -101,7 +101,7 @@ function readSettings(s: unknown): DaemonSettings {
  * The daemon's state folder: a lock (one daemon per folder), the torrent list with the settings
  * (torrents.json), each torrent's metainfo (torrents/HASH.torrent), and the generated password.
  * Every write is atomic (temp file, fsync, rename), so a `kill -9` leaves the old list or the new.
- * Each torrent's resume data is the job's, beside its data.
+ * Each torrent's resume data is the job's, in `resume/` here (keyed by info-hash and download folder).
  */
 export class StateDir {
   private constructor(

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, symlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Session } from '@tc/engine';
+import { resumeFileFor, type Session } from '@tc/engine';
 import { createTestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
 import { until } from '@tc/testkit/wait';
@@ -48,6 +48,10 @@ describe('Registry', () => {
     expect(e.record.doneAt).toBeTypeOf('number');
     await d.registry.stop(e);
     expect(e.status).toBe('stopped');
+    // Its resume data is in the daemon's state folder; the download folder holds the data only (issue 17).
+    expect(await readdir(root)).toEqual(['pack']);
+    const resumeFile = await resumeFileFor(state, multi.infoHash, root);
+    expect(existsSync(resumeFile)).toBe(true);
     // A second daemon on the same folder is refused while this one runs.
     await expect(StateDir.open(state)).rejects.toMatchObject({ code: 'DAEMON_LOCKED' });
     await d.close();
@@ -63,6 +67,7 @@ describe('Registry', () => {
     await expect(d.registry.add({ torrent: multi.torrent })).rejects.toMatchObject({ code: 'DAEMON_DUPLICATE' });
     await d.registry.remove(again, true);
     expect(existsSync(join(root, 'pack'))).toBe(false);
+    expect(existsSync(resumeFile)).toBe(false);
     expect(d.registry.list()).toHaveLength(0);
     await d.close();
   });

@@ -24,6 +24,7 @@ export { ManualClock, systemClock, type Clock, type TimerHandle } from './clock.
 export type { TorrentLayout, LayoutFile } from './layout.js';
 export type { StorageFactory, TorrentStorage } from './storage/types.js';
 export { FsStorage, fsStorage, type FsStorageOptions } from './storage/fs.js';
+export { PartFile, PartFileStorage, parkedFiles } from './storage/part-file.js';
 export { MemoryStorage, memoryStorage } from './storage/memory.js';
 export { inlineVerifier, type Verifier } from './verify.js';
 
@@ -45,6 +46,8 @@ export type { TransportStats } from './net/transport.js';
 
 // Resume: restoring verified pieces and keeping the resume file current.
 export { resumePath } from './resume/store.js';
+export { canonicalFolder, migrateLegacyResume, RESUME_FOLDER, resumeFileFor, type MigrateResult } from './resume/location.js';
+export { stateFolder } from './state-folder.js';
 export {
   restore,
   ResumeKeeper,

@@ -1,18 +1,26 @@
 import { EventEmitter } from 'node:events';
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { systemClock, type Clock } from '@tc/clock';
 import {
   EngineError,
   FsStorage,
   inlineVerifier,
+  PartFile,
+  PartFileStorage,
   planPieces,
   restore,
+  resumeFileFor,
   ResumeKeeper,
   seedGoalReached,
   sourceFromMetainfo,
+  stateFolder,
   type PiecePlan,
   type RestoreResult,
   type SeedGoal,
   type Session,
+  type TorrentLayout,
+  type TorrentStorage,
   type Torrent,
   type TorrentSource,
   type TorrentState,
@@ -30,6 +38,29 @@ export const STATUS_INTERVAL_MS = 1_000;
  * storage before it records the torrent) and fight over one resume file.
  */
 const running = new WeakMap<Session, Set<string>>();
+
+/** The part file's name in the state folder: the resume file's, with this suffix. */
+export const PART_SUFFIX = '.parts';
+
+/** Where a job's bytes go: its files, and the storage in front of them (the part file, when one is used). */
+interface Disk {
+  readonly files: FsStorage;
+  readonly storage: TorrentStorage;
+  /** The layout the resume data is checked against: parked files count as padding. */
+  readonly layout: TorrentLayout;
+  readonly part: PartFile | undefined;
+  readonly parked: readonly boolean[] | undefined;
+}
+
+/** A piece the resume data vouches for whose parked bytes the part file does not hold (it was deleted) is not trusted. */
+function dropUnbacked(restored: RestoreResult, layout: TorrentLayout, part: PartFile, parked: readonly boolean[]): void {
+  layout.files.forEach((f, i) => {
+    if (parked[i] !== true || f.length === 0) return;
+    for (let p = Math.floor(f.offset / layout.pieceLength); p <= Math.floor((f.offset + f.length - 1) / layout.pieceLength); p++) {
+      if (!part.has(p)) restored.have.clear(p);
+    }
+  });
+}
 
 /** How one seeding phase went. */
 interface SeedRun {
@@ -125,28 +156,72 @@ export class Job extends EventEmitter<JobEvents> {
       });
     }
     // Checks every path before anything is touched (ENGINE_UNSAFE_PATH: the outcome is `failed`).
-    const store = new FsStorage(this.source.layout, this.opts.dir);
-    const restored = await this.check(store);
+    const files = new FsStorage(this.source.layout, this.opts.dir);
+    const resumeFile = await resumeFileFor(this.opts.stateDir ?? stateFolder(), this.source.infoHash, this.opts.dir);
+    let disk: Disk;
+    try {
+      disk = await this.openDisk(files, resumeFile);
+    } catch (e) {
+      await files.close();
+      throw e;
+    }
+    const restored = await this.check(disk, resumeFile);
     if ('kind' in restored) return restored;
-    return this.runTorrent(store, restored, plan);
+    return this.runTorrent(disk, restored, plan, resumeFile);
+  }
+
+  /**
+   * The torrent's storage: its files, behind the part file (issue 17) when a selection parks the
+   * bytes of unselected neighbours, or an earlier selection left some (moved into place now that
+   * their files are selected). Resume data then counts parked files as padding: their bytes are
+   * vouched for by the part file's slots, not by files in the user's folder.
+   */
+  private async openDisk(files: FsStorage, resumeFile: string): Promise<Disk> {
+    const { layout } = this.source;
+    const { selection } = this.opts;
+    const part = await PartFile.open(resumeFile.replace(/\.tc-resume$/, '') + PART_SUFFIX, layout.pieceLength, layout.pieceCount);
+    if (selection === undefined && part.pieces.length === 0) return { files, storage: files, layout, part: undefined, parked: undefined };
+    // Paths were checked by FsStorage's constructor (contained in dir).
+    const present = await Promise.all(
+      layout.files.map(async (f) =>
+        f.padding
+          ? false
+          : lstat(join(this.opts.dir, ...f.path)).then(
+              () => true,
+              () => false,
+            ),
+      ),
+    );
+    const storage = new PartFileStorage(layout, files, part, selection, present);
+    try {
+      await storage.adopt();
+    } catch (e) {
+      await part.close();
+      throw e;
+    }
+    const parked = storage.parked;
+    const resumeLayout: TorrentLayout = { ...layout, files: layout.files.map((f, i) => (parked[i] === true ? { ...f, padding: true } : f)) };
+    return { files, storage, layout: resumeLayout, part, parked };
   }
 
   /** Restores the verified set; closes the storage unless the job goes on with it. */
-  private async check(store: FsStorage): Promise<RestoreResult | JobOutcome> {
+  private async check(disk: Disk, resumeFile: string): Promise<RestoreResult | JobOutcome> {
     const { metainfo, signal } = this.opts;
     let keep = false;
     try {
       const restored = await restore({
         dir: this.opts.dir,
         name: diskNameOf(metainfo),
+        resumeFile,
         infoHash: this.source.infoHash,
-        layout: this.source.layout,
-        storage: store,
+        layout: disk.layout,
+        storage: disk.storage,
         verifier: inlineVerifier,
         recheck: this.opts.recheck === true,
         ...(signal !== undefined ? { signal } : {}),
         onCheck: (done, total) => this.emit('checking', { done, total }),
       });
+      if (disk.part !== undefined && disk.parked !== undefined) dropUnbacked(restored, disk.layout, disk.part, disk.parked);
       const rejected = restored.rejected !== undefined ? { reason: restored.rejected.reason, message: restored.rejected.message } : undefined;
       this.emit('restored', {
         source: restored.source,
@@ -167,18 +242,20 @@ export class Job extends EventEmitter<JobEvents> {
         return { kind: 'interrupted', stats: undefined, elapsedMs: this.elapsedMs() };
       throw e;
     } finally {
-      if (!keep) await store.close();
+      if (!keep) await disk.storage.close();
     }
   }
 
   /** Adds the torrent, drives it to an outcome, and removes it from the session on every path. */
-  private async runTorrent(store: FsStorage, restored: RestoreResult, plan: PiecePlan | undefined): Promise<JobOutcome> {
+  private async runTorrent(disk: Disk, restored: RestoreResult, plan: PiecePlan | undefined, resumeFile: string): Promise<JobOutcome> {
+    const store = disk.storage;
     const { session, selection } = this.opts;
     const keeper = new ResumeKeeper({
       dir: this.opts.dir,
       name: diskNameOf(this.opts.metainfo),
+      resumeFile,
       infoHash: this.source.infoHash,
-      layout: this.source.layout,
+      layout: disk.layout,
       clock: this.clock,
       storage: store,
       have: restored.have,
@@ -218,7 +295,7 @@ export class Job extends EventEmitter<JobEvents> {
     const unforward = this.forward(torrent);
     this.emit('started', { torrent, port: session.port });
     try {
-      return await this.drive(torrent, store, keeper);
+      return await this.drive(torrent, disk.files, keeper);
     } finally {
       // Every path has stopped the torrent already; this one is for a bug thrown on the way.
       await this.stop(keeper);

@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import type { Metainfo } from '@tc/codec';
 import { JobError } from './errors.js';
 import type { JobOptions } from './types.js';
@@ -15,6 +16,7 @@ function bad(message: string): never {
 /** Bounds every option the job reads (the daemon passes values from remote callers). */
 export function checkJobOptions(o: JobOptions): void {
   if (typeof o.dir !== 'string' || o.dir === '') bad('dir must be a folder path');
+  if (o.stateDir !== undefined && (typeof o.stateDir !== 'string' || !isAbsolute(o.stateDir))) bad('stateDir must be an absolute folder path');
   const fileCount = o.metainfo.files.length;
   if (o.selection !== undefined) {
     if (o.selection.length === 0) bad('selection names no file');
@@ -32,8 +34,8 @@ export function checkJobOptions(o: JobOptions): void {
 }
 
 /**
- * The torrent's top-level name on disk (its file, or its folder), as storage writes it: the resume
- * file is named after it, and tc-seed accepts DATA naming it rather than the folder that holds it.
+ * The torrent's top-level name on disk (its file, or its folder), as storage writes it: earlier
+ * versions named the resume file after it, and tc-seed accepts DATA naming it rather than the folder that holds it.
  */
 export function diskNameOf(m: Metainfo): string {
   return m.files.find((f) => !f.padding)?.safePath[0] ?? 'torrent';

@@ -8,8 +8,14 @@ export interface JobOptions {
   /** The session the torrent is added to. The caller owns it: the job never creates or closes it. */
   readonly session: Session;
   readonly metainfo: Metainfo;
-  /** The folder holding (or to hold) the torrent's file or folder; the resume file sits beside it. */
+  /** The folder holding (or to hold) the torrent's file or folder. */
   readonly dir: string;
+  /**
+   * tc's state folder: the resume data goes in its `resume/` folder, keyed by info-hash and `dir`
+   * (`resumeFileFor`), never into `dir`. Default `stateFolder()` ($XDG_STATE_HOME/tc); the daemon
+   * passes its own. A resume file an earlier version left in `dir` is moved there on start.
+   */
+  readonly stateDir?: string;
   /** Indices into `metainfo.files` to download (`parseSelection`); undefined: every file. */
   readonly selection?: readonly number[];
   /** Once complete, seed until this goal; undefined: the job ends when the download is complete. */

@@ -1,11 +1,11 @@
-import { access, readFile, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '@tc/clock';
-import { resumePath, type Session } from '@tc/engine';
+import { resumeFileFor, type Session } from '@tc/engine';
 import { createTestTorrent, type TestTorrent } from '@tc/testkit/swarm-fixture';
 import { tempDir } from '@tc/testkit/tmp';
-import { Job, JobError, type JobOptions } from '../src/index.js';
+import { Job, JobError, PART_SUFFIX, type JobOptions } from '../src/index.js';
 import { loopbackSession, metainfoOf, nextEvent, openFds, recordEvents, seedInMemory } from './helpers.js';
 
 /** Long enough never to fire in these tests unless a test means it to (they drive time with a manual clock). */
@@ -15,11 +15,18 @@ let seeder: Session;
 let pack: TestTorrent;
 let other: TestTorrent;
 let work: { path: string; cleanup: () => Promise<void> };
+/** tc's state folder for these jobs (JobOptions.stateDir). */
+let state: string;
+let savedXdg: string | undefined;
 /** Sessions a test opened, closed after it even when it fails. */
 const sessions: Session[] = [];
 
 beforeAll(async () => {
   work = await tempDir('tc-job-');
+  state = join(work.path, 'state');
+  // Jobs that name no stateDir use stateFolder(): here, never the user's own.
+  savedXdg = process.env.XDG_STATE_HOME;
+  process.env.XDG_STATE_HOME = join(work.path, 'default-state');
   pack = createTestTorrent({
     name: 'pack',
     pieceLength: 32 * 1024,
@@ -43,6 +50,8 @@ afterEach(async () => {
 afterAll(async () => {
   await seeder?.close();
   await work?.cleanup();
+  if (savedXdg === undefined) delete process.env.XDG_STATE_HOME;
+  else process.env.XDG_STATE_HOME = savedXdg;
 });
 
 async function leecher(): Promise<Session> {
@@ -56,7 +65,15 @@ let dirs = 0;
 const freshDir = (): string => join(work.path, `d${++dirs}`);
 
 function fromSeeder(session: Session, t: TestTorrent, dir: string, extra: Partial<JobOptions> = {}): Job {
-  return new Job({ session, metainfo: metainfoOf(t), dir, peers: [{ host: '127.0.0.1', port: seeder.port }], firstPeerTimeoutMs: NEVER_MS, ...extra });
+  return new Job({
+    session,
+    metainfo: metainfoOf(t),
+    dir,
+    stateDir: state,
+    peers: [{ host: '127.0.0.1', port: seeder.port }],
+    firstPeerTimeoutMs: NEVER_MS,
+    ...extra,
+  });
 }
 
 async function expectPack(dir: string): Promise<void> {
@@ -81,7 +98,9 @@ describe('Job', () => {
     expect(outcome).toMatchObject({ kind: 'done', stats: { piecesHave: 10, pieceCount: 10, downloaded: pack.data.length } });
     expect(seen).toEqual(['restored', 'started', 'download-end', 'stopping', 'end']);
     await expectPack(dir);
-    await access(resumePath(dir, 'pack'));
+    // The resume data is in the state folder; the download folder holds the torrent's data only (issue 17).
+    await access(await resumeFileFor(state, pack.infoHash, dir));
+    expect(await readdir(dir)).toEqual(['pack']);
     expect(session.list()).toEqual([]);
     expect(job.phase).toBe('ended');
     expect(job.torrent).toBeUndefined();
@@ -93,7 +112,7 @@ describe('Job', () => {
   it('a second job on the same folder trusts the resume data: complete without a peer or a re-check', async () => {
     const dir = freshDir();
     expect((await fromSeeder(await leecher(), pack, dir).run()).kind).toBe('done');
-    const job = new Job({ session: await leecher(), metainfo: metainfoOf(pack), dir, firstPeerTimeoutMs: NEVER_MS });
+    const job = new Job({ session: await leecher(), metainfo: metainfoOf(pack), dir, stateDir: state, firstPeerTimeoutMs: NEVER_MS });
     const restored = nextEvent(job, 'restored');
     const checking: number[] = [];
     job.on('checking', (c) => checking.push(c.done));
@@ -160,6 +179,9 @@ describe('Job', () => {
     const next = again.run();
     expect(await restored).toMatchObject({ source: 'resume', have: 10 });
     expect((await next).kind).toBe('done');
+    // Seeding wrote nothing into the data folder: the resume data went to the default state folder.
+    expect(await readdir(dir)).toEqual(['other.bin']);
+    await access(await resumeFileFor(join(work.path, 'default-state', 'tc'), other.infoHash, dir));
   });
 
   it('the signal during a re-check: interrupted before anything is added, every file handle given back', async () => {
@@ -235,7 +257,8 @@ describe('Job', () => {
     const session = await leecher();
     const a = fromSeeder(session, pack, freshDir());
     const b = fromSeeder(session, other, freshDir());
-    const both = nextEvent(a, 'started').then(() => nextEvent(b, 'started'));
+    // Both listeners first: b may start before a's 'started' is handled.
+    const both = Promise.all([nextEvent(a, 'started'), nextEvent(b, 'started')]);
     const runs = Promise.all([a.run(), b.run()]);
     await both;
     expect(session.list()).toHaveLength(2);
@@ -271,6 +294,21 @@ describe('Job', () => {
     expect(outcome).toMatchObject({ kind: 'done', stats: { piecesHave: 1, downloaded: 32 * 1024 } });
     expect((await readFile(join(dir, 'pack', 'readme.txt'))).equals(pack.data.subarray(0, 500))).toBe(true);
     await expect(access(join(dir, 'pack', 'empty.txt'))).rejects.toMatchObject({ code: 'ENOENT' });
+    // blob.bin's bytes of piece 0 are in the part file in the state folder, not in a sparse blob.bin (issue 17).
+    expect(await readdir(join(dir, 'pack'))).toEqual(['readme.txt']);
+    const part = (await resumeFileFor(state, pack.infoHash, dir)).replace(/\.tc-resume$/, PART_SUFFIX);
+    await access(part);
+    // The next run trusts its resume data (the parked bytes are vouched for by the part file).
+    const again = fromSeeder(await leecher(), pack, dir, { selection: [0] });
+    const restored = nextEvent(again, 'restored');
+    expect((await again.run()).kind).toBe('done');
+    expect(await restored).toMatchObject({ source: 'resume', have: 1, checked: 0 });
+    // Everything selected: piece 0's blob.bin bytes move into place, only the rest is downloaded.
+    const all = fromSeeder(await leecher(), pack, dir);
+    const outcome2 = await all.run();
+    expect(outcome2).toMatchObject({ kind: 'done', stats: { piecesHave: 10, downloaded: 9 * 32 * 1024 - (10 * 32 * 1024 - pack.data.length) } });
+    await expectPack(dir);
+    await expect(access(part)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('a folder that cannot be written: disk-error (the torrent went upload-only), nothing left in the session', async () => {
@@ -295,6 +333,7 @@ describe('Job', () => {
       { selection: [] },
       { statusIntervalMs: 0 },
       { dir: '' },
+      { stateDir: 'relative/state' },
       { seedOnly: true, selection: [0] },
     ]) {
       expect(() => new Job({ ...base, ...bad })).toThrow(expect.objectContaining({ code: 'JOB_BAD_OPTION' }));

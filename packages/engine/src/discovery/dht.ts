@@ -1,12 +1,12 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { mkdir, readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { ANNOUNCE_INTERVAL_MS, decodeState, DhtNode, encodeState, type DhtSearch, type DhtState, type DhtStats, type Endpoint, type Family } from '@tc/dht';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { UdpPort } from '../net/udp-port.js';
 import type { PeerAddress } from '../peer/connection.js';
 import { writeDurably } from '../resume/store.js';
+import { stateFolder } from '../state-folder.js';
 
 /**
  * The session's one DHT node (BEP 5, BEP 32) on the session's UDP port, and the per-torrent
@@ -38,11 +38,7 @@ export const DHT_SAVE_INTERVAL_MS = 10 * 60_000;
 /** Most bootstrap addresses a user may give (each is one query at start). */
 export const MAX_BOOTSTRAP_NODES = 64;
 
-/** `$XDG_STATE_HOME/tc`, else `~/.local/state/tc` (ARCHITECTURE: state has one home). */
-export function stateFolder(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  const xdg = env['XDG_STATE_HOME'];
-  return xdg !== undefined && xdg.startsWith('/') ? join(xdg, 'tc') : join(homedir(), '.local', 'state', 'tc');
-}
+export { stateFolder };
 
 /** `HOST:PORT` or `[V6]:PORT`; undefined when it is neither. */
 export function parseHostPort(text: string): { host: string; port: number } | undefined {

@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Bitfield } from '@tc/wire';
 import type { Clock, TimerHandle } from '../clock.js';
 import { EngineError } from '../errors.js';
@@ -8,6 +9,7 @@ import type { TorrentStorage } from '../storage/types.js';
 import type { Torrent } from '../torrent/torrent.js';
 import type { Verifier } from '../verify.js';
 import { decodeResume, trustablePieces, type FileStamp, type ResumeData, type ResumeLoad } from './format.js';
+import { migrateLegacyResume, type MigrateResult } from './location.js';
 import { ResumeStore, resumePath, stampFiles, type DurableWriteHooks } from './store.js';
 
 /**
@@ -44,6 +46,8 @@ export interface RestoreResult {
   readonly downloaded: number;
   /** Current stamps of the torrent's files (undefined: missing or padding). */
   readonly stamps: readonly (FileStamp | undefined)[];
+  /** What became of a resume file an earlier version left beside the data ('none' when there was none, or `resumeFile` is that file). */
+  readonly migrated: MigrateResult;
 }
 
 export interface RestoreOptions {
@@ -53,6 +57,12 @@ export interface RestoreOptions {
   readonly layout: TorrentLayout;
   readonly storage: TorrentStorage;
   readonly verifier: Verifier;
+  /**
+   * The resume file (`resumeFileFor`: in the state folder). Default: `resumePath(dir, name)`, beside
+   * the data, where earlier versions kept it; when another file is named, one found there is moved
+   * into it first (`migrateLegacyResume`).
+   */
+  readonly resumeFile?: string;
   /** Ignore the resume file and hash everything on disk (`--recheck`). */
   readonly recheck?: boolean;
   /** Re-check progress: pieces checked so far, pieces to check. */
@@ -84,8 +94,11 @@ function checkablePieces(layout: TorrentLayout, stamps: readonly (FileStamp | un
 export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   const { layout } = opts;
   const paths = dataPaths(opts.dir, layout);
-  const store = new ResumeStore(resumePath(opts.dir, opts.name));
+  const legacy = resumePath(opts.dir, opts.name);
+  const store = new ResumeStore(opts.resumeFile ?? legacy);
   const expect = { ...layout, infoHash: opts.infoHash };
+  // Also under --recheck: the old file must leave the user's folder either way.
+  const migrated = store.path !== legacy ? await migrateLegacyResume(legacy, store.path, expect) : 'none';
   let have = new Bitfield(layout.pieceCount);
   let rejected: Extract<ResumeLoad, { ok: false }> | undefined;
   let uploaded = 0;
@@ -132,7 +145,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
   }
   if (todo.length > 0) opts.onCheck?.(todo.length, todo.length);
   const source: RestoreSource = todo.length > 0 ? 'recheck' : fromResume > 0 ? 'resume' : 'fresh';
-  return { have, source, fromResume, checked: todo.length, checkedOk, rejected, uploaded, downloaded, stamps };
+  return { have, source, fromResume, checked: todo.length, checkedOk, rejected, uploaded, downloaded, stamps, migrated };
 }
 
 export interface ResumeKeeperOptions {
@@ -143,6 +156,8 @@ export interface ResumeKeeperOptions {
   readonly clock: Clock;
   /** The torrent's storage: synced before each save, so the file never claims data a power cut could lose. */
   readonly storage: TorrentStorage;
+  /** The resume file (see RestoreOptions); its folder is created on the first save. Default: beside the data. */
+  readonly resumeFile?: string;
   /** Passed to the resume file's durable write (tests look at the file there). */
   readonly writeHooks?: DurableWriteHooks;
   /** Verified pieces at start (from `restore`). */
@@ -178,7 +193,7 @@ export class ResumeKeeper {
   };
 
   constructor(private readonly opts: ResumeKeeperOptions) {
-    this.store = new ResumeStore(resumePath(opts.dir, opts.name), opts.writeHooks);
+    this.store = new ResumeStore(opts.resumeFile ?? resumePath(opts.dir, opts.name), opts.writeHooks);
     this.have = new Bitfield(opts.layout.pieceCount);
     for (const i of opts.have.indices()) this.have.set(i);
     this.paths = dataPaths(opts.dir, opts.layout);
@@ -235,6 +250,7 @@ export class ResumeKeeper {
     const have = Buffer.from(this.have.toBuffer());
     try {
       await this.opts.storage.sync();
+      if (this.opts.resumeFile !== undefined) await mkdir(dirname(this.store.path), { recursive: true, mode: 0o700 });
       // Stamps after the sync: a write landing in between changes an mtime, which only makes the next start re-check more.
       const files = await stampFiles(this.paths);
       const s = this.torrent?.stats();

@@ -19,11 +19,9 @@ import {
  * Where the resume file lives, and its durable write. The edge of the resume module: the checks
  * are in format.ts.
  *
- * Location: `<download folder>/<torrent name>.tc-resume`, next to the data it describes (the file
- * or folder `<torrent name>`). Chosen over a `.tc/` folder because running the same command again
- * finds it with no extra state, a user sees it beside the download and deletes both together, and
- * moving the folder moves the resume data with it. Two torrents with the same name in one folder
- * would share data paths anyway; the info-hash check rejects the other one's resume file.
+ * Location: the state folder (location.ts, issue 17). `resumePath` is where versions before it
+ * kept the file, `<download folder>/<torrent name>.tc-resume`: still the default of `restore` and
+ * `ResumeKeeper` when given no `resumeFile`, and the place a migration looks for an old file.
  */
 export const RESUME_SUFFIX = '.tc-resume';
 /** The temp file beside it: fixed, so a crash leaves at most one stale temp, replaced by the next save. */

@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, realpath, rename, unlink } from 'node:fs/promises';
-import { homedir, hostname } from 'node:os';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { hostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import { CommandError, ExitCode, reportError, reportWarning, type Io } from '@tc/cli';
+import { stateFolder } from '@tc/engine';
 
 /** What a lock file says about its holder (JSON, one object). */
 export interface LockHolder {
@@ -29,9 +30,7 @@ const MAX_ATTEMPTS = 5;
 
 /** `$XDG_STATE_HOME/tc/locks`, else `~/.local/state/tc/locks` (XDG: a relative value is ignored). */
 export function lockFolder(env: Readonly<Record<string, string | undefined>>): string {
-  const xdg = env.XDG_STATE_HOME;
-  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(env.HOME !== undefined && isAbsolute(env.HOME) ? env.HOME : homedir(), '.local', 'state');
-  return join(base, 'tc', 'locks');
+  return join(stateFolder(env), 'locks');
 }
 
 /** The folder's real path when it exists (so a symlink and its target share one lock), else as given. */
