@@ -7,6 +7,7 @@ import { generatePeerId, mseReq2Hash, USER_AGENT, type Handshake, type Message }
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { EngineError } from './errors.js';
 import { makeLayout, type TorrentLayout } from './layout.js';
+import { v2PiecesOf } from './v2/verify-piece.js';
 import { PeerConnection, type ConnectionHandler, type PeerAddress } from './peer/connection.js';
 import { fsStorage } from './storage/fs.js';
 import type { StorageFactory } from './storage/types.js';
@@ -137,6 +138,7 @@ export function sourceFromMetainfo(m: Metainfo): TorrentSource {
     layout: makeLayout({
       pieceLength: m.pieceLength,
       pieceHashes: m.pieces,
+      ...(m.v2 === undefined ? {} : { v2: v2PiecesOf(m) }),
       files: m.files.map((f) => ({ path: f.safePath, length: f.length, padding: f.padding })),
     }),
   };
@@ -418,6 +420,9 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   async add(source: TorrentSource | Metainfo, options: AddOptions = {}): Promise<Torrent> {
     if (this.closed) throw new EngineError('ENGINE_CLOSED', 'session closed');
     const src: TorrentSource = 'layout' in source ? source : sourceFromMetainfo(source);
+    if (src.layout.v2 !== undefined && !src.layout.v2.complete && src.layout.pieceHashes.length === 0) {
+      throw new EngineError('ENGINE_BAD_TORRENT', 'the v2 torrent lacks piece layers for some files, and they cannot be fetched from peers yet');
+    }
     const hex = src.infoHash.toString('hex');
     const existing = this.torrents.get(hex);
     if (existing !== undefined) {
