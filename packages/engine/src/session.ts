@@ -139,9 +139,18 @@ export function sourceFromMetainfo(m: Metainfo): TorrentSource {
       pieceLength: m.pieceLength,
       pieceHashes: m.pieces,
       ...(m.v2 === undefined ? {} : { v2: v2PiecesOf(m) }),
-      files: m.files.map((f) => ({ path: f.safePath, length: f.length, padding: f.padding })),
+      files: [...m.files.map((f) => ({ path: f.safePath, length: f.length, padding: f.padding })), ...v2TailPad(m)],
     }),
   };
+}
+
+/**
+ * libtorrent pads a v2-only torrent's last file to a whole piece too (its last piece is a full piece
+ * whose tail is padding): the same geometry, or its requests past our last piece's end are refused.
+ */
+function v2TailPad(m: Metainfo): { path: string[]; length: number; padding: true }[] {
+  const rest = m.totalLength % m.pieceLength;
+  return m.version === 'v2' && rest !== 0 ? [{ path: ['.pad', 'tail'], length: m.pieceLength - rest, padding: true }] : [];
 }
 
 function isLocalHost(host: string, locals: ReadonlySet<string>): boolean {

@@ -83,3 +83,35 @@ describe.each([
     await expectFiles(d.path, data);
   }, 60_000);
 });
+
+describe.each([
+  ['v2-only', { v2Only: true }],
+  ['hybrid', { hybrid: true }],
+] as const)('a libtorrent downloader gets a %s torrent from tc', (_kind, flags) => {
+  const dirs: { cleanup: () => Promise<void> }[] = [];
+  let session: Session | undefined;
+  let leecher: LibtorrentPeer | undefined;
+
+  afterAll(async () => {
+    await leecher?.stop();
+    await session?.close();
+    for (const d of dirs) await d.cleanup();
+  });
+
+  it('byte-exact, from tc alone', async () => {
+    const seedDir = await tempDir();
+    dirs.push(seedDir);
+    const data = await writeData(seedDir.path);
+    const torrentPath = join(seedDir.path, 'x.torrent');
+    await createTorrentWithLibtorrent({ dataPath: join(seedDir.path, 'v2data'), torrentPath, pieceLength: PIECE, ...flags });
+    const meta = parseMetainfo(await readFile(torrentPath), { allowV2Only: true }).metainfo;
+    session = await loopbackSession();
+    const all = Array.from({ length: meta.pieceCount }, (_, i) => i);
+    await session.add(meta, { dir: seedDir.path, noTrackers: true, have: all });
+    const dest = await tempDir();
+    dirs.push(dest);
+    leecher = await startLibtorrent({ torrentPath, savePath: dest.path, connectTo: [{ ip: '127.0.0.1', port: session.port }] });
+    await leecher.waitFor('finished', undefined, 60_000);
+    await expectFiles(dest.path, data);
+  }, 90_000);
+});

@@ -56,7 +56,7 @@ export class PeerRegistry {
   /** Connected sockets whose handshake has not arrived yet. */
   private readonly handshaking = new Set<PeerConnection>();
   private nextPeerId = 1;
-  /** FEATURES, with the DHT bit when the session runs a DHT (and the torrent is public). */
+  /** FEATURES, with the DHT bit when the session runs a DHT (and the torrent is public), the v2 bit for a v2 torrent. */
   private readonly features: Features;
 
   constructor(
@@ -67,7 +67,9 @@ export class PeerRegistry {
     const o = ctx.opts;
     this.maxPeers = Math.max(1, o.maxPeers ?? DEFAULT_MAX_PEERS);
     this.candidates = new CandidateList(o.isSelf, o.random);
-    this.features = o.dhtPort !== undefined ? { ...FEATURES, dht: true } : FEATURES;
+    // BEP 52: a v2 torrent's handshake sets the v2 bit (libtorrent serves a v2-only torrent only to v2 peers).
+    const v2 = ctx.layout.v2 !== undefined && ctx.layout.pieceHashes.length === 0;
+    this.features = { ...FEATURES, ...(o.dhtPort !== undefined ? { dht: true } : {}), ...(v2 ? { v2: true } : {}) };
     this.dialer = new Dialer({
       clock: o.clock,
       ...(o.connect !== undefined ? { connect: o.connect } : {}),
