@@ -67,7 +67,10 @@ export class PeerRegistry {
     const o = ctx.opts;
     this.maxPeers = Math.max(1, o.maxPeers ?? DEFAULT_MAX_PEERS);
     this.candidates = new CandidateList(o.isSelf, o.random);
-    // BEP 52: a v2 torrent's handshake sets the v2 bit (libtorrent serves a v2-only torrent only to v2 peers).
+    // BEP 52: a v2 torrent's handshake sets the v2 bit (libtorrent serves a v2-only torrent only to v2
+    // peers); its hash requests are answered (v2/hash-server.ts). Not for hybrids yet: with the bit set,
+    // a hybrid download from libtorrent stalled (not investigated; BEP 52's v1 to v2 connection upgrade
+    // is the likely cause).
     const v2 = ctx.layout.v2 !== undefined && ctx.layout.pieceHashes.length === 0;
     this.features = { ...FEATURES, ...(o.dhtPort !== undefined ? { dht: true } : {}), ...(v2 ? { v2: true } : {}) };
     this.dialer = new Dialer({

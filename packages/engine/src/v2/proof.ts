@@ -11,6 +11,9 @@
 import { merklePad, sha256, V2_BLOCK_SIZE } from '@tc/codec';
 import type { HashRequestFields } from '@tc/wire';
 
+/** Pieces whose block hashes a FileTree keeps. */
+const MAX_CACHED_PIECES = 64;
+
 /** Geometry of one file's tree. */
 export interface FileTreeShape {
   readonly length: number;
@@ -75,6 +78,8 @@ export class FileTree {
 
   /** Block hashes of piece `p` of the file (from its verified data). */
   addPieceBlocks(p: number, hashes: readonly Buffer[]): void {
+    // Bounded: the oldest piece's hashes go first (a piece of 16 MiB holds 1024 hashes).
+    if (this.blocks.size >= MAX_CACHED_PIECES) this.blocks.delete(this.blocks.keys().next().value!);
     this.blocks.set(p, hashes);
   }
 
