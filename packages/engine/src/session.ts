@@ -79,6 +79,8 @@ export interface SessionOptions {
 /** What `add` needs: a parsed metainfo, or the same fields from a test. */
 export interface TorrentSource {
   readonly infoHash: Buffer;
+  /** A hybrid's truncated v2 info-hash (BEP 52): incoming peers may name the torrent by it too. */
+  readonly infoHashV2?: Buffer;
   readonly name: string;
   readonly layout: TorrentLayout;
   readonly announceTiers: readonly (readonly string[])[];
@@ -131,6 +133,7 @@ export interface SessionEvents {
 export function sourceFromMetainfo(m: Metainfo): TorrentSource {
   return {
     infoHash: m.infoHash,
+    ...(m.version === 'hybrid' && m.v2 !== undefined ? { infoHashV2: m.v2.truncatedInfoHash } : {}),
     name: m.name,
     announceTiers: m.announceTiers,
     infoBytes: m.infoBytes,
@@ -167,6 +170,8 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   private readonly clock: Clock;
   private readonly servers: Server[] = [];
   private readonly torrents = new Map<string, Torrent>();
+  /** A hybrid's truncated v2 info-hash (hex) → its torrent's key (BEP 52: peers may use either). */
+  private readonly v2Aliases = new Map<string, string>();
   /** Magnets whose metadata is being fetched, with the torrent that will take over their trackers' stats. */
   private readonly fetchers = new Map<string, { fetcher: MetadataFetcher; ref: { torrent?: Torrent } }>();
   private readonly incoming = new Set<PeerConnection>();
@@ -406,7 +411,8 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     this.incoming.delete(conn);
     if (h.peerId.equals(this.peerId)) return false;
     const hex = h.infoHash.toString('hex');
-    const t = this.torrents.get(hex);
+    const alias = this.v2Aliases.get(hex);
+    const t = this.torrents.get(alias ?? hex);
     if (t === undefined) return this.fetchers.get(hex)?.fetcher.adopt(conn, h) ?? false;
     return t.adopt(conn, h);
   }
@@ -458,6 +464,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
           : this.makeTrackers(src.infoHash, src.announceTiers, ref, src.layout.totalLength);
     const torrent = new Torrent({
       infoHash: src.infoHash,
+      ...(src.infoHashV2 !== undefined ? { infoHashV2: src.infoHashV2 } : {}),
       name: src.name,
       layout: src.layout,
       storage,
@@ -483,6 +490,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     });
     ref.torrent = torrent;
     this.torrents.set(hex, torrent);
+    if (src.infoHashV2 !== undefined) this.v2Aliases.set(src.infoHashV2.toString('hex'), hex);
     this.emit('torrent', torrent);
     if (fetched === undefined && !('layout' in source)) this.emit('metadata', { infoHash: src.infoHash, metainfo: source });
     torrent.start();
@@ -602,6 +610,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     const t = this.get(infoHash);
     if (t === undefined) return;
     this.torrents.delete(t.infoHash.toString('hex'));
+    for (const [a, v1] of this.v2Aliases) if (v1 === t.infoHash.toString('hex')) this.v2Aliases.delete(a);
     await t.close();
   }
 

@@ -16,13 +16,16 @@ const PIECE = 64 * 1024;
 const BIG = 2 * 1024 * 1024 + 17;
 
 /** A bare BEP 52 peer: handshakes with the v2 bit, sends hash requests, collects the answers. */
-async function rawPeer(port: number, infoHash: Buffer): Promise<{ ask(r: HashRequestFields): Promise<HashMessage>; sock: Socket }> {
+async function rawPeer(port: number, infoHash: Buffer): Promise<{ ask(r: HashRequestFields): Promise<HashMessage>; sock: Socket; handshake: Promise<Buffer> }> {
   const sock = connect(port, '127.0.0.1');
   const decoder = new MessageDecoder();
   const answers: HashMessage[] = [];
   const waiters: ((m: HashMessage) => void)[] = [];
+  let gotHandshake: (h: Buffer) => void = () => {};
+  const handshake = new Promise<Buffer>((res) => (gotHandshake = res));
   sock.on('data', (c: Buffer) => {
     for (const m of decoder.push(c)) {
+      if (m.type === 'handshake') gotHandshake(m.infoHash);
       if (m.type === 'unknown' && (m.id === 22 || m.id === 23)) {
         const h = decodeHashMessage(m.id, m.payload);
         const w = waiters.shift();
@@ -35,6 +38,7 @@ async function rawPeer(port: number, infoHash: Buffer): Promise<{ ask(r: HashReq
   sock.write(encodeHandshake({ infoHash, peerId: Buffer.alloc(20, 9), features: { fast: true, extended: true, v2: true } }));
   return {
     sock,
+    handshake,
     ask(r) {
       sock.write(encodeHashMessage({ type: 'hash-request', ...r }));
       const ready = answers.shift();
@@ -88,6 +92,48 @@ describe('tc serves BEP 52 hash requests', () => {
       expect((await peer.ask({ ...layerReq, root: Buffer.alloc(32, 1) })).type).toBe('hash-reject');
       expect((await peer.ask({ ...layerReq, proofLayers: top })).type).toBe('hash-reject');
       expect((await peer.ask({ ...blockReq, index: 1024, length: 1024 })).type).toBe('hash-reject');
+    } finally {
+      peer.sock.destroy();
+    }
+  }, 30_000);
+});
+
+describe('a hybrid torrent reached by its v2 info-hash', () => {
+  let session: Session;
+  let meta: Metainfo;
+  const dirs: { cleanup: () => Promise<void> }[] = [];
+
+  beforeAll(async () => {
+    const d = await tempDir();
+    dirs.push(d);
+    await mkdir(join(d.path, 'v2data'), { recursive: true });
+    await writeFile(join(d.path, 'v2data', 'big.bin'), seededRandomBytes(5)(BIG));
+    await writeFile(join(d.path, 'v2data', 'small.bin'), seededRandomBytes(6)(40_000));
+    const torrentPath = join(d.path, 'x.torrent');
+    await createTorrentWithLibtorrent({ dataPath: join(d.path, 'v2data'), torrentPath, pieceLength: PIECE, hybrid: true });
+    meta = parseMetainfo(await readFile(torrentPath)).metainfo;
+    expect(meta.version).toBe('hybrid');
+    session = await loopbackSession();
+    await session.add(meta, { dir: d.path, noTrackers: true, have: Array.from({ length: meta.pieceCount }, (_, i) => i) });
+  });
+
+  afterAll(async () => {
+    await session?.close();
+    for (const d of dirs) await d.cleanup();
+  });
+
+  it('answers the handshake with the v2 hash and serves hash requests', async () => {
+    const v2hash = meta.v2!.truncatedInfoHash;
+    const peer = await rawPeer(session.port, v2hash);
+    try {
+      expect((await peer.handshake).equals(v2hash)).toBe(true);
+      const small = meta.v2!.files.find((f) => f.length === 40_000)!;
+      const shape = { length: 40_000, pieceLength: PIECE };
+      const { top } = treeLayers(shape);
+      const r = { root: small.piecesRoot!, base: 0, index: 0, length: 4, proofLayers: top - 1 };
+      const a = await peer.ask(r);
+      expect(a.type).toBe('hashes');
+      expect(verifyHashes(r, (a as Extract<HashMessage, { type: 'hashes' }>).hashes, small.piecesRoot!, shape)).toBe(true);
     } finally {
       peer.sock.destroy();
     }

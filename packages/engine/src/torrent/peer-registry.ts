@@ -140,7 +140,9 @@ export class PeerRegistry {
     if (!this.candidates.markConnected(conn.address)) return false;
     conn.handler = this.handler;
     conn.setPieceCount(ctx.layout.pieceCount);
-    conn.sendHandshake(ctx.opts.infoHash, ctx.opts.peerId, this.features);
+    // A hybrid reached by its v2 hash answers with it (BEP 52).
+    const named = ctx.opts.infoHashV2 !== undefined && h.infoHash.equals(ctx.opts.infoHashV2) ? ctx.opts.infoHashV2 : ctx.opts.infoHash;
+    conn.sendHandshake(named, ctx.opts.peerId, this.features);
     if (this.onHandshake(conn, h) === undefined) {
       this.candidates.disconnected(conn.address, false, ctx.clock.now());
       return false;
@@ -154,7 +156,9 @@ export class PeerRegistry {
     this.handshaking.delete(conn);
     // A dial that was handshaking when we paused (or failed) must not become a peer of a stopped torrent.
     if (!isLive(ctx.state())) return undefined;
-    let refusal = refuseHandshake(h, ctx.opts.infoHash, ctx.opts.peerId, (id) => ctx.peers.hasPeerId(id));
+    const v2 = ctx.opts.infoHashV2;
+    const ours = !conn.outgoing && v2 !== undefined && h.infoHash.equals(v2) ? v2 : ctx.opts.infoHash;
+    let refusal = refuseHandshake(h, ours, ctx.opts.peerId, (id) => ctx.peers.hasPeerId(id));
     // We dialled ourselves: never again.
     if (refusal === 'self') this.candidates.ban(conn.address);
     if (refusal === 'duplicate') {
