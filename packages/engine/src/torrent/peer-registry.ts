@@ -67,11 +67,10 @@ export class PeerRegistry {
     const o = ctx.opts;
     this.maxPeers = Math.max(1, o.maxPeers ?? DEFAULT_MAX_PEERS);
     this.candidates = new CandidateList(o.isSelf, o.random);
-    // BEP 52: a v2 torrent's handshake sets the v2 bit (libtorrent serves a v2-only torrent only to v2
-    // peers); its hash requests are answered (v2/hash-server.ts). Not for hybrids yet: with the bit set,
-    // a hybrid download from libtorrent stalled (not investigated; BEP 52's v1 to v2 connection upgrade
-    // is the likely cause).
-    const v2 = ctx.layout.v2 !== undefined && ctx.layout.pieceHashes.length === 0;
+    // BEP 52: a v2 or hybrid torrent's handshake sets the v2 bit (libtorrent serves a v2-only torrent
+    // only to v2 peers, and answers a hybrid's v1 handshake with the v2 hash: accepted in onHandshake);
+    // its hash requests are answered (v2/hash-server.ts).
+    const v2 = ctx.layout.v2 !== undefined;
     this.features = { ...FEATURES, ...(o.dhtPort !== undefined ? { dht: true } : {}), ...(v2 ? { v2: true } : {}) };
     this.dialer = new Dialer({
       clock: o.clock,
@@ -156,8 +155,9 @@ export class PeerRegistry {
     this.handshaking.delete(conn);
     // A dial that was handshaking when we paused (or failed) must not become a peer of a stopped torrent.
     if (!isLive(ctx.state())) return undefined;
+    // A hybrid's peer may name either hash, and libtorrent answers our v1 handshake with the v2 one (BEP 52 upgrade).
     const v2 = ctx.opts.infoHashV2;
-    const ours = !conn.outgoing && v2 !== undefined && h.infoHash.equals(v2) ? v2 : ctx.opts.infoHash;
+    const ours = v2 !== undefined && h.infoHash.equals(v2) ? v2 : ctx.opts.infoHash;
     let refusal = refuseHandshake(h, ours, ctx.opts.peerId, (id) => ctx.peers.hasPeerId(id));
     // We dialled ourselves: never again.
     if (refusal === 'self') this.candidates.ban(conn.address);
