@@ -121,6 +121,7 @@ const PACKAGE_EXIT_CODES: Readonly<Record<CodecErrorCode | WireErrorCode | Track
     WIRE_METADATA_BAD_MESSAGE: ExitCode.NETWORK,
     WIRE_METADATA_BAD_SIZE: ExitCode.NETWORK,
     WIRE_METADATA_BAD_PIECE: ExitCode.NETWORK,
+    WIRE_BAD_HASHES: ExitCode.NETWORK,
     WIRE_METADATA_HASH_MISMATCH: ExitCode.NETWORK,
     WIRE_BAD_ARGUMENT: ExitCode.FAILURE,
     // wire MSE/PE: the encrypted handshake with a peer failed.

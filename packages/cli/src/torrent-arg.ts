@@ -86,7 +86,7 @@ export async function readTorrentArg(arg: string, opts: TorrentArgOptions): Prom
       return { kind: 'magnet', source: arg, magnet, warnings };
     }
     const bytes = await readTorrentBytes(arg, opts);
-    const { metainfo, warnings } = parseMetainfo(bytes, opts.parse ?? { mode: 'lenient' });
+    const { metainfo, warnings } = parseMetainfo(bytes, opts.parse ?? { mode: 'lenient', allowV2Only: true });
     return { kind: 'torrent', source: arg, bytes, metainfo, warnings };
   } catch (e) {
     throw inContext(e, isMagnet(arg) ? 'magnet link' : arg === STDIN_ARG ? 'standard input' : arg);

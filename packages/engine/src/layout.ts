@@ -1,5 +1,6 @@
 import { pieceSize as codecPieceSize } from '@tc/codec';
 import { EngineError } from './errors.js';
+import type { V2Pieces } from './v2/pieces.js';
 
 /** Bytes per block request: BEP 3 says 2^14 is what clients use; larger is often refused. */
 export const BLOCK_BYTES = 16 * 1024;
@@ -21,8 +22,10 @@ export interface TorrentLayout {
   readonly totalLength: number;
   readonly pieceCount: number;
   readonly files: readonly LayoutFile[];
-  /** Concatenated SHA-1 piece hashes, 20 bytes each. */
+  /** Concatenated SHA-1 piece hashes, 20 bytes each (empty for a v2-only torrent). */
   readonly pieceHashes: Uint8Array;
+  /** BEP 52 merkle verification of a v2 or hybrid torrent. */
+  readonly v2?: V2Pieces;
 }
 
 /** A slice of one file that a byte range of the torrent maps to. */
@@ -39,6 +42,7 @@ export function makeLayout(input: {
   pieceLength: number;
   files: readonly { path: readonly string[]; length: number; padding?: boolean }[];
   pieceHashes: Uint8Array;
+  v2?: V2Pieces | undefined;
 }): TorrentLayout {
   const { pieceLength, pieceHashes } = input;
   if (!Number.isSafeInteger(pieceLength) || pieceLength <= 0) {
@@ -55,10 +59,16 @@ export function makeLayout(input: {
   }
   const totalLength = offset;
   const pieceCount = Math.ceil(totalLength / pieceLength);
-  if (pieceHashes.length !== pieceCount * 20) {
+  const v2Only = input.v2 !== undefined && pieceHashes.length === 0;
+  if (input.v2 !== undefined && input.v2.pieceCount !== pieceCount) {
+    throw new EngineError('ENGINE_BAD_TORRENT', `v2 view has ${input.v2.pieceCount} pieces, the files need ${pieceCount}`);
+  }
+  if (!v2Only && pieceHashes.length !== pieceCount * 20) {
     throw new EngineError('ENGINE_BAD_TORRENT', `expected ${pieceCount} piece hashes, got ${pieceHashes.length / 20}`);
   }
-  return { pieceLength, totalLength, pieceCount, files, pieceHashes };
+  return input.v2 === undefined
+    ? { pieceLength, totalLength, pieceCount, files, pieceHashes }
+    : { pieceLength, totalLength, pieceCount, files, pieceHashes, v2: input.v2 };
 }
 
 /**

@@ -7,6 +7,7 @@ import { generatePeerId, mseReq2Hash, USER_AGENT, type Handshake, type Message }
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { EngineError } from './errors.js';
 import { makeLayout, type TorrentLayout } from './layout.js';
+import { v2PiecesOf } from './v2/verify-piece.js';
 import { PeerConnection, type ConnectionHandler, type PeerAddress } from './peer/connection.js';
 import { fsStorage } from './storage/fs.js';
 import type { StorageFactory } from './storage/types.js';
@@ -79,6 +80,8 @@ export interface SessionOptions {
 /** What `add` needs: a parsed metainfo, or the same fields from a test. */
 export interface TorrentSource {
   readonly infoHash: Buffer;
+  /** A hybrid's truncated v2 info-hash (BEP 52): incoming peers may name the torrent by it too. */
+  readonly infoHashV2?: Buffer;
   readonly name: string;
   readonly layout: TorrentLayout;
   readonly announceTiers: readonly (readonly string[])[];
@@ -139,6 +142,7 @@ export interface SessionEvents {
 export function sourceFromMetainfo(m: Metainfo): TorrentSource {
   return {
     infoHash: m.infoHash,
+    ...(m.version === 'hybrid' && m.v2 !== undefined ? { infoHashV2: m.v2.truncatedInfoHash } : {}),
     name: m.name,
     announceTiers: m.announceTiers,
     infoBytes: m.infoBytes,
@@ -148,7 +152,8 @@ export function sourceFromMetainfo(m: Metainfo): TorrentSource {
     layout: makeLayout({
       pieceLength: m.pieceLength,
       pieceHashes: m.pieces,
-      files: m.files.map((f) => ({ path: f.safePath, length: f.length, padding: f.padding })),
+      ...(m.v2 === undefined ? {} : { v2: v2PiecesOf(m) }),
+      files: [...m.files.map((f) => ({ path: f.safePath, length: f.length, padding: f.padding })), ...v2TailPad(m)],
     }),
   };
 }
@@ -158,6 +163,15 @@ function webSeedOption(src: TorrentSource, options: AddOptions): Pick<TorrentOpt
   const urls = [...(src.webSeeds ?? []), ...(options.webSeeds ?? [])];
   if (urls.length === 0) return {};
   return { webSeeds: { urls, ...(src.filePaths !== undefined ? { paths: src.filePaths } : {}) } };
+}
+
+/**
+ * libtorrent pads a v2-only torrent's last file to a whole piece too (its last piece is a full piece
+ * whose tail is padding): the same geometry, or its requests past our last piece's end are refused.
+ */
+function v2TailPad(m: Metainfo): { path: string[]; length: number; padding: true }[] {
+  const rest = m.totalLength % m.pieceLength;
+  return m.version === 'v2' && rest !== 0 ? [{ path: ['.pad', 'tail'], length: m.pieceLength - rest, padding: true }] : [];
 }
 
 function isLocalHost(host: string, locals: ReadonlySet<string>): boolean {
@@ -174,6 +188,8 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   private readonly clock: Clock;
   private readonly servers: Server[] = [];
   private readonly torrents = new Map<string, Torrent>();
+  /** A hybrid's truncated v2 info-hash (hex) → its torrent's key (BEP 52: peers may use either). */
+  private readonly v2Aliases = new Map<string, string>();
   /** Magnets whose metadata is being fetched, with the torrent that will take over their trackers' stats. */
   private readonly fetchers = new Map<string, { fetcher: MetadataFetcher; ref: { torrent?: Torrent } }>();
   private readonly incoming = new Set<PeerConnection>();
@@ -363,7 +379,8 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     this.incoming.delete(conn);
     if (h.peerId.equals(this.peerId)) return false;
     const hex = h.infoHash.toString('hex');
-    const t = this.torrents.get(hex);
+    const alias = this.v2Aliases.get(hex);
+    const t = this.torrents.get(alias ?? hex);
     if (t === undefined) return this.fetchers.get(hex)?.fetcher.adopt(conn, h) ?? false;
     return t.adopt(conn, h);
   }
@@ -411,6 +428,9 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
   async addTorrent(source: TorrentSource | Metainfo, options: AddOptions = {}): Promise<Torrent> {
     if (this.closed) throw new EngineError('ENGINE_CLOSED', 'session closed');
     const src: TorrentSource = 'layout' in source ? source : sourceFromMetainfo(source);
+    if (src.layout.v2 !== undefined && !src.layout.v2.complete && src.layout.pieceHashes.length === 0) {
+      throw new EngineError('ENGINE_BAD_TORRENT', 'the v2 torrent lacks piece layers for some files, and they cannot be fetched from peers yet');
+    }
     const hex = src.infoHash.toString('hex');
     const existing = this.torrents.get(hex);
     if (existing !== undefined) {
@@ -437,6 +457,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
           : this.makeTrackers(src.infoHash, src.announceTiers, ref, src.layout.totalLength);
     const torrent = new Torrent({
       infoHash: src.infoHash,
+      ...(src.infoHashV2 !== undefined ? { infoHashV2: src.infoHashV2 } : {}),
       name: src.name,
       layout: src.layout,
       storage,
@@ -464,6 +485,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     });
     ref.torrent = torrent;
     this.torrents.set(hex, torrent);
+    if (src.infoHashV2 !== undefined) this.v2Aliases.set(src.infoHashV2.toString('hex'), hex);
     this.emit('torrent', torrent);
     if (fetched === undefined && !('layout' in source)) this.emit('metadata', { infoHash: src.infoHash, metainfo: source });
     torrent.start();
@@ -583,6 +605,7 @@ export class Session extends EventEmitter<SessionEvents> implements ConnectionHa
     const t = this.get(infoHash);
     if (t === undefined) return;
     this.torrents.delete(t.infoHash.toString('hex'));
+    for (const [a, v1] of this.v2Aliases) if (v1 === t.infoHash.toString('hex')) this.v2Aliases.delete(a);
     await t.close();
   }
 

@@ -2,7 +2,7 @@
 """A libtorrent (python3-libtorrent) peer for tc's tests and benchmarks, on loopback only.
 
 Started by packages/testkit/src/libtorrent.ts. Configuration is one JSON object in argv[1]:
-  {"mode": "create", "dataPath": ..., "torrentPath": ..., "pieceLength": N, "hybrid": bool}
+  {"mode": "create", "dataPath": ..., "torrentPath": ..., "pieceLength": N, "hybrid": bool, "v2Only": bool}
       make a .torrent with lt.create_torrent, print {"event":"created",...}, exit.
   {"mode": "peer", "torrentPath": ..., "savePath": ..., "seed": bool, "seedMode": bool,
    "port": N (0 = free), "connectTo": [{"ip":..,"port":..}], "statusIntervalMs": N,
@@ -55,7 +55,7 @@ def create(cfg):
     fs = lt.file_storage()
     lt.add_files(fs, data)
     # v1-only unless asked: tc speaks v1, and a hybrid's info_hash() is the truncated v2 hash.
-    flags = 0 if cfg.get("hybrid") else lt.create_torrent.v1_only
+    flags = lt.create_torrent.v2_only if cfg.get("v2Only") else 0 if cfg.get("hybrid") else lt.create_torrent.v1_only
     ct = lt.create_torrent(fs, int(cfg.get("pieceLength", 0)), flags=flags)
     ct.set_creator("tc testkit (libtorrent %s)" % lt.__version__)
     lt.set_piece_hashes(ct, os.path.dirname(data))

@@ -227,6 +227,8 @@ export async function createTorrentWithLibtorrent(opts: {
   readonly pieceLength?: number;
   /** A v1+v2 hybrid instead of the default v1-only torrent. */
   readonly hybrid?: boolean;
+  /** A BEP 52 v2-only torrent (no SHA-1 pieces); wins over `hybrid`. */
+  readonly v2Only?: boolean;
 }): Promise<LtCreated> {
   const { child, events, listeners, stderr } = run({ mode: 'create', ...opts, pieceLength: opts.pieceLength ?? 0 });
   try {

@@ -154,7 +154,7 @@ describe('MessageDecoder', () => {
     const hs = encodeHandshake({ infoHash, peerId, features: {} });
     const d = new MessageDecoder({ features: { fast: true, extended: true } });
     expect(d.push(hs)).toHaveLength(1);
-    expect(d.features).toEqual({ fast: false, extended: false, dht: false });
+    expect(d.features).toEqual({ fast: false, extended: false, dht: false, v2: false });
     expectCode(() => d.push(encodeMessage({ type: 'have-all' })), 'WIRE_FAST_NOT_NEGOTIATED');
     const e = new MessageDecoder({ features: { fast: true, extended: true } });
     e.push(hs);

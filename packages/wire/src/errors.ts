@@ -33,6 +33,8 @@ export const WIRE_ERROR_CODES = [
   'WIRE_METADATA_BAD_PIECE',
   /** ut_metadata: the assembled info dictionary does not hash to the info-hash (RELIABILITY #19). */
   'WIRE_METADATA_HASH_MISMATCH',
+  /** BEP 52 hash request/hashes/hash reject: wrong size, or a field out of range. */
+  'WIRE_BAD_HASHES',
   /** A value we were asked to encode is out of the protocol's range (a caller bug or bad input). */
   'WIRE_BAD_ARGUMENT',
   /** MSE/PE handshake failures (mse/errors.ts). */

@@ -17,7 +17,7 @@ describe('handshake', () => {
     const h = decodeHandshake(bytes);
     expect(h.infoHash).toEqual(infoHash);
     expect(h.peerId).toEqual(peerId);
-    expect(readFeatures(h.reserved)).toEqual({ extended: true, fast: true, dht: true });
+    expect(readFeatures(h.reserved)).toEqual({ extended: true, fast: true, dht: true, v2: false });
   });
 
   it('reads and sets reserved bits by name and keeps unknown bits', () => {
@@ -27,13 +27,21 @@ describe('handshake', () => {
     expect(hasReservedBit(r, 'extended')).toBe(false);
     setReservedBit(r, 'extended', true);
     setReservedBit(r, 'fast', false);
-    expect(readFeatures(r)).toEqual({ extended: true, fast: false, dht: false });
+    expect(readFeatures(r)).toEqual({ extended: true, fast: false, dht: false, v2: false });
     const h = decodeHandshake(encodeHandshake({ infoHash, peerId, reserved: r }));
     expect(h.reserved[0]).toBe(0x80);
   });
 
+  it('BEP 52: the v2 bit is reserved[7] & 0x10', () => {
+    const r = makeReserved({ v2: true });
+    expect([...r]).toEqual([0, 0, 0, 0, 0, 0, 0, 0x10]);
+    expect(readFeatures(r).v2).toBe(true);
+    expect(negotiate({ v2: true }, { v2: true }).v2).toBe(true);
+    expect(negotiate({ v2: true }, {}).v2).toBe(false);
+  });
+
   it('negotiates a feature only when both sides set it', () => {
-    expect(negotiate({ fast: true, extended: true }, { fast: true })).toEqual({ fast: true, extended: false, dht: false });
+    expect(negotiate({ fast: true, extended: true }, { fast: true })).toEqual({ fast: true, extended: false, dht: false, v2: false });
   });
 
   it('rejects a wrong protocol string as soon as the first bad byte arrives', () => {

@@ -18,6 +18,8 @@ export const RESERVED_BITS = {
   fast: [7, 0x04],
   /** BEP 5 DHT (the peer sends `port` messages): reserved[7] |= 0x01. */
   dht: [7, 0x01],
+  /** BEP 52: the peer speaks BitTorrent v2 (hash request/hashes/hash reject): reserved[7] |= 0x10. */
+  v2: [7, 0x10],
 } as const satisfies Record<string, readonly [number, number]>;
 
 export type ReservedFeature = keyof typeof RESERVED_BITS;
@@ -48,6 +50,7 @@ export function readFeatures(reserved: Uint8Array): Required<Features> {
     extended: hasReservedBit(reserved, 'extended'),
     fast: hasReservedBit(reserved, 'fast'),
     dht: hasReservedBit(reserved, 'dht'),
+    v2: hasReservedBit(reserved, 'v2'),
   };
 }
 
@@ -57,6 +60,7 @@ export function negotiate(local: Features, remote: Features): Required<Features>
     extended: local.extended === true && remote.extended === true,
     fast: local.fast === true && remote.fast === true,
     dht: local.dht === true && remote.dht === true,
+    v2: local.v2 === true && remote.v2 === true,
   };
 }
 

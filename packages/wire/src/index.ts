@@ -135,3 +135,18 @@ export {
   type HolepunchErrorName,
   type HolepunchMessage,
 } from './extended/ut-holepunch.js';
+export {
+  decodeHashMessage,
+  encodeHashMessage,
+  HASH_BYTES,
+  HASH_REQUEST_BYTES,
+  HashMessageId,
+  isHashMessageId,
+  MAX_HASHES_PER_REQUEST,
+  MAX_TREE_LAYERS,
+  type HashesMessage,
+  type HashMessage,
+  type HashRejectMessage,
+  type HashRequestFields,
+  type HashRequestMessage,
+} from './hashes.js';

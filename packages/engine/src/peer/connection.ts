@@ -162,7 +162,7 @@ export class PeerConnection {
 
   /** Negotiated BEP 6 / BEP 10 features (after the handshake). */
   get features(): Required<Features> {
-    return this.decoder.features ?? { extended: false, fast: false, dht: false };
+    return this.decoder.features ?? { extended: false, fast: false, dht: false, v2: false };
   }
 
   setPieceCount(n: number): void {

@@ -3,11 +3,12 @@ import { dirname } from 'node:path';
 import { Bitfield } from '@tc/wire';
 import type { Clock, TimerHandle } from '../clock.js';
 import { EngineError } from '../errors.js';
-import { pieceHash, pieceSize, type TorrentLayout } from '../layout.js';
+import { pieceSize, type TorrentLayout } from '../layout.js';
 import { containedJoin } from '../storage/safe-path.js';
 import type { TorrentStorage } from '../storage/types.js';
 import type { Torrent } from '../torrent/torrent.js';
 import type { Verifier } from '../verify.js';
+import { verifyPiece } from '../v2/verify-piece.js';
 import { decodeResume, trustablePieces, type FileStamp, type ResumeData, type ResumeLoad } from './format.js';
 import { migrateLegacyResume, type MigrateResult } from './location.js';
 import { ResumeStore, resumePath, stampFiles, type DurableWriteHooks } from './store.js';
@@ -138,7 +139,7 @@ export async function restore(opts: RestoreOptions): Promise<RestoreResult> {
     opts.onCheck?.(k, todo.length);
     const i = todo[k]!;
     const bytes = await opts.storage.read(i, 0, pieceSize(layout, i));
-    if (await opts.verifier.verify([bytes], pieceHash(layout, i))) {
+    if (await verifyPiece(layout, opts.verifier, i, [bytes])) {
       have.set(i);
       checkedOk++;
     }

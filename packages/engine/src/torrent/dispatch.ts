@@ -1,6 +1,7 @@
-import { Bitfield, UT_HOLEPUNCH, UT_METADATA, UT_PEX, WireError, type Message } from '@tc/wire';
+import { Bitfield, isHashMessageId, UT_HOLEPUNCH, UT_METADATA, UT_PEX, WireError, type Message } from '@tc/wire';
 import type { TorrentPex } from '../discovery/pex.js';
 import type { PeerAddress } from '../peer/connection.js';
+import type { HashServer } from '../v2/hash-server.js';
 import type { TorrentContext } from './context.js';
 import { onHolepunchMessage } from './holepunch.js';
 import { onMetadataMessage } from './metadata-server.js';
@@ -17,6 +18,8 @@ export interface DispatchParts {
   readonly pex?: TorrentPex | undefined;
   /** Dials an endpoint a holepunch relay told us to (BEP 55). */
   readonly holepunchDial?: (a: PeerAddress) => void;
+  /** BEP 52 hash requests of a v2 or hybrid torrent. */
+  readonly hashes?: HashServer;
 }
 
 /**
@@ -85,9 +88,11 @@ export function dispatch(parts: DispatchParts, p: PeerState, m: Message): void {
       // BEP 5: the peer's DHT node (its address, this UDP port); the session pings it into the table.
       if (m.port > 0) ctx.opts.dhtPort?.onNode(p.conn.address.host, m.port);
       return;
+    case 'unknown':
+      if (isHashMessageId(m.id)) parts.hashes?.onMessage(p, m);
+      return;
     case 'suggest':
     case 'keep-alive':
-    case 'unknown':
       return;
   }
 }

@@ -56,7 +56,7 @@ export class PeerRegistry {
   /** Connected sockets whose handshake has not arrived yet. */
   private readonly handshaking = new Set<PeerConnection>();
   private nextPeerId = 1;
-  /** FEATURES, with the DHT bit when the session runs a DHT (and the torrent is public). */
+  /** FEATURES, with the DHT bit when the session runs a DHT (and the torrent is public), the v2 bit for a v2 torrent. */
   private readonly features: Features;
 
   constructor(
@@ -67,7 +67,11 @@ export class PeerRegistry {
     const o = ctx.opts;
     this.maxPeers = Math.max(1, o.maxPeers ?? DEFAULT_MAX_PEERS);
     this.candidates = new CandidateList(o.isSelf, o.random);
-    this.features = o.dhtPort !== undefined ? { ...FEATURES, dht: true } : FEATURES;
+    // BEP 52: a v2 or hybrid torrent's handshake sets the v2 bit (libtorrent serves a v2-only torrent
+    // only to v2 peers, and answers a hybrid's v1 handshake with the v2 hash: accepted in onHandshake);
+    // its hash requests are answered (v2/hash-server.ts).
+    const v2 = ctx.layout.v2 !== undefined;
+    this.features = { ...FEATURES, ...(o.dhtPort !== undefined ? { dht: true } : {}), ...(v2 ? { v2: true } : {}) };
     this.dialer = new Dialer({
       clock: o.clock,
       ...(o.connect !== undefined ? { connect: o.connect } : {}),
@@ -135,7 +139,9 @@ export class PeerRegistry {
     if (!this.candidates.markConnected(conn.address)) return false;
     conn.handler = this.handler;
     conn.setPieceCount(ctx.layout.pieceCount);
-    conn.sendHandshake(ctx.opts.infoHash, ctx.opts.peerId, this.features);
+    // A hybrid reached by its v2 hash answers with it (BEP 52).
+    const named = ctx.opts.infoHashV2 !== undefined && h.infoHash.equals(ctx.opts.infoHashV2) ? ctx.opts.infoHashV2 : ctx.opts.infoHash;
+    conn.sendHandshake(named, ctx.opts.peerId, this.features);
     if (this.onHandshake(conn, h) === undefined) {
       this.candidates.disconnected(conn.address, false, ctx.clock.now());
       return false;
@@ -149,7 +155,10 @@ export class PeerRegistry {
     this.handshaking.delete(conn);
     // A dial that was handshaking when we paused (or failed) must not become a peer of a stopped torrent.
     if (!isLive(ctx.state())) return undefined;
-    let refusal = refuseHandshake(h, ctx.opts.infoHash, ctx.opts.peerId, (id) => ctx.peers.hasPeerId(id));
+    // A hybrid's peer may name either hash, and libtorrent answers our v1 handshake with the v2 one (BEP 52 upgrade).
+    const v2 = ctx.opts.infoHashV2;
+    const ours = v2 !== undefined && h.infoHash.equals(v2) ? v2 : ctx.opts.infoHash;
+    let refusal = refuseHandshake(h, ours, ctx.opts.peerId, (id) => ctx.peers.hasPeerId(id));
     // We dialled ourselves: never again.
     if (refusal === 'self') this.candidates.ban(conn.address);
     if (refusal === 'duplicate') {

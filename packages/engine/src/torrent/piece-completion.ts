@@ -1,7 +1,8 @@
 import { EngineError, invariant } from '../errors.js';
-import { pieceHash, pieceSize } from '../layout.js';
+import { pieceSize } from '../layout.js';
 import { hashFailureVerdict } from '../peer/scoring.js';
 import { inlineVerifier, type Verifier } from '../verify.js';
+import { verifyPiece } from '../v2/verify-piece.js';
 import type { TorrentContext } from './context.js';
 import type { PieceBuffers } from './piece-buffers.js';
 import type { PeerState } from './peer-state.js';
@@ -49,7 +50,7 @@ export class PieceCompletion {
     const work = (async () => {
       let ok: boolean;
       try {
-        ok = await this.verifier.verify(chunks, pieceHash(ctx.layout, index));
+        ok = await verifyPiece(ctx.layout, this.verifier, index, chunks);
       } catch (e) {
         ok = false;
         ctx.emit('warning', { message: `verifying piece ${index} failed: ${(e as Error).message}`, cause: e });

@@ -16,6 +16,7 @@ import type { TorrentStorage } from '../storage/types.js';
 import { FileStream, type FileStreamOptions } from '../stream/file-stream.js';
 import { StreamPriorities } from '../stream/priorities.js';
 import { isLive, Totals, type TorrentContext } from './context.js';
+import { HashServer } from '../v2/hash-server.js';
 import { dispatch, type DispatchParts } from './dispatch.js';
 import { PieceBuffers } from './piece-buffers.js';
 import { PieceCompletion } from './piece-completion.js';
@@ -144,7 +145,14 @@ export class Torrent extends EventEmitter<TorrentEvents> implements ConnectionHa
       opts.pex === true
         ? new TorrentPex({ isSelf: opts.isSelf, pieceCount: opts.layout.pieceCount, addPeers: (peers) => this.addPeers(peers, 'pex') })
         : undefined;
-    this.parts = { ctx, requester: this.requester, server: this.server, pex: this.pex, holepunchDial: (a) => this.registry.addPeers([a], 'pex') };
+    this.parts = {
+      ctx,
+      requester: this.requester,
+      server: this.server,
+      pex: this.pex,
+      holepunchDial: (a) => this.registry.addPeers([a], 'pex'),
+      ...(ctx.layout.v2 !== undefined ? { hashes: new HashServer(ctx) } : {}),
+    };
     this.done = new Promise<void>((res, rej) => {
       this.resolveDone = res;
       this.rejectDone = rej;

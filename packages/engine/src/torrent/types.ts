@@ -71,6 +71,8 @@ export interface TorrentEvents {
 
 export interface TorrentOptions {
   readonly infoHash: Buffer;
+  /** A hybrid's truncated v2 info-hash: an incoming peer naming it is answered with it (BEP 52). */
+  readonly infoHashV2?: Buffer;
   readonly name: string;
   readonly layout: TorrentLayout;
   readonly storage: TorrentStorage;
