@@ -1,20 +1,24 @@
 import { resolve } from 'node:path';
 import { commandParser, parseCommand, timeoutMs, UsageError, type Io } from '@tc/cli';
 import type { PeerAddress } from '@tc/engine';
-import { DEFAULT_FIRST_PEER_TIMEOUT_S, MAX_COMMAND_PEERS, parsePeer } from '@tc/job/cli';
+import { DEFAULT_FIRST_PEER_TIMEOUT_S, MAX_COMMAND_PEERS, parsePeer, readDhtBootstrap } from '@tc/job/cli';
+import { parseAddTo, type DaemonTarget } from './add-to.js';
 
 const USAGE = `$0 URL|MAGNET... -o DIR
 $0 --catalog [NAME... -o DIR]
 $0 --feed URL -o DIR [--match REGEX] [--every 15m] [--once]
+$0 URL|MAGNET...|--catalog NAME...|--feed URL --add-to http://HOST:PORT [--add-to-auth USER:PASS]
 
 Saves .torrent files into a folder: downloaded over http(s), made from a magnet link's metadata
 (fetched from peers, BEP 9; no data is downloaded), taken from a built-in catalogue of legal test
 torrents, or picked from an RSS or Atom feed. Every file saved has passed tc-validate's checks and
-is named after the torrent (NAME.torrent); a different file already there is kept unless --force.`;
+is named after the torrent (NAME.torrent); a different file already there is kept unless --force.
+With --add-to each torrent is handed to a running tc-daemon instead of being saved.`;
 
 const EPILOGUE = `Exit codes: 0 ok · 1 a different file is in the way (use --force) · 2 usage · 3 not a torrent,
 invalid or hostile, or too large · 4 network: HTTP error, timeout, redirect loop, no peer sent the
-metadata · 5 disk · 130 interrupted. With several items each is reported and the highest code wins.`;
+metadata, or the --add-to daemon unreachable · 5 disk · 130 interrupted. The daemon refusing a torrent
+or the credentials is 1. With several items each is reported and the highest code wins.`;
 
 /** Default and bounds of --every: a feed is not polled more often than once a minute. */
 export const DEFAULT_EVERY_S = 15 * 60;
@@ -48,6 +52,12 @@ export interface FetchArgs {
   readonly listen: string | undefined;
   readonly maxPeers: number;
   readonly metadataTimeoutS: number;
+  /** magnet: run a DHT node (`--no-dht`: not). */
+  readonly dht: boolean;
+  /** magnet: DHT nodes to join (--dht-bootstrap, else TC_DHT_BOOTSTRAP); undefined: the public routers. */
+  readonly dhtBootstrap: readonly string[] | undefined;
+  /** `--add-to`: hand each torrent to this tc-daemon instead of saving it. */
+  readonly addTo: DaemonTarget | undefined;
 }
 
 /** `15m`, `1h`, `90s`, `2d` or plain seconds. */
@@ -76,10 +86,15 @@ export async function parseFetchArgs(argv: readonly string[], io: Io): Promise<F
     .option('listen', { type: 'string', describe: 'magnet: listen only on this address (e.g. 127.0.0.1)' })
     .option('max-peers', { type: 'number', default: 50, describe: 'magnet: most peers asked at once' })
     .option('metadata-timeout', { type: 'number', default: DEFAULT_FIRST_PEER_TIMEOUT_S, describe: 'magnet: seconds to wait for a peer that has the metadata' })
+    .option('dht', { type: 'boolean', default: true, describe: 'magnet: find peers in the DHT (--no-dht: not)' })
+    .option('dht-bootstrap', { type: 'string', array: true, describe: 'magnet: join the DHT through HOST:PORT (repeatable; env TC_DHT_BOOTSTRAP, comma list)' })
+    .option('add-to', { type: 'string', describe: 'hand each torrent to the tc-daemon at this URL (http://HOST:PORT) instead of saving it' })
+    .option('add-to-auth', { type: 'string', describe: "with --add-to: the daemon's USER:PASS (default: env TC_ADD_TO_AUTH)" })
     .example('$0 --catalog', 'list the catalogue')
     .example('$0 --catalog debian-netinst -o ~/torrents', 'fetch one catalogue entry')
     .example('$0 https://host/a.torrent -o .', 'save a .torrent from the web')
     .example("$0 'magnet:?xt=urn:btih:…' -o .", 'make a .torrent from a magnet link')
+    .example('$0 https://host/a.torrent --add-to http://127.0.0.1:9091', 'add a torrent to a running tc-daemon')
     .example("$0 --feed https://host/rss --match 'debian.*amd64' -o ~/torrents", 'follow a feed')
     .epilogue(EPILOGUE);
   const args = await parseCommand(parser, argv, io);
@@ -106,6 +121,9 @@ export async function parseFetchArgs(argv: readonly string[], io: Io): Promise<F
   if (!Number.isInteger(maxPeers) || maxPeers < 1 || maxPeers > MAX_COMMAND_PEERS) throw new UsageError(`--max-peers must be in 1..${MAX_COMMAND_PEERS}`);
   const metadataTimeoutS = args['metadata-timeout'];
   if (!Number.isFinite(metadataTimeoutS) || metadataTimeoutS <= 0) throw new UsageError('--metadata-timeout must be a positive number of seconds');
+  if (args['add-to-auth'] !== undefined && args['add-to'] === undefined) throw new UsageError('--add-to-auth goes with --add-to');
+  if (args['add-to'] !== undefined && args['output'] !== undefined) throw new UsageError('--add-to saves nothing: -o has no use with it');
+  const addTo = args['add-to'] !== undefined ? parseAddTo(args['add-to'], args['add-to-auth'], io.env) : undefined;
   return {
     sources,
     dir: resolve(io.cwd, args.output ?? '.'),
@@ -125,5 +143,8 @@ export async function parseFetchArgs(argv: readonly string[], io: Io): Promise<F
     listen: args.listen,
     maxPeers,
     metadataTimeoutS,
+    dht: args.dht,
+    dhtBootstrap: readDhtBootstrap(args['dht-bootstrap'], io.env),
+    addTo,
   };
 }

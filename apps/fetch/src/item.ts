@@ -1,8 +1,9 @@
 import { CommandError, ExitCode, isMagnet, isWebUrl, type Io } from '@tc/cli';
 import type { Session } from '@tc/engine';
 import type { FetchArgs } from './args.js';
+import { addToDaemon } from './add-to.js';
 import { fetchMagnet } from './magnet.js';
-import { failedResult, savedResult, type ItemResult } from './result.js';
+import { addedResult, failedResult, savedResult, type ItemResult } from './result.js';
 import { saveTorrent } from './save.js';
 import { fetchTorrent } from './web.js';
 
@@ -15,7 +16,7 @@ export interface ItemOptions {
   readonly infoHash?: string | undefined;
 }
 
-/** Fetches, validates and saves one URL or magnet link; never throws (a failure is a result). */
+/** Fetches, validates and saves one URL or magnet link (or hands it to the --add-to daemon); never throws (a failure is a result). */
 export async function fetchItem(source: string, args: FetchArgs, io: Io, session: () => Promise<Session>, o: ItemOptions = {}): Promise<ItemResult> {
   const label = o.label ?? source;
   try {
@@ -34,6 +35,10 @@ export async function fetchItem(source: string, args: FetchArgs, io: Io, session
       throw new CommandError(`its info-hash is ${got.metainfo.infoHashHex}, not the pinned ${o.infoHash}`, ExitCode.VERIFY_FAILED, {
         hint: 'the file changed at its source; nothing was saved (update the catalogue if the new one is genuine)',
       });
+    }
+    if (args.addTo !== undefined) {
+      const added = await addToDaemon(args.addTo, got.bytes, { timeoutMs: args.timeoutMs, signal: io.signal });
+      return addedResult(label, got.metainfo, args.addTo.url, added.isNew);
     }
     return savedResult(label, got.metainfo, await saveTorrent(args.dir, got.metainfo, got.bytes, args.force));
   } catch (e) {

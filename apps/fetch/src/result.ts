@@ -15,6 +15,17 @@ export type ItemResult =
     }
   | {
       readonly source: string;
+      /** Handed to the --add-to daemon (`present`: the daemon had it already). */
+      readonly status: 'added' | 'present';
+      /** The daemon's URL. */
+      readonly daemon: string;
+      readonly infoHash: string;
+      readonly name: string;
+      readonly size: number;
+      readonly exitCode: 0;
+    }
+  | {
+      readonly source: string;
       readonly status: 'failed';
       readonly message: string;
       readonly hint: string | undefined;
@@ -25,6 +36,10 @@ export type ItemResult =
 
 export function savedResult(source: string, m: Metainfo, saved: { path: string; status: SaveStatus }): ItemResult {
   return { source, status: saved.status, path: saved.path, infoHash: m.infoHashHex, name: m.name, size: m.totalLength, exitCode: 0 };
+}
+
+export function addedResult(source: string, m: Metainfo, daemon: string, isNew: boolean): ItemResult {
+  return { source, status: isNew ? 'added' : 'present', daemon, infoHash: m.infoHashHex, name: m.name, size: m.totalLength, exitCode: 0 };
 }
 
 /** A failure as a result, with its exit code from the shared table. */

@@ -13,7 +13,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (args === undefined) return ExitCode.OK;
   // One session for every magnet link, opened on first use (URLs need none).
   let opening: Promise<Session> | undefined;
-  const session = (): Promise<Session> => (opening ??= openSession({ port: 0, listen: args.listen }));
+  const session = (): Promise<Session> => (opening ??= openSession({ port: 0, listen: args.listen, dht: args.dht, dhtBootstrap: args.dhtBootstrap }));
   try {
     if (args.feed !== undefined) return await runFeed(args, io, session);
     let items: { source: string; options: ItemOptions }[] = args.sources.map((source) => ({ source, options: {} }));
