@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { captureIo } from '@tc/cli';
@@ -17,6 +17,7 @@ const AUTH = 'u:p4ss-w0rd';
 let server: HttpFixtureServer;
 let work: { path: string; cleanup: () => Promise<void> };
 let good: TestTorrent;
+let fed: TestTorrent;
 let daemon: { child: ChildProcess; port: number; exited: Promise<number | null> } | undefined;
 
 /** Starts the real tc-daemon on loopback (a free RPC port, no DHT router, no LSD); resolves once it says where it listens. */
@@ -62,8 +63,16 @@ beforeAll(async () => {
   ensureBuilt(DAEMON_APP);
   work = await tempDir('tc-fetch-add-');
   good = createTestTorrent({ name: 'good album', length: 50_000, seed: 3 });
+  fed = createTestTorrent({ name: 'feed item', length: 30_000, seed: 4 });
   server = await startHttpFixtureServer({
     '/good.torrent': { body: good.torrent },
+    '/fed.torrent': { body: fed.torrent },
+    // A "daemon" that refuses with a hostile message.
+    '/refuser/api/torrents': {
+      body: JSON.stringify({ error: { code: 'DAEMON_BAD_REQUEST', message: 'no room \u001b[2J\u202e here' } }),
+      status: 400,
+      type: 'application/json',
+    },
     '/page': { body: '<!DOCTYPE html><html><head><title>Nope</title></head></html>', type: 'text/html' },
   });
   daemon = await startDaemon(work.path);
@@ -117,6 +126,36 @@ describe('tc-fetch --add-to', () => {
     const page = await fetchCmd([server.url('/page'), '--add-to', `http://127.0.0.1:${daemon!.port}`, '--add-to-auth', AUTH]);
     expect(page.code).toBe(3);
     expect(await daemonTorrents()).toHaveLength(1);
+  });
+
+  it('quotes a daemon refusal, sanitized (exit 1)', async () => {
+    const r = await fetchCmd([server.url('/good.torrent'), '--add-to', server.url('/refuser'), '--add-to-auth', AUTH]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the daemon at ${server.url('/refuser')} refused the torrent (HTTP 400): DAEMON_BAD_REQUEST: no room`);
+    expect(r.stderr).not.toMatch(/[\u001b\u202e]/);
+  });
+});
+
+describe('tc-fetch --feed --add-to', () => {
+  it('adds the new items to the daemon and remembers them in the feed state file', async () => {
+    const url = `http://127.0.0.1:${daemon!.port}`;
+    const state = join(work.path, 'feed-state');
+    server.set('/rss', {
+      body: `<?xml version="1.0"?><rss version="2.0"><channel><title>R</title><item><title>feed item</title><guid>g-1</guid><enclosure url="${server.url('/fed.torrent')}" type="application/x-bittorrent" length="1"/></item></channel></rss>`,
+      type: 'application/rss+xml',
+    });
+    const args = ['--feed', server.url('/rss'), '--once', '--allow-private', '--add-to', url];
+    const env = { XDG_STATE_HOME: state, TC_ADD_TO_AUTH: AUTH };
+    const first = await fetchCmd(args, env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toBe(`added     feed item  ${fed.infoHashHex}  to ${url}\n`);
+    expect((await daemonTorrents()).map((t) => t.hashString)).toContain(fed.infoHashHex);
+    const remembered = JSON.parse(await readFile(join(state, 'tc', 'fetch-feeds.json'), 'utf8')) as { feeds: Record<string, { seen: string[] }> };
+    expect(remembered.feeds[server.url('/rss')]!.seen).toEqual(['g-1']);
+    const again = await fetchCmd(args, env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('0 new');
+    expect(server.hits('/fed.torrent')).toBe(1);
   });
 });
 
