@@ -45,6 +45,17 @@ describe('parseFeed', () => {
     expect(() => parseFeed(deep)).toThrow(/not a readable/);
   });
 
+  it('resolves relative links against the feed URL, as feed readers do', () => {
+    const items = `<item><title>A</title><enclosure url="/files/a.torrent" type="application/x-bittorrent"/></item>
+      <item><title>B</title><link>b.torrent</link></item>`;
+    expect(parseFeed(rss(items), 'https://h/feeds/rss.xml').items.map((i) => i.link)).toEqual(['https://h/files/a.torrent', 'https://h/feeds/b.torrent']);
+    const atom = `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>
+      <entry><title>X</title><id>urn:x</id><link rel="enclosure" type="application/x-bittorrent" href="../x.torrent"/></entry></feed>`;
+    expect(parseFeed(atom, 'https://h/feeds/atom.xml').items.map((i) => i.link)).toEqual(['https://h/x.torrent']);
+    // With no base a relative link cannot be fetched: skipped, as before.
+    expect(parseFeed(rss(items)).items).toEqual([]);
+  });
+
   it('tells torrent links from others', () => {
     expect(isTorrentLink('https://h/a.TORRENT')).toBe(true);
     expect(isTorrentLink('magnet:?xt=urn:btih:x')).toBe(true);

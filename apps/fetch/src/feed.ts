@@ -37,9 +37,10 @@ function malformed(why: string): CommandError {
  * Parses an RSS 2.0 or Atom feed with fast-xml-parser (validated first; DOCTYPE entities off, so
  * no entity expansion; depth bounded) and returns its items that link to a torrent: an enclosure
  * or link that is a magnet, ends in `.torrent`, or is typed application/x-bittorrent, or RSS's
- * torrent:magnetURI. A malformed document is a CommandError (exit 3) naming the line.
+ * torrent:magnetURI. Relative links are resolved against `base` (the URL the feed came from), as
+ * feed readers do. A malformed document is a CommandError (exit 3) naming the line.
  */
-export function parseFeed(xml: string): ParsedFeed {
+export function parseFeed(xml: string, base?: string): ParsedFeed {
   const valid = XMLValidator.validate(xml);
   if (valid !== true) throw malformed(`line ${valid.err.line}: ${valid.err.msg}`);
   const parser = new XMLParser({
@@ -60,7 +61,7 @@ export function parseFeed(xml: string): ParsedFeed {
   const atom = obj(doc.feed);
   let raw: unknown[];
   let title: string;
-  let toItem: (x: Record<string, unknown>) => FeedItem | undefined;
+  let toItem: (x: Record<string, unknown>, base: string | undefined) => FeedItem | undefined;
   if (rss) {
     const channel = obj(rss.channel);
     if (!channel) throw malformed('an <rss> without a <channel>');
@@ -78,25 +79,25 @@ export function parseFeed(xml: string): ParsedFeed {
   let skipped = 0;
   for (const x of raw.slice(0, MAX_FEED_ITEMS)) {
     const o = obj(x);
-    const item = o ? toItem(o) : undefined;
+    const item = o ? toItem(o, base) : undefined;
     if (item) items.push(item);
     else skipped++;
   }
   return { title: title.slice(0, MAX_TITLE_CHARS), items, skipped };
 }
 
-function rssItem(x: Record<string, unknown>): FeedItem | undefined {
+function rssItem(x: Record<string, unknown>, base: string | undefined): FeedItem | undefined {
   const candidates: string[] = [];
   for (const e of arr(x.enclosure)) {
     const o = obj(e);
-    const url = o ? str(o['@_url']) : undefined;
+    const url = o ? absolute(str(o['@_url']), base) : undefined;
     if (url && (isTorrentLink(url) || str(o?.['@_type']) === 'application/x-bittorrent')) candidates.push(url);
   }
   const magnet = text(x['torrent:magnetURI']);
   if (magnet) candidates.push(magnet);
   for (const l of arr(x.link)) {
-    const url = text(l);
-    if (isTorrentLink(url)) candidates.push(url);
+    const url = absolute(text(l), base);
+    if (url && isTorrentLink(url)) candidates.push(url);
   }
   const link = pick(candidates);
   if (!link) return undefined;
@@ -104,11 +105,11 @@ function rssItem(x: Record<string, unknown>): FeedItem | undefined {
   return { id: (guid || link).slice(0, MAX_LINK_CHARS), title: text(x.title).slice(0, MAX_TITLE_CHARS), link };
 }
 
-function atomEntry(x: Record<string, unknown>): FeedItem | undefined {
+function atomEntry(x: Record<string, unknown>, base: string | undefined): FeedItem | undefined {
   const candidates: string[] = [];
   for (const l of arr(x.link)) {
     const o = obj(l);
-    const href = o ? str(o['@_href']) : text(l);
+    const href = absolute(o ? str(o['@_href']) : text(l), base);
     if (!href) continue;
     if (isTorrentLink(href) || str(o?.['@_type']) === 'application/x-bittorrent' || (str(o?.['@_rel']) === 'enclosure' && isTorrentLink(href)))
       candidates.push(href);
@@ -117,6 +118,16 @@ function atomEntry(x: Record<string, unknown>): FeedItem | undefined {
   if (!link) return undefined;
   const id = text(x.id);
   return { id: (id || link).slice(0, MAX_LINK_CHARS), title: text(x.title).slice(0, MAX_TITLE_CHARS), link };
+}
+
+/** `url` made absolute against `base` (a magnet, an absolute URL or no base: unchanged). */
+function absolute(url: string | undefined, base: string | undefined): string | undefined {
+  if (url === undefined || base === undefined || /^[a-z][a-z0-9+.-]*:/i.test(url.trim())) return url;
+  try {
+    return new URL(url.trim(), base).href;
+  } catch {
+    return url;
+  }
 }
 
 /** A magnet link, or an http(s) URL whose path ends in .torrent. */

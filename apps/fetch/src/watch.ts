@@ -60,7 +60,7 @@ async function pollOnce(
       userAgent: USER_AGENT,
       accept: 'application/rss+xml, application/atom+xml, application/xml;q=0.9, */*;q=0.5',
     });
-    parsed = parseFeed(res.body.toString('utf8'));
+    parsed = parseFeed(res.body.toString('utf8'), res.url);
   } catch (e) {
     const r = failedResult(feed, e);
     printResult(io, r, args.json);
