@@ -7,16 +7,13 @@
 //
 // Run it inside a private network namespace so nothing leaves loopback:
 //   unshare --net -- sh -c 'ip link set lo up && node bench/download.mjs'
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median } from './common.mjs';
+import { fileSha1, makeData, median, timed } from './common.mjs';
 import { LT_SCRIPT, PY, ltPeer } from './lt.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -37,44 +34,6 @@ const SIZE = Math.round(Number(opt.gib) * 1024 ** 3);
 const ROUNDS = Number(opt.rounds);
 const CLIENTS = opt.clients.split(',').filter(Boolean);
 const log = (s) => process.stderr.write(`${s}\n`);
-
-/** Runs a command under /usr/bin/time -v; resolves with wall seconds, peak RSS (MB), CPU seconds. */
-function timed(cmd, args, { env, cwd } = {}) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const p = spawn('/usr/bin/time', ['-v', cmd, ...args], { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('exit', (code) => {
-      const wall = (performance.now() - t0) / 1000;
-      const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(err)?.[1] ?? 0) / 1024;
-      const user = Number(/User time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? 0);
-      const sys = Number(/System time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? 0);
-      if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${err.slice(-1500)}${out.slice(-500)}`));
-      else resolve({ wall, rssMb: rss, cpu: user + sys });
-    });
-  });
-}
-
-async function makeData(dir) {
-  const file = join(dir, 'seed', 'bench.bin');
-  await mkdir(dirname(file), { recursive: true });
-  // 64 MiB of random bytes repeated with a per-block counter: every piece distinct, cheap to make.
-  const block = randomBytes(64 * 1024 * 1024);
-  const ws = createWriteStream(file);
-  for (let off = 0, n = 0; off < SIZE; off += block.length, n++) {
-    const len = Math.min(block.length, SIZE - off);
-    block.writeUInt32LE(n, 0);
-    if (!ws.write(Buffer.from(block.subarray(0, len)))) await new Promise((r) => ws.once('drain', r));
-  }
-  await new Promise((r) => ws.end(r));
-  const torrent = join(dir, 'bench.torrent');
-  const r = spawnSync(PY, [LT_SCRIPT, JSON.stringify({ mode: 'create', dataPath: file, torrentPath: torrent, pieceLength: PIECE })]);
-  if (r.status !== 0) throw new Error(`torrent creation failed: ${r.stdout}${r.stderr}`);
-  return { file, torrent };
-}
 
 const runners = {
   async tc({ torrent, port, out }) {
@@ -119,7 +78,7 @@ t.on('error', (e) => { console.error(e); process.exit(1); });
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'tc-bench-dl-'));
   log(`bench/download: ${(SIZE / 1024 ** 3).toFixed(2)} GiB, 1 MiB pieces, ${ROUNDS} rounds, clients ${CLIENTS.join(', ')}`);
-  const { file, torrent } = await makeData(dir);
+  const { file, torrent } = await makeData(dir, SIZE, PIECE);
   const seeder = ltPeer({ torrentPath: torrent, savePath: dirname(file), seed: true });
   const { port } = await seeder.waitFor('listening');
   await seeder.waitFor('finished');
@@ -226,13 +185,6 @@ function freePort() {
       s.close(() => resolve(port));
     });
   });
-}
-
-/** SHA-1 of a file, streamed (the benchmark must not hold GiBs in memory). */
-async function fileSha1(path) {
-  const h = createHash('sha1');
-  for await (const c of createReadStream(path, { highWaterMark: 4 << 20 })) h.update(c);
-  return h.digest('hex');
 }
 
 main().catch((e) => {

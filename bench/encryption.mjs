@@ -10,16 +10,14 @@
 //
 // Run it inside a private network namespace so nothing leaves loopback:
 //   unshare --net -- sh -c 'ip link set lo up && node bench/encryption.mjs'
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median } from './common.mjs';
+import { fileSha1, makeData, median, timed } from './common.mjs';
 import { LT_SCRIPT, PY } from './lt.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -154,26 +152,6 @@ async function startSeeder(torrentPath, savePath) {
   };
 }
 
-/** Runs a command under /usr/bin/time -v; resolves with wall seconds, peak RSS (MB), CPU seconds. */
-function timed(cmd, args) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now();
-    const p = spawn('/usr/bin/time', ['-v', cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let err = '';
-    let out = '';
-    p.stdout.on('data', (d) => (out += d));
-    p.stderr.on('data', (d) => (err += d));
-    p.on('exit', (code) => {
-      const wall = (performance.now() - t0) / 1000;
-      const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(err)?.[1] ?? 0) / 1024;
-      const user = Number(/User time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? 0);
-      const sys = Number(/System time \(seconds\): ([\d.]+)/.exec(err)?.[1] ?? 0);
-      if (code !== 0) reject(new Error(`${cmd} exited ${code}: ${err.slice(-1500)}${out.slice(-500)}`));
-      else resolve({ wall, rssMb: rss, cpu: user + sys });
-    });
-  });
-}
-
 function tcDownload(encryption) {
   return ({ torrent, port, out }) =>
     timed(process.execPath, [
@@ -217,38 +195,13 @@ p.stdin.close(); p.wait()`;
 
 const runners = { 'tc-plain': tcDownload('off'), 'tc-rc4': tcDownload('require'), 'lt-plain': ltDownload(LT_PLAIN), 'lt-rc4': ltDownload(LT_RC4) };
 
-async function makeData(dir) {
-  const file = join(dir, 'seed', 'bench.bin');
-  await mkdir(dirname(file), { recursive: true });
-  // 64 MiB of random bytes repeated with a per-block counter: every piece distinct, cheap to make.
-  const block = randomBytes(64 * 1024 * 1024);
-  const ws = createWriteStream(file);
-  for (let off = 0, n = 0; off < SIZE; off += block.length, n++) {
-    const len = Math.min(block.length, SIZE - off);
-    block.writeUInt32LE(n, 0);
-    if (!ws.write(Buffer.from(block.subarray(0, len)))) await new Promise((r) => ws.once('drain', r));
-  }
-  await new Promise((r) => ws.end(r));
-  const torrent = join(dir, 'bench.torrent');
-  const r = spawnSync(PY, [LT_SCRIPT, JSON.stringify({ mode: 'create', dataPath: file, torrentPath: torrent, pieceLength: PIECE })]);
-  if (r.status !== 0) throw new Error(`torrent creation failed: ${r.stdout}${r.stderr}`);
-  return { file, torrent };
-}
-
-/** SHA-1 of a file, streamed (the benchmark must not hold GiBs in memory). */
-async function fileSha1(path) {
-  const h = createHash('sha1');
-  for await (const c of createReadStream(path, { highWaterMark: 4 << 20 })) h.update(c);
-  return h.digest('hex');
-}
-
 const load = () => loadavg()[0].toFixed(1);
 
 async function main() {
   const dir = await mkdtemp(join(tmpdir(), 'tc-bench-enc-'));
   const gib = (SIZE / 1024 ** 3).toFixed(2);
   log(`bench/encryption: ${gib} GiB, 1 MiB pieces, ${ROUNDS} rounds, ${CONTENDERS.join(', ')}; load average ${load()}`);
-  const { file, torrent } = await makeData(dir);
+  const { file, torrent } = await makeData(dir, SIZE, PIECE);
   const seeder = await startSeeder(torrent, dirname(file));
   log(`seeder ready on 127.0.0.1:${seeder.port}`);
   const results = Object.fromEntries(CONTENDERS.map((c) => [c, []]));
